@@ -1,0 +1,39 @@
+//! The admin layer's one error type; messages are fit to show to an operator.
+
+use crate::crypto::password::HashError;
+use crate::domain::password_policy::PasswordRejection;
+use crate::domain::tenant::InvalidSlug;
+use crate::domain::user::InvalidInput;
+use crate::session_store::StoreError;
+use crate::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    #[error("{0}")]
+    InvalidSlug(#[from] InvalidSlug),
+    #[error("invalid policy: `{0}` {1}")]
+    InvalidPolicy(String, String),
+    #[error("password rejected: {0}")]
+    PasswordRejected(#[from] PasswordRejection),
+    #[error("a {0} with that value already exists")]
+    Conflict(&'static str),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Storage(StorageError),
+}
+
+impl From<StorageError> for AdminError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(what) => AdminError::Conflict(what),
+            other => AdminError::Storage(other),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Administrative use cases shared by the command line, the seed file and (later) the admin UI
+//! and REST API. Every write emits an audit event.
+
+pub mod error;
+pub mod seed;
+pub mod setup;
+pub mod tenants;
+pub mod users;
+
+pub use error::AdminError;

@@ -1,0 +1,286 @@
+//! The declarative seed file: tenants and users created or updated idempotently, so the same
+//! file can be applied at every start (GitOps, demos, tests). Fields left out keep their value.
+//! Format documented in config/seed.example.toml.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::secret::Secret;
+use crate::domain::tenant::{Tenant, TenantPolicy};
+use crate::domain::user::AdminRole;
+use crate::storage;
+
+use super::{AdminError, tenants, users};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFile {
+    #[serde(default)]
+    pub tenants: Vec<SeedTenant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTenant {
+    pub slug: String,
+    pub display_name: Option<String>,
+    /// The whole policy; fields left out take their defaults.
+    pub policy: Option<TenantPolicy>,
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// A plain password (checked against the tenant's policy, stored only as a hash).
+    pub password: Option<Secret<String>>,
+    /// Or an Argon2id PHC string, e.g. exported from another system.
+    pub password_hash: Option<String>,
+    pub enabled: Option<bool>,
+    pub admin: Option<AdminRole>,
+}
+
+/// What applying a seed file changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    pub tenants_created: usize,
+    pub tenants_updated: usize,
+    pub users_created: usize,
+    pub users_updated: usize,
+    pub unchanged: usize,
+}
+
+impl std::fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tenants: {} created, {} updated; users: {} created, {} updated; {} unchanged",
+            self.tenants_created,
+            self.tenants_updated,
+            self.users_created,
+            self.users_updated,
+            self.unchanged
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot read seed file {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("seed file {0} is not valid: {1}")]
+    Parse(String, String),
+    #[error("{at}: {source}")]
+    Apply {
+        at: String,
+        #[source]
+        source: AdminError,
+    },
+}
+
+pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SeedError::Read(path.display().to_string(), e))?;
+    parse(&text).map_err(|m| SeedError::Parse(path.display().to_string(), m))
+}
+
+pub fn parse(text: &str) -> Result<SeedFile, String> {
+    let file: SeedFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    for t in &file.tenants {
+        for u in &t.users {
+            if u.password.is_some() && u.password_hash.is_some() {
+                return Err(format!(
+                    "tenant {:?}, user {:?}: give either password or password_hash, not both",
+                    t.slug, u.username
+                ));
+            }
+        }
+    }
+    Ok(file)
+}
+
+pub async fn apply(ctx: &Ctx, file: &SeedFile) -> Result<SeedReport, SeedError> {
+    let mut report = SeedReport::default();
+    for t in &file.tenants {
+        let at = format!("tenant {:?}", t.slug);
+        let wrap = |source| SeedError::Apply {
+            at: at.clone(),
+            source,
+        };
+        let tenant = apply_tenant(ctx, t, &mut report).await.map_err(wrap)?;
+        for u in &t.users {
+            apply_user(ctx, &tenant, u, &mut report)
+                .await
+                .map_err(|source| SeedError::Apply {
+                    at: format!("{at}, user {:?}", u.username),
+                    source,
+                })?;
+        }
+    }
+    Ok(report)
+}
+
+async fn apply_tenant(
+    ctx: &Ctx,
+    t: &SeedTenant,
+    report: &mut SeedReport,
+) -> Result<Tenant, AdminError> {
+    match tenants::find(ctx, &t.slug).await? {
+        None => {
+            report.tenants_created += 1;
+            tenants::create(
+                ctx,
+                &t.slug,
+                t.display_name.as_deref(),
+                t.policy.clone(),
+                Actor::Seed,
+            )
+            .await
+        }
+        Some(existing) => {
+            let (tenant, changed) = tenants::update(
+                ctx,
+                existing,
+                t.display_name.as_deref(),
+                t.policy.clone(),
+                Actor::Seed,
+            )
+            .await?;
+            if changed {
+                report.tenants_updated += 1;
+            } else {
+                report.unchanged += 1;
+            }
+            Ok(tenant)
+        }
+    }
+}
+
+async fn apply_user(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    u: &SeedUser,
+    report: &mut SeedReport,
+) -> Result<(), AdminError> {
+    if let Some(hash) = &u.password_hash
+        && !hash.starts_with("$argon2")
+    {
+        return Err(crate::domain::user::InvalidInput::new(
+            "password_hash",
+            "must be an Argon2 PHC string ($argon2id$...)",
+        )
+        .into());
+    }
+    let Some(existing) = users::find(ctx, tenant, &u.username).await? else {
+        let user = users::create(
+            ctx,
+            tenant,
+            users::NewUser {
+                username: u.username.clone(),
+                email: u.email.clone(),
+                display_name: u.display_name.clone(),
+                password: u.password.clone(),
+                admin_role: u.admin,
+                enabled: u.enabled.unwrap_or(true),
+            },
+            Actor::Seed,
+        )
+        .await?;
+        if let Some(hash) = &u.password_hash {
+            store_hash(ctx, tenant, user.id, hash).await?;
+        }
+        report.users_created += 1;
+        return Ok(());
+    };
+
+    let user = existing.user;
+    let mut changed = users::update_profile(
+        ctx,
+        tenant,
+        &user,
+        u.email.as_deref().or(user.email.as_deref()),
+        u.display_name.as_deref().or(user.display_name.as_deref()),
+        u.admin.or(user.admin_role),
+        Actor::Seed,
+    )
+    .await?;
+    if let Some(enabled) = u.enabled.filter(|e| *e != user.enabled) {
+        users::set_enabled(ctx, tenant, user.clone(), enabled, Actor::Seed).await?;
+        changed = true;
+    }
+    if let Some(password) = &u.password {
+        let current = ctx
+            .hasher
+            .verify(password.expose(), existing.password_hash.as_deref())
+            .await?;
+        if !current.ok {
+            users::set_password(ctx, tenant, &user, password, Actor::Seed).await?;
+            changed = true;
+        }
+    }
+    if let Some(hash) = &u.password_hash
+        && existing.password_hash.as_deref() != Some(hash.as_str())
+    {
+        store_hash(ctx, tenant, user.id, hash).await?;
+        changed = true;
+    }
+    if changed {
+        report.users_updated += 1;
+    } else {
+        report.unchanged += 1;
+    }
+    Ok(())
+}
+
+async fn store_hash(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: crate::domain::ids::UserId,
+    hash: &str,
+) -> Result<(), AdminError> {
+    let (hash, now) = (hash.to_owned(), ctx.clock.unix());
+    ctx.db
+        .run(move |c| storage::users::set_password_hash(c, user, &hash, now))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::UserPasswordSet,
+            "success",
+            Actor::Seed,
+        )
+        .subject(format!("user:{user}")),
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_rejects_unknown_keys_and_double_passwords() {
+        assert!(super::parse("[[tenants]]\nslug = \"a\"\nfoo = 1").is_err());
+        let both = "[[tenants]]\nslug = \"a\"\n[[tenants.users]]\nusername = \"u\"\npassword = \"x\"\npassword_hash = \"y\"";
+        assert!(super::parse(both).unwrap_err().contains("not both"));
+        let ok = "[[tenants]]\nslug = \"a\"\n[tenants.policy.session]\nidle_timeout_secs = 600\n[[tenants.users]]\nusername = \"u\"\nadmin = \"read-write\"";
+        let f = super::parse(ok).unwrap();
+        assert_eq!(
+            f.tenants[0]
+                .policy
+                .as_ref()
+                .unwrap()
+                .session
+                .idle_timeout_secs,
+            600
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Creating, updating and listing tenants.
+
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::ids::TenantId;
+use crate::domain::tenant::{Tenant, TenantPolicy, TenantSlug};
+use crate::storage;
+
+use super::AdminError;
+
+pub async fn create(
+    ctx: &Ctx,
+    slug: &str,
+    display_name: Option<&str>,
+    policy: Option<TenantPolicy>,
+    actor: Actor,
+) -> Result<Tenant, AdminError> {
+    let slug = TenantSlug::parse(slug)?;
+    let policy = policy.unwrap_or_default();
+    policy
+        .validate()
+        .map_err(|(k, m)| AdminError::InvalidPolicy(k, m))?;
+    let now = ctx.clock.now();
+    let tenant = Tenant {
+        id: TenantId::generate(),
+        display_name: display_name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| slug.to_string(), str::to_owned),
+        slug,
+        policy,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = tenant.clone();
+    ctx.db
+        .run(move |c| storage::tenants::insert(c, &row))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        AuditEvent::new(
+            now,
+            Some(tenant.id),
+            AuditAction::TenantCreated,
+            "success",
+            actor,
+        )
+        .subject(format!("tenant:{}", tenant.slug)),
+    )
+    .await;
+    Ok(tenant)
+}
+
+/// Writes a changed display name or policy (no-op if nothing changed); returns whether it wrote.
+pub async fn update(
+    ctx: &Ctx,
+    mut tenant: Tenant,
+    display_name: Option<&str>,
+    policy: Option<TenantPolicy>,
+    actor: Actor,
+) -> Result<(Tenant, bool), AdminError> {
+    let mut changed = false;
+    if let Some(name) = display_name.map(str::trim).filter(|n| !n.is_empty())
+        && name != tenant.display_name
+    {
+        tenant.display_name = name.to_owned();
+        changed = true;
+    }
+    if let Some(policy) = policy {
+        policy
+            .validate()
+            .map_err(|(k, m)| AdminError::InvalidPolicy(k, m))?;
+        if policy != tenant.policy {
+            tenant.policy = policy;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok((tenant, false));
+    }
+    tenant.updated_at = ctx.clock.now();
+    let row = tenant.clone();
+    ctx.db
+        .run(move |c| storage::tenants::update(c, &row))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        AuditEvent::new(
+            tenant.updated_at,
+            Some(tenant.id),
+            AuditAction::TenantUpdated,
+            "success",
+            actor,
+        )
+        .subject(format!("tenant:{}", tenant.slug)),
+    )
+    .await;
+    Ok((tenant, true))
+}
+
+pub async fn find(ctx: &Ctx, slug: &str) -> Result<Option<Tenant>, AdminError> {
+    let slug = slug.to_owned();
+    Ok(ctx
+        .db
+        .run(move |c| storage::tenants::find_by_slug(c, &slug))
+        .await?)
+}
+
+/// The tenant or a "not found" error naming it.
+pub async fn get(ctx: &Ctx, slug: &str) -> Result<Tenant, AdminError> {
+    find(ctx, slug)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("tenant {slug:?}")))
+}
+
+pub async fn list(ctx: &Ctx) -> Result<Vec<Tenant>, AdminError> {
+    Ok(ctx.db.run(storage::tenants::list).await?)
+}
+
+/// Creates the `default` tenant if it does not exist yet; returns it and whether it was created.
+pub async fn ensure_default(ctx: &Ctx) -> Result<(Tenant, bool), AdminError> {
+    let slug = TenantSlug::default_tenant();
+    if let Some(t) = find(ctx, slug.as_str()).await? {
+        return Ok((t, false));
+    }
+    match create(ctx, slug.as_str(), Some("Default"), None, Actor::System).await {
+        Ok(t) => Ok((t, true)),
+        // Another replica created it at the same moment.
+        Err(AdminError::Conflict(_)) => Ok((get(ctx, slug.as_str()).await?, false)),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,219 @@
+//! Creating users, setting passwords, enabling and disabling accounts, listing.
+
+use crate::auth::sessions::Sessions;
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::ids::UserId;
+use crate::domain::secret::Secret;
+use crate::domain::tenant::Tenant;
+use crate::domain::user::{AdminRole, Email, LoginIdentifier, User, Username};
+use crate::storage::{self, users::UserWithHash};
+
+use super::AdminError;
+
+/// Input for a new user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// Without a password the user cannot sign in with one (e.g. federated users later).
+    pub password: Option<Secret<String>>,
+    pub admin_role: Option<AdminRole>,
+    pub enabled: bool,
+}
+
+fn clean_display_name(name: Option<&str>) -> Result<Option<String>, AdminError> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 128 || n.chars().any(char::is_control)) {
+        return Err(crate::domain::user::InvalidInput::new(
+            "display_name",
+            "must be at most 128 characters without control characters",
+        )
+        .into());
+    }
+    Ok(name.map(str::to_owned))
+}
+
+fn audit(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    action: AuditAction,
+    user: UserId,
+    actor: Actor,
+) -> AuditEvent {
+    AuditEvent::new(ctx.clock.now(), Some(tenant.id), action, "success", actor)
+        .subject(format!("user:{user}"))
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    input: NewUser,
+    actor: Actor,
+) -> Result<User, AdminError> {
+    let username = Username::parse(&input.username)?;
+    let email = input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    let email = email.map(Email::parse).transpose()?;
+    let display_name = clean_display_name(input.display_name.as_deref())?;
+    let hash = match &input.password {
+        Some(password) => {
+            let identities = [username.as_str(), email.as_ref().map_or("", |e| e.as_str())];
+            tenant
+                .policy
+                .password
+                .check(password.expose(), &identities)?;
+            Some(ctx.hasher.hash(password.expose()).await?)
+        }
+        None => None,
+    };
+    let now = ctx.clock.now();
+    let user = User {
+        id: UserId::generate(),
+        tenant_id: tenant.id,
+        username: username.as_str().to_owned(),
+        email: email.map(|e| e.as_str().to_owned()),
+        display_name,
+        enabled: input.enabled,
+        admin_role: input.admin_role,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = user.clone();
+    ctx.db
+        .run(move |c| storage::users::insert(c, &row, hash))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        audit(ctx, tenant, AuditAction::UserCreated, user.id, actor),
+    )
+    .await;
+    Ok(user)
+}
+
+/// Looks a user up by username (or e-mail address, if it contains `@`).
+pub async fn find(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    username: &str,
+) -> Result<Option<UserWithHash>, AdminError> {
+    let identifier = LoginIdentifier::from_input(username);
+    let tenant_id = tenant.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::users::find_by_identifier(c, tenant_id, &identifier))
+        .await?)
+}
+
+pub async fn get(ctx: &Ctx, tenant: &Tenant, username: &str) -> Result<UserWithHash, AdminError> {
+    find(ctx, tenant, username).await?.ok_or_else(|| {
+        AdminError::NotFound(format!(
+            "user {username:?} in tenant {:?}",
+            tenant.slug.as_str()
+        ))
+    })
+}
+
+pub async fn list(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<User>, AdminError> {
+    let tenant_id = tenant.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::users::list(c, tenant_id))
+        .await?)
+}
+
+/// Sets a new password after checking the tenant's password policy.
+pub async fn set_password(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    password: &Secret<String>,
+    actor: Actor,
+) -> Result<(), AdminError> {
+    let identities = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
+    tenant
+        .policy
+        .password
+        .check(password.expose(), &identities)?;
+    let hash = ctx.hasher.hash(password.expose()).await?;
+    let (id, now) = (user.id, ctx.clock.unix());
+    ctx.db
+        .run(move |c| storage::users::set_password_hash(c, id, &hash, now))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        audit(ctx, tenant, AuditAction::UserPasswordSet, user.id, actor),
+    )
+    .await;
+    Ok(())
+}
+
+/// Enables or disables an account. Disabling ends every session of the user at once.
+/// Returns how many sessions were ended.
+pub async fn set_enabled(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    mut user: User,
+    enabled: bool,
+    actor: Actor,
+) -> Result<usize, AdminError> {
+    if user.enabled != enabled {
+        user.enabled = enabled;
+        user.updated_at = ctx.clock.now();
+        let row = user.clone();
+        ctx.db
+            .run(move |c| storage::users::update_profile(c, &row))
+            .await?;
+        let action = if enabled {
+            AuditAction::UserEnabled
+        } else {
+            AuditAction::UserDisabled
+        };
+        storage::audit::record(&ctx.db, audit(ctx, tenant, action, user.id, actor)).await;
+    }
+    if enabled {
+        return Ok(0);
+    }
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    Ok(sessions.end_all_for_user(tenant.id, user.id).await?)
+}
+
+/// Writes changed profile fields (e-mail, display name, admin role, enabled); returns whether
+/// anything changed.
+pub async fn update_profile(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    current: &User,
+    email: Option<&str>,
+    display_name: Option<&str>,
+    admin_role: Option<AdminRole>,
+    actor: Actor,
+) -> Result<bool, AdminError> {
+    let email = email.map(str::trim).filter(|e| !e.is_empty());
+    let email = email
+        .map(Email::parse)
+        .transpose()?
+        .map(|e| e.as_str().to_owned());
+    let mut next = current.clone();
+    next.email = email;
+    next.display_name = clean_display_name(display_name)?;
+    next.admin_role = admin_role;
+    if next == *current {
+        return Ok(false);
+    }
+    next.updated_at = ctx.clock.now();
+    let row = next.clone();
+    ctx.db
+        .run(move |c| storage::users::update_profile(c, &row))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        audit(ctx, tenant, AuditAction::UserUpdated, next.id, actor),
+    )
+    .await;
+    Ok(true)
+}

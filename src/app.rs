@@ -1,0 +1,127 @@
+//! The composition root: builds the context (database, session store, hasher, keys), applies
+//! migrations, makes sure the default tenant exists, and assembles the actix server. The only
+//! module that knows every layer.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware::from_fn, web};
+
+use crate::admin::{self, AdminError};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::context::{Ctx, StartError};
+use crate::observability;
+use crate::storage::{StorageError, migrations};
+use crate::web::{middleware, routes, state::AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Seed(#[from] admin::seed::SeedError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+/// A ready-to-serve Watchword: storage migrated, default tenant present.
+pub struct Watchword {
+    pub ctx: Ctx,
+}
+
+impl Watchword {
+    /// Opens storage, applies migrations and creates the default tenant if missing.
+    pub async fn init(config: Config, clock: SharedClock) -> Result<Self, AppError> {
+        let ctx = Ctx::build(config, clock)?;
+        let db = ctx.db.clone();
+        let applied = tokio::task::spawn_blocking(move || migrations::run(&db))
+            .await
+            .map_err(|e| StorageError::Unavailable(e.to_string()))??;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied database migrations");
+        }
+        let (tenant, created) = admin::tenants::ensure_default(&ctx).await?;
+        if created {
+            tracing::info!(tenant = %tenant.slug, "created the default tenant");
+        }
+        Ok(Self { ctx })
+    }
+
+    /// Applies a seed file (see config/seed.example.toml).
+    pub async fn seed(&self, path: &Path) -> Result<admin::seed::SeedReport, AppError> {
+        let file = admin::seed::load(path)?;
+        Ok(admin::seed::apply(&self.ctx, &file).await?)
+    }
+
+    /// If the default tenant has no administrator, a one-time setup URL to create one.
+    pub async fn setup_url(&self) -> Result<Option<String>, AppError> {
+        let tenant = admin::tenants::get(&self.ctx, crate::domain::tenant::DEFAULT_TENANT).await?;
+        let token = admin::setup::issue_token_if_no_admin(&self.ctx, &tenant).await?;
+        Ok(token.map(|t| {
+            format!(
+                "{}/t/{}/setup?token={}",
+                self.ctx.config.public_origin(),
+                tenant.slug,
+                t.expose()
+            )
+        }))
+    }
+
+    /// The actix server on an already bound listener (tests bind port 0). Spawn or await it.
+    pub fn server(&self, listener: TcpListener) -> Result<Server, AppError> {
+        let config = &self.ctx.config;
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let state = web::Data::new(AppState {
+            ctx: self.ctx.clone(),
+            metrics: observability::metrics(),
+            https: config.is_https(),
+            public_origin: config.public_origin(),
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            max_body_bytes: config.server.max_body_bytes,
+        });
+        let workers = match config.server.workers {
+            0 => Config::cores(),
+            n => n,
+        };
+        self.start_background_jobs();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(state.max_body_bytes))
+                .wrap(from_fn(middleware::observe))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .disable_signals()
+        .listen(listener)
+        .map_err(|e| AppError::Bind(addr, e))?
+        .run();
+        Ok(server)
+    }
+
+    fn start_background_jobs(&self) {
+        if let Some(memory) = self.ctx.memory_store.clone() {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    let removed = memory.sweep();
+                    if removed > 0 {
+                        tracing::debug!(removed, "swept expired session-store entries");
+                    }
+                }
+            });
+        }
+    }
+}

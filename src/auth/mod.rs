@@ -1,0 +1,6 @@
+//! Signing in and browser sessions: the sign-in use case (identify, verify the password, decide)
+//! and the session service that creates, checks, touches and ends server-side sessions.
+//! Later factors (MFA, risk, federation) plug into `signin`.
+
+pub mod sessions;
+pub mod signin;

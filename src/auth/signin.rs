@@ -1,0 +1,195 @@
+//! Password sign-in: find the user, verify the password (against a dummy hash when the user is
+//! unknown, so both cases cost the same), refuse disabled accounts, upgrade outdated hashes,
+//! replace any previous session with a new one (no fixation), audit and count every attempt.
+
+use crate::context::Ctx;
+use crate::crypto::password::HashError;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::session::AuthMethod;
+use crate::domain::tenant::Tenant;
+use crate::domain::user::{LoginIdentifier, User};
+use crate::session_store::StoreError;
+use crate::storage::{self, StorageError};
+
+use super::sessions::{NewSession, Sessions};
+
+/// Longest identifier or password looked at; longer input fails like a wrong password.
+const MAX_IDENTIFIER_CHARS: usize = 254;
+const MAX_PASSWORD_BYTES: usize = 4096;
+
+pub struct PasswordSignIn<'a> {
+    pub tenant: &'a Tenant,
+    pub identifier: &'a str,
+    pub password: &'a str,
+    pub origin: Origin,
+    /// The cookie of a session this browser already has; it is ended when the new one starts.
+    pub replaces_session: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum SignInResult {
+    SignedIn {
+        user: Box<User>,
+        session: NewSession,
+    },
+    /// Unknown user or wrong password: deliberately indistinguishable.
+    InvalidCredentials,
+    /// Correct password, but the account is disabled.
+    Disabled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error(transparent)]
+    Busy(HashError),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StorageError> for SignInError {
+    fn from(e: StorageError) -> Self {
+        if e.is_unavailable() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<HashError> for SignInError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Busy(e),
+            HashError::Failed(m) => Self::Internal(m),
+        }
+    }
+}
+
+pub async fn password_sign_in(
+    ctx: &Ctx,
+    req: PasswordSignIn<'_>,
+) -> Result<SignInResult, SignInError> {
+    let result = attempt(ctx, &req).await;
+    let label = match &result {
+        Ok(SignInResult::SignedIn { .. }) => "success",
+        Ok(SignInResult::InvalidCredentials) => "invalid_credentials",
+        Ok(SignInResult::Disabled) => "disabled",
+        Err(SignInError::Busy(_)) => "busy",
+        Err(_) => "error",
+    };
+    metrics::counter!(
+        "watchword_signin_attempts_total",
+        "tenant" => req.tenant.slug.to_string(),
+        "result" => label,
+    )
+    .increment(1);
+    result
+}
+
+async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, SignInError> {
+    let tenant = req.tenant;
+    let plausible = req.identifier.chars().count() <= MAX_IDENTIFIER_CHARS
+        && req.password.len() <= MAX_PASSWORD_BYTES
+        && !req.identifier.trim().is_empty();
+    let found = if plausible {
+        let identifier = LoginIdentifier::from_input(req.identifier);
+        let tenant_id = tenant.id;
+        ctx.db
+            .run(move |c| storage::users::find_by_identifier(c, tenant_id, &identifier))
+            .await?
+    } else {
+        None
+    };
+    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
+    let password = if plausible { req.password } else { "" };
+    let verified = ctx.hasher.verify(password, stored_hash.as_deref()).await?;
+
+    let audit = |outcome: &str, actor: Actor| {
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::SignIn,
+            outcome,
+            actor,
+        )
+        .origin(req.origin.clone())
+    };
+
+    let Some(found) = found.filter(|_| verified.ok) else {
+        let identifier: String = req.identifier.chars().take(64).collect();
+        storage::audit::record(
+            &ctx.db,
+            audit("invalid_credentials", Actor::Anonymous)
+                .details(serde_json::json!({ "identifier": identifier })),
+        )
+        .await;
+        return Ok(SignInResult::InvalidCredentials);
+    };
+    let user = found.user;
+    let actor = Actor::User(user.id.to_string());
+    if !user.enabled {
+        storage::audit::record(&ctx.db, audit("disabled", actor)).await;
+        return Ok(SignInResult::Disabled);
+    }
+    if verified.needs_rehash
+        && let Some(old) = stored_hash
+    {
+        upgrade_hash(ctx, &user, req.password, old);
+    }
+
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    if let Some(previous) = &req.replaces_session {
+        sessions.end(previous).await?;
+    }
+    let session = sessions
+        .create(
+            tenant,
+            user.id,
+            vec![AuthMethod::Pwd],
+            req.origin.ip.as_deref().unwrap_or(""),
+            req.origin.user_agent.as_deref().unwrap_or(""),
+        )
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        audit("success", actor).subject(format!("session:{}", session.record.sid)),
+    )
+    .await;
+    Ok(SignInResult::SignedIn {
+        user: Box::new(user),
+        session,
+    })
+}
+
+/// Re-hashes with the configured parameters in the background; the sign-in does not wait.
+fn upgrade_hash(ctx: &Ctx, user: &User, password: &str, old: String) {
+    let ctx = ctx.clone();
+    let user_id = user.id;
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    tokio::spawn(async move {
+        match ctx.hasher.hash(&password).await {
+            Ok(new) => {
+                let result = ctx
+                    .db
+                    .run(move |c| storage::users::upgrade_password_hash(c, user_id, &old, &new))
+                    .await;
+                match result {
+                    Ok(true) => {
+                        tracing::info!(user = %user_id, "upgraded password hash parameters")
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not store upgraded password hash"),
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not upgrade password hash"),
+        }
+    });
+}

@@ -1,0 +1,244 @@
+//! The administrative commands: migrate, tenant, user, seed. They talk to the database directly
+//! (and to Redis, when configured, to end sessions of disabled users).
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+
+use super::{CliError, Command, TenantCommand, UserCommand};
+use crate::admin::{self, AdminError, users::NewUser};
+use crate::app::Watchword;
+use crate::clock::SystemClock;
+use crate::config::{Config, LogConfig, LogFormat};
+use crate::domain::audit::Actor;
+use crate::domain::secret::Secret;
+use crate::observability;
+use crate::storage::migrations;
+
+pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
+    // Commands print their results on stdout; only warnings and errors are logged.
+    observability::init_logging(&LogConfig {
+        format: LogFormat::Pretty,
+        level: "warn".into(),
+    });
+    if let Command::Migrate = command {
+        let ctx = crate::context::Ctx::build(config, Arc::new(SystemClock))?;
+        let db = ctx.db.clone();
+        let applied = tokio::task::spawn_blocking(move || migrations::run(&db)).await??;
+        if applied.is_empty() {
+            println!("database is up to date");
+        } else {
+            for m in applied {
+                println!("applied {m}");
+            }
+        }
+        return Ok(());
+    }
+    let app = Watchword::init(config, Arc::new(SystemClock)).await?;
+    match command {
+        Command::Tenant(cmd) => tenant(&app, cmd).await,
+        Command::User(cmd) => user(&app, cmd).await,
+        Command::Seed { file } => {
+            let report = app.seed(&file).await.map_err(|e| match e {
+                crate::app::AppError::Seed(admin::seed::SeedError::Apply { at, source }) => {
+                    usage_or_failure(source, &at)
+                }
+                crate::app::AppError::Seed(other) => CliError::Usage(other.to_string()),
+                other => CliError::Failed(other.to_string()),
+            })?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Serve { .. } | Command::Migrate => unreachable!("handled by the caller"),
+    }
+}
+
+/// Invalid input is a usage error (exit 2); anything else is a failure (exit 1).
+fn usage_or_failure(e: AdminError, at: &str) -> CliError {
+    let prefix = if at.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    };
+    match e {
+        AdminError::Storage(_) | AdminError::Store(_) | AdminError::Hashing(_) => {
+            CliError::Failed(format!("{prefix}{e}"))
+        }
+        other => CliError::Usage(format!("{prefix}{other}")),
+    }
+}
+
+fn admin_err(e: AdminError) -> CliError {
+    usage_or_failure(e, "")
+}
+
+async fn tenant(app: &Watchword, cmd: TenantCommand) -> Result<(), CliError> {
+    let ctx = &app.ctx;
+    match cmd {
+        TenantCommand::Create { slug, display_name } => {
+            let t = admin::tenants::create(ctx, &slug, display_name.as_deref(), None, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("created tenant {} ({})", t.slug, t.display_name);
+            println!("issuer: {}/t/{}", ctx.config.public_origin(), t.slug);
+        }
+        TenantCommand::List { json } => {
+            let tenants = admin::tenants::list(ctx).await.map_err(admin_err)?;
+            if json {
+                let rows: Vec<_> = tenants
+                    .iter()
+                    .map(|t| serde_json::json!({ "id": t.id, "slug": t.slug, "display_name": t.display_name, "created_at": t.created_at.to_rfc3339() }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:<24} {:<32} CREATED", "SLUG", "NAME");
+                for t in tenants {
+                    println!(
+                        "{:<24} {:<32} {}",
+                        t.slug,
+                        t.display_name,
+                        t.created_at.format("%Y-%m-%d %H:%M")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
+    let ctx = &app.ctx;
+    match cmd {
+        UserCommand::Create {
+            tenant,
+            username,
+            email,
+            display_name,
+            admin,
+            password_stdin,
+            no_password,
+            disabled,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let password = if no_password {
+                None
+            } else {
+                Some(read_password(password_stdin)?)
+            };
+            let user = admin::users::create(
+                ctx,
+                &tenant,
+                NewUser {
+                    username,
+                    email,
+                    display_name,
+                    password,
+                    admin_role: admin,
+                    enabled: !disabled,
+                },
+                Actor::Cli,
+            )
+            .await
+            .map_err(admin_err)?;
+            println!(
+                "created user {} ({}) in tenant {}",
+                user.username, user.id, tenant.slug
+            );
+        }
+        UserCommand::List { tenant, json } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let users = admin::users::list(ctx, &tenant).await.map_err(admin_err)?;
+            if json {
+                let rows: Vec<_> = users
+                    .iter()
+                    .map(|u| serde_json::json!({
+                        "id": u.id, "username": u.username, "email": u.email, "display_name": u.display_name,
+                        "enabled": u.enabled, "admin": u.admin_role, "created_at": u.created_at.to_rfc3339(),
+                    }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<24} {:<32} {:<8} {:<11} CREATED",
+                    "USERNAME", "EMAIL", "ENABLED", "ADMIN"
+                );
+                for u in users {
+                    println!(
+                        "{:<24} {:<32} {:<8} {:<11} {}",
+                        u.username,
+                        u.email.as_deref().unwrap_or("-"),
+                        if u.enabled { "yes" } else { "no" },
+                        u.admin_role.map_or("-", |r| r.as_str()),
+                        u.created_at.format("%Y-%m-%d %H:%M")
+                    );
+                }
+            }
+        }
+        UserCommand::SetPassword {
+            tenant,
+            username,
+            password_stdin,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let user = admin::users::get(ctx, &tenant, &username)
+                .await
+                .map_err(admin_err)?
+                .user;
+            let password = read_password(password_stdin)?;
+            admin::users::set_password(ctx, &tenant, &user, &password, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("password set for {}", user.username);
+        }
+        UserCommand::Disable { tenant, username } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let user = admin::users::get(ctx, &tenant, &username)
+                .await
+                .map_err(admin_err)?
+                .user;
+            let ended = admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("disabled {} ({ended} session(s) ended)", user.username);
+        }
+        UserCommand::Enable { tenant, username } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let user = admin::users::get(ctx, &tenant, &username)
+                .await
+                .map_err(admin_err)?
+                .user;
+            admin::users::set_enabled(ctx, &tenant, user.clone(), true, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("enabled {}", user.username);
+        }
+    }
+    Ok(())
+}
+
+/// The password from standard input (`--password-stdin`) or an interactive prompt.
+fn read_password(from_stdin: bool) -> Result<Secret<String>, CliError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CliError::Usage(format!("cannot read the password from standard input: {e}"))
+        })?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        if password.is_empty() {
+            return Err(CliError::Usage("standard input held no password".into()));
+        }
+        return Ok(Secret::new(password));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no password given: use --password-stdin, run in a terminal to be prompted, or pass --no-password".into(),
+        ));
+    }
+    let first =
+        rpassword::prompt_password("Password: ").map_err(|e| CliError::Usage(e.to_string()))?;
+    let second = rpassword::prompt_password("Repeat password: ")
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if first != second {
+        return Err(CliError::Usage("the passwords do not match".into()));
+    }
+    Ok(Secret::new(first))
+}

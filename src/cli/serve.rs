@@ -1,0 +1,62 @@
+//! `watchword serve`: initialize, optionally seed, print the first-start link, serve until
+//! SIGINT/SIGTERM, then shut down gracefully.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::CliError;
+use crate::app::Watchword;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::observability;
+
+pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> {
+    observability::init_logging(&config.log);
+    let bind = config.server.bind.clone();
+    let public = config.public_origin();
+    let app = Watchword::init(config, Arc::new(SystemClock)).await?;
+    if let Some(path) = seed {
+        let report = app.seed(&path).await?;
+        tracing::info!(file = %path.display(), %report, "applied seed file");
+    }
+    if let Some(url) = app.setup_url().await? {
+        // Printed, not logged: the link is a one-time credential and does not belong in log
+        // storage. It is only shown while no administrator exists.
+        eprintln!(
+            "\n  Watchword has no administrator yet. Create one within the next hour at:\n\n    {url}\n\n  \
+             or run:  watchword user create --tenant default --admin read-write <username>\n"
+        );
+    }
+    let listener = TcpListener::bind(&bind)
+        .map_err(|e| CliError::Failed(format!("cannot listen on {bind}: {e}")))?;
+    let server = app.server(listener)?;
+    let handle = server.handle();
+    tracing::info!(bind = %bind, public_url = %public, "Watchword is serving");
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.stop(true).await;
+    });
+    server.await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,109 @@
+//! Handles to the shared infrastructure every use case needs (database, session store, clock,
+//! password hasher, derived keys, configuration). Built once by `app` (server) or `cli`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, MasterKeySource};
+use crate::crypto::master_key::{KeyPurpose, MasterKey, MasterKeyError};
+use crate::crypto::password::{HashError, PasswordHasher};
+use crate::session_store::memory::MemoryStore;
+use crate::session_store::redis::RedisStore;
+use crate::session_store::{SharedStore, StoreError};
+use crate::storage::{Db, StorageError};
+
+/// Keys derived from the master key, one per purpose.
+pub struct Keys {
+    pub csrf: Zeroizing<[u8; 32]>,
+    pub encryption: Zeroizing<[u8; 32]>,
+    pub secret_hash: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys([redacted])")
+    }
+}
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub store: SharedStore,
+    /// Set when the store is the in-process one (for the periodic sweep).
+    pub memory_store: Option<Arc<MemoryStore>>,
+    pub clock: SharedClock,
+    pub hasher: Arc<PasswordHasher>,
+    pub keys: Arc<Keys>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+}
+
+impl Ctx {
+    /// Opens the database pool and session store and loads the master key. Nothing here needs
+    /// the database or Redis to be up yet.
+    pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let db = Db::connect(&config)?;
+        let (store, memory_store): (SharedStore, _) = match &config.redis.url {
+            Some(url) => (
+                Arc::new(RedisStore::new(
+                    url.expose(),
+                    &config.redis.key_prefix,
+                    Duration::from_millis(config.redis.timeout_ms),
+                )?),
+                None,
+            ),
+            None => {
+                let m = Arc::new(MemoryStore::new(clock.clone()));
+                (m.clone() as SharedStore, Some(m))
+            }
+        };
+        let master = load_master_key(&config)?;
+        let keys = Keys {
+            csrf: master.derive(KeyPurpose::Csrf),
+            encryption: master.derive(KeyPurpose::Encryption),
+            secret_hash: master.derive(KeyPurpose::SecretHash),
+        };
+        let hasher = PasswordHasher::start(&config.hashing)?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            store,
+            memory_store,
+            clock,
+            hasher,
+            keys: Arc::new(keys),
+        })
+    }
+}
+
+fn load_master_key(config: &Config) -> Result<MasterKey, MasterKeyError> {
+    match config.master_key_source() {
+        MasterKeySource::Inline(key) => MasterKey::from_base64(key.expose()),
+        MasterKeySource::File(path) => MasterKey::read_file(&path),
+        MasterKeySource::GeneratedDevFile(path) => {
+            let (key, created) = MasterKey::load_or_generate(&path)?;
+            if created {
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a new master key file; fine for development, but in production \
+                     set secrets.master_key_file (or WATCHWORD__SECRETS__MASTER_KEY) and back it up"
+                );
+            }
+            Ok(key)
+        }
+    }
+}

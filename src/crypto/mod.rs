@@ -1,0 +1,59 @@
+//! Cryptographic building blocks, all from audited crates: OS randomness, HMAC-SHA-256,
+//! HKDF key derivation and the master key. Nothing here implements a primitive itself.
+
+pub mod master_key;
+pub mod password;
+pub mod random;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// HMAC-SHA-256 of `data` under `key`.
+pub fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// Checks `tag` against HMAC-SHA-256 of `data` in constant time.
+pub fn hmac_sha256_verify(key: &[u8; 32], data: &[u8], tag: &[u8]) -> bool {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(data);
+    mac.verify_slice(tag).is_ok()
+}
+
+/// SHA-256 as lower-case hex. Used to key server-side records by a hash of a bearer secret,
+/// so that a dump of the store yields no usable cookies or codes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Constant-time equality for secrets of equal or different length.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_round_trip_and_tamper() {
+        let key = [7u8; 32];
+        let tag = hmac_sha256(&key, b"hello");
+        assert!(hmac_sha256_verify(&key, b"hello", &tag));
+        assert!(!hmac_sha256_verify(&key, b"hellO", &tag));
+        assert!(!hmac_sha256_verify(&[8u8; 32], b"hello", &tag));
+        assert!(!hmac_sha256_verify(&key, b"hello", &tag[..31]));
+    }
+
+    #[test]
+    fn constant_time_eq_handles_lengths() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

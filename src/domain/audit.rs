@@ -1,0 +1,127 @@
+//! Audit events: who did what, when, from where, with which outcome.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::ids::{AuditEventId, TenantId};
+
+/// What happened. The string form is what the audit log stores and operators filter on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AuditAction {
+    SignIn,
+    SignOut,
+    SessionExpired,
+    TenantCreated,
+    TenantUpdated,
+    UserCreated,
+    UserUpdated,
+    UserPasswordSet,
+    UserDisabled,
+    UserEnabled,
+    SetupCompleted,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignOut => "sign_out",
+            AuditAction::SessionExpired => "session_expired",
+            AuditAction::TenantCreated => "tenant_created",
+            AuditAction::TenantUpdated => "tenant_updated",
+            AuditAction::UserCreated => "user_created",
+            AuditAction::UserUpdated => "user_updated",
+            AuditAction::UserPasswordSet => "user_password_set",
+            AuditAction::UserDisabled => "user_disabled",
+            AuditAction::UserEnabled => "user_enabled",
+            AuditAction::SetupCompleted => "setup_completed",
+        }
+    }
+}
+
+/// Who did it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in (or signing-in) user, by id.
+    User(String),
+    /// Someone not yet identified (e.g. a failed sign-in for an unknown name).
+    Anonymous,
+    /// The command-line tool run by an operator.
+    Cli,
+    /// The seed file.
+    Seed,
+    /// Watchword itself (timeouts, sweeps).
+    System,
+}
+
+impl Actor {
+    pub fn render(&self) -> String {
+        match self {
+            Actor::User(id) => format!("user:{id}"),
+            Actor::Anonymous => "anonymous".into(),
+            Actor::Cli => "cli".into(),
+            Actor::Seed => "seed".into(),
+            Actor::System => "system".into(),
+        }
+    }
+}
+
+/// Where a request came from; absent for CLI and system actions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    pub id: AuditEventId,
+    pub tenant_id: Option<TenantId>,
+    pub occurred_at: DateTime<Utc>,
+    pub action: AuditAction,
+    /// `success`, `failure`, or a more specific reason such as `invalid_credentials`.
+    pub outcome: String,
+    pub actor: Actor,
+    /// What was acted on, e.g. `user:<id>` or `session:<sid>`.
+    pub subject: Option<String>,
+    pub origin: Origin,
+    pub details: serde_json::Value,
+}
+
+impl AuditEvent {
+    pub fn new(
+        now: DateTime<Utc>,
+        tenant_id: Option<TenantId>,
+        action: AuditAction,
+        outcome: impl Into<String>,
+        actor: Actor,
+    ) -> Self {
+        Self {
+            id: AuditEventId::generate(),
+            tenant_id,
+            occurred_at: now,
+            action,
+            outcome: outcome.into(),
+            actor,
+            subject: None,
+            origin: Origin::default(),
+            details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    pub fn origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}

@@ -1,0 +1,175 @@
+//! Browser sessions: the server-side record behind the session cookie, and its timeout rules.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{TenantId, UserId};
+
+/// How long an expired session's record is kept to recognise it (see `store_ttl`).
+pub const EXPIRED_GRACE_SECS: i64 = 3600;
+
+/// Per-tenant session lifetimes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends (default 30 minutes).
+    pub idle_timeout_secs: i64,
+    /// A session ends this long after sign-in, however active (default 12 hours).
+    pub absolute_timeout_secs: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 12 * 3600,
+        }
+    }
+}
+
+impl SessionPolicy {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if !(60..=30 * 86_400).contains(&self.idle_timeout_secs) {
+            return Err((
+                "idle_timeout_secs".into(),
+                "must be between 60 seconds and 30 days".into(),
+            ));
+        }
+        if !(self.idle_timeout_secs..=400 * 86_400).contains(&self.absolute_timeout_secs) {
+            return Err((
+                "absolute_timeout_secs".into(),
+                "must be at least idle_timeout_secs and at most 400 days".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How the user proved who they are (RFC 8176 `amr` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    Pwd,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Pwd => "pwd",
+        }
+    }
+}
+
+/// The server-side record of a signed-in browser. Kept small: it lives in Redis at scale.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BrowserSession {
+    /// Public identifier of the session (shown on account pages, used as OIDC `sid`);
+    /// never the cookie value, which is a bearer secret.
+    pub sid: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    /// When the user last proved who they are (OIDC `auth_time`), Unix seconds.
+    pub auth_time: i64,
+    pub amr: Vec<AuthMethod>,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+/// Whether a session may still be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    Active,
+    IdleExpired,
+    AbsoluteExpired,
+}
+
+impl BrowserSession {
+    pub fn state(&self, now: DateTime<Utc>, policy: &SessionPolicy) -> SessionState {
+        let now = now.timestamp();
+        if now >= self.created_at + policy.absolute_timeout_secs {
+            SessionState::AbsoluteExpired
+        } else if now >= self.last_seen + policy.idle_timeout_secs {
+            SessionState::IdleExpired
+        } else {
+            SessionState::Active
+        }
+    }
+
+    /// `last_seen` is refreshed at most once a minute (or once per tenth of the idle timeout,
+    /// if shorter) so that reading pages does not write to the store on every request.
+    pub fn needs_touch(&self, now: DateTime<Utc>, policy: &SessionPolicy) -> bool {
+        let granularity = (policy.idle_timeout_secs / 10).clamp(1, 60);
+        now.timestamp() - self.last_seen >= granularity
+    }
+
+    /// How long the store should keep the record: until whichever timeout comes first, plus
+    /// [`EXPIRED_GRACE_SECS`] so that a returning browser is told its session expired (and the
+    /// expiry is audited) rather than silently treated as a stranger.
+    pub fn store_ttl(&self, now: DateTime<Utc>, policy: &SessionPolicy) -> Duration {
+        let absolute_end = self.created_at + policy.absolute_timeout_secs;
+        let idle_end = self.last_seen + policy.idle_timeout_secs;
+        Duration::seconds(
+            (absolute_end.min(idle_end) + EXPIRED_GRACE_SECS - now.timestamp()).max(1),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::from_unix;
+
+    fn session(created: i64, last_seen: i64) -> BrowserSession {
+        BrowserSession {
+            sid: "s".into(),
+            tenant_id: TenantId::generate(),
+            user_id: UserId::generate(),
+            auth_time: created,
+            amr: vec![AuthMethod::Pwd],
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            created_at: created,
+            last_seen,
+        }
+    }
+
+    #[test]
+    fn idle_and_absolute_timeouts() {
+        let p = SessionPolicy::default();
+        let s = session(0, 0);
+        assert_eq!(s.state(from_unix(1799), &p), SessionState::Active);
+        assert_eq!(s.state(from_unix(1800), &p), SessionState::IdleExpired);
+        let s = session(0, 43_000);
+        assert_eq!(s.state(from_unix(43_199), &p), SessionState::Active);
+        assert_eq!(
+            s.state(from_unix(43_200), &p),
+            SessionState::AbsoluteExpired
+        );
+    }
+
+    #[test]
+    fn ttl_is_the_nearer_deadline() {
+        let p = SessionPolicy::default();
+        let g = EXPIRED_GRACE_SECS;
+        assert_eq!(
+            session(0, 0).store_ttl(from_unix(100), &p).num_seconds(),
+            1700 + g
+        );
+        assert_eq!(
+            session(0, 43_000)
+                .store_ttl(from_unix(43_100), &p)
+                .num_seconds(),
+            100 + g
+        );
+    }
+
+    #[test]
+    fn policy_bounds() {
+        let mut p = SessionPolicy::default();
+        assert!(p.validate().is_ok());
+        p.absolute_timeout_secs = 10;
+        assert_eq!(p.validate().unwrap_err().0, "absolute_timeout_secs");
+    }
+}

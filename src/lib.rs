@@ -1,0 +1,23 @@
+//! Watchword: an OpenID Connect identity and session server.
+//!
+//! Layers point one way (see docs/ARCHITECTURE.md):
+//!
+//! ```text
+//!   cli ─┐                 ┌─► auth  ─┐
+//!        ├─► app ─► web ───┤          ├─► domain, storage, session_store, crypto, clock
+//!        │                 └─► admin ─┘         (context bundles their handles)
+//!        └──────────────────► admin
+//! ```
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod crypto;
+pub mod domain;
+pub mod observability;
+pub mod session_store;
+pub mod storage;
+pub mod web;

@@ -1,0 +1,72 @@
+//! Short-lived shared state: browser sessions, pending sign-ins, single-use codes, counters and
+//! per-user session indexes. One trait, two real implementations: in-process memory (one node)
+//! and Redis (replicas share it). Every value carries a TTL. Both pass one contract test suite
+//! (tests/it/store_contract.rs).
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Key-value store with expiry. Keys are plain strings; implementations add their own prefix.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Name for logs and `/readyz`: `memory` or `redis`.
+    fn kind(&self) -> &'static str;
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores `value` under `key`, replacing any previous value and TTL.
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+
+    /// Stores only if the key is absent; returns whether it stored.
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Atomically reads and deletes (single-use values such as authorization codes).
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes; returns whether the key existed.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Increments a counter, creating it at 1 with `ttl`; the TTL is not extended afterwards
+    /// (fixed windows for rate limits).
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+
+    /// Remaining lifetime of a key, or `None` if it does not exist.
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
+
+    /// Adds `member` with `score` to a sorted index (e.g. a user's sessions by creation time).
+    /// The index lives at least `ttl` from now.
+    async fn index_add(
+        &self,
+        index: &str,
+        member: &str,
+        score: i64,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    async fn index_remove(&self, index: &str, member: &str) -> Result<(), StoreError>;
+
+    /// Members with their scores, lowest score first.
+    async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Is the store reachable right now?
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub type SharedStore = Arc<dyn SessionStore>;

@@ -1,0 +1,199 @@
+//! Redis session store, shared by every replica. Connects lazily and reconnects by itself
+//! (redis-rs ConnectionManager), and bounds every command by `redis.timeout_ms`, so an outage
+//! turns into quick "unavailable" errors and recovery needs no restart.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, Script};
+
+use super::{SessionStore, StoreError};
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+}
+
+/// Adds a member to a sorted set and extends (never shortens) the set's lifetime.
+const INDEX_ADD: &str = r"
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local ttl = tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1";
+
+/// Increments a counter, giving it a TTL only when it is created.
+const INCR_WITH_TTL: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n";
+
+impl RedisStore {
+    /// Prepares a connection to `url`; nothing is sent until the first command.
+    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            timeout,
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Err(_) => Err(StoreError::Unavailable(
+                "Redis did not answer in time".into(),
+            )),
+        }
+    }
+
+    async fn script<T: FromRedisValue>(
+        &self,
+        script: &str,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T, StoreError> {
+        let script = Script::new(script);
+        let mut invocation = script.prepare_invoke();
+        for k in keys {
+            invocation.key(k);
+        }
+        for a in args {
+            invocation.arg(a);
+        }
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Err(_) => Err(StoreError::Unavailable(
+                "Redis did not answer in time".into(),
+            )),
+        }
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    (ttl.as_millis() as u64).max(1)
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.query(redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        self.query(
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("PX")
+                .arg(millis(ttl)),
+        )
+        .await
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let reply: Option<String> = self
+            .query(
+                redis::cmd("SET")
+                    .arg(self.key(key))
+                    .arg(value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis(ttl)),
+            )
+            .await?;
+        Ok(reply.is_some())
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.query(redis::cmd("GETDEL").arg(self.key(key))).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let n: u64 = self.query(redis::cmd("DEL").arg(self.key(key))).await?;
+        Ok(n > 0)
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
+        self.script(INCR_WITH_TTL, &[self.key(key)], &[millis(ttl).to_string()])
+            .await
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
+        let ms: i64 = self.query(redis::cmd("PTTL").arg(self.key(key))).await?;
+        Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
+    }
+
+    async fn index_add(
+        &self,
+        index: &str,
+        member: &str,
+        score: i64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let _: i64 = self
+            .script(
+                INDEX_ADD,
+                &[self.key(index)],
+                &[
+                    member.to_owned(),
+                    score.to_string(),
+                    millis(ttl).to_string(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn index_remove(&self, index: &str, member: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .query(redis::cmd("ZREM").arg(self.key(index)).arg(member))
+            .await?;
+        Ok(())
+    }
+
+    async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let flat: Vec<(String, f64)> = self
+            .query(
+                redis::cmd("ZRANGE")
+                    .arg(self.key(index))
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES"),
+            )
+            .await?;
+        Ok(flat.into_iter().map(|(m, s)| (m, s as i64)).collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = self.query(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! Durable storage with diesel over SQLite (embedded default) or PostgreSQL (production):
+//! one schema, per-backend embedded migrations, an r2d2 pool, and queries run on the blocking
+//! thread pool so they never stall the async workers. One repository file per table group.
+
+pub mod audit;
+mod conn;
+mod error;
+pub mod migrations;
+pub mod schema;
+pub mod setup_tokens;
+pub mod tenants;
+pub mod users;
+
+use std::time::Duration;
+
+pub use conn::DbConn;
+pub use error::StorageError;
+
+use crate::config::{Config, DatabaseBackend};
+use conn::Manager;
+
+/// Handle to the database: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: BackendKind,
+}
+
+/// Which engine is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// Builds the pool. Connections are opened on demand, so a database that is down at this
+    /// moment is reported by the first query (and `/readyz`) rather than here.
+    pub fn connect(config: &Config) -> Result<Self, StorageError> {
+        let backend = config
+            .database_backend()
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        let manager = match &backend {
+            DatabaseBackend::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StorageError::Unavailable(format!(
+                            "cannot create database directory {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                }
+                Manager::Sqlite(path.display().to_string())
+            }
+            DatabaseBackend::Postgres => Manager::Postgres(config.database.url.expose().clone()),
+        };
+        let kind = match manager {
+            Manager::Sqlite(_) => BackendKind::Sqlite,
+            Manager::Postgres(_) => BackendKind::Postgres,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(config.database.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(config.database.connect_timeout_secs))
+            .error_handler(Box::new(conn::LogErrors))
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            backend: kind,
+        })
+    }
+
+    pub fn backend(&self) -> BackendKind {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn run<F, T>(&self, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StorageError::Unavailable(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` synchronously (for the command-line tool, which has no async workers to protect).
+    pub fn run_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        f(&mut conn)
+    }
+
+    /// A trivial query: is the database reachable right now?
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.run(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,208 @@
+//! User rows, including the password hash (which never leaves this layer inside a `User`).
+
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::{DbConn, StorageError};
+use crate::clock::from_unix;
+use crate::domain::ids::{TenantId, UserId};
+use crate::domain::user::{AdminRole, LoginIdentifier, User, normalize};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct UserRow {
+    id: String,
+    tenant_id: String,
+    username: String,
+    username_normalized: String,
+    email: Option<String>,
+    email_normalized: Option<String>,
+    display_name: Option<String>,
+    enabled: bool,
+    admin_role: Option<String>,
+    password_hash: Option<String>,
+    password_changed_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A user with the stored password hash (a PHC string), for verification.
+pub struct UserWithHash {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserWithHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserWithHash")
+            .field("user", &self.user)
+            .field("password_hash", &"[redacted]")
+            .finish()
+    }
+}
+
+impl UserRow {
+    fn into_domain(self) -> Result<UserWithHash, StorageError> {
+        let corrupt = |what: &str| StorageError::Corrupt(format!("user {}: {what}", self.id));
+        let user = User {
+            id: self.id.parse().map_err(|_| corrupt("id"))?,
+            tenant_id: self.tenant_id.parse().map_err(|_| corrupt("tenant_id"))?,
+            admin_role: self
+                .admin_role
+                .as_deref()
+                .map(AdminRole::parse)
+                .transpose()
+                .map_err(|_| corrupt("admin_role"))?,
+            username: self.username,
+            email: self.email,
+            display_name: self.display_name,
+            enabled: self.enabled,
+            created_at: from_unix(self.created_at),
+            updated_at: from_unix(self.updated_at),
+        };
+        Ok(UserWithHash {
+            user,
+            password_hash: self.password_hash,
+        })
+    }
+
+    fn from_domain(user: &User, password_hash: Option<String>, changed_at: Option<i64>) -> Self {
+        Self {
+            id: user.id.to_string(),
+            tenant_id: user.tenant_id.to_string(),
+            username_normalized: normalize(&user.username),
+            username: user.username.clone(),
+            email_normalized: user.email.as_deref().map(normalize),
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            enabled: user.enabled,
+            admin_role: user.admin_role.map(|r| r.as_str().to_owned()),
+            password_hash,
+            password_changed_at: changed_at,
+            created_at: user.created_at.timestamp(),
+            updated_at: user.updated_at.timestamp(),
+        }
+    }
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    user: &User,
+    password_hash: Option<String>,
+) -> Result<(), StorageError> {
+    let changed = password_hash.as_ref().map(|_| user.created_at.timestamp());
+    diesel::insert_into(users::table)
+        .values(UserRow::from_domain(user, password_hash, changed))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes username, e-mail, display name, enabled flag and admin role (not the password).
+pub fn update_profile(conn: &mut DbConn, user: &User) -> Result<(), StorageError> {
+    let n = diesel::update(users::table.find(user.id.to_string()))
+        .set((
+            users::username.eq(&user.username),
+            users::username_normalized.eq(normalize(&user.username)),
+            users::email.eq(&user.email),
+            users::email_normalized.eq(user.email.as_deref().map(normalize)),
+            users::display_name.eq(&user.display_name),
+            users::enabled.eq(user.enabled),
+            users::admin_role.eq(user.admin_role.map(|r| r.as_str())),
+            users::updated_at.eq(user.updated_at.timestamp()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    id: UserId,
+    hash: &str,
+    now: i64,
+) -> Result<(), StorageError> {
+    let n = diesel::update(users::table.find(id.to_string()))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+/// Replaces a hash only if it is still `old` (an upgrade racing a password change loses).
+pub fn upgrade_password_hash(
+    conn: &mut DbConn,
+    id: UserId,
+    old: &str,
+    new: &str,
+) -> Result<bool, StorageError> {
+    let n = diesel::update(
+        users::table
+            .find(id.to_string())
+            .filter(users::password_hash.eq(old)),
+    )
+    .set(users::password_hash.eq(new))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn find_by_identifier(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    identifier: &LoginIdentifier,
+) -> Result<Option<UserWithHash>, StorageError> {
+    let query = users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .select(UserRow::as_select())
+        .into_boxed();
+    let query = match identifier {
+        LoginIdentifier::Username(n) => query.filter(users::username_normalized.eq(n.clone())),
+        LoginIdentifier::Email(n) => query.filter(users::email_normalized.eq(n.clone())),
+    };
+    query
+        .first(conn)
+        .optional()?
+        .map(UserRow::into_domain)
+        .transpose()
+}
+
+pub fn find_by_id(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Option<UserWithHash>, StorageError> {
+    users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .filter(users::id.eq(id.to_string()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(UserRow::into_domain)
+        .transpose()
+}
+
+pub fn list(conn: &mut DbConn, tenant: TenantId) -> Result<Vec<User>, StorageError> {
+    users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .order(users::username_normalized.asc())
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| r.into_domain().map(|u| u.user))
+        .collect()
+}
+
+pub fn count_admins(conn: &mut DbConn, tenant: TenantId) -> Result<i64, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .filter(users::admin_role.is_not_null())
+        .count()
+        .get_result(conn)?)
+}

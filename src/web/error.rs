@@ -1,0 +1,252 @@
+//! Errors to HTTP, in one place: `PageError` renders the HTML error page (with the request id
+//! that the logs carry) for people; `ApiError` renders JSON for programs. Internal details go
+//! to the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::admin::AdminError;
+use crate::auth::signin::SignInError;
+use crate::session_store::StoreError;
+use crate::storage::StorageError;
+
+use super::templates::{ErrorPage, html};
+
+tokio::task_local! {
+    /// The id of the request being handled (set by the `observe` middleware).
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, or `-` outside a request.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".into())
+}
+
+/// An error shown to a person as a page.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+    /// Logged, never shown.
+    pub detail: Option<String>,
+    pub retry_after: Option<u64>,
+    pub back: Option<String>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            message: message.into(),
+            detail: None,
+            retry_after: None,
+            back: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing at this address. Check the link you followed.",
+        )
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Invalid request", message)
+    }
+
+    /// A form without a valid CSRF token: most often an old tab or an expired page.
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "For your security the form could not be accepted. Go back, reload the page and try again.",
+        )
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            "The submitted data is larger than Watchword accepts.",
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported request",
+            "This address accepts only HTML form submissions.",
+        )
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "Watchword cannot reach its storage right now. Please try again in a minute.",
+        );
+        e.detail = Some(detail.into());
+        e.retry_after = Some(30);
+        e
+    }
+
+    pub fn busy() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "Too many sign-ins are being processed right now. Please try again in a moment.",
+        );
+        e.retry_after = Some(2);
+        e
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Watchword could not complete this request.",
+        );
+        e.detail = Some(detail.into());
+        e
+    }
+
+    pub fn with_back(mut self, path: impl Into<String>) -> Self {
+        self.back = Some(path.into());
+        self
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.title)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log_error(self.status, self.title, self.detail.as_deref());
+        let request_id = request_id();
+        let mut res = html(
+            self.status,
+            &ErrorPage {
+                status: self.status.as_u16(),
+                title: self.title,
+                message: &self.message,
+                request_id: &request_id,
+                back: self.back.as_deref(),
+            },
+        );
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(secs),
+            );
+        }
+        res
+    }
+}
+
+fn log_error(status: StatusCode, what: &str, detail: Option<&str>) {
+    if status.is_server_error() {
+        tracing::error!(
+            status = status.as_u16(),
+            error = what,
+            detail = detail.unwrap_or(""),
+            "request failed"
+        );
+    } else {
+        tracing::info!(status = status.as_u16(), error = what, "request refused");
+    }
+}
+
+impl From<StorageError> for PageError {
+    fn from(e: StorageError) -> Self {
+        if e.is_unavailable() {
+            Self::unavailable(e.to_string())
+        } else {
+            Self::internal(e.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        Self::unavailable(e.to_string())
+    }
+}
+
+impl From<SignInError> for PageError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Busy(_) => Self::busy(),
+            SignInError::Unavailable(d) => Self::unavailable(d),
+            SignInError::Internal(d) => Self::internal(d),
+        }
+    }
+}
+
+impl From<AdminError> for PageError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Storage(s) => s.into(),
+            AdminError::Store(s) => s.into(),
+            AdminError::Hashing(crate::crypto::password::HashError::Busy) => Self::busy(),
+            AdminError::NotFound(_) => Self::not_found(),
+            AdminError::Hashing(h) => Self::internal(h.to_string()),
+            other => Self::bad_request(other.to_string()),
+        }
+    }
+}
+
+/// An error for programs: `{"error": ..., "error_description": ..., "request_id": ...}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    pub detail: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            detail: None,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.error)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log_error(self.status, self.error, self.detail.as_deref());
+        HttpResponse::build(self.status)
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({
+                "error": self.error,
+                "error_description": self.description,
+                "request_id": request_id(),
+            }))
+    }
+}

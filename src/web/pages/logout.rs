@@ -1,0 +1,98 @@
+//! Signing out: `GET` asks for confirmation (a link alone can never sign anyone out), `POST`
+//! checks CSRF, deletes the server-side session and the cookie, and shows the signed-out page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{Visitor, see_other, session_token, sessions, visitor};
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::storage;
+use crate::web::client::Client;
+use crate::web::error::PageError;
+use crate::web::form::StrictForm;
+use crate::web::state::AppState;
+use crate::web::templates::{LogoutPage, SignedOutPage, html};
+use crate::web::{cookies, csrf};
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf_token: String,
+}
+
+pub async fn confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(&state, &path).await?;
+    let Visitor::SignedIn { user, .. } = visitor(&state, &req, &tenant).await? else {
+        return Ok(see_other(&format!("/t/{}/signed-out", tenant.slug)));
+    };
+    let issue = csrf::issue(&state, &req);
+    let mut res = html(
+        StatusCode::OK,
+        &LogoutPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            csrf_token: &issue.token,
+            user_label: user.label(),
+        },
+    );
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<LogoutForm>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(&state, &path).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    if let Some(token) = session_token(&state, &req, &tenant)
+        && let Some(ended) = sessions(&state).end(&token).await?
+    {
+        storage::audit::record(
+            &state.ctx.db,
+            AuditEvent::new(
+                state.ctx.clock.now(),
+                Some(tenant.id),
+                AuditAction::SignOut,
+                "success",
+                Actor::User(ended.user_id.to_string()),
+            )
+            .subject(format!("session:{}", ended.sid))
+            .origin(client.origin()),
+        )
+        .await;
+    }
+    let mut res = see_other(&format!("/t/{}/signed-out", tenant.slug));
+    let _ = res.add_cookie(&cookies::removal(
+        state.https,
+        cookies::session_name(state.https, &tenant.slug),
+    ));
+    if let Some(c) = csrf::fresh(&state).cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+pub async fn signed_out(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(&state, &path).await?;
+    Ok(html(
+        StatusCode::OK,
+        &SignedOutPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            message: "Your session has ended on this device.",
+        },
+    ))
+}

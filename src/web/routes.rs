@@ -1,0 +1,81 @@
+//! Every route of the HTTP interface, in one place.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, ServiceConfig};
+use actix_web::{HttpResponse, error::InternalError};
+
+use super::error::PageError;
+use super::pages::{assets, health, home, login, logout, setup};
+
+async fn not_found() -> Result<HttpResponse, PageError> {
+    Err(PageError::not_found())
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, PageError> {
+    Err(PageError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "This address does not accept that kind of request.",
+    ))
+}
+
+/// Query strings that do not parse get the HTML error page, not actix's plain text.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|_err, _req| {
+        let page = PageError::bad_request("The address contains invalid parameters.");
+        InternalError::from_response(
+            "invalid query",
+            actix_web::ResponseError::error_response(&page),
+        )
+        .into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err, _req| {
+        InternalError::from_response(
+            "invalid path",
+            actix_web::ResponseError::error_response(&PageError::not_found()),
+        )
+        .into()
+    })
+}
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.app_data(query_config())
+        .app_data(path_config())
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/", web::get().to(home::root))
+        .service(
+            web::resource("/t/{tenant}/")
+                .get(home::show)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/t/{tenant}/login")
+                .get(login::show)
+                .post(login::submit)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/t/{tenant}/logout")
+                .get(logout::confirm)
+                .post(logout::submit)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/t/{tenant}/signed-out")
+                .get(logout::signed_out)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/t/{tenant}/setup")
+                .get(setup::show)
+                .post(setup::submit)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .default_service(web::to(not_found));
+}

@@ -1,0 +1,44 @@
+//! Running the real `watchword` binary (CLI tests, first start, configuration errors).
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A `watchword` command running in `dir`, with no inherited `WATCHWORD__*` variables and a
+/// master key given inline (so nothing is written outside `dir`).
+pub fn watchword(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_watchword"));
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WATCHWORD__") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("WATCHWORD__LOG__FORMAT", "json");
+    cmd
+}
+
+/// Runs the command with `stdin` as standard input.
+pub fn run(mut cmd: Command, stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watchword binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

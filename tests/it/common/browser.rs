@@ -1,0 +1,109 @@
+//! A browser stand-in: keeps cookies, never follows redirects (tests look at them), and knows how
+//! to fill in Watchword's forms.
+
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode};
+
+use super::hidden_field;
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub jar: Arc<Jar>,
+    pub base: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("watchword-tests/1.0 (X11; Linux x86_64) Firefox/140.0")
+            .build()
+            .unwrap();
+        Self {
+            client,
+            jar,
+            base: base.to_owned(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Loads a page and returns the CSRF token of its form.
+    pub async fn csrf(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        let html = res.text().await.unwrap();
+        hidden_field(&html, "csrf_token").expect("page has a CSRF token")
+    }
+
+    /// Fills in and submits the sign-in form of `tenant`.
+    pub async fn sign_in(&self, tenant: &str, identifier: &str, password: &str) -> Response {
+        self.sign_in_to(tenant, identifier, password, "").await
+    }
+
+    pub async fn sign_in_to(
+        &self,
+        tenant: &str,
+        identifier: &str,
+        password: &str,
+        return_to: &str,
+    ) -> Response {
+        let path = format!("/t/{tenant}/login");
+        let csrf = self.csrf(&path).await;
+        self.post_form(
+            &path,
+            &[
+                ("csrf_token", &csrf),
+                ("identifier", identifier),
+                ("password", password),
+                ("return_to", return_to),
+            ],
+        )
+        .await
+    }
+
+    /// The value of a cookie this browser holds, if any.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    /// Puts a cookie into this browser (e.g. a stolen or forged one).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url = self.base.parse().unwrap();
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+}
+
+/// The `Location` header of a redirect.
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}

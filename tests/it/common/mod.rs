@@ -1,0 +1,35 @@
+//! Shared test fixtures: the `TestApp` builder, a cookie-carrying browser, a TCP proxy that can
+//! simulate outages, and helpers to run the real binary.
+
+pub mod binary;
+pub mod browser;
+pub mod proxy;
+pub mod test_app;
+
+pub use browser::Browser;
+pub use test_app::TestApp;
+
+/// The PostgreSQL server to test against, if any (`WATCHWORD_TEST_DATABASE_URL`).
+pub fn test_database_url() -> Option<String> {
+    std::env::var("WATCHWORD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// The Redis server to test against, if any (`WATCHWORD_TEST_REDIS_URL`).
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("WATCHWORD_TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A password that passes the default policy.
+pub const GOOD_PASSWORD: &str = "correct horse battery staple";
+
+/// Extracts the value of a hidden form field from a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}

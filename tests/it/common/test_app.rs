@@ -1,0 +1,221 @@
+//! `TestApp`: a real Watchword server on 127.0.0.1:0 with its own storage (a temporary SQLite
+//! file, or a fresh PostgreSQL schema), its own Redis key prefix when Redis is used, and a manual
+//! clock the test moves.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use base64::Engine;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use watchword::app::Watchword;
+use watchword::clock::ManualClock;
+use watchword::config::Config;
+use watchword::domain::audit::Actor;
+use watchword::domain::secret::Secret;
+use watchword::domain::tenant::Tenant;
+use watchword::domain::user::User;
+use watchword::storage::audit::AuditRow;
+
+use super::{Browser, test_database_url, test_redis_url};
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Watchword,
+    pub clock: Arc<ManualClock>,
+    handle: ServerHandle,
+    _dir: tempfile::TempDir,
+    pg_schema: Option<(String, String)>,
+    redis_prefix: Option<(String, String)>,
+}
+
+type Tweak = Box<dyn FnOnce(&mut Config)>;
+
+pub struct TestAppBuilder {
+    https: bool,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    tweaks: Vec<Tweak>,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            https: false,
+            database_url: test_database_url(),
+            redis_url: test_redis_url(),
+            tweaks: Vec::new(),
+        }
+    }
+
+    /// A server on the configured backends with default settings.
+    pub async fn start() -> TestApp {
+        Self::builder().start().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Tenant {
+        watchword::admin::tenants::get(&self.app.ctx, slug)
+            .await
+            .unwrap()
+    }
+
+    /// Creates an enabled user with `password` in tenant `slug`.
+    pub async fn create_user(&self, slug: &str, username: &str, password: &str) -> User {
+        let tenant = self.tenant(slug).await;
+        watchword::admin::users::create(
+            &self.app.ctx,
+            &tenant,
+            watchword::admin::users::NewUser {
+                username: username.into(),
+                email: Some(format!("{username}@example.test")),
+                display_name: None,
+                password: Some(Secret::new(password.into())),
+                admin_role: None,
+                enabled: true,
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The newest audit events of a tenant, newest first.
+    pub async fn audit(&self, slug: &str) -> Vec<AuditRow> {
+        let tenant = self.tenant(slug).await;
+        self.app
+            .ctx
+            .db
+            .run(move |c| watchword::storage::audit::recent(c, tenant.id, 100))
+            .await
+            .unwrap()
+    }
+}
+
+impl TestAppBuilder {
+    /// Pretend the public URL is https (cookies get `__Host-` and `Secure`, HSTS is sent).
+    pub fn https(mut self) -> Self {
+        self.https = true;
+        self
+    }
+
+    /// Use this Redis URL (e.g. through a proxy) instead of the configured one.
+    pub fn redis_url(mut self, url: Option<String>) -> Self {
+        self.redis_url = url;
+        self
+    }
+
+    /// Use this PostgreSQL base URL (e.g. through a proxy) instead of the configured one.
+    pub fn database_url(mut self, url: Option<String>) -> Self {
+        self.database_url = url;
+        self
+    }
+
+    pub fn tweak(mut self, f: impl FnOnce(&mut Config) + 'static) -> Self {
+        self.tweaks.push(Box::new(f));
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let scheme = if self.https { "https" } else { "http" };
+
+        let mut config = Config::default();
+        config.server.public_url = format!("{scheme}://127.0.0.1:{port}");
+        config.server.bind = format!("127.0.0.1:{port}");
+        config.server.workers = 1;
+        config.hashing.threads = 2;
+        config.secrets.master_key = Some(Secret::new(
+            base64::engine::general_purpose::STANDARD
+                .encode(watchword::crypto::random::bytes::<32>()),
+        ));
+        config.database.url = Secret::new(format!(
+            "sqlite://{}",
+            dir.path().join("watchword.db").display()
+        ));
+        let mut pg_schema = None;
+        if let Some(base) = &self.database_url {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn =
+                PgConnection::establish(base).expect("connect to WATCHWORD_TEST_DATABASE_URL");
+            diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            config.database.url =
+                Secret::new(format!("{base}{sep}options=-csearch_path%3D{schema}"));
+            config.database.pool_size = 4;
+            pg_schema = Some((base.clone(), schema));
+        }
+        let mut redis_prefix = None;
+        if let Some(url) = &self.redis_url {
+            let prefix = format!("ww-test:{}:", uuid::Uuid::new_v4().simple());
+            config.redis.url = Some(Secret::new(url.clone()));
+            config.redis.key_prefix = prefix.clone();
+            redis_prefix = Some((url.clone(), prefix));
+        }
+        for tweak in self.tweaks {
+            tweak(&mut config);
+        }
+        config.validate().expect("test configuration is valid");
+
+        let clock = Arc::new(ManualClock::starting_now());
+        let app = Watchword::init(config, clock.clone())
+            .await
+            .expect("Watchword starts");
+        let server = app.server(listener).unwrap();
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            app,
+            clock,
+            handle,
+            _dir: dir,
+            pg_schema,
+            redis_prefix,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+        if let Some((base, schema)) = self.pg_schema.take()
+            && let Ok(mut conn) = PgConnection::establish(&base)
+        {
+            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut conn);
+        }
+        if let Some((url, prefix)) = self.redis_prefix.take() {
+            delete_redis_prefix(&url, &prefix);
+        }
+    }
+}
+
+/// Removes every key a test wrote to Redis.
+pub fn delete_redis_prefix(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_connection() else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut conn)
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
+    }
+}

@@ -1,0 +1,186 @@
+//! The seed file creates and updates tenants and users idempotently.
+
+use reqwest::StatusCode;
+
+use crate::common::binary::{run, stderr, stdout, watchword};
+use crate::common::{GOOD_PASSWORD, TestApp};
+
+const SEED: &str = r#"
+[[tenants]]
+slug = "default"
+display_name = "Example Company"
+
+[[tenants.users]]
+username = "alice"
+email = "alice@example.test"
+display_name = "Alice Liddell"
+password = "correct horse battery staple"
+admin = "read-write"
+
+[[tenants]]
+slug = "school"
+display_name = "School"
+[tenants.policy.session]
+idle_timeout_secs = 600
+[tenants.policy.password]
+min_length = 12
+
+[[tenants.users]]
+username = "bob"
+password = "a long enough passphrase"
+enabled = false
+"#;
+
+#[tokio::test]
+async fn applying_a_seed_twice_changes_nothing_the_second_time() {
+    let app = TestApp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.toml");
+    std::fs::write(&path, SEED).unwrap();
+
+    let first = app.app.seed(&path).await.unwrap();
+    assert_eq!(
+        (
+            first.tenants_created,
+            first.tenants_updated,
+            first.users_created
+        ),
+        (1, 1, 2)
+    );
+    let second = app.app.seed(&path).await.unwrap();
+    assert_eq!(
+        second.to_string(),
+        "tenants: 0 created, 0 updated; users: 0 created, 0 updated; 4 unchanged"
+    );
+
+    let school = app.tenant("school").await;
+    assert_eq!(school.policy.session.idle_timeout_secs, 600);
+    assert_eq!(school.policy.password.min_length, 12);
+    assert_eq!(app.tenant("default").await.display_name, "Example Company");
+
+    let b = app.browser();
+    assert_eq!(
+        b.sign_in("default", "alice", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let res = app
+        .browser()
+        .sign_in("school", "bob", "a long enough passphrase")
+        .await;
+    assert!(
+        res.text().await.unwrap().contains("disabled"),
+        "seeded as disabled"
+    );
+
+    // Changing the file updates exactly what changed.
+    std::fs::write(
+        &path,
+        SEED.replace("enabled = false", "enabled = true")
+            .replace("Alice Liddell", "Alice L."),
+    )
+    .unwrap();
+    let third = app.app.seed(&path).await.unwrap();
+    assert_eq!((third.users_updated, third.unchanged), (2, 2));
+    assert_eq!(
+        app.browser()
+            .sign_in("school", "bob", "a long enough passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn outdated_password_hashes_are_upgraded_at_the_next_sign_in() {
+    let app = TestApp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.toml");
+    // A hash of GOOD_PASSWORD made with weaker parameters (m=8192, t=1), e.g. imported.
+    let weak =
+        watchword::crypto::password::PasswordHasher::start(&watchword::config::HashingConfig {
+            memory_kib: 8192,
+            iterations: 1,
+            parallelism: 1,
+            threads: 1,
+            max_queue: 4,
+        })
+        .unwrap()
+        .hash(GOOD_PASSWORD)
+        .await
+        .unwrap();
+    std::fs::write(
+        &path,
+        format!("[[tenants]]\nslug = \"default\"\n[[tenants.users]]\nusername = \"old\"\npassword_hash = \"{weak}\"\n"),
+    )
+    .unwrap();
+    app.app.seed(&path).await.unwrap();
+
+    let b = app.browser();
+    assert_eq!(
+        b.sign_in("default", "old", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let tenant = app.tenant("default").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stored = watchword::admin::users::get(&app.app.ctx, &tenant, "old")
+            .await
+            .unwrap()
+            .password_hash
+            .unwrap();
+        if stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hash not upgraded: {stored}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.browser()
+            .sign_in("default", "old", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[test]
+fn the_seed_command_reports_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("seed.toml"), SEED).unwrap();
+    std::fs::write(
+        d.join("typo.toml"),
+        "[[tenants]]\nslug = \"x\"\ndisplayname = \"X\"\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("weak.toml"), "[[tenants]]\nslug = \"x\"\n[[tenants.users]]\nusername = \"u\"\npassword = \"password1\"\n").unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[tenants]]\nslug = \"x\"\n[tenants.policy.session]\nidle_timeout_secs = 5\n",
+    )
+    .unwrap();
+
+    let seed = |file: &str| {
+        let mut c = watchword(d);
+        c.args(["seed", file]);
+        run(c, "")
+    };
+    let out = seed("seed.toml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("users: 2 created"));
+    let out = seed("seed.toml");
+    assert!(stdout(&out).contains("4 unchanged"), "{}", stdout(&out));
+
+    for (file, expected) in [
+        ("typo.toml", "displayname"),
+        ("weak.toml", "most commonly used"),
+        ("policy.toml", "session.idle_timeout_secs"),
+    ] {
+        let out = seed(file);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert!(stderr(&out).contains(expected), "{file}: {}", stderr(&out));
+    }
+}

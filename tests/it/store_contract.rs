@@ -1,0 +1,146 @@
+//! The session-store contract: one suite, run against the in-process store and against Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use watchword::clock::{ManualClock, SharedClock};
+use watchword::session_store::SessionStore;
+use watchword::session_store::memory::MemoryStore;
+use watchword::session_store::redis::RedisStore;
+
+use crate::common::test_app::delete_redis_prefix;
+use crate::common::test_redis_url;
+
+const MIN: Duration = Duration::from_secs(60);
+
+async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
+    let s = store.as_ref();
+    s.ping().await.unwrap();
+    assert_eq!(s.get("missing").await.unwrap(), None);
+
+    s.set("k", b"v1", MIN).await.unwrap();
+    assert_eq!(s.get("k").await.unwrap().as_deref(), Some(&b"v1"[..]));
+    s.set("k", b"v2", MIN).await.unwrap();
+    assert_eq!(
+        s.get("k").await.unwrap().as_deref(),
+        Some(&b"v2"[..]),
+        "set replaces"
+    );
+    let ttl = s.ttl("k").await.unwrap().expect("ttl set");
+    assert!(ttl <= MIN && ttl > Duration::from_secs(55), "{ttl:?}");
+    assert_eq!(s.ttl("missing").await.unwrap(), None);
+
+    assert!(s.set_if_absent("once", b"a", MIN).await.unwrap());
+    assert!(!s.set_if_absent("once", b"b", MIN).await.unwrap());
+    assert_eq!(s.get("once").await.unwrap().as_deref(), Some(&b"a"[..]));
+
+    assert_eq!(s.take("once").await.unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(s.take("once").await.unwrap(), None, "take is single-use");
+
+    assert!(s.delete("k").await.unwrap());
+    assert!(!s.delete("k").await.unwrap());
+    assert_eq!(s.get("k").await.unwrap(), None);
+
+    assert_eq!(s.incr("c", MIN).await.unwrap(), 1);
+    assert_eq!(s.incr("c", MIN).await.unwrap(), 2);
+    assert_eq!(s.incr("c", Duration::from_secs(3600)).await.unwrap(), 3);
+    let ttl = s.ttl("c").await.unwrap().unwrap();
+    assert!(
+        ttl <= MIN,
+        "a counter's window is not extended by later increments: {ttl:?}"
+    );
+
+    s.index_add("idx", "b", 20, MIN).await.unwrap();
+    s.index_add("idx", "a", 10, MIN).await.unwrap();
+    s.index_add("idx", "c", 30, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.index_members("idx").await.unwrap(),
+        vec![("a".into(), 10), ("b".into(), 20), ("c".into(), 30)]
+    );
+    assert!(
+        s.ttl("idx").await.unwrap().unwrap() > Duration::from_secs(55),
+        "index TTL never shrinks"
+    );
+    s.index_add("idx", "d", 40, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert!(
+        s.ttl("idx").await.unwrap().unwrap() > Duration::from_secs(595),
+        "index TTL grows"
+    );
+    s.index_remove("idx", "b").await.unwrap();
+    s.index_remove("idx", "zzz").await.unwrap();
+    let members: Vec<String> = s
+        .index_members("idx")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(members, ["a", "c", "d"]);
+    assert!(s.index_members("no-index").await.unwrap().is_empty());
+
+    // Exactly one of many concurrent writers wins set_if_absent.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .set_if_absent("race", format!("{i}").as_bytes(), MIN)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+
+    if let Some(clock) = clock {
+        s.set("short", b"x", Duration::from_secs(10)).await.unwrap();
+        s.incr("window", Duration::from_secs(10)).await.unwrap();
+        clock.advance(chrono::Duration::seconds(9));
+        assert!(s.get("short").await.unwrap().is_some());
+        clock.advance(chrono::Duration::seconds(2));
+        assert_eq!(
+            s.get("short").await.unwrap(),
+            None,
+            "expired values are gone"
+        );
+        assert!(!s.delete("short").await.unwrap());
+        assert_eq!(
+            s.incr("window", Duration::from_secs(10)).await.unwrap(),
+            1,
+            "a new window starts"
+        );
+        assert!(
+            s.set_if_absent("short", b"y", MIN).await.unwrap(),
+            "an expired key is absent"
+        );
+    }
+}
+
+#[tokio::test]
+async fn memory_store_meets_the_contract() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let store = Arc::new(MemoryStore::new(clock.clone() as SharedClock));
+    contract(store.clone(), Some(&clock)).await;
+    clock.advance(chrono::Duration::hours(2));
+    store.sweep();
+    assert!(store.is_empty(), "the sweep removes everything expired");
+}
+
+#[tokio::test]
+async fn redis_store_meets_the_contract() {
+    let Some(url) = test_redis_url() else {
+        eprintln!("skipped: set WATCHWORD_TEST_REDIS_URL to run the contract against Redis");
+        return;
+    };
+    let prefix = format!("ww-test:{}:", uuid::Uuid::new_v4().simple());
+    let store = Arc::new(RedisStore::new(&url, &prefix, Duration::from_secs(2)).unwrap());
+    contract(store, None).await;
+    delete_redis_prefix(&url, &prefix);
+}
