@@ -39,11 +39,31 @@ pub struct Watchword {
 impl Watchword {
     /// Opens storage, applies migrations and creates the default tenant if missing.
     pub async fn init(config: Config, clock: SharedClock) -> Result<Self, AppError> {
+        Self::init_waiting(config, clock, Duration::ZERO).await
+    }
+
+    /// Like [`Watchword::init`], but keeps retrying for up to `wait` while the database is
+    /// unreachable (the server waits for a database that starts next to it; commands do not).
+    pub async fn init_waiting(
+        config: Config,
+        clock: SharedClock,
+        wait: Duration,
+    ) -> Result<Self, AppError> {
         let ctx = Ctx::build(config, clock)?;
-        let db = ctx.db.clone();
-        let applied = tokio::task::spawn_blocking(move || migrations::run(&db))
-            .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))??;
+        let deadline = std::time::Instant::now() + wait;
+        let applied = loop {
+            let db = ctx.db.clone();
+            let result = tokio::task::spawn_blocking(move || migrations::run(&db))
+                .await
+                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            match result {
+                Err(e) if e.is_unavailable() && std::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "database not reachable yet; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                other => break other?,
+            }
+        };
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }

@@ -42,6 +42,7 @@ pub struct ServerConfig {
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
+    #[serde(deserialize_with = "addresses_or_ranges")]
     pub trusted_proxies: Vec<IpNet>,
     /// Seconds given to in-flight requests at shutdown.
     pub shutdown_timeout_secs: u64,
@@ -64,22 +65,27 @@ impl Default for ServerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` (default `sqlite://data/watchword.db`) or `postgres://user:pass@host/db`.
-    pub url: Secret<String>,
+    /// Read it with [`Config::database_url`].
+    pub url: Option<Secret<String>>,
     /// Read `url` from this file instead (for container secrets).
     pub url_file: Option<PathBuf>,
     /// Maximum pooled connections.
     pub pool_size: u32,
     /// Seconds to wait for a connection before reporting the database unavailable.
     pub connect_timeout_secs: u64,
+    /// `serve` only: how long to keep retrying at start-up while the database is unreachable
+    /// (e.g. PostgreSQL still starting next to Watchword) before giving up.
+    pub startup_wait_secs: u64,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
-            url: Secret::new("sqlite://data/watchword.db".into()),
+            url: None,
             url_file: None,
             pool_size: 10,
             connect_timeout_secs: 3,
+            startup_wait_secs: 60,
         }
     }
 }
@@ -87,7 +93,9 @@ impl Default for DatabaseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
-    /// `redis://host:port/db`. Empty: sessions live in process memory (one node only).
+    /// `redis://host:port/db` (or `rediss://` for TLS). Unset or empty: sessions live in process
+    /// memory (one node only).
+    #[serde(deserialize_with = "empty_as_none")]
     pub url: Option<Secret<String>>,
     pub url_file: Option<PathBuf>,
     /// Prefix of every key Watchword writes, so several installations can share one Redis.
@@ -235,7 +243,13 @@ impl Config {
 
     fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
         if let Some(path) = self.database.url_file.take() {
-            self.database.url = Secret::new(read_secret_file("database.url_file", &path)?);
+            if self.database.url.is_some() {
+                return Err(ConfigError::invalid(
+                    "database.url_file",
+                    "set either database.url or database.url_file, not both",
+                ));
+            }
+            self.database.url = Some(Secret::new(read_secret_file("database.url_file", &path)?));
         }
         if let Some(path) = self.redis.url_file.take() {
             if self.redis.url.is_some() {
@@ -252,6 +266,10 @@ impl Config {
                 "set either secrets.master_key or secrets.master_key_file, not both",
             ));
         }
+        if let Some(path) = &self.secrets.master_key_file {
+            crate::crypto::master_key::MasterKey::read_file(path)
+                .map_err(|e| ConfigError::invalid("secrets.master_key_file", e.to_string()))?;
+        }
         Ok(())
     }
 
@@ -261,6 +279,12 @@ impl Config {
             ConfigError::invalid("server.bind", "expected ADDRESS:PORT, e.g. 0.0.0.0:8080")
         })?;
         self.public_url()?;
+        if self.server.workers > 1024 {
+            return Err(ConfigError::invalid(
+                "server.workers",
+                "must be at most 1024 (0 = one per core)",
+            ));
+        }
         if self.server.max_body_bytes < 1024 || self.server.max_body_bytes > 16 * 1024 * 1024 {
             return Err(ConfigError::invalid(
                 "server.max_body_bytes",
@@ -312,6 +336,12 @@ impl Config {
                 "must be at least 7168 (OWASP minimum for Argon2id)",
             ));
         }
+        if self.hashing.threads > 1024 {
+            return Err(ConfigError::invalid(
+                "hashing.threads",
+                "must be at most 1024 (0 = one per core)",
+            ));
+        }
         if self.hashing.max_queue == 0 {
             return Err(ConfigError::invalid(
                 "hashing.max_queue",
@@ -349,17 +379,29 @@ impl Config {
         Ok(url)
     }
 
-    /// The public origin without a trailing slash, e.g. `https://id.example.com`.
+    /// The public origin as browsers serialize it (lower-case scheme and host, no default port,
+    /// no trailing slash), e.g. `https://id.example.com`. Compared with `Origin` headers.
     pub fn public_origin(&self) -> String {
-        self.server.public_url.trim_end_matches('/').to_owned()
+        match self.public_url() {
+            Ok(url) => url.origin().ascii_serialization(),
+            Err(_) => self.server.public_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub fn is_https(&self) -> bool {
-        self.server.public_url.starts_with("https://")
+        self.public_url().is_ok_and(|u| u.scheme() == "https")
+    }
+
+    /// The database URL (default `sqlite://data/watchword.db`).
+    pub fn database_url(&self) -> &str {
+        self.database
+            .url
+            .as_ref()
+            .map_or("sqlite://data/watchword.db", |u| u.expose().as_str())
     }
 
     pub fn database_backend(&self) -> Result<DatabaseBackend, ConfigError> {
-        let url = self.database.url.expose();
+        let url = self.database_url();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DatabaseBackend::Postgres)
         } else if let Some(path) = url.strip_prefix("sqlite://") {
@@ -392,6 +434,29 @@ impl Config {
     pub fn cores() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
+}
+
+/// Accepts `10.0.0.5` as well as `10.0.0.0/8`.
+fn addresses_or_ranges<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    raw.iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("{s:?} is not an IP address or CIDR range"))
+                })
+        })
+        .collect()
+}
+
+/// An empty string means "not set" (so an environment variable can switch a file's value off).
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Secret<String>>, D::Error> {
+    let raw = Option::<String>::deserialize(d)?;
+    Ok(raw.filter(|s| !s.trim().is_empty()).map(Secret::new))
 }
 
 fn read_secret_file(key: &'static str, path: &Path) -> Result<String, ConfigError> {
@@ -446,6 +511,25 @@ mod tests {
     }
 
     #[test]
+    fn values_are_normalized() {
+        let c = from_toml(
+            "[server]\npublic_url = \"HTTPS://ID.Example.com:443\"\ntrusted_proxies = [\"10.0.0.5\", \"fd00::/8\"]\n[redis]\nurl = \"\"",
+        )
+        .unwrap();
+        assert_eq!(c.public_origin(), "https://id.example.com");
+        assert!(c.is_https());
+        assert_eq!(c.server.trusted_proxies[0].to_string(), "10.0.0.5/32");
+        assert!(
+            c.redis.url.is_none(),
+            "an empty Redis URL means the in-process store"
+        );
+        let e = from_toml("[server]\ntrusted_proxies = [\"nope\"]").unwrap_err();
+        assert!(e.to_string().contains("server.trusted_proxies"), "{e}");
+        let e = from_toml("[database]\nurl = \"sqlite://a.db\"\nurl_file = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("database.url_file"), "{e}");
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let e = from_toml("[server]\nbnd = \"x\"").unwrap_err().to_string();
         assert!(e.contains("server.bnd"), "{e}");
@@ -484,7 +568,7 @@ mod tests {
         )
         .unwrap();
         assert!(c.is_https());
-        assert_eq!(c.database.url.expose(), "postgres://u:p@db/watchword");
+        assert_eq!(c.database_url(), "postgres://u:p@db/watchword");
         assert_eq!(c.database_backend().unwrap(), DatabaseBackend::Postgres);
         assert!(
             !format!("{c:?}").contains("u:p@db"),

@@ -8,10 +8,13 @@ use serde::Deserialize;
 
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::password_policy::PasswordPolicy;
 use crate::domain::secret::Secret;
+use crate::domain::tenant::TenantSlug;
 use crate::domain::tenant::{Tenant, TenantPolicy};
-use crate::domain::user::AdminRole;
+use crate::domain::user::{AdminRole, Email, InvalidInput, Username};
 use crate::storage;
+use argon2::password_hash::phc::PasswordHash;
 
 use super::{AdminError, tenants, users};
 
@@ -44,7 +47,27 @@ pub struct SeedUser {
     /// Or an Argon2id PHC string, e.g. exported from another system.
     pub password_hash: Option<String>,
     pub enabled: Option<bool>,
-    pub admin: Option<AdminRole>,
+    /// `read-only`, `read-write`, or `none` to remove administrative rights.
+    pub admin: Option<AdminSetting>,
+}
+
+/// The `admin` field of a seeded user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdminSetting {
+    None,
+    ReadOnly,
+    ReadWrite,
+}
+
+impl AdminSetting {
+    fn role(self) -> Option<AdminRole> {
+        match self {
+            AdminSetting::None => None,
+            AdminSetting::ReadOnly => Some(AdminRole::ReadOnly),
+            AdminSetting::ReadWrite => Some(AdminRole::ReadWrite),
+        }
+    }
 }
 
 /// What applying a seed file changed.
@@ -106,7 +129,64 @@ pub fn parse(text: &str) -> Result<SeedFile, String> {
     Ok(file)
 }
 
+/// Checks every entry against the rules (slugs, policies, usernames, e-mail addresses, password
+/// policy, hash format) before anything is written, so a bad file changes nothing.
+pub async fn validate(ctx: &Ctx, file: &SeedFile) -> Result<(), SeedError> {
+    for t in &file.tenants {
+        let at = format!("tenant {:?}", t.slug);
+        let fail = |source: AdminError| SeedError::Apply {
+            at: at.clone(),
+            source,
+        };
+        TenantSlug::parse(&t.slug).map_err(|e| fail(e.into()))?;
+        let policy = match &t.policy {
+            Some(p) => {
+                p.validate()
+                    .map_err(|(k, m)| fail(AdminError::InvalidPolicy(k, m)))?;
+                p.password.clone()
+            }
+            None => tenants::find(ctx, &t.slug)
+                .await
+                .map_err(fail)?
+                .map(|t| t.policy.password)
+                .unwrap_or_default(),
+        };
+        for u in &t.users {
+            validate_user(u, &policy).map_err(|source| SeedError::Apply {
+                at: format!("{at}, user {:?}", u.username),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn validate_user(u: &SeedUser, policy: &PasswordPolicy) -> Result<(), AdminError> {
+    let username = Username::parse(&u.username)?;
+    let email = u.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    if let Some(e) = email {
+        Email::parse(e)?;
+    }
+    if let Some(password) = &u.password {
+        policy.check(password.expose(), &[username.as_str(), email.unwrap_or("")])?;
+    }
+    if let Some(hash) = &u.password_hash {
+        let parsed = PasswordHash::new(hash).map_err(|_| {
+            InvalidInput::new(
+                "password_hash",
+                "is not a PHC string ($argon2id$v=19$m=...)",
+            )
+        })?;
+        if !parsed.algorithm.as_str().starts_with("argon2") || parsed.hash.is_none() {
+            return Err(InvalidInput::new("password_hash", "must be an Argon2 hash").into());
+        }
+    }
+    Ok(())
+}
+
+/// Validates the whole file, then applies it.
 pub async fn apply(ctx: &Ctx, file: &SeedFile) -> Result<SeedReport, SeedError> {
+    validate(ctx, file).await?;
     let mut report = SeedReport::default();
     for t in &file.tenants {
         let at = format!("tenant {:?}", t.slug);
@@ -187,7 +267,7 @@ async fn apply_user(
                 email: u.email.clone(),
                 display_name: u.display_name.clone(),
                 password: u.password.clone(),
-                admin_role: u.admin,
+                admin_role: u.admin.and_then(AdminSetting::role),
                 enabled: u.enabled.unwrap_or(true),
             },
             Actor::Seed,
@@ -207,7 +287,7 @@ async fn apply_user(
         &user,
         u.email.as_deref().or(user.email.as_deref()),
         u.display_name.as_deref().or(user.display_name.as_deref()),
-        u.admin.or(user.admin_role),
+        u.admin.map_or(user.admin_role, AdminSetting::role),
         Actor::Seed,
     )
     .await?;

@@ -123,15 +123,28 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         .origin(req.origin.clone())
     };
 
-    let Some(found) = found.filter(|_| verified.ok) else {
-        let identifier: String = req.identifier.chars().take(64).collect();
-        storage::audit::record(
-            &ctx.db,
-            audit("invalid_credentials", Actor::Anonymous)
-                .details(serde_json::json!({ "identifier": identifier })),
-        )
-        .await;
-        return Ok(SignInResult::InvalidCredentials);
+    let found = match found {
+        Some(found) if verified.ok => found,
+        found => {
+            // A wrong password for a known user names the user; for an unknown identifier only a
+            // keyed hash is kept (people type passwords into the username field, and an unkeyed
+            // hash of a password could be guessed offline), which still lets an operator see
+            // repeated attempts on one name.
+            let event = match &found {
+                Some(u) => audit("invalid_credentials", Actor::Anonymous)
+                    .subject(format!("user:{}", u.user.id)),
+                None => {
+                    let normalized = crate::domain::user::normalize(req.identifier.trim());
+                    let tag =
+                        crate::crypto::hmac_sha256(&ctx.keys.secret_hash, normalized.as_bytes());
+                    audit("invalid_credentials", Actor::Anonymous).details(
+                        serde_json::json!({ "unknown_identifier_hmac": hex::encode(&tag[..8]) }),
+                    )
+                }
+            };
+            storage::audit::record(&ctx.db, event).await;
+            return Ok(SignInResult::InvalidCredentials);
+        }
     };
     let user = found.user;
     let actor = Actor::User(user.id.to_string());

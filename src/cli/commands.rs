@@ -16,10 +16,13 @@ use crate::storage::migrations;
 
 pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
     // Commands print their results on stdout; only warnings and errors are logged.
-    observability::init_logging(&LogConfig {
-        format: LogFormat::Pretty,
-        level: "warn".into(),
-    });
+    observability::init_logging(
+        &LogConfig {
+            format: LogFormat::Pretty,
+            level: "warn".into(),
+        },
+        observability::LogTarget::Stderr,
+    );
     if let Command::Migrate = command {
         let ctx = crate::context::Ctx::build(config, Arc::new(SystemClock))?;
         let db = ctx.db.clone();
@@ -38,17 +41,22 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         Command::Tenant(cmd) => tenant(&app, cmd).await,
         Command::User(cmd) => user(&app, cmd).await,
         Command::Seed { file } => {
-            let report = app.seed(&file).await.map_err(|e| match e {
-                crate::app::AppError::Seed(admin::seed::SeedError::Apply { at, source }) => {
-                    usage_or_failure(source, &at)
-                }
-                crate::app::AppError::Seed(other) => CliError::Usage(other.to_string()),
-                other => CliError::Failed(other.to_string()),
-            })?;
+            let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");
             Ok(())
         }
         Command::Serve { .. } | Command::Migrate => unreachable!("handled by the caller"),
+    }
+}
+
+/// A bad seed file is a usage error (exit 2); a storage failure while applying it is not.
+pub(super) fn seed_error(e: crate::app::AppError) -> CliError {
+    match e {
+        crate::app::AppError::Seed(admin::seed::SeedError::Apply { at, source }) => {
+            usage_or_failure(source, &at)
+        }
+        crate::app::AppError::Seed(other) => CliError::Usage(other.to_string()),
+        other => CliError::Failed(other.to_string()),
     }
 }
 
@@ -198,7 +206,16 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
             let ended = admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
                 .await
                 .map_err(admin_err)?;
-            println!("disabled {} ({ended} session(s) ended)", user.username);
+            if ctx.memory_store.is_some() {
+                // The server's sessions live in its own memory; it refuses them at their next
+                // request because it re-checks the account on every page.
+                println!(
+                    "disabled {} (their sessions end at their next request)",
+                    user.username
+                );
+            } else {
+                println!("disabled {} ({ended} session(s) ended)", user.username);
+            }
         }
         UserCommand::Enable { tenant, username } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;

@@ -12,12 +12,13 @@ use crate::config::Config;
 use crate::observability;
 
 pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> {
-    observability::init_logging(&config.log);
+    observability::init_logging(&config.log, observability::LogTarget::Stdout);
     let bind = config.server.bind.clone();
     let public = config.public_origin();
-    let app = Watchword::init(config, Arc::new(SystemClock)).await?;
+    let wait = std::time::Duration::from_secs(config.database.startup_wait_secs);
+    let app = Watchword::init_waiting(config, Arc::new(SystemClock), wait).await?;
     if let Some(path) = seed {
-        let report = app.seed(&path).await?;
+        let report = app.seed(&path).await.map_err(super::commands::seed_error)?;
         tracing::info!(file = %path.display(), %report, "applied seed file");
     }
     if let Some(url) = app.setup_url().await? {

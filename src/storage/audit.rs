@@ -82,7 +82,7 @@ pub async fn record(db: &super::Db, event: AuditEvent) {
         outcome = %event.outcome,
         actor = %event.actor.render(),
         subject = event.subject.as_deref().unwrap_or(""),
-        tenant = ?event.tenant_id.map(|t| t.to_string()),
+        tenant = event.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
         ip = event.origin.ip.as_deref().unwrap_or(""),
         request_id = event.origin.request_id.as_deref().unwrap_or(""),
         "audit"

@@ -12,6 +12,9 @@ pub enum StorageError {
     Conflict(&'static str),
     #[error("not found")]
     NotFound,
+    /// A schema migration failed to apply.
+    #[error("database migration failed: {0}")]
+    Migration(String),
     /// Stored data could not be decoded (a bug or manual tampering).
     #[error("corrupt row: {0}")]
     Corrupt(String),

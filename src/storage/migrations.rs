@@ -31,6 +31,6 @@ where
 {
     let applied = conn
         .run_pending_migrations(set)
-        .map_err(|e| StorageError::Unavailable(format!("migration failed: {e}")))?;
+        .map_err(|e| StorageError::Migration(e.to_string()))?;
     Ok(applied.iter().map(|v| v.to_string()).collect())
 }

@@ -52,7 +52,7 @@ impl Db {
                 }
                 Manager::Sqlite(path.display().to_string())
             }
-            DatabaseBackend::Postgres => Manager::Postgres(config.database.url.expose().clone()),
+            DatabaseBackend::Postgres => Manager::Postgres(config.database_url().to_owned()),
         };
         let kind = match manager {
             Manager::Sqlite(_) => BackendKind::Sqlite,

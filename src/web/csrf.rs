@@ -68,7 +68,9 @@ pub fn verify(state: &AppState, req: &HttpRequest, submitted: &str) -> Result<()
     }
 }
 
-/// Refuses form posts that the browser says come from another site.
+/// Refuses form posts that the browser says come from another site. The `Origin` must be the
+/// public origin or the origin the browser addressed (its `Host`), e.g. `http://127.0.0.1:8080`
+/// while `public_url` says `localhost`: a cross-site page controls neither header.
 fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), PageError> {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
@@ -76,10 +78,12 @@ fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), PageError> {
     {
         return Err(PageError::csrf());
     }
-    if let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok())
-        && origin != state.public_origin
-    {
-        return Err(PageError::csrf());
+    if let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) {
+        let info = req.connection_info();
+        let addressed = format!("{}://{}", info.scheme(), info.host());
+        if origin != state.public_origin && !origin.eq_ignore_ascii_case(&addressed) {
+            return Err(PageError::csrf());
+        }
     }
     Ok(())
 }

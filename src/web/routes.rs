@@ -11,6 +11,17 @@ async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::not_found())
 }
 
+/// `/t/acme` → `/t/acme/`.
+async fn add_slash(path: web::Path<String>) -> HttpResponse {
+    let slug: String = path
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    HttpResponse::build(StatusCode::SEE_OTHER)
+        .insert_header(("Location", format!("/t/{slug}/")))
+        .finish()
+}
+
 async fn method_not_allowed() -> Result<HttpResponse, PageError> {
     Err(PageError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -49,6 +60,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route("/metrics", web::get().to(health::metrics))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/", web::get().to(home::root))
+        .route("/t/{tenant}", web::get().to(add_slash))
         .service(
             web::resource("/t/{tenant}/")
                 .get(home::show)

@@ -138,10 +138,10 @@ impl TestAppBuilder {
             base64::engine::general_purpose::STANDARD
                 .encode(watchword::crypto::random::bytes::<32>()),
         ));
-        config.database.url = Secret::new(format!(
+        config.database.url = Some(Secret::new(format!(
             "sqlite://{}",
             dir.path().join("watchword.db").display()
-        ));
+        )));
         let mut pg_schema = None;
         if let Some(base) = &self.database_url {
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
@@ -151,8 +151,9 @@ impl TestAppBuilder {
                 .execute(&mut conn)
                 .unwrap();
             let sep = if base.contains('?') { '&' } else { '?' };
-            config.database.url =
-                Secret::new(format!("{base}{sep}options=-csearch_path%3D{schema}"));
+            config.database.url = Some(Secret::new(format!(
+                "{base}{sep}options=-csearch_path%3D{schema}"
+            )));
             config.database.pool_size = 4;
             pg_schema = Some((base.clone(), schema));
         }

@@ -164,3 +164,35 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn admin_changes_are_audited() {
+    use watchword::domain::audit::Actor;
+    let app = crate::common::TestApp::start().await;
+    let ctx = &app.app.ctx;
+    let tenant = watchword::admin::tenants::create(ctx, "audited", None, None, Actor::Cli)
+        .await
+        .unwrap();
+    let user = app.create_user("audited", "una", GOOD_PASSWORD).await;
+    watchword::admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
+        .await
+        .unwrap();
+    let events = app.audit("audited").await;
+    let actions: Vec<(&str, &str)> = events
+        .iter()
+        .rev()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("tenant_created", "cli"),
+            ("user_created", "cli"),
+            ("user_disabled", "cli")
+        ]
+    );
+    assert_eq!(
+        events[0].subject.as_deref(),
+        Some(format!("user:{}", user.id).as_str())
+    );
+}

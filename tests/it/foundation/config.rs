@@ -105,6 +105,7 @@ fn layers_apply_in_order_and_secrets_come_from_files() {
     assert!(d.join("from-env.db").exists());
 
     std::fs::remove_dir_all(d.join("data")).unwrap();
+    std::fs::remove_file(d.join("config/watchword.toml")).unwrap();
     std::fs::write(d.join("db-url.secret"), "sqlite://from-secret-file.db\n").unwrap();
     std::fs::write(
         d.join("master.key"),
@@ -126,6 +127,10 @@ fn layers_apply_in_order_and_secrets_come_from_files() {
     let out = migrate_with(d, |c| {
         c.env("WATCHWORD__SECRETS__MASTER_KEY_FILE", "no-such.key");
     });
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing key file is a configuration error"
+    );
     assert!(stderr(&out).contains("no-such.key"), "{}", stderr(&out));
 }

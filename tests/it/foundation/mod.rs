@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod hashing;
 mod outage;
 mod seed;
 mod sessions;

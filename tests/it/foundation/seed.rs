@@ -184,3 +184,70 @@ fn the_seed_command_reports_and_refuses_bad_files() {
         assert!(stderr(&out).contains(expected), "{file}: {}", stderr(&out));
     }
 }
+
+#[tokio::test]
+async fn a_bad_seed_file_changes_nothing() {
+    let app = TestApp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.toml");
+    let bad = r#"
+[[tenants]]
+slug = "first"
+[[tenants.users]]
+username = "fine"
+password = "a perfectly fine passphrase"
+
+[[tenants]]
+slug = "second"
+[[tenants.users]]
+username = "weak"
+password = "password1"
+"#;
+    std::fs::write(&path, bad).unwrap();
+    let err = app.app.seed(&path).await.unwrap_err().to_string();
+    assert!(err.contains("tenant \"second\", user \"weak\""), "{err}");
+    assert!(
+        watchword::admin::tenants::find(&app.app.ctx, "first")
+            .await
+            .unwrap()
+            .is_none(),
+        "the valid entries before the bad one were not applied"
+    );
+
+    let malformed_hash = "[[tenants]]\nslug = \"default\"\n[[tenants.users]]\nusername = \"h\"\npassword_hash = \"$argon2id$garbage\"\n";
+    std::fs::write(&path, malformed_hash).unwrap();
+    let err = app.app.seed(&path).await.unwrap_err().to_string();
+    assert!(err.contains("password_hash"), "{err}");
+}
+
+#[tokio::test]
+async fn a_seed_can_grant_and_remove_admin_rights() {
+    let app = TestApp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.toml");
+    let seed = |admin: &str| {
+        format!(
+            "[[tenants]]\nslug = \"default\"\n[[tenants.users]]\nusername = \"ops\"\nadmin = \"{admin}\"\n"
+        )
+    };
+    let tenant = app.tenant("default").await;
+    std::fs::write(&path, seed("read-only")).unwrap();
+    app.app.seed(&path).await.unwrap();
+    let role = |app: &TestApp| {
+        let (ctx, tenant) = (app.app.ctx.clone(), tenant.clone());
+        async move {
+            watchword::admin::users::get(&ctx, &tenant, "ops")
+                .await
+                .unwrap()
+                .user
+                .admin_role
+        }
+    };
+    assert_eq!(
+        role(&app).await,
+        Some(watchword::domain::user::AdminRole::ReadOnly)
+    );
+    std::fs::write(&path, seed("none")).unwrap();
+    app.app.seed(&path).await.unwrap();
+    assert_eq!(role(&app).await, None);
+}

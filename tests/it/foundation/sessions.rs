@@ -209,3 +209,26 @@ async fn https_deployments_get_host_prefixed_secure_cookies_and_hsts() {
     }
     assert!(!session.contains("Domain="));
 }
+
+#[tokio::test]
+async fn the_store_keeps_only_a_hash_of_the_session_cookie() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "hash").await;
+    let token = b.cookie(COOKIE).unwrap();
+    let store = &app.app.ctx.store;
+    let hashed = format!("sess:{}", watchword::crypto::sha256_hex(token.as_bytes()));
+    let record = store
+        .get(&hashed)
+        .await
+        .unwrap()
+        .expect("record under the hash");
+    assert!(store.get(&format!("sess:{token}")).await.unwrap().is_none());
+    let text = String::from_utf8(record).unwrap();
+    assert!(
+        !text.contains(&token),
+        "the record does not contain the cookie value"
+    );
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(record["amr"], serde_json::json!(["pwd"]));
+    assert_ne!(record["sid"], serde_json::json!(token));
+}

@@ -344,3 +344,47 @@ async fn sign_in_returns_only_to_same_origin_paths() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Browsing to the bind address (127.0.0.1) while `public_url` says `localhost` still works;
+/// another origin still does not.
+#[tokio::test]
+async fn forms_accept_the_origin_the_browser_addressed() {
+    let app = TestApp::builder()
+        .tweak(|c| c.server.public_url = c.server.public_url.replace("127.0.0.1", "localhost"))
+        .start()
+        .await;
+    app.create_user("default", "lou", GOOD_PASSWORD).await;
+    let b = app.browser();
+    let form = |csrf: String| {
+        vec![
+            ("csrf_token", csrf),
+            ("identifier", "lou".to_owned()),
+            ("password", GOOD_PASSWORD.to_owned()),
+        ]
+    };
+    let url = b.url("/t/default/login");
+    let csrf = b.csrf("/t/default/login").await;
+    let res = b
+        .client
+        .post(&url)
+        .header("Origin", "http://evil.example")
+        .form(&form(csrf.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = b
+        .client
+        .post(&url)
+        .header("Origin", app.base.clone())
+        .form(&form(csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{} is the addressed origin",
+        app.base
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -27,17 +28,29 @@ impl Drop for Running {
     }
 }
 
-/// Starts `watchword serve` in `dir` and returns it with every stderr line seen until ready.
-fn start(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
+type Lines = Arc<Mutex<Vec<String>>>;
+
+/// Starts `watchword serve ARGS` in `dir`; returns it, every stderr line seen until it is ready,
+/// and its stdout (the JSON log), which keeps filling while it runs.
+fn start(dir: &std::path::Path, port: u16, args: &[&str]) -> (Running, Vec<String>, Lines) {
     let mut cmd = watchword(dir);
-    cmd.env("WATCHWORD__SERVER__BIND", format!("127.0.0.1:{port}"))
+    cmd.arg("serve")
+        .args(args)
+        .env("WATCHWORD__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env(
             "WATCHWORD__SERVER__PUBLIC_URL",
             format!("http://127.0.0.1:{port}"),
         )
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
+    let logs: Lines = Arc::default();
+    let (stdout, sink) = (child.stdout.take().unwrap(), logs.clone());
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -57,7 +70,7 @@ fn start(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
             while let Ok(line) = rx.try_recv() {
                 lines.push(line);
             }
-            return (running, lines);
+            return (running, lines, logs);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -68,7 +81,7 @@ fn start(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
 async fn first_start_creates_everything_and_prints_a_one_time_admin_link() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let (server, lines) = start(dir.path(), port);
+    let (server, lines, logs) = start(dir.path(), port, &[]);
 
     assert!(
         dir.path().join("data/watchword.db").exists(),
@@ -133,22 +146,49 @@ async fn first_start_creates_everything_and_prints_a_one_time_admin_link() {
 
     let res = b.sign_in("default", "root", GOOD_PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(
-        b.get("/t/default/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("root")
-    );
+    let home = b.get("/t/default/").await.text().await.unwrap();
+    assert!(home.contains("root"));
+    let session = b.cookie("ww-session-default").unwrap();
     drop(server);
 
-    // Second start: same key, same database, and no setup link now that an admin exists.
+    // The log is JSON, one object per line, with request ids and routes, and holds no secrets.
+    let logs = logs.lock().unwrap().clone();
+    let parsed: Vec<serde_json::Value> = logs
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        parsed
+            .iter()
+            .any(|v| v["route"] == "/t/{tenant}/login" && v["span"]["request_id"].is_string())
+    );
+    assert!(
+        parsed
+            .iter()
+            .any(|v| v["target"] == "audit" && v["action"] == "sign_in")
+    );
+    let all = logs.join("\n");
+    for secret in [GOOD_PASSWORD, session.as_str(), token.as_str()] {
+        assert!(!all.contains(secret), "a secret leaked into the log");
+    }
+
+    // Second start, with a seed file: same key and database, no setup link now that an admin
+    // exists, and the seeded user can sign in.
+    std::fs::write(
+        dir.path().join("seed.toml"),
+        format!("[[tenants]]\nslug = \"default\"\n[[tenants.users]]\nusername = \"seeded\"\npassword = \"{GOOD_PASSWORD}\"\n"),
+    )
+    .unwrap();
     let port = free_port();
-    let (_server, lines) = start(dir.path(), port);
+    let (_server, lines, _) = start(dir.path(), port, &["--seed", "seed.toml"]);
     assert!(
         !lines.iter().any(|l| l.contains("/setup?token=")),
         "{lines:?}"
+    );
+    let b = Browser::new(&format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        b.sign_in("default", "seeded", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
     );
     let users = binary::run(
         {
@@ -159,6 +199,11 @@ async fn first_start_creates_everything_and_prints_a_one_time_admin_link() {
         "",
     );
     let list: serde_json::Value = serde_json::from_str(&binary::stdout(&users)).unwrap();
-    assert_eq!(list[0]["username"], "root");
-    assert_eq!(list[0]["admin"], "read-write");
+    let root = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "root")
+        .unwrap();
+    assert_eq!(root["admin"], "read-write");
 }
