@@ -71,6 +71,14 @@ impl Watchword {
         if created {
             tracing::info!(tenant = %tenant.slug, "created the default tenant");
         }
+        for t in admin::tenants::list(&ctx).await? {
+            let created = crate::signing::rotation::ensure(&ctx, t.id)
+                .await
+                .map_err(AdminError::from)?;
+            if !created.is_empty() {
+                tracing::info!(tenant = %t.slug, keys = ?created, "created signing keys");
+            }
+        }
         Ok(Self { ctx })
     }
 
@@ -131,17 +139,11 @@ impl Watchword {
     }
 
     fn start_background_jobs(&self) {
-        if let Some(memory) = self.ctx.memory_store.clone() {
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(60));
-                loop {
-                    tick.tick().await;
-                    let removed = memory.sweep();
-                    if removed > 0 {
-                        tracing::debug!(removed, "swept expired session-store entries");
-                    }
-                }
-            });
-        }
+        crate::jobs::start(self.ctx.clone());
+    }
+
+    /// Runs the session sweep now (tests move the clock, then sweep).
+    pub async fn sweep_sessions(&self) -> usize {
+        crate::jobs::sweep_sessions(&self.ctx).await
     }
 }

@@ -1,11 +1,13 @@
 //! Handles to the shared infrastructure every use case needs (database, session store, clock,
-//! password hasher, derived keys, configuration). Built once by `app` (server) or `cli`.
+//! password hasher, derived keys, caches, signing keys, back-channel queue, configuration). Built once by `app` (server) or `cli`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::backchannel::Backchannel;
+use crate::cache::Caches;
 use crate::clock::SharedClock;
 use crate::config::{Config, MasterKeySource};
 use crate::crypto::master_key::{KeyPurpose, MasterKey, MasterKeyError};
@@ -13,18 +15,19 @@ use crate::crypto::password::{HashError, PasswordHasher};
 use crate::session_store::memory::MemoryStore;
 use crate::session_store::redis::RedisStore;
 use crate::session_store::{SharedStore, StoreError};
+use crate::signing::KeyRing;
 use crate::storage::{Db, StorageError};
 
 /// Keys derived from the master key, one per purpose.
-pub struct Keys {
+pub struct DerivedKeys {
     pub csrf: Zeroizing<[u8; 32]>,
     pub encryption: Zeroizing<[u8; 32]>,
     pub secret_hash: Zeroizing<[u8; 32]>,
 }
 
-impl std::fmt::Debug for Keys {
+impl std::fmt::Debug for DerivedKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keys([redacted])")
+        f.write_str("DerivedKeys([redacted])")
     }
 }
 
@@ -37,7 +40,12 @@ pub struct Ctx {
     pub memory_store: Option<Arc<MemoryStore>>,
     pub clock: SharedClock,
     pub hasher: Arc<PasswordHasher>,
-    pub keys: Arc<Keys>,
+    pub keys: Arc<DerivedKeys>,
+    pub cache: Arc<Caches>,
+    /// Every tenant's signing keys, loaded.
+    pub keyring: Arc<KeyRing>,
+    /// The back-channel logout delivery queue.
+    pub backchannel: Backchannel,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +80,7 @@ impl Ctx {
             }
         };
         let master = load_master_key(&config)?;
-        let keys = Keys {
+        let keys = DerivedKeys {
             csrf: master.derive(KeyPurpose::Csrf),
             encryption: master.derive(KeyPurpose::Encryption),
             secret_hash: master.derive(KeyPurpose::SecretHash),
@@ -86,6 +94,9 @@ impl Ctx {
             clock,
             hasher,
             keys: Arc::new(keys),
+            cache: Arc::new(Caches::new()),
+            keyring: Arc::new(KeyRing::new()),
+            backchannel: Backchannel::start(),
         })
     }
 }

@@ -27,6 +27,17 @@ pub enum AdminError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Storage(StorageError),
+    #[error(transparent)]
+    Signing(crate::signing::SigningError),
+}
+
+impl From<crate::signing::SigningError> for AdminError {
+    fn from(e: crate::signing::SigningError) -> Self {
+        match e {
+            crate::signing::SigningError::Storage(s) => s.into(),
+            other => AdminError::Signing(other),
+        }
+    }
 }
 
 impl From<StorageError> for AdminError {

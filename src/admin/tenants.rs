@@ -36,6 +36,7 @@ pub async fn create(
     ctx.db
         .run(move |c| storage::tenants::insert(c, &row))
         .await?;
+    crate::signing::rotation::ensure(ctx, tenant.id).await?;
     storage::audit::record(
         &ctx.db,
         AuditEvent::new(
@@ -83,6 +84,7 @@ pub async fn update(
     ctx.db
         .run(move |c| storage::tenants::update(c, &row))
         .await?;
+    ctx.cache.tenants.remove(&tenant.slug.to_string());
     storage::audit::record(
         &ctx.db,
         AuditEvent::new(
@@ -98,12 +100,21 @@ pub async fn update(
     Ok((tenant, true))
 }
 
+/// The tenant with this slug (served from the tenant cache; a few seconds stale at most when
+/// another replica changed it).
 pub async fn find(ctx: &Ctx, slug: &str) -> Result<Option<Tenant>, AdminError> {
-    let slug = slug.to_owned();
-    Ok(ctx
+    if let Some(t) = ctx.cache.tenants.get(&slug.to_owned()) {
+        return Ok(Some(t));
+    }
+    let key = slug.to_owned();
+    let found = ctx
         .db
-        .run(move |c| storage::tenants::find_by_slug(c, &slug))
-        .await?)
+        .run(move |c| storage::tenants::find_by_slug(c, &key))
+        .await?;
+    if let Some(t) = &found {
+        ctx.cache.tenants.insert(slug.to_owned(), t.clone());
+    }
+    Ok(found)
 }
 
 /// The tenant or a "not found" error naming it.

@@ -1,12 +1,12 @@
 //! Creating users, setting passwords, enabling and disabling accounts, listing.
 
-use crate::auth::sessions::Sessions;
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::ids::UserId;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{AdminRole, Email, LoginIdentifier, User, Username};
+use crate::logout::EndReason;
 use crate::storage::{self, users::UserWithHash};
 
 use super::AdminError;
@@ -178,8 +178,18 @@ pub async fn set_enabled(
     if enabled {
         return Ok(0);
     }
-    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    Ok(sessions.end_all_for_user(tenant.id, user.id).await?)
+    crate::logout::end_user_sessions(
+        ctx,
+        tenant,
+        user.id,
+        EndReason::AccountDisabled,
+        Actor::System,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::logout::EndError::Store(s) => AdminError::Store(s),
+        crate::logout::EndError::Storage(s) => AdminError::from(s),
+    })
 }
 
 /// Writes changed profile fields (e-mail, display name, admin role, enabled); returns whether

@@ -1,8 +1,19 @@
 //! Browser sessions in the session store. The cookie carries a 256-bit random token; the store
-//! keys the record by the token's SHA-256, so a store dump yields no usable cookie. Each user has
-//! an index of their sessions so that all of them can be listed or ended.
+//! keys the record by the token's SHA-256, so a store dump yields no usable cookie.
+//!
+//! Keys (all with TTLs):
+//! - `sess:<hash>`: the record; `sid:<sid>`: the public id → hash;
+//! - `usess:<tenant>:<user>`: the user's sessions (sorted by creation);
+//! - `sexp`: every session by deadline, for the expiry sweep;
+//! - `sclients:<sid>`: clients that received tokens in the session (back-channel logout);
+//! - `gone:<hash>`: why a session ended, so the browser can be told.
+//!
+//! This module only reads and writes records. Ending a session *everywhere* (refresh tokens,
+//! back-channel logout, audit) is `crate::logout`.
 
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::crypto::{random, sha256_hex};
@@ -21,13 +32,30 @@ pub struct NewSession {
     pub record: BrowserSession,
 }
 
+/// Why a session ended (kept for an hour so a returning browser can be told).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ended {
+    pub reason: String,
+    pub at: i64,
+}
+
+/// A live session found by cookie or sid.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// SHA-256 of the cookie token: the store key of the record.
+    pub hash: String,
+    pub record: BrowserSession,
+}
+
 /// What a session cookie turned out to be.
 #[derive(Debug)]
 pub enum SessionLookup {
-    Active(BrowserSession),
-    /// It existed but timed out; the record has been deleted.
-    Expired(BrowserSession, SessionState),
-    /// Unknown, forged, ended or belonging to another tenant.
+    Active(Found),
+    /// It exists but has timed out; the caller must end it (see `crate::logout`).
+    Expired(Found, SessionState),
+    /// It was ended, for the given reason.
+    Ended(Ended),
+    /// Unknown, forged, or belonging to another tenant.
     Missing,
 }
 
@@ -37,17 +65,42 @@ pub struct Sessions {
     clock: SharedClock,
 }
 
-fn record_key(token_hash: &str) -> String {
-    format!("sess:{token_hash}")
+const EXPIRY_INDEX: &str = "sexp";
+
+fn record_key(hash: &str) -> String {
+    format!("sess:{hash}")
+}
+
+fn sid_key(sid: &str) -> String {
+    format!("sid:{sid}")
+}
+
+fn gone_key(hash: &str) -> String {
+    format!("gone:{hash}")
+}
+
+fn clients_key(sid: &str) -> String {
+    format!("sclients:{sid}")
 }
 
 fn user_index(tenant: TenantId, user: UserId) -> String {
     format!("usess:{tenant}:{user}")
 }
 
+/// The SHA-256 under which a cookie token's record is stored.
+pub fn token_hash(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
 /// User agents are attacker-controlled; keep what we store bounded.
 fn clip(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
+}
+
+/// When a session times out under `policy` (before the grace period).
+pub fn deadline(record: &BrowserSession, policy: &SessionPolicy) -> i64 {
+    (record.created_at + policy.absolute_timeout_secs)
+        .min(record.last_seen + policy.idle_timeout_secs)
 }
 
 impl Sessions {
@@ -66,7 +119,7 @@ impl Sessions {
     ) -> Result<NewSession, StoreError> {
         let now = self.clock.unix();
         let token = random::token();
-        let token_hash = sha256_hex(token.as_bytes());
+        let hash = token_hash(&token);
         let record = BrowserSession {
             sid: random::token(),
             tenant_id: tenant.id,
@@ -79,11 +132,11 @@ impl Sessions {
             last_seen: now,
         };
         let policy = &tenant.policy.session;
-        self.save(&token_hash, &record, policy).await?;
+        self.save(&hash, &record, policy).await?;
         self.store
             .index_add(
                 &user_index(tenant.id, user),
-                &token_hash,
+                &hash,
                 now,
                 Duration::from_secs((policy.absolute_timeout_secs + EXPIRED_GRACE_SECS) as u64),
             )
@@ -94,111 +147,258 @@ impl Sessions {
         })
     }
 
+    /// The same user proved who they are again in a browser that has a session: a new cookie
+    /// token (no fixation) for the same session (same `sid`, so its clients stay signed in), with
+    /// a fresh `auth_time`.
+    pub async fn reauthenticate(
+        &self,
+        tenant: &Tenant,
+        old: &Found,
+        amr: Vec<AuthMethod>,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<NewSession, StoreError> {
+        let now = self.clock.unix();
+        let token = random::token();
+        let hash = token_hash(&token);
+        let mut record = old.record.clone();
+        record.auth_time = now;
+        record.last_seen = now;
+        record.amr = amr;
+        record.ip = clip(ip, 64);
+        record.user_agent = clip(user_agent, 256);
+        let policy = &tenant.policy.session;
+        self.save(&hash, &record, policy).await?;
+        let index = user_index(tenant.id, record.user_id);
+        self.store
+            .index_add(
+                &index,
+                &hash,
+                record.created_at,
+                Duration::from_secs((policy.absolute_timeout_secs + EXPIRED_GRACE_SECS) as u64),
+            )
+            .await?;
+        self.store.delete(&record_key(&old.hash)).await?;
+        self.store.index_remove(&index, &old.hash).await?;
+        self.store.index_remove(EXPIRY_INDEX, &old.hash).await?;
+        Ok(NewSession {
+            token: Secret::new(token),
+            record,
+        })
+    }
+
+    /// Writes the record, its sid mapping and its place in the expiry index.
     async fn save(
         &self,
-        token_hash: &str,
+        hash: &str,
         record: &BrowserSession,
         policy: &SessionPolicy,
     ) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(record).expect("session records serialize");
-        let ttl = record.store_ttl(self.clock.now(), policy);
+        let ttl = record
+            .store_ttl(self.clock.now(), policy)
+            .to_std()
+            .unwrap_or(Duration::from_secs(1));
+        self.store.set(&record_key(hash), &bytes, ttl).await?;
         self.store
-            .set(
-                &record_key(token_hash),
-                &bytes,
-                ttl.to_std().unwrap_or(Duration::from_secs(1)),
+            .set(&sid_key(&record.sid), hash.as_bytes(), ttl)
+            .await?;
+        self.store
+            .index_add(
+                EXPIRY_INDEX,
+                hash,
+                deadline(record, policy),
+                Duration::from_secs(400 * 86_400),
             )
             .await
     }
 
-    /// Checks a cookie value against the store and the tenant's timeouts; refreshes `last_seen`.
-    pub async fn lookup(&self, tenant: &Tenant, token: &str) -> Result<SessionLookup, StoreError> {
-        let token_hash = sha256_hex(token.as_bytes());
-        let Some(bytes) = self.store.get(&record_key(&token_hash)).await? else {
-            return Ok(SessionLookup::Missing);
+    async fn load(&self, hash: &str) -> Result<Option<BrowserSession>, StoreError> {
+        let Some(bytes) = self.store.get(&record_key(hash)).await? else {
+            return Ok(None);
         };
-        let Ok(mut record) = serde_json::from_slice::<BrowserSession>(&bytes) else {
-            tracing::warn!("discarding an unreadable session record");
-            self.store.delete(&record_key(&token_hash)).await?;
-            return Ok(SessionLookup::Missing);
+        match serde_json::from_slice::<BrowserSession>(&bytes) {
+            Ok(r) => Ok(Some(r)),
+            Err(_) => {
+                tracing::warn!("discarding an unreadable session record");
+                self.store.delete(&record_key(hash)).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks the session behind a cookie value against the tenant's timeouts; refreshes
+    /// `last_seen` when `touch` is set.
+    pub async fn lookup(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        touch: bool,
+    ) -> Result<SessionLookup, StoreError> {
+        self.lookup_hash(tenant, &token_hash(token), touch).await
+    }
+
+    /// Like [`Sessions::lookup`], by the session's public id (used by token endpoints).
+    pub async fn lookup_sid(
+        &self,
+        tenant: &Tenant,
+        sid: &str,
+        touch: bool,
+    ) -> Result<SessionLookup, StoreError> {
+        match self.store.get(&sid_key(sid)).await? {
+            Some(hash) => {
+                let hash = String::from_utf8_lossy(&hash).into_owned();
+                self.lookup_hash(tenant, &hash, touch).await
+            }
+            None => Ok(SessionLookup::Missing),
+        }
+    }
+
+    async fn lookup_hash(
+        &self,
+        tenant: &Tenant,
+        hash: &str,
+        touch: bool,
+    ) -> Result<SessionLookup, StoreError> {
+        let Some(mut record) = self.load(hash).await? else {
+            return Ok(match self.store.get(&gone_key(hash)).await? {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map_or(SessionLookup::Missing, SessionLookup::Ended),
+                None => SessionLookup::Missing,
+            });
         };
         if record.tenant_id != tenant.id {
             return Ok(SessionLookup::Missing);
         }
         let now = self.clock.now();
         let policy = &tenant.policy.session;
+        let found = |record| Found {
+            hash: hash.to_owned(),
+            record,
+        };
         match record.state(now, policy) {
             SessionState::Active => {
-                if record.needs_touch(now, policy) {
+                if touch && record.needs_touch(now, policy) {
                     record.last_seen = now.timestamp();
-                    self.save(&token_hash, &record, policy).await?;
+                    self.save(hash, &record, policy).await?;
                 }
-                Ok(SessionLookup::Active(record))
+                Ok(SessionLookup::Active(found(record)))
             }
-            state => {
-                self.remove(&token_hash, &record).await?;
-                Ok(SessionLookup::Expired(record, state))
-            }
+            state => Ok(SessionLookup::Expired(found(record), state)),
         }
     }
 
-    /// Ends the session behind a cookie value; returns its record if it existed.
-    pub async fn end(&self, token: &str) -> Result<Option<BrowserSession>, StoreError> {
-        let token_hash = sha256_hex(token.as_bytes());
-        let Some(bytes) = self.store.take(&record_key(&token_hash)).await? else {
-            return Ok(None);
-        };
-        let record = serde_json::from_slice::<BrowserSession>(&bytes).ok();
-        if let Some(r) = &record {
-            self.store
-                .index_remove(&user_index(r.tenant_id, r.user_id), &token_hash)
-                .await?;
-        }
-        Ok(record)
-    }
-
-    async fn remove(&self, token_hash: &str, record: &BrowserSession) -> Result<(), StoreError> {
-        self.store.delete(&record_key(token_hash)).await?;
+    /// Deletes a session's record and every index entry, and remembers why it ended.
+    /// Returns whether this call removed it (another replica may have been first).
+    pub async fn remove(
+        &self,
+        hash: &str,
+        record: &BrowserSession,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let removed = self.store.delete(&record_key(hash)).await?;
+        self.store.delete(&sid_key(&record.sid)).await?;
         self.store
-            .index_remove(&user_index(record.tenant_id, record.user_id), token_hash)
-            .await
+            .index_remove(&user_index(record.tenant_id, record.user_id), hash)
+            .await?;
+        self.store.index_remove(EXPIRY_INDEX, hash).await?;
+        let ended = Ended {
+            reason: reason.to_owned(),
+            at: self.clock.unix(),
+        };
+        let bytes = serde_json::to_vec(&ended).expect("serializes");
+        self.store
+            .set(
+                &gone_key(hash),
+                &bytes,
+                Duration::from_secs(EXPIRED_GRACE_SECS as u64),
+            )
+            .await?;
+        Ok(removed)
     }
 
-    /// Live sessions of a user, oldest first.
+    /// The live record behind a cookie value (for ending it), whatever its timeout state.
+    pub async fn find_by_token(&self, token: &str) -> Result<Option<Found>, StoreError> {
+        let hash = token_hash(token);
+        Ok(self.load(&hash).await?.map(|record| Found { hash, record }))
+    }
+
+    /// Every session of a user (live or timed out but not yet swept), oldest first.
     pub async fn list_for_user(
         &self,
         tenant: TenantId,
         user: UserId,
-    ) -> Result<Vec<BrowserSession>, StoreError> {
+    ) -> Result<Vec<Found>, StoreError> {
         let index = user_index(tenant, user);
         let mut out = Vec::new();
-        for (token_hash, _) in self.store.index_members(&index).await? {
-            match self.store.get(&record_key(&token_hash)).await? {
-                Some(bytes) => {
-                    if let Ok(r) = serde_json::from_slice::<BrowserSession>(&bytes) {
-                        out.push(r);
-                    }
+        for (hash, _) in self.store.index_members(&index).await? {
+            match self.load(&hash).await? {
+                Some(record) => out.push(Found { hash, record }),
+                None => {
+                    self.store.index_remove(&index, &hash).await?;
                 }
-                None => self.store.index_remove(&index, &token_hash).await?,
             }
         }
         Ok(out)
     }
 
-    /// Ends every session of a user (account disabled, password reset); returns how many.
-    pub async fn end_all_for_user(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<usize, StoreError> {
-        let index = user_index(tenant, user);
-        let mut ended = 0;
-        for (token_hash, _) in self.store.index_members(&index).await? {
-            if self.store.delete(&record_key(&token_hash)).await? {
-                ended += 1;
+    /// Notes that `client_id` received tokens in session `sid` (for back-channel logout).
+    pub async fn add_client(&self, sid: &str, client_id: &str) -> Result<(), StoreError> {
+        self.store
+            .index_add(
+                &clients_key(sid),
+                client_id,
+                self.clock.unix(),
+                Duration::from_secs(400 * 86_400),
+            )
+            .await
+    }
+
+    /// Clients that received tokens in session `sid`.
+    pub async fn clients(&self, sid: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .store
+            .index_members(&clients_key(sid))
+            .await?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect())
+    }
+
+    pub async fn forget_clients(&self, sid: &str) -> Result<(), StoreError> {
+        self.store.delete(&clients_key(sid)).await.map(|_| ())
+    }
+
+    /// Claims up to `limit` sessions whose deadline has passed. Each is claimed by exactly one
+    /// replica; the caller ends it, or puts it back with [`Sessions::reschedule`] if it turns
+    /// out to be alive (activity, or a longer policy since).
+    pub async fn claim_due(&self, limit: usize) -> Result<Vec<Found>, StoreError> {
+        let now = self.clock.unix();
+        let mut out = Vec::new();
+        for (hash, _) in self.store.index_up_to(EXPIRY_INDEX, now, limit).await? {
+            if !self.store.index_remove(EXPIRY_INDEX, &hash).await? {
+                continue;
             }
-            self.store.index_remove(&index, &token_hash).await?;
+            if let Some(record) = self.load(&hash).await? {
+                out.push(Found { hash, record });
+            }
         }
-        Ok(ended)
+        Ok(out)
+    }
+
+    /// Puts a claimed session back into the expiry index with its current deadline.
+    pub async fn reschedule(
+        &self,
+        found: &Found,
+        policy: &SessionPolicy,
+    ) -> Result<(), StoreError> {
+        self.store
+            .index_add(
+                EXPIRY_INDEX,
+                &found.hash,
+                deadline(&found.record, policy),
+                Duration::from_secs(400 * 86_400),
+            )
+            .await
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::user::{LoginIdentifier, User};
 use crate::session_store::StoreError;
 use crate::storage::{self, StorageError};
 
-use super::sessions::{NewSession, Sessions};
+use super::sessions::{Found, NewSession, SessionLookup, Sessions};
 
 /// Longest identifier or password looked at; longer input fails like a wrong password.
 const MAX_IDENTIFIER_CHARS: usize = 254;
@@ -22,7 +22,8 @@ pub struct PasswordSignIn<'a> {
     pub identifier: &'a str,
     pub password: &'a str,
     pub origin: Origin,
-    /// The cookie of a session this browser already has; it is ended when the new one starts.
+    /// The cookie of a session this browser already has: for the same user it continues under a
+    /// new cookie token; another user's (or a timed-out) session is handed back to be ended.
     pub replaces_session: Option<String>,
 }
 
@@ -31,6 +32,8 @@ pub enum SignInResult {
     SignedIn {
         user: Box<User>,
         session: NewSession,
+        /// The browser's previous session, to be ended by the caller (`crate::logout`).
+        replaced: Option<Box<Found>>,
     },
     /// Unknown user or wrong password: deliberately indistinguishable.
     InvalidCredentials,
@@ -159,18 +162,33 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     }
 
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    if let Some(previous) = &req.replaces_session {
-        sessions.end(previous).await?;
-    }
-    let session = sessions
-        .create(
-            tenant,
-            user.id,
-            vec![AuthMethod::Pwd],
-            req.origin.ip.as_deref().unwrap_or(""),
-            req.origin.user_agent.as_deref().unwrap_or(""),
-        )
-        .await?;
+    let previous = match &req.replaces_session {
+        Some(token) => match sessions.lookup(tenant, token, false).await? {
+            SessionLookup::Active(found) | SessionLookup::Expired(found, _) => Some(found),
+            SessionLookup::Ended(_) | SessionLookup::Missing => None,
+        },
+        None => None,
+    };
+    let amr = vec![AuthMethod::Pwd];
+    let ip = req.origin.ip.as_deref().unwrap_or("");
+    let ua = req.origin.user_agent.as_deref().unwrap_or("");
+    let now = ctx.clock.now();
+    let (session, replaced) = match previous {
+        Some(prev)
+            if prev.record.user_id == user.id
+                && prev.record.state(now, &tenant.policy.session)
+                    == crate::domain::session::SessionState::Active =>
+        {
+            (
+                sessions.reauthenticate(tenant, &prev, amr, ip, ua).await?,
+                None,
+            )
+        }
+        other => (
+            sessions.create(tenant, user.id, amr, ip, ua).await?,
+            other.map(Box::new),
+        ),
+    };
     storage::audit::record(
         &ctx.db,
         audit("success", actor).subject(format!("session:{}", session.record.sid)),
@@ -179,6 +197,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     Ok(SignInResult::SignedIn {
         user: Box::new(user),
         session,
+        replaced,
     })
 }
 

@@ -68,9 +68,10 @@ fn usage_or_failure(e: AdminError, at: &str) -> CliError {
         format!("{at}: ")
     };
     match e {
-        AdminError::Storage(_) | AdminError::Store(_) | AdminError::Hashing(_) => {
-            CliError::Failed(format!("{prefix}{e}"))
-        }
+        AdminError::Storage(_)
+        | AdminError::Store(_)
+        | AdminError::Hashing(_)
+        | AdminError::Signing(_) => CliError::Failed(format!("{prefix}{e}")),
         other => CliError::Usage(format!("{prefix}{other}")),
     }
 }

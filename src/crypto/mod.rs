@@ -1,6 +1,8 @@
 //! Cryptographic building blocks, all from audited crates: OS randomness, HMAC-SHA-256,
 //! HKDF key derivation and the master key. Nothing here implements a primitive itself.
 
+pub mod aead;
+pub mod jws;
 pub mod master_key;
 pub mod password;
 pub mod random;
@@ -28,6 +30,13 @@ pub fn hmac_sha256_verify(key: &[u8; 32], data: &[u8], tag: &[u8]) -> bool {
 /// so that a dump of the store yields no usable cookies or codes.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
+}
+
+/// A keyed digest (HMAC-SHA-256, hex) of a high-entropy secret such as a client secret or a
+/// refresh token: fast, and useless to anyone who steals the database without the master key.
+/// (Argon2 is for low-entropy passwords; 256-bit random secrets need no stretching.)
+pub fn secret_digest(key: &[u8; 32], secret: &str) -> String {
+    hex::encode(hmac_sha256(key, secret.as_bytes()))
 }
 
 /// Constant-time equality for secrets of equal or different length.

@@ -1,7 +1,9 @@
 //! Types and rules of the identity domain. Imports no framework: no actix, diesel, redis or askama.
 
 pub mod audit;
+pub mod client;
 pub mod ids;
+pub mod keys;
 pub mod password_policy;
 pub mod secret;
 pub mod session;

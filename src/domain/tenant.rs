@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::TenantId;
+use super::keys::TokenPolicy;
 use super::password_policy::PasswordPolicy;
 use super::session::SessionPolicy;
 
@@ -72,6 +73,7 @@ pub struct InvalidSlug(pub String);
 pub struct TenantPolicy {
     pub session: SessionPolicy,
     pub password: PasswordPolicy,
+    pub tokens: TokenPolicy,
 }
 
 impl TenantPolicy {
@@ -82,7 +84,10 @@ impl TenantPolicy {
             .map_err(|(k, m)| (format!("session.{k}"), m))?;
         self.password
             .validate()
-            .map_err(|(k, m)| (format!("password.{k}"), m))
+            .map_err(|(k, m)| (format!("password.{k}"), m))?;
+        self.tokens
+            .validate()
+            .map_err(|(k, m)| (format!("tokens.{k}"), m))
     }
 }
 

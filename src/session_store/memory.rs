@@ -192,17 +192,26 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn index_remove(&self, index: &str, member: &str) -> Result<(), StoreError> {
-        self.with_live(index, |e| {
-            if let Some(Entry {
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError> {
+        Ok(self.with_live(index, |e| match e {
+            Some(Entry {
                 value: Value::Index(m),
                 ..
-            }) = e
-            {
-                m.remove(member);
-            }
-        });
-        Ok(())
+            }) => m.remove(member).is_some(),
+            _ => false,
+        }))
+    }
+
+    async fn index_up_to(
+        &self,
+        index: &str,
+        max: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut members = self.index_members(index).await?;
+        members.retain(|(_, score)| *score <= max);
+        members.truncate(limit);
+        Ok(members)
     }
 
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError> {

@@ -60,10 +60,20 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<(), StoreError>;
 
-    async fn index_remove(&self, index: &str, member: &str) -> Result<(), StoreError>;
+    /// Removes a member; returns whether it was there. Removal is atomic, so when several
+    /// replicas race to claim a member (e.g. an expired session), exactly one gets `true`.
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError>;
 
     /// Members with their scores, lowest score first.
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Up to `limit` members with a score of at most `max`, lowest first.
+    async fn index_up_to(
+        &self,
+        index: &str,
+        max: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
 
     /// Is the store reachable right now?
     async fn ping(&self) -> Result<(), StoreError>;

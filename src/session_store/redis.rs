@@ -172,11 +172,33 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
-    async fn index_remove(&self, index: &str, member: &str) -> Result<(), StoreError> {
-        let _: i64 = self
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
             .query(redis::cmd("ZREM").arg(self.key(index)).arg(member))
             .await?;
-        Ok(())
+        Ok(n > 0)
+    }
+
+    async fn index_up_to(
+        &self,
+        index: &str,
+        max: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let flat: Vec<(String, f64)> = self
+            .query(
+                redis::cmd("ZRANGE")
+                    .arg(self.key(index))
+                    .arg("-inf")
+                    .arg(max)
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit)
+                    .arg("WITHSCORES"),
+            )
+            .await?;
+        Ok(flat.into_iter().map(|(m, s)| (m, s as i64)).collect())
     }
 
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError> {

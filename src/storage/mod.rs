@@ -3,11 +3,15 @@
 //! thread pool so they never stall the async workers. One repository file per table group.
 
 pub mod audit;
+pub mod clients;
 mod conn;
+pub mod consents;
 mod error;
 pub mod migrations;
+pub mod refresh_tokens;
 pub mod schema;
 pub mod setup_tokens;
+pub mod signing_keys;
 pub mod tenants;
 pub mod users;
 

@@ -57,3 +57,69 @@ diesel::table! {
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(setup_tokens -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(tenants, users, audit_events, setup_tokens);
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        tenant_id -> Text,
+        client_id -> Text,
+        name -> Text,
+        kind -> Text,
+        auth_method -> Text,
+        secret_hash -> Nullable<Text>,
+        settings -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        tenant_id -> Text,
+        alg -> Text,
+        private_key -> Binary,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        activates_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        tenant_id -> Text,
+        family_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        sid -> Nullable<Text>,
+        scope -> Text,
+        token_hash -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        family_expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (tenant_id, user_id, client_id) {
+        tenant_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        scopes -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    clients,
+    signing_keys,
+    refresh_tokens,
+    consents
+);

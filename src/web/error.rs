@@ -203,6 +203,7 @@ impl From<AdminError> for PageError {
             AdminError::Hashing(crate::crypto::password::HashError::Busy) => Self::busy(),
             AdminError::NotFound(_) => Self::not_found(),
             AdminError::Hashing(h) => Self::internal(h.to_string()),
+            AdminError::Signing(e) => Self::internal(e.to_string()),
             other => Self::bad_request(other.to_string()),
         }
     }

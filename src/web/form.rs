@@ -2,8 +2,6 @@
 //! invalid UTF-8 (instead of silently replacing it) and repeated parameters are refused with a
 //! clear error page before any handler runs.
 
-use std::collections::HashSet;
-
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -13,40 +11,10 @@ use serde::de::DeserializeOwned;
 
 use super::error::PageError;
 use super::state::AppState;
+use crate::urlencoded::Problem;
 
 /// A form body of type `T`, parsed strictly.
 pub struct StrictForm<T>(pub T);
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum FormProblem {
-    InvalidUtf8,
-    Duplicate(String),
-}
-
-/// Decodes every name and value and refuses invalid UTF-8 and repeated names.
-pub fn validate(body: &[u8]) -> Result<(), FormProblem> {
-    let mut seen = HashSet::new();
-    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-        let mut parts = pair.splitn(2, |b| *b == b'=');
-        let name = decode(parts.next().unwrap_or_default())?;
-        decode(parts.next().unwrap_or_default())?;
-        if !seen.insert(name.clone()) {
-            return Err(FormProblem::Duplicate(name.chars().take(40).collect()));
-        }
-    }
-    Ok(())
-}
-
-fn decode(raw: &[u8]) -> Result<String, FormProblem> {
-    let plus_as_space: Vec<u8> = raw
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
-    percent_encoding::percent_decode(&plus_as_space)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| FormProblem::InvalidUtf8)
-}
 
 impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
     type Error = actix_web::Error;
@@ -88,12 +56,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            validate(&body).map_err(|p| {
+            crate::urlencoded::decode_pairs(&body).map_err(|p| {
                 PageError::bad_request(match p {
-                    FormProblem::InvalidUtf8 => {
+                    Problem::InvalidUtf8 => {
                         "The form contains characters that are not valid UTF-8.".to_owned()
                     }
-                    FormProblem::Duplicate(n) => {
+                    Problem::Duplicate(n) => {
                         format!("The form field {n:?} was sent more than once.")
                     }
                 })
@@ -104,25 +72,5 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
                     PageError::bad_request("The form is missing fields or is malformed.").into()
                 })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strict_validation() {
-        assert_eq!(validate(b"a=1&b=h%C3%A9+x"), Ok(()));
-        assert_eq!(validate(b"a=%FF"), Err(FormProblem::InvalidUtf8));
-        assert_eq!(
-            validate(b"a=1&a=2"),
-            Err(FormProblem::Duplicate("a".into()))
-        );
-        assert_eq!(
-            validate(b"a%20b=1&a+b=2"),
-            Err(FormProblem::Duplicate("a b".into()))
-        );
-        assert_eq!(validate(b""), Ok(()));
     }
 }

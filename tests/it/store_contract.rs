@@ -70,8 +70,24 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
         s.ttl("idx").await.unwrap().unwrap() > Duration::from_secs(595),
         "index TTL grows"
     );
-    s.index_remove("idx", "b").await.unwrap();
-    s.index_remove("idx", "zzz").await.unwrap();
+    assert_eq!(
+        s.index_up_to("idx", 30, 10).await.unwrap(),
+        vec![("a".into(), 10), ("b".into(), 20), ("c".into(), 30)]
+    );
+    assert_eq!(
+        s.index_up_to("idx", 25, 1).await.unwrap(),
+        vec![("a".into(), 10)]
+    );
+    assert!(s.index_up_to("idx", 5, 10).await.unwrap().is_empty());
+    assert!(
+        s.index_remove("idx", "b").await.unwrap(),
+        "removing a member reports it"
+    );
+    assert!(
+        !s.index_remove("idx", "b").await.unwrap(),
+        "only the first remover wins"
+    );
+    assert!(!s.index_remove("idx", "zzz").await.unwrap());
     let members: Vec<String> = s
         .index_members("idx")
         .await

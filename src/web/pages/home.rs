@@ -48,10 +48,10 @@ pub async fn show(
         }
         Visitor::Anonymous {
             stale_cookie,
-            expired,
+            ended,
         } => {
-            let mut res =
-                login_redirect(&tenant, &format!("/t/{}/", tenant.slug), expired.is_some());
+            let path = format!("/t/{}/", tenant.slug);
+            let mut res = login_redirect(&tenant, &path, ended.as_deref());
             if stale_cookie {
                 let _ = res.add_cookie(&cookies::removal(
                     state.https,

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use super::{query_escape, see_other, session_token};
 use crate::auth::signin::{self, PasswordSignIn, SignInResult};
+use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
+use crate::logout::EndReason;
 use crate::web::client::Client;
 use crate::web::error::PageError;
 use crate::web::form::StrictForm;
@@ -38,6 +40,7 @@ pub struct LoginForm {
 fn notice_for(reason: Option<&str>) -> Option<&'static str> {
     match reason? {
         "expired" => Some("Your session has expired. Please sign in again."),
+        "ended" => Some("Your session was ended. Please sign in again."),
         "setup_done" => Some("The administrator account was created. Sign in with it."),
         _ => None,
     }
@@ -119,7 +122,21 @@ pub async fn submit(
     .await?;
 
     let error = match result {
-        SignInResult::SignedIn { session, .. } => {
+        SignInResult::SignedIn {
+            session, replaced, ..
+        } => {
+            if let Some(previous) = replaced {
+                let origin = client.origin();
+                super::end(
+                    &state,
+                    &tenant,
+                    &previous,
+                    EndReason::Replaced,
+                    Actor::System,
+                    origin,
+                )
+                .await?;
+            }
             let target = if return_to.is_empty() {
                 format!("/t/{}/", tenant.slug)
             } else {
@@ -154,9 +171,14 @@ pub async fn submit(
     ))
 }
 
-/// Where to send a browser that must sign in before seeing `path`.
-pub fn login_redirect(tenant: &Tenant, path: &str, expired: bool) -> HttpResponse {
-    let reason = if expired { "&reason=expired" } else { "" };
+/// Where to send a browser that must sign in before seeing `path`; `ended` is why its session
+/// ended, if it had one.
+pub fn login_redirect(tenant: &Tenant, path: &str, ended: Option<&str>) -> HttpResponse {
+    let reason = match ended {
+        Some("idle_timeout" | "absolute_timeout") => "&reason=expired",
+        Some("signed_out" | "rp_logout") | None => "",
+        Some(_) => "&reason=ended",
+    };
     see_other(&format!(
         "/t/{}/login?return_to={}{reason}",
         tenant.slug,

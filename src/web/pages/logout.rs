@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{Visitor, see_other, session_token, sessions, visitor};
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
-use crate::storage;
+use crate::domain::audit::Actor;
+use crate::logout::EndReason;
 use crate::web::client::Client;
 use crate::web::error::PageError;
 use crate::web::form::StrictForm;
@@ -55,21 +55,19 @@ pub async fn submit(
     let tenant = super::load_tenant(&state, &path).await?;
     csrf::verify(&state, &req, &form.csrf_token)?;
     if let Some(token) = session_token(&state, &req, &tenant)
-        && let Some(ended) = sessions(&state).end(&token).await?
+        && let Some(found) = sessions(&state).find_by_token(&token).await?
+        && found.record.tenant_id == tenant.id
     {
-        storage::audit::record(
-            &state.ctx.db,
-            AuditEvent::new(
-                state.ctx.clock.now(),
-                Some(tenant.id),
-                AuditAction::SignOut,
-                "success",
-                Actor::User(ended.user_id.to_string()),
-            )
-            .subject(format!("session:{}", ended.sid))
-            .origin(client.origin()),
+        let actor = Actor::User(found.record.user_id.to_string());
+        super::end(
+            &state,
+            &tenant,
+            &found,
+            EndReason::SignedOut,
+            actor,
+            client.origin(),
         )
-        .await;
+        .await?;
     }
     let mut res = see_other(&format!("/t/{}/signed-out", tenant.slug));
     let _ = res.add_cookie(&cookies::removal(

@@ -14,11 +14,12 @@ use super::cookies;
 use super::error::PageError;
 use super::state::AppState;
 use crate::admin;
-use crate::auth::sessions::{SessionLookup, Sessions};
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::auth::sessions::{Found, SessionLookup, Sessions};
+use crate::domain::audit::{Actor, Origin};
 use crate::domain::session::{BrowserSession, SessionState};
 use crate::domain::tenant::{Tenant, TenantSlug};
 use crate::domain::user::User;
+use crate::logout::{EndError, EndReason};
 use crate::storage;
 
 /// The tenant named in the path, or the 404 page.
@@ -40,8 +41,8 @@ pub enum Visitor {
     Anonymous {
         /// The browser sent a session cookie that is no longer valid (delete it).
         stale_cookie: bool,
-        /// Why the session ended, if it timed out just now.
-        expired: Option<SessionState>,
+        /// Why its session ended, when known (`idle_timeout`, `signed_out`, ...).
+        ended: Option<String>,
     },
 }
 
@@ -56,8 +57,30 @@ pub fn session_token(state: &AppState, req: &HttpRequest, tenant: &Tenant) -> Op
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// Resolves the session cookie: valid and active, timed out, or absent/forged/ended. A session
-/// whose user has since been disabled or deleted is ended here.
+impl From<EndError> for PageError {
+    fn from(e: EndError) -> Self {
+        match e {
+            EndError::Store(s) => s.into(),
+            EndError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// Ends a session through `crate::logout` (refresh tokens, back-channel logout, audit).
+pub async fn end(
+    state: &AppState,
+    tenant: &Tenant,
+    found: &Found,
+    reason: EndReason,
+    actor: Actor,
+    origin: Origin,
+) -> Result<(), PageError> {
+    crate::logout::end_session(&state.ctx, tenant, found, reason, actor, origin).await?;
+    Ok(())
+}
+
+/// Resolves the session cookie: valid and active, timed out (ended now), ended earlier, or
+/// absent/forged. A session whose user has since been disabled or deleted is ended here.
 pub async fn visitor(
     state: &AppState,
     req: &HttpRequest,
@@ -66,13 +89,16 @@ pub async fn visitor(
     let Some(token) = session_token(state, req, tenant) else {
         return Ok(Visitor::Anonymous {
             stale_cookie: false,
-            expired: None,
+            ended: None,
         });
     };
-    let sessions = sessions(state);
-    match sessions.lookup(tenant, &token).await? {
-        SessionLookup::Active(session) => {
-            let (tenant_id, user_id) = (tenant.id, session.user_id);
+    let anonymous = |ended: Option<&str>| Visitor::Anonymous {
+        stale_cookie: true,
+        ended: ended.map(str::to_owned),
+    };
+    match sessions(state).lookup(tenant, &token, true).await? {
+        SessionLookup::Active(found) => {
+            let (tenant_id, user_id) = (tenant.id, found.record.user_id);
             let user = state
                 .ctx
                 .db
@@ -82,46 +108,43 @@ pub async fn visitor(
                 .filter(|u| u.enabled);
             match user {
                 Some(user) => Ok(Visitor::SignedIn {
-                    session: Box::new(session),
+                    session: Box::new(found.record),
                     user: Box::new(user),
                 }),
                 None => {
-                    sessions.end(&token).await?;
-                    Ok(Visitor::Anonymous {
-                        stale_cookie: true,
-                        expired: None,
-                    })
+                    let reason = EndReason::AccountDisabled;
+                    end(
+                        state,
+                        tenant,
+                        &found,
+                        reason,
+                        Actor::System,
+                        Origin::default(),
+                    )
+                    .await?;
+                    Ok(anonymous(Some(reason.as_str())))
                 }
             }
         }
-        SessionLookup::Expired(session, why) => {
+        SessionLookup::Expired(found, why) => {
             let reason = if why == SessionState::IdleExpired {
-                "idle_timeout"
+                EndReason::IdleTimeout
             } else {
-                "absolute_timeout"
+                EndReason::AbsoluteTimeout
             };
-            storage::audit::record(
-                &state.ctx.db,
-                AuditEvent::new(
-                    state.ctx.clock.now(),
-                    Some(tenant.id),
-                    AuditAction::SessionExpired,
-                    reason,
-                    Actor::System,
-                )
-                .subject(format!("session:{}", session.sid))
-                .details(serde_json::json!({ "user": session.user_id.to_string() })),
+            end(
+                state,
+                tenant,
+                &found,
+                reason,
+                Actor::System,
+                Origin::default(),
             )
-            .await;
-            Ok(Visitor::Anonymous {
-                stale_cookie: true,
-                expired: Some(why),
-            })
+            .await?;
+            Ok(anonymous(Some(reason.as_str())))
         }
-        SessionLookup::Missing => Ok(Visitor::Anonymous {
-            stale_cookie: true,
-            expired: None,
-        }),
+        SessionLookup::Ended(ended) => Ok(anonymous(Some(&ended.reason))),
+        SessionLookup::Missing => Ok(anonymous(None)),
     }
 }
 

@@ -1,0 +1,334 @@
+//! OAuth clients (applications) of a tenant and the rules for their registration: redirect URIs
+//! (exact match; only a loopback port may vary, RFC 8252), grant types, scopes, PKCE.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::TenantId;
+use super::keys::SigningAlg;
+use super::user::InvalidInput;
+
+/// Confidential clients can keep a secret (servers); public ones cannot (SPAs, native apps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    Confidential,
+    Public,
+}
+
+/// How a client proves its identity at the token endpoint (RFC 6749 section 2.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        match raw {
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            "none" => Ok(Self::None),
+            _ => Err(InvalidInput::new(
+                "auth_method",
+                "must be client_secret_basic, client_secret_post or none",
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "refresh_token" => Some(Self::RefreshToken),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+/// Per-client overrides of the tenant's token lifetimes (seconds).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lifetimes {
+    pub access_token_secs: Option<i64>,
+    pub id_token_secs: Option<i64>,
+    pub refresh_idle_secs: Option<i64>,
+    pub refresh_absolute_secs: Option<i64>,
+}
+
+/// The registration of a client, stored as JSON beside its identifying columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientSettings {
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    /// Scopes this client may ask for.
+    pub scopes: Vec<String>,
+    /// Skip the consent page (the tenant's own applications).
+    pub first_party: bool,
+    /// Require PKCE (always on for public clients).
+    pub require_pkce: bool,
+    /// ID token signing algorithm; default: the tenant's.
+    pub id_token_alg: Option<SigningAlg>,
+    /// Access token signing algorithm; default: the tenant's.
+    pub access_token_alg: Option<SigningAlg>,
+    pub lifetimes: Lifetimes,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            first_party: false,
+            require_pkce: true,
+            id_token_alg: None,
+            access_token_alg: None,
+            lifetimes: Lifetimes::default(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: true,
+        }
+    }
+}
+
+/// Scopes a new client may request unless told otherwise.
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// Upper bound of any access or ID token lifetime (revocation markers live this long).
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 86_400;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Client {
+    pub pk: String,
+    pub tenant_id: TenantId,
+    pub client_id: String,
+    pub name: String,
+    pub kind: ClientKind,
+    pub auth_method: AuthMethod,
+    pub settings: ClientSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Client {
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.settings.grant_types.contains(&grant)
+    }
+
+    pub fn pkce_required(&self) -> bool {
+        self.kind == ClientKind::Public || self.settings.require_pkce
+    }
+
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        self.settings.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Is `requested` one of the registered redirect URIs? Exact string comparison, except that
+    /// for a registered loopback IP URI (`http://127.0.0.1:…` or `http://[::1]:…`) the port may
+    /// differ (RFC 8252 section 7.3).
+    pub fn redirect_uri_registered(&self, requested: &str) -> bool {
+        self.settings
+            .redirect_uris
+            .iter()
+            .any(|registered| redirect_uri_matches(registered, requested))
+    }
+
+    pub fn post_logout_uri_registered(&self, requested: &str) -> bool {
+        self.settings
+            .post_logout_redirect_uris
+            .iter()
+            .any(|r| r == requested)
+    }
+}
+
+/// Validates a client id: 1-128 characters of `A-Z a-z 0-9 . _ ~ -`.
+pub fn validate_client_id(raw: &str) -> Result<(), InvalidInput> {
+    let ok = (1..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "client_id",
+            "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'",
+        ))
+    }
+}
+
+/// Checks a redirect URI at registration: absolute, no fragment, and https unless it is a
+/// loopback address (http allowed) or a private-use scheme of a native app (`com.example.app:/cb`).
+pub fn validate_redirect_uri(field: &'static str, raw: &str) -> Result<(), InvalidInput> {
+    let bad = |m: &str| InvalidInput::new(field, format!("{raw:?} {m}"));
+    if raw.len() > 2000 {
+        return Err(bad("is too long"));
+    }
+    let url = url::Url::parse(raw).map_err(|_| bad("is not an absolute URI"))?;
+    if url.fragment().is_some() || raw.contains('#') {
+        return Err(bad("must not contain a fragment"));
+    }
+    if url.as_str() != raw && url.as_str() != format!("{raw}/") {
+        // Registered URIs are compared as strings; refuse forms a parser would rewrite.
+        return Err(bad("is not in normalized form"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(&url) => Ok(()),
+        "http" => Err(bad(
+            "must use https (http is allowed only for loopback addresses)",
+        )),
+        "javascript" | "data" | "file" | "vbscript" => Err(bad("uses a forbidden scheme")),
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(bad(
+            "must use https or a reverse-domain private scheme (com.example.app:/cb)",
+        )),
+    }
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    // RFC 8252 7.3: loopback IP literals may use any port at request time.
+    let (Ok(reg), Ok(req)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback_ip = matches!(reg.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(reg.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    if reg.scheme() != "http" || !loopback_ip {
+        return false;
+    }
+    let mut req_without_port = req.clone();
+    let mut reg_without_port = reg.clone();
+    if req_without_port.set_port(None).is_err() || reg_without_port.set_port(None).is_err() {
+        return false;
+    }
+    reg_without_port.as_str() == req_without_port.as_str() && !requested.contains('#')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(uris: &[&str]) -> Client {
+        Client {
+            pk: "x".into(),
+            tenant_id: TenantId::generate(),
+            client_id: "app".into(),
+            name: "App".into(),
+            kind: ClientKind::Confidential,
+            auth_method: AuthMethod::ClientSecretBasic,
+            settings: ClientSettings {
+                redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
+                ..Default::default()
+            },
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly() {
+        let c = client(&[
+            "https://app.example/cb",
+            "http://127.0.0.1:8000/cb",
+            "http://[::1]/cb",
+        ]);
+        assert!(c.redirect_uri_registered("https://app.example/cb"));
+        for bad in [
+            "https://app.example/cb/",
+            "https://app.example/cb?x=1",
+            "https://APP.example/cb",
+            "https://app.example/CB",
+            "https://app.example/cb#f",
+            "https://app.example.evil/cb",
+            "http://app.example/cb",
+            "https://app.example:443/cb",
+        ] {
+            assert!(!c.redirect_uri_registered(bad), "{bad}");
+        }
+        assert!(
+            c.redirect_uri_registered("http://127.0.0.1:51234/cb"),
+            "loopback port varies"
+        );
+        assert!(c.redirect_uri_registered("http://[::1]:4000/cb"));
+        assert!(!c.redirect_uri_registered("http://127.0.0.1:51234/other"));
+        assert!(!c.redirect_uri_registered("http://127.0.0.2:8000/cb"));
+    }
+
+    #[test]
+    fn redirect_uris_are_validated_at_registration() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8000/cb",
+            "http://localhost/cb",
+            "com.example.app:/cb",
+        ] {
+            assert!(validate_redirect_uri("redirect_uris", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/relative",
+            "http://app.example/cb",
+            "https://app.example/cb#x",
+            "javascript:alert(1)",
+            "myapp:/cb",
+            "HTTPS://APP.example/cb",
+        ] {
+            assert!(
+                validate_redirect_uri("redirect_uris", bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_ids() {
+        assert!(validate_client_id("my-app_1.0~x").is_ok());
+        assert!(validate_client_id("").is_err());
+        assert!(validate_client_id("a b").is_err());
+        assert!(validate_client_id("ä").is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! Background work: the session sweep (ends timed-out sessions everywhere, so applications get
+//! their back-channel logout even when the browser never comes back) and purges of refresh tokens
+//! and signing keys nobody can use anymore. Each runs on every replica; claims are atomic in the
+//! session store, so each session is ended once.
+
+use std::time::Duration;
+
+use crate::auth::sessions::Sessions;
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, Origin};
+use crate::domain::session::SessionState;
+use crate::logout::{self, EndReason};
+use crate::storage;
+
+/// Ends every session whose deadline has passed; returns how many were ended.
+pub async fn sweep_sessions(ctx: &Ctx) -> usize {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let mut ended = 0;
+    loop {
+        let due = match sessions.claim_due(200).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "session sweep: store unavailable");
+                return ended;
+            }
+        };
+        if due.is_empty() {
+            return ended;
+        }
+        for found in due {
+            let tenant_id = found.record.tenant_id;
+            let tenant = match ctx
+                .db
+                .run(move |c| storage::tenants::find_by_id(c, tenant_id))
+                .await
+            {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "session sweep: database unavailable");
+                    let _ = sessions.reschedule(&found, &Default::default()).await;
+                    return ended;
+                }
+            };
+            let reason = match found.record.state(ctx.clock.now(), &tenant.policy.session) {
+                SessionState::Active => {
+                    let _ = sessions.reschedule(&found, &tenant.policy.session).await;
+                    continue;
+                }
+                SessionState::IdleExpired => EndReason::IdleTimeout,
+                SessionState::AbsoluteExpired => EndReason::AbsoluteTimeout,
+            };
+            match logout::end_session(
+                ctx,
+                &tenant,
+                &found,
+                reason,
+                Actor::System,
+                Origin::default(),
+            )
+            .await
+            {
+                Ok(true) => ended += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "session sweep: could not end a session"),
+            }
+        }
+    }
+}
+
+/// Deletes refresh tokens whose family has ended and keys that left the JWKS a week ago.
+pub async fn purge(ctx: &Ctx) {
+    let now = ctx.clock.unix();
+    let result = ctx
+        .db
+        .run(move |c| {
+            let tokens = storage::refresh_tokens::purge(c, now - 86_400)?;
+            let keys = storage::signing_keys::purge(c, now - 7 * 86_400)?;
+            Ok((tokens, keys))
+        })
+        .await;
+    match result {
+        Ok((tokens, keys)) if tokens + keys > 0 => {
+            tracing::info!(
+                refresh_tokens = tokens,
+                signing_keys = keys,
+                "purged expired rows"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "purge failed"),
+    }
+}
+
+/// Starts the periodic jobs on the current runtime.
+pub fn start(ctx: Ctx) {
+    if let Some(memory) = ctx.memory_store.clone() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                memory.sweep();
+            }
+        });
+    }
+    let sweep_ctx = ctx.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            tick.tick().await;
+            sweep_sessions(&sweep_ctx).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            purge(&ctx).await;
+        }
+    });
+}

@@ -1,0 +1,204 @@
+//! Ending a browser session everywhere: its record (with a note of why, for the browser), the
+//! refresh tokens bound to it, back-channel logout tokens to every client that received tokens
+//! in it, an audit event and a metric. Every way a session ends goes through here: sign-out,
+//! RP-initiated logout, timeouts (on the next request or by the sweep), a new sign-in replacing
+//! it, disabling the account, administrators.
+
+use std::time::Instant;
+
+use crate::auth::sessions::{Found, Sessions};
+use crate::backchannel::Delivery;
+use crate::context::Ctx;
+use crate::crypto::random;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::tenant::Tenant;
+use crate::oauth::tokens::{BACKCHANNEL_EVENT, LogoutClaims};
+use crate::oauth::{self, clients};
+use crate::session_store::StoreError;
+use crate::storage::{self, StorageError};
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    SignedOut,
+    RpInitiated,
+    IdleTimeout,
+    AbsoluteTimeout,
+    /// Another user signed in with the same browser.
+    Replaced,
+    AccountDisabled,
+    Administrator,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::SignedOut => "signed_out",
+            EndReason::RpInitiated => "rp_logout",
+            EndReason::IdleTimeout => "idle_timeout",
+            EndReason::AbsoluteTimeout => "absolute_timeout",
+            EndReason::Replaced => "replaced",
+            EndReason::AccountDisabled => "account_disabled",
+            EndReason::Administrator => "administrator",
+        }
+    }
+
+    fn audit_action(self) -> AuditAction {
+        match self {
+            EndReason::SignedOut | EndReason::RpInitiated => AuditAction::SignOut,
+            EndReason::IdleTimeout | EndReason::AbsoluteTimeout => AuditAction::SessionExpired,
+            _ => AuditAction::SessionEnded,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Ends `found` everywhere. Returns `false` if it had already been ended (by another request or
+/// replica), in which case nothing else is done again.
+pub async fn end_session(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    found: &Found,
+    reason: EndReason,
+    actor: Actor,
+    origin: Origin,
+) -> Result<bool, EndError> {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let record = &found.record;
+    if !sessions
+        .remove(&found.hash, record, reason.as_str())
+        .await?
+    {
+        return Ok(false);
+    }
+    let (tenant_id, sid, now) = (tenant.id, record.sid.clone(), ctx.clock.unix());
+    let families = ctx
+        .db
+        .run(move |c| storage::refresh_tokens::revoke_session(c, tenant_id, &sid, now))
+        .await?;
+    notify_clients(ctx, tenant, found).await;
+    sessions.forget_clients(&record.sid).await?;
+    storage::audit::record(
+        &ctx.db,
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            reason.audit_action(),
+            reason.as_str(),
+            actor,
+        )
+        .subject(format!("session:{}", record.sid))
+        .origin(origin)
+        .details(serde_json::json!({
+            "user": record.user_id.to_string(),
+            "refresh_token_families_revoked": families.len(),
+        })),
+    )
+    .await;
+    metrics::counter!(
+        "watchword_sessions_ended_total",
+        "tenant" => tenant.slug.to_string(),
+        "reason" => reason.as_str(),
+    )
+    .increment(1);
+    Ok(true)
+}
+
+/// Ends every session of a user; returns how many were ended.
+pub async fn end_user_sessions(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: crate::domain::ids::UserId,
+    reason: EndReason,
+    actor: Actor,
+) -> Result<usize, EndError> {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let mut ended = 0;
+    for found in sessions.list_for_user(tenant.id, user).await? {
+        if end_session(
+            ctx,
+            tenant,
+            &found,
+            reason,
+            actor.clone(),
+            Origin::default(),
+        )
+        .await?
+        {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// Queues a signed logout token for every client with a back-channel URI that received tokens
+/// in the session. Problems are logged; they never stop the session from ending.
+async fn notify_clients(ctx: &Ctx, tenant: &Tenant, found: &Found) {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let record = &found.record;
+    let client_ids = match sessions.clients(&record.sid).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list the clients of an ended session; no back-channel logout");
+            return;
+        }
+    };
+    if client_ids.is_empty() {
+        return;
+    }
+    let keys = match crate::signing::keys_for(ctx, tenant.id).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "no signing keys; back-channel logout not sent");
+            return;
+        }
+    };
+    let issuer = oauth::issuer(ctx, tenant);
+    let now = ctx.clock.unix();
+    for client_id in client_ids {
+        let client = match clients::find(ctx, tenant, &client_id).await {
+            Ok(Some(c)) => c.client,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, client = %client_id, "cannot load client for back-channel logout");
+                continue;
+            }
+        };
+        let Some(uri) = client.settings.backchannel_logout_uri.clone() else {
+            continue;
+        };
+        let claims = LogoutClaims {
+            iss: issuer.clone(),
+            aud: client.client_id.clone(),
+            iat: now,
+            exp: now + 120,
+            jti: random::token(),
+            sub: record.user_id.to_string(),
+            sid: Some(record.sid.clone()),
+            events: serde_json::json!({ BACKCHANNEL_EVENT: {} }),
+        };
+        let alg = client
+            .settings
+            .id_token_alg
+            .unwrap_or(tenant.policy.tokens.id_token_alg);
+        match keys.sign(alg, "logout+jwt", &claims, now) {
+            Ok(token) => ctx.backchannel.send(Delivery {
+                tenant: tenant.slug.to_string(),
+                client_id: client.client_id.clone(),
+                uri,
+                logout_token: token,
+                queued: Instant::now(),
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, client = %client.client_id, "cannot sign logout token")
+            }
+        }
+    }
+}

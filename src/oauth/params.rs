@@ -1,0 +1,68 @@
+//! Request parameters of the protocol endpoints, parsed strictly: repeated parameters are an
+//! error (RFC 6749 section 3.1), empty values count as absent, and values have a length limit.
+
+use std::collections::BTreeMap;
+
+use super::error::OAuthError;
+use crate::urlencoded::{self, Problem};
+
+/// Longest accepted parameter value (an `id_token_hint` RS256 JWT is ~1 KB).
+pub const MAX_VALUE_LEN: usize = 8192;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Parses a query string or a form body.
+    pub fn parse(raw: &[u8]) -> Result<Self, OAuthError> {
+        let map = urlencoded::decode_map(raw).map_err(|p| match p {
+            Problem::InvalidUtf8 => OAuthError::invalid_request("parameters must be valid UTF-8"),
+            Problem::Duplicate(name) => {
+                OAuthError::invalid_request(format!("parameter {name} was included more than once"))
+            }
+        })?;
+        if let Some((k, _)) = map.iter().find(|(_, v)| v.len() > MAX_VALUE_LEN) {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {k} is too long"
+            )));
+        }
+        Ok(Self(map))
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| {
+            OAuthError::invalid_request(format!("missing required parameter {name}"))
+        })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Re-encodes as a query string (to resume an authorization request after sign-in).
+    pub fn to_query(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.0 {
+            s.append_pair(k, v);
+        }
+        s.finish()
+    }
+}

@@ -1,0 +1,71 @@
+//! Strict `application/x-www-form-urlencoded` decoding shared by the hosted forms and the OAuth
+//! endpoints: invalid UTF-8 is refused (never silently replaced) and repeated names are refused
+//! (RFC 6749 section 3.1: parameters must not be included more than once).
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    InvalidUtf8,
+    /// The name given more than once (shortened).
+    Duplicate(String),
+}
+
+/// Decodes every pair, in order.
+pub fn decode_pairs(body: &[u8]) -> Result<Vec<(String, String)>, Problem> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut parts = pair.splitn(2, |b| *b == b'=');
+        let name = decode(parts.next().unwrap_or_default())?;
+        let value = decode(parts.next().unwrap_or_default())?;
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(Problem::Duplicate(name.chars().take(40).collect()));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Decodes into a map; parameters without a value count as absent (RFC 6749 section 3.1).
+pub fn decode_map(body: &[u8]) -> Result<BTreeMap<String, String>, Problem> {
+    Ok(decode_pairs(body)?
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect())
+}
+
+fn decode(raw: &[u8]) -> Result<String, Problem> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&plus_as_space)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Problem::InvalidUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_decoding() {
+        assert_eq!(
+            decode_pairs(b"a=1&b=h%C3%A9+x").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), "hé x".into())]
+        );
+        assert_eq!(decode_pairs(b"a=%FF"), Err(Problem::InvalidUtf8));
+        assert_eq!(
+            decode_pairs(b"a=1&a=2"),
+            Err(Problem::Duplicate("a".into()))
+        );
+        assert_eq!(
+            decode_pairs(b"a%20b=1&a+b=2"),
+            Err(Problem::Duplicate("a b".into()))
+        );
+        assert!(decode_pairs(b"").unwrap().is_empty());
+        let m = decode_map(b"a=&b=2").unwrap();
+        assert!(!m.contains_key("a") && m["b"] == "2");
+    }
+}
