@@ -60,6 +60,8 @@ pub struct Caches {
     pub tenants: TtlCache<String, Tenant>,
     /// Clients by tenant and client id.
     pub clients: TtlCache<(TenantId, String), ClientWithSecret>,
+    /// Serialized discovery documents by tenant.
+    pub discovery: TtlCache<(TenantId, String), std::sync::Arc<str>>,
 }
 
 impl Caches {
@@ -67,6 +69,7 @@ impl Caches {
         Self {
             tenants: TtlCache::new(Duration::from_secs(5), 10_000),
             clients: TtlCache::new(Duration::from_secs(5), 100_000),
+            discovery: TtlCache::new(Duration::from_secs(60), 10_000),
         }
     }
 }

@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::client::{AuthMethod, Client, ClientKind, ClientSettings, GrantType, Lifetimes};
+use crate::domain::keys::SigningAlg;
 use crate::domain::password_policy::PasswordPolicy;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::TenantSlug;
@@ -16,7 +18,7 @@ use crate::domain::user::{AdminRole, Email, InvalidInput, Username};
 use crate::storage;
 use argon2::password_hash::phc::PasswordHash;
 
-use super::{AdminError, tenants, users};
+use super::{AdminError, clients, tenants, users};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,98 @@ pub struct SeedTenant {
     pub policy: Option<TenantPolicy>,
     #[serde(default)]
     pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub clients: Vec<SeedClient>,
+}
+
+/// An OAuth client in a seed file. Fields left out take the defaults (new clients) or keep their
+/// value (existing ones).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    pub client_id: String,
+    pub name: Option<String>,
+    pub kind: Option<ClientKind>,
+    pub auth_method: Option<AuthMethod>,
+    /// Required for confidential clients; at least 32 characters. Stored as a keyed hash.
+    pub secret: Option<Secret<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub require_pkce: Option<bool>,
+    pub id_token_alg: Option<SigningAlg>,
+    pub access_token_alg: Option<SigningAlg>,
+    pub lifetimes: Option<Lifetimes>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
+}
+
+impl SeedClient {
+    /// Applies the given fields over `base`.
+    fn merge(&self, base: &Client) -> Client {
+        let mut c = base.clone();
+        if let Some(v) = &self.name {
+            c.name = v.clone();
+        }
+        if let Some(v) = self.kind {
+            c.kind = v;
+        }
+        c.auth_method = self.auth_method.unwrap_or(match (self.kind, base.kind) {
+            (Some(ClientKind::Public), _) => AuthMethod::None,
+            (Some(ClientKind::Confidential), ClientKind::Public) => AuthMethod::ClientSecretBasic,
+            _ => base.auth_method,
+        });
+        let s = &mut c.settings;
+        macro_rules! take {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { s.$f = v.clone(); } )* };
+        }
+        take!(
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            first_party,
+            require_pkce,
+            lifetimes,
+            backchannel_logout_session_required
+        );
+        if self.id_token_alg.is_some() {
+            s.id_token_alg = self.id_token_alg;
+        }
+        if self.access_token_alg.is_some() {
+            s.access_token_alg = self.access_token_alg;
+        }
+        if self.backchannel_logout_uri.is_some() {
+            s.backchannel_logout_uri = self
+                .backchannel_logout_uri
+                .clone()
+                .filter(|u| !u.is_empty());
+        }
+        c
+    }
+
+    /// The client this entry describes when nothing exists yet.
+    fn as_new(&self, tenant: &Tenant) -> Client {
+        let kind = self.kind.unwrap_or(ClientKind::Confidential);
+        let base = Client {
+            pk: String::new(),
+            tenant_id: tenant.id,
+            client_id: self.client_id.clone(),
+            name: self.client_id.clone(),
+            kind,
+            auth_method: if kind == ClientKind::Public {
+                AuthMethod::None
+            } else {
+                AuthMethod::ClientSecretBasic
+            },
+            settings: ClientSettings::default(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        self.merge(&base)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +171,8 @@ pub struct SeedReport {
     pub tenants_updated: usize,
     pub users_created: usize,
     pub users_updated: usize,
+    pub clients_created: usize,
+    pub clients_updated: usize,
     pub unchanged: usize,
 }
 
@@ -84,11 +180,13 @@ impl std::fmt::Display for SeedReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "tenants: {} created, {} updated; users: {} created, {} updated; {} unchanged",
+            "tenants: {} created, {} updated; users: {} created, {} updated; clients: {} created, {} updated; {} unchanged",
             self.tenants_created,
             self.tenants_updated,
             self.users_created,
             self.users_updated,
+            self.clients_created,
+            self.clients_updated,
             self.unchanged
         )
     }
@@ -157,8 +255,36 @@ pub async fn validate(ctx: &Ctx, file: &SeedFile) -> Result<(), SeedError> {
                 source,
             })?;
         }
+        let placeholder = Tenant {
+            id: crate::domain::ids::TenantId::generate(),
+            slug: TenantSlug::parse(&t.slug).map_err(|e| fail(e.into()))?,
+            display_name: String::new(),
+            policy: Default::default(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        for c in &t.clients {
+            validate_client(c, &placeholder).map_err(|source| SeedError::Apply {
+                at: format!("{at}, client {:?}", c.client_id),
+                source,
+            })?;
+        }
     }
     Ok(())
+}
+
+fn validate_client(c: &SeedClient, tenant: &Tenant) -> Result<(), AdminError> {
+    let client = c.as_new(tenant);
+    crate::domain::client::validate(&client)?;
+    match (&c.secret, client.kind) {
+        (Some(s), ClientKind::Confidential) if s.expose().chars().count() < 32 => {
+            Err(InvalidInput::new("secret", "must be at least 32 characters").into())
+        }
+        (Some(_), ClientKind::Public) => {
+            Err(InvalidInput::new("secret", "a public client has no secret").into())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn validate_user(u: &SeedUser, policy: &PasswordPolicy) -> Result<(), AdminError> {
@@ -200,6 +326,14 @@ pub async fn apply(ctx: &Ctx, file: &SeedFile) -> Result<SeedReport, SeedError> 
                 .await
                 .map_err(|source| SeedError::Apply {
                     at: format!("{at}, user {:?}", u.username),
+                    source,
+                })?;
+        }
+        for c in &t.clients {
+            apply_client(ctx, &tenant, c, &mut report)
+                .await
+                .map_err(|source| SeedError::Apply {
+                    at: format!("{at}, client {:?}", c.client_id),
                     source,
                 })?;
         }
@@ -313,6 +447,57 @@ async fn apply_user(
     }
     if changed {
         report.users_updated += 1;
+    } else {
+        report.unchanged += 1;
+    }
+    Ok(())
+}
+
+async fn apply_client(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    c: &SeedClient,
+    report: &mut SeedReport,
+) -> Result<(), AdminError> {
+    let Some(existing) = clients::find(ctx, tenant, &c.client_id).await? else {
+        let wanted = c.as_new(tenant);
+        if wanted.kind == ClientKind::Confidential && c.secret.is_none() {
+            return Err(InvalidInput::new(
+                "secret",
+                "a confidential client in a seed file needs a secret",
+            )
+            .into());
+        }
+        clients::create(
+            ctx,
+            tenant,
+            clients::NewClient {
+                client_id: Some(wanted.client_id.clone()),
+                name: wanted.name.clone(),
+                kind: wanted.kind,
+                auth_method: Some(wanted.auth_method),
+                settings: wanted.settings.clone(),
+                secret: c.secret.clone(),
+            },
+            Actor::Seed,
+        )
+        .await?;
+        report.clients_created += 1;
+        return Ok(());
+    };
+    let next = c.merge(&existing.client);
+    let mut changed =
+        clients::update(ctx, tenant, &existing.client, next.clone(), Actor::Seed).await?;
+    if let Some(secret) = &c.secret {
+        if next.kind == ClientKind::Confidential
+            && !clients::secret_matches(ctx, &existing, secret.expose())
+        {
+            clients::set_secret(ctx, tenant, &next, Some(secret.clone()), Actor::Seed).await?;
+            changed = true;
+        }
+    }
+    if changed {
+        report.clients_updated += 1;
     } else {
         report.unchanged += 1;
     }

@@ -40,6 +40,8 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
     match command {
         Command::Tenant(cmd) => tenant(&app, cmd).await,
         Command::User(cmd) => user(&app, cmd).await,
+        Command::Client(cmd) => super::clients::client(&app, cmd).await,
+        Command::Keys(cmd) => super::clients::keys(&app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");
@@ -76,7 +78,7 @@ fn usage_or_failure(e: AdminError, at: &str) -> CliError {
     }
 }
 
-fn admin_err(e: AdminError) -> CliError {
+pub(super) fn admin_err(e: AdminError) -> CliError {
     usage_or_failure(e, "")
 }
 

@@ -1,6 +1,8 @@
-//! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `seed`.
+//! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
+//! `seed`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
+mod clients;
 mod commands;
 mod serve;
 
@@ -44,6 +46,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth clients (applications).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(clients::KeysCommand),
     /// Create or update tenants and users from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).

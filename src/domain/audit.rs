@@ -20,6 +20,13 @@ pub enum AuditAction {
     UserDisabled,
     UserEnabled,
     SetupCompleted,
+    ClientCreated,
+    ClientUpdated,
+    ClientSecretRotated,
+    ClientDeleted,
+    KeysRotated,
+    ConsentGranted,
+    TokenReuseDetected,
 }
 
 impl AuditAction {
@@ -37,6 +44,13 @@ impl AuditAction {
             AuditAction::UserDisabled => "user_disabled",
             AuditAction::UserEnabled => "user_enabled",
             AuditAction::SetupCompleted => "setup_completed",
+            AuditAction::ClientCreated => "client_created",
+            AuditAction::ClientUpdated => "client_updated",
+            AuditAction::ClientSecretRotated => "client_secret_rotated",
+            AuditAction::ClientDeleted => "client_deleted",
+            AuditAction::KeysRotated => "keys_rotated",
+            AuditAction::ConsentGranted => "consent_granted",
+            AuditAction::TokenReuseDetected => "token_reuse_detected",
         }
     }
 }

@@ -332,3 +332,114 @@ mod tests {
         assert!(validate_client_id("ä").is_err());
     }
 }
+
+/// Checks a whole registration; the error names the field.
+pub fn validate(client: &Client) -> Result<(), InvalidInput> {
+    validate_client_id(&client.client_id)?;
+    let name = client.name.trim();
+    if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            "name",
+            "must be 1-128 characters without control characters",
+        ));
+    }
+    let s = &client.settings;
+    if s.redirect_uris.len() > 50 || s.post_logout_redirect_uris.len() > 50 {
+        return Err(InvalidInput::new("redirect_uris", "at most 50 URIs"));
+    }
+    for uri in &s.redirect_uris {
+        validate_redirect_uri("redirect_uris", uri)?;
+    }
+    for uri in &s.post_logout_redirect_uris {
+        validate_redirect_uri("post_logout_redirect_uris", uri)?;
+    }
+    if let Some(uri) = &s.backchannel_logout_uri {
+        validate_redirect_uri("backchannel_logout_uri", uri)?;
+        if uri.contains('#') || !(uri.starts_with("https://") || uri.starts_with("http://")) {
+            return Err(InvalidInput::new(
+                "backchannel_logout_uri",
+                "must be an http(s) URL",
+            ));
+        }
+    }
+    if s.grant_types.is_empty() {
+        return Err(InvalidInput::new("grant_types", "at least one grant type"));
+    }
+    if s.grant_types.contains(&GrantType::AuthorizationCode) && s.redirect_uris.is_empty() {
+        return Err(InvalidInput::new(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    match (client.kind, client.auth_method) {
+        (ClientKind::Public, AuthMethod::None) => {
+            if s.grant_types.contains(&GrantType::ClientCredentials) {
+                return Err(InvalidInput::new(
+                    "grant_types",
+                    "a public client cannot use client_credentials",
+                ));
+            }
+        }
+        (ClientKind::Public, _) => {
+            return Err(InvalidInput::new(
+                "auth_method",
+                "a public client authenticates with \"none\"",
+            ));
+        }
+        (ClientKind::Confidential, AuthMethod::None) => {
+            return Err(InvalidInput::new(
+                "auth_method",
+                "a confidential client needs client_secret_basic or client_secret_post",
+            ));
+        }
+        (ClientKind::Confidential, _) => {}
+    }
+    for scope in &s.scopes {
+        let ok = !scope.is_empty()
+            && scope.len() <= 256
+            && scope
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if !ok {
+            return Err(InvalidInput::new(
+                "scopes",
+                format!("{scope:?} is not a valid scope"),
+            ));
+        }
+    }
+    let l = &s.lifetimes;
+    for (field, v, min, max) in [
+        (
+            "lifetimes.access_token_secs",
+            l.access_token_secs,
+            30,
+            MAX_TOKEN_LIFETIME_SECS,
+        ),
+        (
+            "lifetimes.id_token_secs",
+            l.id_token_secs,
+            30,
+            MAX_TOKEN_LIFETIME_SECS,
+        ),
+        (
+            "lifetimes.refresh_idle_secs",
+            l.refresh_idle_secs,
+            60,
+            400 * 86_400,
+        ),
+        (
+            "lifetimes.refresh_absolute_secs",
+            l.refresh_absolute_secs,
+            60,
+            400 * 86_400,
+        ),
+    ] {
+        if v.is_some_and(|v| !(min..=max).contains(&v)) {
+            return Err(InvalidInput::new(
+                field,
+                format!("must be between {min} and {max}"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod middleware;
+pub mod oauth;
 pub mod pages;
 pub mod return_to;
 pub mod routes;

@@ -3,7 +3,7 @@
 
 /// Returns `raw` if it is a same-origin path such as `/t/acme/account?x=1`, otherwise `None`.
 pub fn safe_path(raw: &str) -> Option<&str> {
-    let ok = raw.len() <= 2048
+    let ok = raw.len() <= 8192
         && raw.starts_with('/')
         && !raw.starts_with("//")
         && !raw.contains('\\')

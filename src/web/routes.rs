@@ -5,6 +5,7 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, error::InternalError};
 
 use super::error::PageError;
+use super::oauth::{authorize, discovery, end_session, token, userinfo};
 use super::pages::{assets, health, home, login, logout, setup};
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -88,6 +89,58 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .get(setup::show)
                 .post(setup::submit)
                 .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/t/{tenant}/authorize")
+                .get(authorize::authorize_get)
+                .post(authorize::authorize_post)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .route(
+            "/t/{tenant}/authorize/continue",
+            web::get().to(authorize::resume_after_sign_in),
+        )
+        .service(
+            web::resource("/t/{tenant}/authorize/consent")
+                .get(authorize::consent_page)
+                .post(authorize::consent_answer)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .route("/t/{tenant}/token", web::post().to(token::token))
+        .route("/t/{tenant}/introspect", web::post().to(token::introspect))
+        .route("/t/{tenant}/revoke", web::post().to(token::revoke))
+        .service(
+            web::resource("/t/{tenant}/userinfo")
+                .get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/t/{tenant}/end-session")
+                .get(end_session::end_session_get)
+                .post(end_session::end_session_post)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .route(
+            "/t/{tenant}/end-session/confirm",
+            web::post().to(end_session::confirm),
+        )
+        .route("/t/{tenant}/jwks.json", web::get().to(discovery::jwks))
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            web::get().to(discovery::openid_configuration),
+        )
+        .route(
+            "/t/{tenant}/.well-known/oauth-authorization-server",
+            web::get().to(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/t/{tenant}",
+            web::get().to(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/openid-configuration/t/{tenant}",
+            web::get().to(discovery::openid_configuration),
         )
         .default_service(web::to(not_found));
 }

@@ -61,6 +61,35 @@ pub struct SetupPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "oauth/form_post.html")]
+pub struct FormPostPage<'a> {
+    pub action: &'a str,
+    pub fields: &'a [(String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "oauth/consent.html")]
+pub struct ConsentPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub pending_id: &'a str,
+    pub client_name: &'a str,
+    pub user_label: &'a str,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/end_session.html")]
+pub struct EndSessionPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub client_name: Option<&'a str>,
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub status: u16,

@@ -10,11 +10,18 @@ struct Asset {
     body: &'static [u8],
 }
 
-const ASSETS: &[Asset] = &[Asset {
-    path: "css/watchword.css",
-    content_type: "text/css; charset=utf-8",
-    body: include_bytes!("../../../static/css/watchword.css"),
-}];
+const ASSETS: &[Asset] = &[
+    Asset {
+        path: "css/watchword.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../../static/css/watchword.css"),
+    },
+    Asset {
+        path: "js/form_post.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/js/form_post.js"),
+    },
+];
 
 /// An ETag for an asset: a short hash of its bytes (computed per request; assets are tiny).
 fn etag(body: &[u8]) -> String {

@@ -26,6 +26,8 @@ pub struct LoginQuery {
     return_to: Option<String>,
     /// A fixed notice code (never free text, so the page cannot be made to say anything).
     reason: Option<String>,
+    /// Prefills the identifier (OIDC `login_hint`).
+    login_hint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -85,13 +87,20 @@ pub async fn show(
         .as_deref()
         .and_then(return_to::safe_path)
         .unwrap_or("");
+    let hint: String = query
+        .login_hint
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .take(254)
+        .collect();
     Ok(render(
         &state,
         &req,
         &tenant,
         Form {
             return_to,
-            identifier: "",
+            identifier: &hint,
             error: None,
             notice: notice_for(query.reason.as_deref()),
         },

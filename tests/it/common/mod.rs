@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod browser;
+pub mod oidc;
 pub mod proxy;
 pub mod test_app;
 

@@ -50,7 +50,7 @@ async fn applying_a_seed_twice_changes_nothing_the_second_time() {
     let second = app.app.seed(&path).await.unwrap();
     assert_eq!(
         second.to_string(),
-        "tenants: 0 created, 0 updated; users: 0 created, 0 updated; 4 unchanged"
+        "tenants: 0 created, 0 updated; users: 0 created, 0 updated; clients: 0 created, 0 updated; 4 unchanged"
     );
 
     let school = app.tenant("school").await;

@@ -1,0 +1,253 @@
+//! Registering and managing OAuth clients. A confidential client's secret is generated here
+//! (256 random bits), shown once, and stored only as a keyed digest.
+
+use crate::context::Ctx;
+use crate::crypto::{random, secret_digest};
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::client::{self, AuthMethod, Client, ClientKind, ClientSettings};
+use crate::domain::secret::Secret;
+use crate::domain::tenant::Tenant;
+use crate::storage::{self, clients::ClientWithSecret};
+
+use super::AdminError;
+
+/// A client to register.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Generated when not given.
+    pub client_id: Option<String>,
+    pub name: String,
+    pub kind: ClientKind,
+    /// Default: `client_secret_basic` for confidential clients, `none` for public ones.
+    pub auth_method: Option<AuthMethod>,
+    pub settings: ClientSettings,
+    /// Use this secret instead of generating one (seed files, tests).
+    pub secret: Option<Secret<String>>,
+}
+
+/// The registered client and, for confidential clients, its secret: shown once, never again.
+#[derive(Debug)]
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<Secret<String>>,
+}
+
+fn audit(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    action: AuditAction,
+    client_id: &str,
+    actor: Actor,
+) -> AuditEvent {
+    AuditEvent::new(ctx.clock.now(), Some(tenant.id), action, "success", actor)
+        .subject(format!("client:{client_id}"))
+}
+
+fn forget(ctx: &Ctx, tenant: &Tenant, client_id: &str) {
+    ctx.cache.clients.remove(&(tenant.id, client_id.to_owned()));
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    input: NewClient,
+    actor: Actor,
+) -> Result<Registered, AdminError> {
+    let now = ctx.clock.now();
+    let auth_method = input.auth_method.unwrap_or(match input.kind {
+        ClientKind::Confidential => AuthMethod::ClientSecretBasic,
+        ClientKind::Public => AuthMethod::None,
+    });
+    let client = Client {
+        pk: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant.id,
+        client_id: input
+            .client_id
+            .unwrap_or_else(|| random::token()[..22].to_owned().replace(['-', '_'], "x")),
+        name: input.name.trim().to_owned(),
+        kind: input.kind,
+        auth_method,
+        settings: input.settings,
+        created_at: now,
+        updated_at: now,
+    };
+    client::validate(&client)?;
+    let secret = match client.kind {
+        ClientKind::Confidential => {
+            Some(input.secret.unwrap_or_else(|| Secret::new(random::token())))
+        }
+        ClientKind::Public => None,
+    };
+    if let Some(s) = &secret {
+        check_secret(s)?;
+    }
+    let digest = secret
+        .as_ref()
+        .map(|s| secret_digest(&ctx.keys.secret_hash, s.expose()));
+    let row = client.clone();
+    ctx.db
+        .run(move |c| storage::clients::insert(c, &row, digest))
+        .await?;
+    forget(ctx, tenant, &client.client_id);
+    storage::audit::record(
+        &ctx.db,
+        audit(
+            ctx,
+            tenant,
+            AuditAction::ClientCreated,
+            &client.client_id,
+            actor,
+        ),
+    )
+    .await;
+    Ok(Registered { client, secret })
+}
+
+/// A client secret given by an operator must be strong: at least 32 characters.
+fn check_secret(secret: &Secret<String>) -> Result<(), AdminError> {
+    if secret.expose().chars().count() < 32 {
+        return Err(crate::domain::user::InvalidInput::new(
+            "secret",
+            "must be at least 32 characters (use a random value)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+pub async fn find(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    client_id: &str,
+) -> Result<Option<ClientWithSecret>, AdminError> {
+    let (tenant_id, id) = (tenant.id, client_id.to_owned());
+    Ok(ctx
+        .db
+        .run(move |c| storage::clients::find(c, tenant_id, &id))
+        .await?)
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    client_id: &str,
+) -> Result<ClientWithSecret, AdminError> {
+    find(ctx, tenant, client_id).await?.ok_or_else(|| {
+        AdminError::NotFound(format!(
+            "client {client_id:?} in tenant {:?}",
+            tenant.slug.as_str()
+        ))
+    })
+}
+
+pub async fn list(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<Client>, AdminError> {
+    let tenant_id = tenant.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::clients::list(c, tenant_id))
+        .await?)
+}
+
+/// Writes a changed registration (name, kind, method, settings); returns whether it changed.
+pub async fn update(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    current: &Client,
+    mut next: Client,
+    actor: Actor,
+) -> Result<bool, AdminError> {
+    next.updated_at = current.updated_at;
+    if next == *current {
+        return Ok(false);
+    }
+    client::validate(&next)?;
+    next.updated_at = ctx.clock.now();
+    let row = next.clone();
+    ctx.db
+        .run(move |c| storage::clients::update(c, &row))
+        .await?;
+    forget(ctx, tenant, &next.client_id);
+    storage::audit::record(
+        &ctx.db,
+        audit(
+            ctx,
+            tenant,
+            AuditAction::ClientUpdated,
+            &next.client_id,
+            actor,
+        ),
+    )
+    .await;
+    Ok(true)
+}
+
+/// Replaces a confidential client's secret: a new random one (returned, shown once) or `given`.
+pub async fn set_secret(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    client: &Client,
+    given: Option<Secret<String>>,
+    actor: Actor,
+) -> Result<Secret<String>, AdminError> {
+    if client.kind != ClientKind::Confidential {
+        return Err(crate::domain::user::InvalidInput::new(
+            "client",
+            "a public client has no secret",
+        )
+        .into());
+    }
+    let secret = given.unwrap_or_else(|| Secret::new(random::token()));
+    check_secret(&secret)?;
+    let digest = secret_digest(&ctx.keys.secret_hash, secret.expose());
+    let (pk, now) = (client.pk.clone(), ctx.clock.unix());
+    ctx.db
+        .run(move |c| storage::clients::set_secret_digest(c, &pk, Some(&digest), now))
+        .await?;
+    forget(ctx, tenant, &client.client_id);
+    storage::audit::record(
+        &ctx.db,
+        audit(
+            ctx,
+            tenant,
+            AuditAction::ClientSecretRotated,
+            &client.client_id,
+            actor,
+        ),
+    )
+    .await;
+    Ok(secret)
+}
+
+/// Does `secret` match the stored digest?
+pub fn secret_matches(ctx: &Ctx, stored: &ClientWithSecret, secret: &str) -> bool {
+    stored.secret_digest.as_deref().is_some_and(|d| {
+        crate::crypto::constant_time_eq(
+            d.as_bytes(),
+            secret_digest(&ctx.keys.secret_hash, secret).as_bytes(),
+        )
+    })
+}
+
+/// Deletes a client; its tokens stop working (every token check loads the client).
+pub async fn delete(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    client_id: &str,
+    actor: Actor,
+) -> Result<(), AdminError> {
+    let (tenant_id, id) = (tenant.id, client_id.to_owned());
+    if !ctx
+        .db
+        .run(move |c| storage::clients::delete(c, tenant_id, &id))
+        .await?
+    {
+        return Err(AdminError::NotFound(format!("client {client_id:?}")));
+    }
+    forget(ctx, tenant, client_id);
+    storage::audit::record(
+        &ctx.db,
+        audit(ctx, tenant, AuditAction::ClientDeleted, client_id, actor),
+    )
+    .await;
+    Ok(())
+}

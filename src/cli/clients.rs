@@ -1,0 +1,326 @@
+//! `watchword client …` and `watchword keys …`.
+
+use clap::Subcommand;
+
+use super::CliError;
+use crate::admin::{self, clients::NewClient};
+use crate::app::Watchword;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::client::{AuthMethod, Client, ClientKind, ClientSettings, GrantType};
+use crate::domain::keys::SigningAlg;
+use crate::signing::rotation;
+use crate::storage;
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is printed once and never again.
+    Create {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Name shown on consent pages.
+        #[arg(long)]
+        name: String,
+        /// Client id (default: generated).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// A public client (single-page or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// client_secret_basic (default for confidential clients) or client_secret_post.
+        #[arg(long, value_parser = parse_method)]
+        auth_method: Option<AuthMethod>,
+        /// Redirect URI (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return (repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Grant type (repeat; default authorization_code and refresh_token).
+        #[arg(long = "grant-type", value_parser = parse_grant)]
+        grant_types: Vec<GrantType>,
+        /// Allowed scope (repeat; default openid profile email offline_access).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The tenant's own application: no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// Do not require PKCE (confidential clients only).
+        #[arg(long)]
+        no_pkce: bool,
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// ID token algorithm (RS256, ES256, EdDSA; default: the tenant's).
+        #[arg(long, value_parser = parse_alg)]
+        id_token_alg: Option<SigningAlg>,
+        /// Access token algorithm (default: the tenant's).
+        #[arg(long, value_parser = parse_alg)]
+        access_token_alg: Option<SigningAlg>,
+    },
+    /// List the clients of a tenant.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client's registration (never its secret).
+    Show {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        client_id: String,
+    },
+    /// Replace a confidential client's secret; the new one is printed once.
+    RotateSecret {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        client_id: String,
+    },
+    /// Delete a client; its tokens stop working.
+    Delete {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        client_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Rotate signing keys: the new key is published at once and signs after the JWKS cache
+    /// lifetime; old keys stay published until their tokens have expired.
+    Rotate {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Algorithm to rotate (repeat; default all: RS256, ES256, EdDSA).
+        #[arg(long = "alg", value_parser = parse_alg)]
+        algs: Vec<SigningAlg>,
+        /// Sign with the new key at once (a compromised key): relying parties that cached the
+        /// JWKS must re-fetch it.
+        #[arg(long)]
+        immediate: bool,
+    },
+    /// List a tenant's published keys.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_method(raw: &str) -> Result<AuthMethod, String> {
+    AuthMethod::parse(raw).map_err(|e| e.message)
+}
+
+fn parse_grant(raw: &str) -> Result<GrantType, String> {
+    GrantType::parse(raw)
+        .ok_or_else(|| "must be authorization_code, refresh_token or client_credentials".into())
+}
+
+fn parse_alg(raw: &str) -> Result<SigningAlg, String> {
+    SigningAlg::parse(raw).map_err(|e| e.message)
+}
+
+fn describe(c: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "kind": c.kind,
+        "auth_method": c.auth_method.as_str(),
+        "settings": c.settings,
+        "created_at": c.created_at.to_rfc3339(),
+        "updated_at": c.updated_at.to_rfc3339(),
+    })
+}
+
+pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError> {
+    let ctx = &app.ctx;
+    let tenant_of = |slug: String| async move {
+        admin::tenants::get(ctx, &slug)
+            .await
+            .map_err(super::commands::admin_err)
+    };
+    match cmd {
+        ClientCommand::Create {
+            tenant,
+            name,
+            client_id,
+            public,
+            auth_method,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            first_party,
+            no_pkce,
+            backchannel_logout_uri,
+            id_token_alg,
+            access_token_alg,
+        } => {
+            let tenant = tenant_of(tenant).await?;
+            let defaults = ClientSettings::default();
+            let settings = ClientSettings {
+                redirect_uris,
+                post_logout_redirect_uris,
+                grant_types: if grant_types.is_empty() {
+                    defaults.grant_types
+                } else {
+                    grant_types
+                },
+                scopes: if scopes.is_empty() {
+                    defaults.scopes
+                } else {
+                    scopes
+                },
+                first_party,
+                require_pkce: !no_pkce,
+                id_token_alg,
+                access_token_alg,
+                backchannel_logout_uri,
+                ..defaults
+            };
+            let kind = if public {
+                ClientKind::Public
+            } else {
+                ClientKind::Confidential
+            };
+            let registered = admin::clients::create(
+                ctx,
+                &tenant,
+                NewClient {
+                    client_id,
+                    name,
+                    kind,
+                    auth_method,
+                    settings,
+                    secret: None,
+                },
+                Actor::Cli,
+            )
+            .await
+            .map_err(super::commands::admin_err)?;
+            println!("client_id:     {}", registered.client.client_id);
+            if let Some(secret) = registered.secret {
+                println!("client_secret: {}", secret.expose());
+                println!("(the secret is shown only now; it is stored as a keyed hash)");
+            }
+            println!("issuer:        {}", crate::oauth::issuer(ctx, &tenant));
+        }
+        ClientCommand::List { tenant, json } => {
+            let tenant = tenant_of(tenant).await?;
+            let clients = admin::clients::list(ctx, &tenant)
+                .await
+                .map_err(super::commands::admin_err)?;
+            if json {
+                let rows: Vec<_> = clients.iter().map(describe).collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:<28} {:<28} {:<13} GRANTS", "CLIENT_ID", "NAME", "KIND");
+                for c in clients {
+                    let grants: Vec<&str> =
+                        c.settings.grant_types.iter().map(|g| g.as_str()).collect();
+                    let kind = if c.kind == ClientKind::Public {
+                        "public"
+                    } else {
+                        "confidential"
+                    };
+                    println!(
+                        "{:<28} {:<28} {:<13} {}",
+                        c.client_id,
+                        c.name,
+                        kind,
+                        grants.join(",")
+                    );
+                }
+            }
+        }
+        ClientCommand::Show { tenant, client_id } => {
+            let tenant = tenant_of(tenant).await?;
+            let c = admin::clients::get(ctx, &tenant, &client_id)
+                .await
+                .map_err(super::commands::admin_err)?;
+            println!("{}", serde_json::to_string_pretty(&describe(&c.client))?);
+        }
+        ClientCommand::RotateSecret { tenant, client_id } => {
+            let tenant = tenant_of(tenant).await?;
+            let c = admin::clients::get(ctx, &tenant, &client_id)
+                .await
+                .map_err(super::commands::admin_err)?;
+            let secret = admin::clients::set_secret(ctx, &tenant, &c.client, None, Actor::Cli)
+                .await
+                .map_err(super::commands::admin_err)?;
+            println!("client_secret: {}", secret.expose());
+            println!("(the previous secret no longer works; replicas notice within 5 seconds)");
+        }
+        ClientCommand::Delete { tenant, client_id } => {
+            let tenant = tenant_of(tenant).await?;
+            admin::clients::delete(ctx, &tenant, &client_id, Actor::Cli)
+                .await
+                .map_err(super::commands::admin_err)?;
+            println!("deleted client {client_id}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
+    let ctx = &app.ctx;
+    match cmd {
+        KeysCommand::Rotate {
+            tenant,
+            algs,
+            immediate,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant)
+                .await
+                .map_err(super::commands::admin_err)?;
+            let algs = if algs.is_empty() {
+                SigningAlg::ALL.to_vec()
+            } else {
+                algs
+            };
+            let keys = rotation::rotate(ctx, tenant.id, &algs, immediate).await?;
+            storage::audit::record(
+                &ctx.db,
+                AuditEvent::new(ctx.clock.now(), Some(tenant.id), AuditAction::KeysRotated, "success", Actor::Cli)
+                    .details(serde_json::json!({ "kids": keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(), "immediate": immediate })),
+            )
+            .await;
+            for k in keys {
+                println!(
+                    "{} {} published now, signs from {}",
+                    k.kid,
+                    k.alg,
+                    crate::clock::from_unix(k.activates_at).to_rfc3339()
+                );
+            }
+        }
+        KeysCommand::List { tenant, json } => {
+            let tenant = admin::tenants::get(ctx, &tenant)
+                .await
+                .map_err(super::commands::admin_err)?;
+            let keys = rotation::list(ctx, tenant.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                println!(
+                    "{:<28} {:<6} {:<9} {:<26} EXPIRES",
+                    "KID", "ALG", "STATE", "SIGNS FROM"
+                );
+                for k in keys {
+                    let expires = k
+                        .expires_at
+                        .map_or("-".to_owned(), |e| crate::clock::from_unix(e).to_rfc3339());
+                    println!(
+                        "{:<28} {:<6} {:<9} {:<26} {}",
+                        k.kid,
+                        k.alg,
+                        k.state,
+                        crate::clock::from_unix(k.activates_at).to_rfc3339(),
+                        expires
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

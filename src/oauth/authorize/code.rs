@@ -1,0 +1,111 @@
+//! Authorization codes: 256-bit random, stored (by SHA-256) in the session store for 60 seconds,
+//! redeemable once (`take`). A redeemed code leaves a marker naming the grant it started, so a
+//! second redemption is recognized and that grant revoked (RFC 6749 4.1.2, RFC 9700 4.1.2).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::request::AuthorizeRequest;
+use crate::context::Ctx;
+use crate::crypto::{random, sha256_hex};
+use crate::domain::session::BrowserSession;
+use crate::domain::tenant::Tenant;
+use crate::oauth::error::OAuthError;
+use crate::session_store::StoreError;
+
+/// Lifetime of an authorization code.
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+/// How long a redeemed code is remembered, to catch replays.
+const USED_TTL: Duration = Duration::from_secs(600);
+
+/// Everything the token endpoint needs to finish the grant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub user_id: String,
+    pub sid: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: Option<String>,
+    pub issued_at: i64,
+}
+
+fn code_key(hash: &str) -> String {
+    format!("code:{hash}")
+}
+
+fn used_key(hash: &str) -> String {
+    format!("code-used:{hash}")
+}
+
+pub async fn issue(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    req: &AuthorizeRequest,
+    session: &BrowserSession,
+) -> Result<String, OAuthError> {
+    let code = random::token();
+    let record = CodeRecord {
+        tenant_id: tenant.id.to_string(),
+        client_id: req.client.client_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        redirect_uri_given: req.redirect_uri_given,
+        user_id: session.user_id.to_string(),
+        sid: session.sid.clone(),
+        scope: req.scope.to_string(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.iter().map(|m| m.as_str().to_owned()).collect(),
+        acr: None,
+        issued_at: ctx.clock.unix(),
+    };
+    let bytes = serde_json::to_vec(&record).expect("serializes");
+    ctx.store
+        .set(&code_key(&sha256_hex(code.as_bytes())), &bytes, CODE_TTL)
+        .await?;
+    Ok(code)
+}
+
+/// What presenting a code found.
+pub enum Redeemed {
+    /// First redemption. The grant id is already reserved (and recorded against the code).
+    Fresh {
+        record: CodeRecord,
+        grant_id: String,
+    },
+    /// The code was redeemed before; this is the grant it started.
+    Replayed { grant_id: String },
+    /// Unknown or expired.
+    Invalid,
+}
+
+pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
+    let hash = sha256_hex(code.as_bytes());
+    match ctx.store.take(&code_key(&hash)).await? {
+        Some(bytes) => {
+            let Ok(record) = serde_json::from_slice::<CodeRecord>(&bytes) else {
+                return Ok(Redeemed::Invalid);
+            };
+            let grant_id = uuid::Uuid::now_v7().to_string();
+            // Recorded before any token exists, so a replay racing this redemption revokes it.
+            ctx.store
+                .set(&used_key(&hash), grant_id.as_bytes(), USED_TTL)
+                .await?;
+            Ok(Redeemed::Fresh { record, grant_id })
+        }
+        None => Ok(match ctx.store.get(&used_key(&hash)).await? {
+            Some(g) => Redeemed::Replayed {
+                grant_id: String::from_utf8_lossy(&g).into_owned(),
+            },
+            None => Redeemed::Invalid,
+        }),
+    }
+}

@@ -1,0 +1,69 @@
+//! Authorization requests waiting for the user (to sign in or consent), parked in the session
+//! store for 30 minutes under a random id and resumed from `/authorize/continue?id=…`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::Ctx;
+use crate::crypto::random;
+use crate::domain::ids::TenantId;
+use crate::oauth::params::Params;
+use crate::session_store::StoreError;
+
+const TTL: Duration = Duration::from_secs(1800);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pending {
+    #[serde(skip)]
+    pub id: Option<String>,
+    pub tenant_id: TenantId,
+    pub params: Params,
+    pub created_at: i64,
+    /// `prompt=login`: the user must have signed in at or after this moment.
+    pub login_after: Option<i64>,
+}
+
+impl Pending {
+    pub fn new(tenant: TenantId, params: Params, now: i64, force_login: bool) -> Self {
+        Self {
+            id: None,
+            tenant_id: tenant,
+            params,
+            created_at: now,
+            login_after: force_login.then_some(now),
+        }
+    }
+}
+
+fn key(id: &str) -> String {
+    format!("authz:{id}")
+}
+
+/// Saves (under its id, or a new one) and returns the id.
+pub async fn save(ctx: &Ctx, pending: &Pending) -> Result<String, StoreError> {
+    let id = pending.id.clone().unwrap_or_else(random::token);
+    let bytes = serde_json::to_vec(pending).expect("serializes");
+    ctx.store.set(&key(&id), &bytes, TTL).await?;
+    Ok(id)
+}
+
+pub async fn load(ctx: &Ctx, tenant: TenantId, id: &str) -> Result<Option<Pending>, StoreError> {
+    if id.is_empty() || id.len() > 64 {
+        return Ok(None);
+    }
+    let Some(bytes) = ctx.store.get(&key(id)).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice::<Pending>(&bytes)
+        .ok()
+        .filter(|p| p.tenant_id == tenant)
+        .map(|mut p| {
+            p.id = Some(id.to_owned());
+            p
+        }))
+}
+
+pub async fn delete(ctx: &Ctx, id: &str) -> Result<(), StoreError> {
+    ctx.store.delete(&key(id)).await.map(|_| ())
+}

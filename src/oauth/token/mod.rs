@@ -1,0 +1,69 @@
+//! The token endpoint (RFC 6749 section 3.2): authenticate the client, check it may use the
+//! grant, dispatch to the grant's file.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod mint;
+pub mod refresh_token;
+
+use serde::Serialize;
+
+use super::clients::{self, Presented};
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use crate::context::Ctx;
+use crate::domain::client::GrantType;
+use crate::domain::tenant::Tenant;
+
+/// A successful token response (RFC 6749 section 5.1).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+pub async fn exchange(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    presented: &Presented,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let grant_raw = params.require("grant_type")?;
+    let grant = GrantType::parse(grant_raw).ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "grant_type is not supported",
+        )
+    })?;
+    let client = clients::authenticate(ctx, tenant, presented, params).await?;
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("the client may not use the {grant_raw} grant"),
+        ));
+    }
+    let response = match grant {
+        GrantType::AuthorizationCode => {
+            authorization_code::exchange(ctx, tenant, &client, params).await
+        }
+        GrantType::RefreshToken => refresh_token::exchange(ctx, tenant, &client, params).await,
+        GrantType::ClientCredentials => {
+            client_credentials::exchange(ctx, tenant, &client, params).await
+        }
+    };
+    metrics::counter!(
+        "watchword_token_requests_total",
+        "tenant" => tenant.slug.to_string(),
+        "grant" => grant.as_str(),
+        "result" => match &response { Ok(_) => "success", Err(e) => e.code.as_str() },
+    )
+    .increment(1);
+    response
+}

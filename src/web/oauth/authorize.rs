@@ -1,0 +1,308 @@
+//! `GET|POST /t/{tenant}/authorize`, `/authorize/continue` (resume after sign-in) and
+//! `/authorize/consent` (the consent page and its answer).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{page_error, read_form};
+use crate::domain::session::BrowserSession;
+use crate::domain::tenant::Tenant;
+use crate::oauth::authorize::pending::{self, Pending};
+use crate::oauth::authorize::{
+    self, AuthorizationResponse, AuthorizeError, ResponseMode, Step, consent,
+};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::params::Params;
+use crate::web::csrf;
+use crate::web::error::PageError;
+use crate::web::form::StrictForm;
+use crate::web::pages::{Visitor, load_tenant, query_escape, see_other, visitor};
+use crate::web::state::AppState;
+use crate::web::templates::{ConsentPage, FormPostPage, html};
+
+/// Sends the authorization response to the client.
+fn respond(resp: &AuthorizationResponse) -> HttpResponse {
+    match resp.mode {
+        ResponseMode::Query => {
+            let mut res = see_other(&resp.location());
+            res.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        ResponseMode::FormPost => {
+            let mut res = html(
+                StatusCode::OK,
+                &FormPostPage {
+                    action: &resp.redirect_uri,
+                    fields: &resp.params,
+                },
+            );
+            let target = resp
+                .redirect_uri
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .replace([';', ',', ' ', '\''], "");
+            let csp = format!(
+                "default-src 'none'; script-src 'self'; style-src 'self'; form-action {target}; frame-ancestors 'none'; base-uri 'none'"
+            );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                res.headers_mut().insert(CONTENT_SECURITY_POLICY, v);
+            }
+            res
+        }
+    }
+}
+
+fn fail(state: &AppState, tenant: &Tenant, e: AuthorizeError) -> Result<HttpResponse, PageError> {
+    match e {
+        AuthorizeError::Page(e) => match e.code {
+            ErrorCode::TemporarilyUnavailable => {
+                Err(PageError::unavailable(e.detail.unwrap_or_default()))
+            }
+            ErrorCode::ServerError => Err(PageError::internal(e.detail.unwrap_or_default())),
+            _ => Err(page_error(&e)),
+        },
+        AuthorizeError::Redirect {
+            redirect_uri,
+            response_mode,
+            state: client_state,
+            error,
+        } => Ok(respond(&AuthorizationResponse::error(
+            &state.ctx,
+            tenant,
+            redirect_uri,
+            response_mode,
+            client_state,
+            &error,
+        ))),
+    }
+}
+
+/// The signed-in session of this browser, if any (timed-out ones are ended here).
+async fn current(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<Option<BrowserSession>, PageError> {
+    Ok(match visitor(state, req, tenant).await? {
+        Visitor::SignedIn { session, .. } => Some(*session),
+        Visitor::Anonymous { .. } => None,
+    })
+}
+
+fn render_step(tenant: &Tenant, step: Step) -> HttpResponse {
+    match step {
+        Step::SignIn {
+            pending_id,
+            login_hint,
+        } => {
+            let back = format!("/t/{}/authorize/continue?id={pending_id}", tenant.slug);
+            let mut target = format!("/t/{}/login?return_to={}", tenant.slug, query_escape(&back));
+            if let Some(hint) = login_hint {
+                target.push_str(&format!("&login_hint={}", query_escape(&hint)));
+            }
+            see_other(&target)
+        }
+        Step::Consent { pending_id } => see_other(&format!(
+            "/t/{}/authorize/consent?id={pending_id}",
+            tenant.slug
+        )),
+        Step::Respond(resp) => respond(&resp),
+    }
+}
+
+async fn start(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    params: Params,
+) -> Result<HttpResponse, PageError> {
+    let request = match authorize::validate(&state.ctx, tenant, params).await {
+        Ok(r) => r,
+        Err(e) => return fail(state, tenant, e),
+    };
+    let session = current(state, req, tenant).await?;
+    let pending = Pending::new(
+        tenant.id,
+        request.params.clone(),
+        state.ctx.clock.unix(),
+        request.prompt.login,
+    );
+    match authorize::next_step(&state.ctx, tenant, &request, pending, session.as_ref()).await {
+        Ok(step) => Ok(render_step(tenant, step)),
+        Err(e) => fail(state, tenant, e),
+    }
+}
+
+pub async fn authorize_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = load_tenant(&state, &path).await?;
+    let params = Params::parse(req.query_string().as_bytes()).map_err(|e| page_error(&e))?;
+    start(&state, &req, &tenant, params).await
+}
+
+pub async fn authorize_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let tenant = load_tenant(&state, &path).await?;
+    let params = read_form(&state, &req, payload)
+        .await
+        .map_err(|e| page_error(&e))?;
+    start(&state, &req, &tenant, params).await
+}
+
+fn expired_request() -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        "This sign-in request has expired",
+        "Go back to the application and start again.",
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PendingQuery {
+    #[serde(default)]
+    id: String,
+}
+
+/// Loads and re-validates a parked request.
+async fn resume(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<(Pending, authorize::AuthorizeRequest), Result<HttpResponse, PageError>> {
+    let pending = pending::load(&state.ctx, tenant.id, id)
+        .await
+        .map_err(|e| Err(e.into()))?
+        .ok_or(Err(expired_request()))?;
+    match authorize::validate(&state.ctx, tenant, pending.params.clone()).await {
+        Ok(r) => Ok((pending, r)),
+        Err(e) => Err(fail(state, tenant, e)),
+    }
+}
+
+pub async fn resume_after_sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<PendingQuery>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = load_tenant(&state, &path).await?;
+    let (pending, request) = match resume(&state, &tenant, &query.id).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let session = current(&state, &req, &tenant).await?;
+    match authorize::next_step(&state.ctx, &tenant, &request, pending, session.as_ref()).await {
+        Ok(step) => Ok(render_step(&tenant, step)),
+        Err(e) => fail(&state, &tenant, e),
+    }
+}
+
+/// Human descriptions of the scopes on the consent page.
+fn describe(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are (your user id)".into(),
+        "profile" => "See your name and username".into(),
+        "email" => "See your e-mail address".into(),
+        "offline_access" => "Stay connected when you are not using it".into(),
+        other => format!("Use \u{201c}{other}\u{201d}"),
+    }
+}
+
+pub async fn consent_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<PendingQuery>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = load_tenant(&state, &path).await?;
+    let (_, request) = match resume(&state, &tenant, &query.id).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let Visitor::SignedIn { user, .. } = visitor(&state, &req, &tenant).await? else {
+        return Ok(see_other(&format!(
+            "/t/{}/authorize/continue?id={}",
+            tenant.slug,
+            query_escape(&query.id)
+        )));
+    };
+    let issue = csrf::issue(&state, &req);
+    let mut res = html(
+        StatusCode::OK,
+        &ConsentPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            csrf_token: &issue.token,
+            pending_id: &query.id,
+            client_name: &request.client.name,
+            user_label: user.label(),
+            scopes: request.scope.iter().map(describe).collect(),
+        },
+    );
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    csrf_token: String,
+    id: String,
+    decision: String,
+}
+
+pub async fn consent_answer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    StrictForm(form): StrictForm<ConsentForm>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = load_tenant(&state, &path).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let (pending, request) = match resume(&state, &tenant, &form.id).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let Visitor::SignedIn { session, user } = visitor(&state, &req, &tenant).await? else {
+        return Ok(see_other(&format!(
+            "/t/{}/authorize/continue?id={}",
+            tenant.slug,
+            query_escape(&form.id)
+        )));
+    };
+    pending::delete(&state.ctx, &form.id).await?;
+    if pending.login_after.is_some_and(|t| session.auth_time < t) {
+        return Err(expired_request());
+    }
+    if form.decision != "allow" {
+        let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        return fail(&state, &tenant, AuthorizeError::redirect(&request, denied));
+    }
+    if let Err(e) = consent::remember(
+        &state.ctx,
+        &tenant,
+        user.id,
+        &request.client.client_id,
+        &request.scope,
+    )
+    .await
+    {
+        return fail(&state, &tenant, AuthorizeError::redirect(&request, e));
+    }
+    match authorize::issue(&state.ctx, &tenant, &request, &session).await {
+        Ok(step) => Ok(render_step(&tenant, step)),
+        Err(e) => fail(&state, &tenant, e),
+    }
+}

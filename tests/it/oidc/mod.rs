@@ -1,0 +1,7 @@
+//! The OAuth 2.0 / OpenID Connect provider, driven by the `openidconnect` crate as relying
+//! party plus a cookie-carrying browser for the hosted pages.
+
+mod code_flow;
+mod flow;
+mod machine;
+mod refresh;
