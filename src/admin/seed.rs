@@ -488,13 +488,12 @@ async fn apply_client(
     let next = c.merge(&existing.client);
     let mut changed =
         clients::update(ctx, tenant, &existing.client, next.clone(), Actor::Seed).await?;
-    if let Some(secret) = &c.secret {
-        if next.kind == ClientKind::Confidential
-            && !clients::secret_matches(ctx, &existing, secret.expose())
-        {
-            clients::set_secret(ctx, tenant, &next, Some(secret.clone()), Actor::Seed).await?;
-            changed = true;
-        }
+    if let Some(secret) = &c.secret
+        && next.kind == ClientKind::Confidential
+        && !clients::secret_matches(ctx, &existing, secret.expose())
+    {
+        clients::set_secret(ctx, tenant, &next, Some(secret.clone()), Actor::Seed).await?;
+        changed = true;
     }
     if changed {
         report.clients_updated += 1;

@@ -12,12 +12,12 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
         m.insert("preferred_username".into(), json!(user.username));
         m.insert("updated_at".into(), json!(user.updated_at.timestamp()));
     }
-    if scope.contains("email") {
-        if let Some(email) = &user.email {
-            m.insert("email".into(), json!(email));
-            // Addresses are not verified by Watchword yet.
-            m.insert("email_verified".into(), json!(false));
-        }
+    if scope.contains("email")
+        && let Some(email) = &user.email
+    {
+        m.insert("email".into(), json!(email));
+        // Addresses are not verified by Watchword yet.
+        m.insert("email_verified".into(), json!(false));
     }
     m
 }

@@ -78,7 +78,7 @@ pub async fn issue(
 pub enum Redeemed {
     /// First redemption. The grant id is already reserved (and recorded against the code).
     Fresh {
-        record: CodeRecord,
+        record: Box<CodeRecord>,
         grant_id: String,
     },
     /// The code was redeemed before; this is the grant it started.
@@ -99,7 +99,10 @@ pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
             ctx.store
                 .set(&used_key(&hash), grant_id.as_bytes(), USED_TTL)
                 .await?;
-            Ok(Redeemed::Fresh { record, grant_id })
+            Ok(Redeemed::Fresh {
+                record: Box::new(record),
+                grant_id,
+            })
         }
         None => Ok(match ctx.store.get(&used_key(&hash)).await? {
             Some(g) => Redeemed::Replayed {

@@ -3,5 +3,7 @@
 
 mod code_flow;
 mod flow;
+mod keys;
+mod logout;
 mod machine;
 mod refresh;
