@@ -4,6 +4,7 @@
 //! block the person signing out. Redirects are not followed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
@@ -23,6 +24,8 @@ pub struct Delivery {
 #[derive(Clone)]
 pub struct Backchannel {
     tx: Option<mpsc::Sender<Delivery>>,
+    /// Deliveries queued or in progress (waited for before a command-line tool exits).
+    pending: Arc<AtomicUsize>,
 }
 
 /// Retry schedule after the first attempt.
@@ -34,8 +37,9 @@ const CONCURRENCY: usize = 64;
 impl Backchannel {
     /// Starts the worker on the current tokio runtime (a no-op sender outside one).
     pub fn start() -> Self {
+        let pending = Arc::new(AtomicUsize::new(0));
         if tokio::runtime::Handle::try_current().is_err() {
-            return Self { tx: None };
+            return Self { tx: None, pending };
         }
         let (tx, mut rx) = mpsc::channel::<Delivery>(QUEUE);
         let http = reqwest::Client::builder()
@@ -45,19 +49,24 @@ impl Backchannel {
             .build()
             .expect("HTTP client builds");
         let limit = Arc::new(Semaphore::new(CONCURRENCY));
+        let counter = pending.clone();
         tokio::spawn(async move {
             while let Some(delivery) = rx.recv().await {
                 let Ok(permit) = limit.clone().acquire_owned().await else {
                     break;
                 };
-                let http = http.clone();
+                let (http, counter) = (http.clone(), counter.clone());
                 tokio::spawn(async move {
                     deliver(&http, delivery).await;
+                    counter.fetch_sub(1, Ordering::SeqCst);
                     drop(permit);
                 });
             }
         });
-        Self { tx: Some(tx) }
+        Self {
+            tx: Some(tx),
+            pending,
+        }
     }
 
     /// Queues a delivery; if the queue is full it is dropped and logged.
@@ -66,13 +75,28 @@ impl Backchannel {
             tracing::warn!(client = %delivery.client_id, "back-channel logout not sent: no worker running");
             return;
         };
+        self.pending.fetch_add(1, Ordering::SeqCst);
         if let Err(e) = tx.try_send(delivery) {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
             let d = match e {
                 mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d) => d,
             };
             metrics::counter!("watchword_backchannel_logout_total", "result" => "dropped")
                 .increment(1);
             tracing::error!(client = %d.client_id, tenant = %d.tenant, "back-channel logout queue full; delivery dropped");
+        }
+    }
+
+    /// Waits (up to `limit`) until every queued delivery has been attempted to the end; returns
+    /// how many were still pending. Command-line tools call it before exiting.
+    pub async fn flush(&self, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = self.pending.load(Ordering::SeqCst);
+            if left == 0 || Instant::now() >= deadline {
+                return left;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

@@ -62,6 +62,11 @@ pub struct Caches {
     pub clients: TtlCache<(TenantId, String), ClientWithSecret>,
     /// Serialized discovery documents by tenant.
     pub discovery: TtlCache<(TenantId, String), std::sync::Arc<str>>,
+    /// Access tokens whose signature was verified, with their key id (see
+    /// `oauth::tokens::verify_access_token_cached`).
+    pub verified: TtlCache<String, (String, crate::oauth::tokens::AccessClaims)>,
+    /// CORS origins (of registered redirect URIs) by tenant.
+    pub origins: TtlCache<(TenantId, String), std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl Caches {
@@ -70,6 +75,8 @@ impl Caches {
             tenants: TtlCache::new(Duration::from_secs(5), 10_000),
             clients: TtlCache::new(Duration::from_secs(5), 100_000),
             discovery: TtlCache::new(Duration::from_secs(60), 10_000),
+            origins: TtlCache::new(Duration::from_secs(5), 10_000),
+            verified: TtlCache::new(Duration::from_secs(30), 20_000),
         }
     }
 }

@@ -81,7 +81,7 @@ pub async fn end_session(
     let (tenant_id, sid, now) = (tenant.id, record.sid.clone(), ctx.clock.unix());
     let families = ctx
         .db
-        .run(move |c| storage::refresh_tokens::revoke_session(c, tenant_id, &sid, now))
+        .write(move |c| storage::refresh_tokens::revoke_session(c, tenant_id, &sid, now))
         .await?;
     notify_clients(ctx, tenant, found).await;
     sessions.forget_clients(&record.sid).await?;

@@ -83,4 +83,21 @@ fn describe() {
         metrics::Unit::Seconds,
         "HTTP request latency by method, route and status"
     );
+    metrics::describe_counter!(
+        "watchword_token_requests_total",
+        "Token endpoint requests by tenant, grant type and result (success or the OAuth error code)"
+    );
+    metrics::describe_counter!(
+        "watchword_sessions_ended_total",
+        "Browser sessions ended, by tenant and reason"
+    );
+    metrics::describe_counter!(
+        "watchword_backchannel_logout_total",
+        "Back-channel logout deliveries by result (delivered, failed, dropped)"
+    );
+    metrics::describe_histogram!(
+        "watchword_backchannel_logout_delay_seconds",
+        metrics::Unit::Seconds,
+        "Time from a session ending to its logout token being accepted by the client"
+    );
 }

@@ -26,6 +26,18 @@ pub fn decode_pairs(body: &[u8]) -> Result<Vec<(String, String)>, Problem> {
     Ok(out)
 }
 
+/// Decodes every pair, keeping repeats (for callers that report them themselves).
+pub fn decode_all(body: &[u8]) -> Result<Vec<(String, String)>, Problem> {
+    let mut out = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut parts = pair.splitn(2, |b| *b == b'=');
+        let name = decode(parts.next().unwrap_or_default())?;
+        let value = decode(parts.next().unwrap_or_default())?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
 /// Decodes into a map; parameters without a value count as absent (RFC 6749 section 3.1).
 pub fn decode_map(body: &[u8]) -> Result<BTreeMap<String, String>, Problem> {
     Ok(decode_pairs(body)?

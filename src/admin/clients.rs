@@ -1,6 +1,8 @@
 //! Registering and managing OAuth clients. A confidential client's secret is generated here
 //! (256 random bits), shown once, and stored only as a keyed digest.
 
+use diesel::Connection;
+
 use crate::context::Ctx;
 use crate::crypto::{random, secret_digest};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
@@ -45,6 +47,7 @@ fn audit(
 
 fn forget(ctx: &Ctx, tenant: &Tenant, client_id: &str) {
     ctx.cache.clients.remove(&(tenant.id, client_id.to_owned()));
+    ctx.cache.origins.remove(&(tenant.id, String::new()));
 }
 
 pub async fn create(
@@ -228,25 +231,42 @@ pub fn secret_matches(ctx: &Ctx, stored: &ClientWithSecret, secret: &str) -> boo
     })
 }
 
-/// Deletes a client; its tokens stop working (every token check loads the client).
+/// Deletes a client: its grants are revoked (refresh tokens, and access tokens through the
+/// revocation markers) and its consents forgotten, so a later client with the same id inherits
+/// nothing. Its access tokens are also refused because their client no longer exists.
 pub async fn delete(
     ctx: &Ctx,
     tenant: &Tenant,
     client_id: &str,
     actor: Actor,
 ) -> Result<(), AdminError> {
-    let (tenant_id, id) = (tenant.id, client_id.to_owned());
-    if !ctx
+    let (tenant_id, id, now) = (tenant.id, client_id.to_owned(), ctx.clock.unix());
+    let families = ctx
         .db
-        .run(move |c| storage::clients::delete(c, tenant_id, &id))
-        .await?
-    {
-        return Err(AdminError::NotFound(format!("client {client_id:?}")));
+        .write(move |c| {
+            c.transaction(|c| {
+                if !storage::clients::delete(c, tenant_id, &id)? {
+                    return Err(crate::storage::StorageError::NotFound);
+                }
+                storage::consents::delete_for_client(c, tenant_id, &id)?;
+                storage::refresh_tokens::revoke_client(c, tenant_id, &id, now)
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::NotFound => {
+                AdminError::NotFound(format!("client {client_id:?}"))
+            }
+            other => other.into(),
+        })?;
+    for family in &families {
+        crate::oauth::revocation::mark_grant(ctx, family).await?;
     }
     forget(ctx, tenant, client_id);
     storage::audit::record(
         &ctx.db,
-        audit(ctx, tenant, AuditAction::ClientDeleted, client_id, actor),
+        audit(ctx, tenant, AuditAction::ClientDeleted, client_id, actor)
+            .details(serde_json::json!({ "grants_revoked": families.len() })),
     )
     .await;
     Ok(())

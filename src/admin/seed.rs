@@ -255,16 +255,24 @@ pub async fn validate(ctx: &Ctx, file: &SeedFile) -> Result<(), SeedError> {
                 source,
             })?;
         }
-        let placeholder = Tenant {
+        let existing_tenant = tenants::find(ctx, &t.slug).await.map_err(fail)?;
+        let tenant = existing_tenant.clone().unwrap_or_else(|| Tenant {
             id: crate::domain::ids::TenantId::generate(),
-            slug: TenantSlug::parse(&t.slug).map_err(|e| fail(e.into()))?,
+            slug: TenantSlug::parse(&t.slug).expect("checked above"),
             display_name: String::new(),
             policy: Default::default(),
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
-        };
+        });
         for c in &t.clients {
-            validate_client(c, &placeholder).map_err(|source| SeedError::Apply {
+            let current = match &existing_tenant {
+                Some(et) => clients::find(ctx, et, &c.client_id)
+                    .await
+                    .map_err(fail)?
+                    .map(|x| x.client),
+                None => None,
+            };
+            validate_client(c, &tenant, current.as_ref()).map_err(|source| SeedError::Apply {
                 at: format!("{at}, client {:?}", c.client_id),
                 source,
             })?;
@@ -273,8 +281,17 @@ pub async fn validate(ctx: &Ctx, file: &SeedFile) -> Result<(), SeedError> {
     Ok(())
 }
 
-fn validate_client(c: &SeedClient, tenant: &Tenant) -> Result<(), AdminError> {
-    let client = c.as_new(tenant);
+/// Checks a client entry as it will be applied: merged over the existing client, or as a new one
+/// (which, if confidential, needs a secret).
+fn validate_client(
+    c: &SeedClient,
+    tenant: &Tenant,
+    current: Option<&Client>,
+) -> Result<(), AdminError> {
+    let client = match current {
+        Some(existing) => c.merge(existing),
+        None => c.as_new(tenant),
+    };
     crate::domain::client::validate(&client)?;
     match (&c.secret, client.kind) {
         (Some(s), ClientKind::Confidential) if s.expose().chars().count() < 32 => {
@@ -283,6 +300,11 @@ fn validate_client(c: &SeedClient, tenant: &Tenant) -> Result<(), AdminError> {
         (Some(_), ClientKind::Public) => {
             Err(InvalidInput::new("secret", "a public client has no secret").into())
         }
+        (None, ClientKind::Confidential) if current.is_none() => Err(InvalidInput::new(
+            "secret",
+            "a confidential client in a seed file needs a secret",
+        )
+        .into()),
         _ => Ok(()),
     }
 }

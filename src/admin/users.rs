@@ -109,6 +109,20 @@ pub async fn find(
         .await?)
 }
 
+/// A user by id (for session checks on every page).
+pub async fn find_by_id(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    id: UserId,
+) -> Result<Option<User>, AdminError> {
+    let tenant_id = tenant.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::users::find_by_id(c, tenant_id, id))
+        .await?
+        .map(|u| u.user))
+}
+
 pub async fn get(ctx: &Ctx, tenant: &Tenant, username: &str) -> Result<UserWithHash, AdminError> {
     find(ctx, tenant, username).await?.ok_or_else(|| {
         AdminError::NotFound(format!(
@@ -178,6 +192,13 @@ pub async fn set_enabled(
     if enabled {
         return Ok(0);
     }
+    // Offline grants outlive sessions; a disabled account loses them too.
+    crate::oauth::revocation::revoke_user_grants(ctx, tenant, &user.id.to_string())
+        .await
+        .map_err(|e| match e {
+            crate::oauth::revocation::RevokeError::Store(s) => AdminError::Store(s),
+            crate::oauth::revocation::RevokeError::Storage(s) => AdminError::from(s),
+        })?;
     crate::logout::end_user_sessions(
         ctx,
         tenant,

@@ -125,6 +125,7 @@ impl Sessions {
             tenant_id: tenant.id,
             user_id: user,
             auth_time: now,
+            auth_id: random::token()[..16].to_owned(),
             amr,
             ip: clip(ip, 64),
             user_agent: clip(user_agent, 256),
@@ -163,6 +164,7 @@ impl Sessions {
         let hash = token_hash(&token);
         let mut record = old.record.clone();
         record.auth_time = now;
+        record.auth_id = random::token()[..16].to_owned();
         record.last_seen = now;
         record.amr = amr;
         record.ip = clip(ip, 64);

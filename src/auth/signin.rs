@@ -31,7 +31,7 @@ pub struct PasswordSignIn<'a> {
 pub enum SignInResult {
     SignedIn {
         user: Box<User>,
-        session: NewSession,
+        session: Box<NewSession>,
         /// The browser's previous session, to be ended by the caller (`crate::logout`).
         replaced: Option<Box<Found>>,
     },
@@ -196,7 +196,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     .await;
     Ok(SignInResult::SignedIn {
         user: Box::new(user),
-        session,
+        session: Box::new(session),
         replaced,
     })
 }

@@ -98,6 +98,14 @@ pub enum KeysCommand {
         #[arg(long)]
         immediate: bool,
     },
+    /// Withdraw a compromised key at once: a replacement signs from now on and the key leaves
+    /// the JWKS, so every token it signed stops verifying.
+    Revoke {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The key id (see `keys list`).
+        kid: String,
+    },
     /// List a tenant's published keys.
     List {
         #[arg(long, default_value = "default")]
@@ -293,6 +301,31 @@ pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
                     crate::clock::from_unix(k.activates_at).to_rfc3339()
                 );
             }
+        }
+        KeysCommand::Revoke { tenant, kid } => {
+            let tenant = admin::tenants::get(ctx, &tenant)
+                .await
+                .map_err(super::commands::admin_err)?;
+            let replacement = rotation::withdraw(ctx, tenant.id, &kid)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            storage::audit::record(
+                &ctx.db,
+                AuditEvent::new(
+                    ctx.clock.now(),
+                    Some(tenant.id),
+                    AuditAction::KeysRotated,
+                    "withdrawn",
+                    Actor::Cli,
+                )
+                .details(serde_json::json!({ "withdrawn": kid, "replacement": replacement.kid })),
+            )
+            .await;
+            println!(
+                "withdrew {kid}; {} ({}) signs from now on",
+                replacement.kid, replacement.alg
+            );
+            println!("(other replicas stop accepting its tokens within 30 seconds)");
         }
         KeysCommand::List { tenant, json } => {
             let tenant = admin::tenants::get(ctx, &tenant)

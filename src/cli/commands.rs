@@ -37,11 +37,28 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         return Ok(());
     }
     let app = Watchword::init(config, Arc::new(SystemClock)).await?;
+    let result = run_command(&app, command).await;
+    // Ending sessions (e.g. `user disable`) queues back-channel logout tokens; send them before
+    // the process exits.
+    let left = app
+        .ctx
+        .backchannel
+        .flush(std::time::Duration::from_secs(20))
+        .await;
+    if left > 0 {
+        eprintln!(
+            "watchword: {left} back-channel logout notification(s) could not be sent in time"
+        );
+    }
+    result
+}
+
+async fn run_command(app: &Watchword, command: Command) -> Result<(), CliError> {
     match command {
-        Command::Tenant(cmd) => tenant(&app, cmd).await,
-        Command::User(cmd) => user(&app, cmd).await,
-        Command::Client(cmd) => super::clients::client(&app, cmd).await,
-        Command::Keys(cmd) => super::clients::keys(&app, cmd).await,
+        Command::Tenant(cmd) => tenant(app, cmd).await,
+        Command::User(cmd) => user(app, cmd).await,
+        Command::Client(cmd) => super::clients::client(app, cmd).await,
+        Command::Keys(cmd) => super::clients::keys(app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");

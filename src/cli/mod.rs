@@ -52,7 +52,7 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(clients::KeysCommand),
-    /// Create or update tenants and users from a seed file (idempotent).
+    /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).
         file: PathBuf,

@@ -40,6 +40,17 @@ pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> 
         handle.stop(true).await;
     });
     server.await?;
+    let left = app
+        .ctx
+        .backchannel
+        .flush(std::time::Duration::from_secs(5))
+        .await;
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "shut down with back-channel logout notifications still pending"
+        );
+    }
     Ok(())
 }
 

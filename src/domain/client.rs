@@ -74,6 +74,14 @@ impl GrantType {
     }
 }
 
+/// How the authorization response may be delivered (`response_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseModeName {
+    Query,
+    FormPost,
+}
+
 /// Per-client overrides of the tenant's token lifetimes (seconds).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -91,6 +99,8 @@ pub struct ClientSettings {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
+    /// Response modes this client may ask for (default: query and form_post).
+    pub response_modes: Vec<ResponseModeName>,
     /// Scopes this client may ask for.
     pub scopes: Vec<String>,
     /// Skip the consent page (the tenant's own applications).
@@ -112,6 +122,7 @@ impl Default for ClientSettings {
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            response_modes: vec![ResponseModeName::Query, ResponseModeName::FormPost],
             scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             first_party: false,
             require_pkce: true,
@@ -229,24 +240,33 @@ fn is_loopback_host(url: &url::Url) -> bool {
 }
 
 fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
-    if registered == requested {
-        return true;
-    }
-    // RFC 8252 7.3: loopback IP literals may use any port at request time.
-    let (Ok(reg), Ok(req)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
-        return false;
+    registered == requested
+        || matches!(
+            (split_loopback_port(registered), split_loopback_port(requested)),
+            (Some((reg_host, _, reg_rest)), Some((req_host, _, req_rest))) if reg_host == req_host && reg_rest == req_rest
+        )
+}
+
+/// RFC 8252 section 7.3: for `http://127.0.0.1` and `http://[::1]` (exactly these spellings),
+/// splits the URI into host part, port and the rest, so that only the port may differ. Everything
+/// else is compared as an exact string: no URL normalization.
+fn split_loopback_port(uri: &str) -> Option<(&str, &str, &str)> {
+    let host = ["http://127.0.0.1", "http://[::1]"]
+        .into_iter()
+        .find(|h| uri.starts_with(h))?;
+    let after = &uri[host.len()..];
+    let (port, rest) = match after.strip_prefix(':') {
+        Some(p) => {
+            let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 || digits > 5 {
+                return None;
+            }
+            (&p[..digits], &p[digits..])
+        }
+        None => ("", after),
     };
-    let loopback_ip = matches!(reg.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(reg.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-    if reg.scheme() != "http" || !loopback_ip {
-        return false;
-    }
-    let mut req_without_port = req.clone();
-    let mut reg_without_port = reg.clone();
-    if req_without_port.set_port(None).is_err() || reg_without_port.set_port(None).is_err() {
-        return false;
-    }
-    reg_without_port.as_str() == req_without_port.as_str() && !requested.contains('#')
+    (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+        .then_some((host, port, rest))
 }
 
 /// Checks a whole registration; the error names the field.
@@ -408,6 +428,22 @@ mod tests {
         assert!(c.redirect_uri_registered("http://[::1]:4000/cb"));
         assert!(!c.redirect_uri_registered("http://127.0.0.1:51234/other"));
         assert!(!c.redirect_uri_registered("http://127.0.0.2:8000/cb"));
+        for normalized_elsewhere in [
+            "http://127.1:9000/cb",
+            "http://2130706433:9000/cb",
+            "http://0x7f.0.0.1:9000/cb",
+            "http://127.0.0.1:9000/x/../cb",
+            "http://127.0.0.1:9000/./cb",
+            "HTTP://127.0.0.1:9000/cb",
+            "http://127.0.0.1:9000/cb#f",
+            "http://127.0.0.1:/cb",
+            "http://127.0.0.1:9000@evil.example/cb",
+        ] {
+            assert!(
+                !c.redirect_uri_registered(normalized_elsewhere),
+                "{normalized_elsewhere}"
+            );
+        }
     }
 
     #[test]

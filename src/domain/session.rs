@@ -70,11 +70,22 @@ pub struct BrowserSession {
     pub user_id: UserId,
     /// When the user last proved who they are (OIDC `auth_time`), Unix seconds.
     pub auth_time: i64,
+    /// A random id of that proof, new at every (re-)authentication; `prompt=login` waits for a
+    /// new one (seconds are too coarse to tell two sign-ins apart).
+    #[serde(default)]
+    pub auth_id: String,
     pub amr: Vec<AuthMethod>,
     pub ip: String,
     pub user_agent: String,
     pub created_at: i64,
     pub last_seen: i64,
+}
+
+/// The authentication context class (`acr`) that a set of methods reached. Documented in
+/// docs/oidc.md; multi-factor levels (`mfa`, `phr`) arrive with multi-factor sign-in.
+pub fn acr_for(amr: &[String]) -> &'static str {
+    let _ = amr;
+    "pwd"
 }
 
 /// Whether a session may still be used.
@@ -127,6 +138,7 @@ mod tests {
             tenant_id: TenantId::generate(),
             user_id: UserId::generate(),
             auth_time: created,
+            auth_id: "a".into(),
             amr: vec![AuthMethod::Pwd],
             ip: "127.0.0.1".into(),
             user_agent: "test".into(),

@@ -71,10 +71,7 @@ async fn access_token(
     tenant: &Tenant,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
-    let keys = crate::signing::keys_for(ctx, tenant.id).await?;
-    let Ok(claims) =
-        tokens::verify_access_token(&keys, &super::issuer(ctx, tenant), token, ctx.clock.unix())
-    else {
+    let Ok(claims) = tokens::verify_access_token_cached(ctx, tenant, token).await else {
         return Ok(Introspection::default());
     };
     if !revocation::access_token_live(ctx, tenant, &claims).await? {

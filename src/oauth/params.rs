@@ -29,6 +29,33 @@ impl Params {
         Ok(Self(map))
     }
 
+    /// Parses keeping the first value of a repeated parameter and naming the repeated ones, for
+    /// the authorization endpoint, which must report repeats to a trusted client (RFC 6749
+    /// 4.1.2.1) rather than on its own page.
+    pub fn parse_noting_repeats(raw: &[u8]) -> Result<(Self, Vec<String>), OAuthError> {
+        let pairs = urlencoded::decode_all(raw)
+            .map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))?;
+        let mut map = BTreeMap::new();
+        let mut repeated = Vec::new();
+        for (k, v) in pairs {
+            if v.len() > MAX_VALUE_LEN {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {k} is too long"
+                )));
+            }
+            if map.contains_key(&k) {
+                if !repeated.contains(&k) {
+                    repeated.push(k);
+                }
+                continue;
+            }
+            if !v.is_empty() {
+                map.insert(k, v);
+            }
+        }
+        Ok((Self(map), repeated))
+    }
+
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Self(
             pairs

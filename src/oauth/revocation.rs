@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::error::OAuthError;
 use super::tokens::AccessClaims;
 use crate::auth::sessions::{SessionLookup, Sessions};
 use crate::context::Ctx;
@@ -20,12 +21,19 @@ fn jti_key(jti: &str) -> String {
     format!("rv:j:{jti}")
 }
 
-/// Is an (already verified) access token still good?
+/// Is an (already verified) access token still good? Not if it or its grant was revoked, its
+/// browser session ended (session-bound tokens), or its client was deleted.
 pub async fn access_token_live(
     ctx: &Ctx,
     tenant: &Tenant,
     claims: &AccessClaims,
-) -> Result<bool, StoreError> {
+) -> Result<bool, OAuthError> {
+    if super::clients::find(ctx, tenant, &claims.client_id)
+        .await?
+        .is_none()
+    {
+        return Ok(false);
+    }
     let store = &ctx.store;
     if store.get(&jti_key(&claims.jti)).await?.is_some() {
         return Ok(false);
@@ -53,8 +61,25 @@ pub async fn revoke_grant(ctx: &Ctx, family: &str) -> Result<usize, RevokeError>
     let (family, now) = (family.to_owned(), ctx.clock.unix());
     Ok(ctx
         .db
-        .run(move |c| storage::refresh_tokens::revoke_family(c, &family, now))
+        .write(move |c| storage::refresh_tokens::revoke_family(c, &family, now))
         .await?)
+}
+
+/// Revokes every grant of a user (account disabled): refresh tokens and access tokens.
+pub async fn revoke_user_grants(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &str,
+) -> Result<usize, RevokeError> {
+    let (tenant_id, user, now) = (tenant.id, user.to_owned(), ctx.clock.unix());
+    let families = ctx
+        .db
+        .write(move |c| storage::refresh_tokens::revoke_user(c, tenant_id, &user, now))
+        .await?;
+    for f in &families {
+        mark_grant(ctx, f).await?;
+    }
+    Ok(families.len())
 }
 
 /// Marks a grant's access tokens revoked (its refresh tokens are handled by the caller).

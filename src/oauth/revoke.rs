@@ -43,10 +43,7 @@ pub async fn revoke(
         return Ok(());
     }
 
-    let keys = crate::signing::keys_for(ctx, tenant.id).await?;
-    if let Ok(claims) =
-        tokens::verify_access_token(&keys, &super::issuer(ctx, tenant), token, ctx.clock.unix())
-    {
+    if let Ok(claims) = tokens::verify_access_token_cached(ctx, tenant, token).await {
         if claims.client_id != client.client_id {
             return Err(not_yours());
         }

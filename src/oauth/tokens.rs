@@ -156,6 +156,46 @@ pub fn verify_access_token(
     verify(keys, issuer, token, &["at+jwt"], now, false)
 }
 
+/// Verifies an access token presented to this tenant, remembering verified tokens for 30 s so a
+/// resource server introspecting the same token again does not pay for the signature check again.
+/// A remembered token is still checked for issuer, expiry and that its key is still published
+/// (withdrawn keys fail at once); revocation is the caller's check, every time.
+pub async fn verify_access_token_cached(
+    ctx: &crate::context::Ctx,
+    tenant: &crate::domain::tenant::Tenant,
+    token: &str,
+) -> Result<AccessClaims, TokenError> {
+    let issuer = super::issuer(ctx, tenant);
+    let now = ctx.clock.unix();
+    if let Some((kid, claims)) = ctx.cache.verified.get(&token.to_owned()) {
+        let keys = crate::signing::keys_for(ctx, tenant.id)
+            .await
+            .map_err(|_| TokenError::UnknownKey)?;
+        if claims.iss != issuer || keys.by_kid(&kid).is_none() {
+            return Err(TokenError::WrongIssuer);
+        }
+        return if claims.exp > now {
+            Ok(claims)
+        } else {
+            Err(TokenError::Expired)
+        };
+    }
+    let kid = jsonwebtoken::decode_header(token)
+        .map_err(|_| TokenError::Malformed)?
+        .kid
+        .ok_or(TokenError::UnknownKey)?;
+    let keys = crate::signing::keys_knowing(ctx, tenant.id, &kid)
+        .await
+        .map_err(|_| TokenError::UnknownKey)?;
+    let claims = verify_access_token(&keys, &issuer, token, now)?;
+    if token.len() <= 4096 {
+        ctx.cache
+            .verified
+            .insert(token.to_owned(), (kid, claims.clone()));
+    }
+    Ok(claims)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,14 +20,9 @@ pub async fn userinfo(
     tenant: &Tenant,
     access_token: &str,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let keys = crate::signing::keys_for(ctx, tenant.id).await?;
-    let claims = tokens::verify_access_token(
-        &keys,
-        &super::issuer(ctx, tenant),
-        access_token,
-        ctx.clock.unix(),
-    )
-    .map_err(|_| invalid())?;
+    let claims = tokens::verify_access_token_cached(ctx, tenant, access_token)
+        .await
+        .map_err(|_| invalid())?;
     if !revocation::access_token_live(ctx, tenant, &claims).await? {
         return Err(invalid());
     }

@@ -175,3 +175,18 @@ fn load(ctx: &Ctx, tenant: TenantId, rows: Vec<KeyRow>) -> Result<TenantKeys, Si
         etag,
     })
 }
+
+/// The tenant's key ring, re-read at once (at most every 5 seconds) when it does not know `kid`:
+/// a key rotated in on another replica may sign before this replica's regular 30-second reload.
+pub async fn keys_knowing(
+    ctx: &Ctx,
+    tenant: TenantId,
+    kid: &str,
+) -> Result<Arc<TenantKeys>, SigningError> {
+    let keys = keys_for(ctx, tenant).await?;
+    if keys.by_kid(kid).is_some() || keys.loaded.elapsed() < Duration::from_secs(5) {
+        return Ok(keys);
+    }
+    ctx.keyring.invalidate(tenant);
+    keys_for(ctx, tenant).await
+}

@@ -167,3 +167,24 @@ pub async fn list(ctx: &Ctx, tenant: TenantId) -> Result<Vec<KeyInfo>, SigningEr
         })
         .collect())
 }
+
+/// Withdraws a (compromised) key at once: a replacement for its algorithm signs from now on, and
+/// the key leaves the JWKS immediately, so every token it signed stops verifying. Returns the
+/// replacement.
+pub async fn withdraw(ctx: &Ctx, tenant: TenantId, kid: &str) -> Result<KeyInfo, SigningError> {
+    let ring = keys_for(ctx, tenant).await?;
+    let key = ring
+        .by_kid(kid)
+        .ok_or_else(|| SigningError::BadKey(kid.to_owned(), "no such published key".into()))?;
+    let alg = key.alg;
+    let replacement = rotate(ctx, tenant, &[alg], true).await?;
+    let (kids, now) = (vec![kid.to_owned()], ctx.clock.unix());
+    ctx.db
+        .run(move |c| storage::signing_keys::expire(c, &kids, now))
+        .await?;
+    ctx.keyring.invalidate(tenant);
+    replacement
+        .into_iter()
+        .next()
+        .ok_or_else(|| SigningError::BadKey(kid.to_owned(), "no replacement was created".into()))
+}

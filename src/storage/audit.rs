@@ -88,7 +88,7 @@ pub async fn record(db: &super::Db, event: AuditEvent) {
         "audit"
     );
     let action = event.action.as_str();
-    if let Err(e) = db.run(move |conn| insert(conn, &event)).await {
+    if let Err(e) = db.write(move |conn| insert(conn, &event)).await {
         tracing::error!(error = %e, action, "could not write audit event");
     }
 }

@@ -1,5 +1,9 @@
 //! The connection type over both engines and the r2d2 manager that opens it with the right
-//! per-engine settings (SQLite: WAL, foreign keys, busy timeout).
+//! per-engine settings (SQLite: WAL, foreign keys, busy timeout). Pooled connections remember
+//! when they last worked and whether they failed at the connection level, so the pool drops dead
+//! connections (after a database restart) without a `SELECT 1` before every use.
+
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
@@ -10,6 +14,27 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
     Pg(PgConnection),
 }
+
+/// A pooled connection with its health.
+pub struct PooledConn {
+    pub conn: DbConn,
+    last_ok: Instant,
+    broken: bool,
+}
+
+impl PooledConn {
+    /// Records the outcome of a use: a connection-level failure retires the connection.
+    pub fn note(&mut self, ok: bool, connection_failure: bool) {
+        if ok {
+            self.last_ok = Instant::now();
+        } else if connection_failure {
+            self.broken = true;
+        }
+    }
+}
+
+/// A connection that worked this recently is handed out without a liveness query.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
 /// Opens connections for the pool. Knows its engine from the configuration, so it never has to
 /// guess from the URL by trying each driver.
@@ -31,28 +56,41 @@ const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORM
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = PooledConn;
     type Error = ManagerError;
 
-    fn connect(&self) -> Result<DbConn, ManagerError> {
-        match self {
+    fn connect(&self) -> Result<PooledConn, ManagerError> {
+        let conn = match self {
             Manager::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_SETUP)?;
-                Ok(DbConn::Sqlite(conn))
+                DbConn::Sqlite(conn)
             }
-            Manager::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
-        }
+            Manager::Postgres(url) => DbConn::Pg(PgConnection::establish(url)?),
+        };
+        Ok(PooledConn {
+            conn,
+            last_ok: Instant::now(),
+            broken: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ManagerError> {
-        conn.batch_execute("SELECT 1")?;
+    fn is_valid(&self, c: &mut PooledConn) -> Result<(), ManagerError> {
+        if c.broken {
+            return Err(ManagerError::Query(
+                diesel::result::Error::BrokenTransactionManager,
+            ));
+        }
+        if c.last_ok.elapsed() > TRUSTED_FOR {
+            c.conn.batch_execute("SELECT 1")?;
+            c.last_ok = Instant::now();
+        }
         Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
+    fn has_broken(&self, c: &mut PooledConn) -> bool {
         use diesel::r2d2::R2D2Connection;
-        conn.is_broken()
+        c.broken || c.conn.is_broken()
     }
 }
 

@@ -67,3 +67,17 @@ pub fn delete(
     .execute(conn)?
         == 1)
 }
+
+/// Forgets every consent given to a client (deleted client).
+pub fn delete_for_client(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    client_id: &str,
+) -> Result<usize, StorageError> {
+    Ok(diesel::delete(
+        consents::table
+            .filter(consents::tenant_id.eq(tenant.to_string()))
+            .filter(consents::client_id.eq(client_id)),
+    )
+    .execute(conn)?)
+}

@@ -28,6 +28,9 @@ use conn::Manager;
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: BackendKind,
+    /// SQLite has one writer at a time; queueing writers here is fairer and faster than
+    /// SQLite's sleep-and-retry busy handler. `None` for PostgreSQL.
+    writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 /// Which engine is behind the pool.
@@ -66,11 +69,14 @@ impl Db {
             .max_size(config.database.pool_size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(config.database.connect_timeout_secs))
+            .test_on_check_out(true)
             .error_handler(Box::new(conn::LogErrors))
             .build_unchecked(manager);
         Ok(Self {
             pool,
             backend: kind,
+            writer: (kind == BackendKind::Sqlite)
+                .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1))),
         })
     }
 
@@ -89,10 +95,32 @@ impl Db {
             let mut conn = pool
                 .get()
                 .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            let result = f(&mut conn.conn);
+            conn.note(
+                result.is_ok(),
+                matches!(&result, Err(e) if e.is_unavailable()),
+            );
+            result
         })
         .await
         .map_err(|e| StorageError::Unavailable(format!("database task failed: {e}")))?
+    }
+
+    /// Like [`Db::run`], for work that writes: on SQLite, writers queue here one at a time.
+    pub async fn write<F, T>(&self, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = match &self.writer {
+            Some(w) => Some(
+                w.acquire()
+                    .await
+                    .map_err(|_| StorageError::Unavailable("closing".into()))?,
+            ),
+            None => None,
+        };
+        self.run(f).await
     }
 
     /// Runs `f` synchronously (for the command-line tool, which has no async workers to protect).
@@ -104,7 +132,12 @@ impl Db {
             .pool
             .get()
             .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-        f(&mut conn)
+        let result = f(&mut conn.conn);
+        conn.note(
+            result.is_ok(),
+            matches!(&result, Err(e) if e.is_unavailable()),
+        );
+        result
     }
 
     /// A trivial query: is the database reachable right now?

@@ -5,7 +5,9 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, error::InternalError};
 
 use super::error::PageError;
-use super::oauth::{authorize, discovery, end_session, token, userinfo};
+use actix_web::http::Method;
+
+use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{assets, health, home, login, logout, setup};
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -23,12 +25,21 @@ async fn add_slash(path: web::Path<String>) -> HttpResponse {
         .finish()
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, PageError> {
-    Err(PageError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Method not allowed",
-        "This address does not accept that kind of request.",
-    ))
+/// A 405 page with the `Allow` header (RFC 9110 15.5.6).
+fn not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        let page = PageError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "This address does not accept that kind of request.",
+        );
+        let mut res = actix_web::ResponseError::error_response(&page);
+        res.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        std::future::ready(res)
+    }
 }
 
 /// Query strings that do not parse get the HTML error page, not actix's plain text.
@@ -65,36 +76,36 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             web::resource("/t/{tenant}/")
                 .get(home::show)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET"))),
         )
         .service(
             web::resource("/t/{tenant}/login")
                 .get(login::show)
                 .post(login::submit)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(
             web::resource("/t/{tenant}/logout")
                 .get(logout::confirm)
                 .post(logout::submit)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(
             web::resource("/t/{tenant}/signed-out")
                 .get(logout::signed_out)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET"))),
         )
         .service(
             web::resource("/t/{tenant}/setup")
                 .get(setup::show)
                 .post(setup::submit)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(
             web::resource("/t/{tenant}/authorize")
                 .get(authorize::authorize_get)
                 .post(authorize::authorize_post)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .route(
             "/t/{tenant}/authorize/continue",
@@ -104,28 +115,48 @@ pub fn configure(cfg: &mut ServiceConfig) {
             web::resource("/t/{tenant}/authorize/consent")
                 .get(authorize::consent_page)
                 .post(authorize::consent_answer)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
-        .route("/t/{tenant}/token", web::post().to(token::token))
-        .route("/t/{tenant}/introspect", web::post().to(token::introspect))
-        .route("/t/{tenant}/revoke", web::post().to(token::revoke))
+        .service(
+            web::resource("/t/{tenant}/token")
+                .post(token::token)
+                .route(web::method(Method::OPTIONS).to(cors::preflight))
+                .default_service(web::to(not_allowed("POST, OPTIONS"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/introspect")
+                .post(token::introspect)
+                .default_service(web::to(not_allowed("POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/revoke")
+                .post(token::revoke)
+                .route(web::method(Method::OPTIONS).to(cors::preflight))
+                .default_service(web::to(not_allowed("POST, OPTIONS"))),
+        )
         .service(
             web::resource("/t/{tenant}/userinfo")
                 .get(userinfo::userinfo)
                 .post(userinfo::userinfo)
-                .default_service(web::to(method_not_allowed)),
+                .route(web::method(Method::OPTIONS).to(cors::preflight))
+                .default_service(web::to(not_allowed("GET, POST, OPTIONS"))),
         )
         .service(
             web::resource("/t/{tenant}/end-session")
                 .get(end_session::end_session_get)
                 .post(end_session::end_session_post)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .route(
             "/t/{tenant}/end-session/confirm",
             web::post().to(end_session::confirm),
         )
-        .route("/t/{tenant}/jwks.json", web::get().to(discovery::jwks))
+        .service(
+            web::resource("/t/{tenant}/jwks.json")
+                .get(discovery::jwks)
+                .head(discovery::jwks)
+                .default_service(web::to(not_allowed("GET, HEAD"))),
+        )
         .route(
             "/t/{tenant}/.well-known/openid-configuration",
             web::get().to(discovery::openid_configuration),

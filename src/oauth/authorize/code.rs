@@ -52,6 +52,7 @@ pub async fn issue(
     session: &BrowserSession,
 ) -> Result<String, OAuthError> {
     let code = random::token();
+    let amr: Vec<String> = session.amr.iter().map(|m| m.as_str().to_owned()).collect();
     let record = CodeRecord {
         tenant_id: tenant.id.to_string(),
         client_id: req.client.client_id.clone(),
@@ -63,8 +64,8 @@ pub async fn issue(
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: session.auth_time,
-        amr: session.amr.iter().map(|m| m.as_str().to_owned()).collect(),
-        acr: None,
+        acr: Some(crate::domain::session::acr_for(&amr).to_owned()),
+        amr,
         issued_at: ctx.clock.unix(),
     };
     let bytes = serde_json::to_vec(&record).expect("serializes");

@@ -44,7 +44,7 @@ pub async fn remember(
     let (tenant_id, id, now) = (tenant.id, client_id.to_owned(), ctx.clock.unix());
     let wanted = scope.as_list().to_vec();
     ctx.db
-        .run(move |c| {
+        .write(move |c| {
             let mut all = storage::consents::get(c, tenant_id, user, &id)?.unwrap_or_default();
             for s in wanted {
                 if !all.contains(&s) {

@@ -10,7 +10,9 @@ pub mod pending;
 pub mod request;
 pub mod response;
 
-pub use request::{AuthorizeError, AuthorizeRequest, Prompt, ResponseMode, validate};
+pub use request::{
+    AuthorizeError, AuthorizeRequest, Prompt, ResponseMode, validate, validate_with_repeats,
+};
 pub use response::AuthorizationResponse;
 
 use crate::auth::sessions::Sessions;
@@ -35,16 +37,16 @@ pub enum Step {
     Respond(AuthorizationResponse),
 }
 
-/// Why the current session cannot be used as it is.
+/// Why the current session cannot be used as it is: none, a new authentication is required
+/// (`prompt=login`, or `max_age` exceeded when the request arrived), or the `id_token_hint`
+/// names another user.
 fn needs_sign_in(
     req: &AuthorizeRequest,
     pending: &Pending,
     session: Option<&BrowserSession>,
-    now: i64,
 ) -> bool {
     let Some(s) = session else { return true };
-    pending.login_after.is_some_and(|t| s.auth_time < t)
-        || req.max_age.is_some_and(|m| now - s.auth_time > m)
+    !pending.login_satisfied(s)
         || req
             .id_token_hint_sub
             .as_deref()
@@ -59,9 +61,8 @@ pub async fn next_step(
     pending: Pending,
     session: Option<&BrowserSession>,
 ) -> Result<Step, AuthorizeError> {
-    let now = ctx.clock.unix();
     let fail = |e: OAuthError| AuthorizeError::redirect(req, e);
-    if needs_sign_in(req, &pending, session, now) {
+    if needs_sign_in(req, &pending, session) {
         if req.prompt.none {
             return Err(fail(OAuthError::new(
                 ErrorCode::LoginRequired,

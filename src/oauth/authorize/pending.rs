@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::context::Ctx;
 use crate::crypto::random;
 use crate::domain::ids::TenantId;
+use crate::domain::session::BrowserSession;
 use crate::oauth::params::Params;
 use crate::session_store::StoreError;
 
@@ -20,19 +21,33 @@ pub struct Pending {
     pub tenant_id: TenantId,
     pub params: Params,
     pub created_at: i64,
-    /// `prompt=login`: the user must have signed in at or after this moment.
-    pub login_after: Option<i64>,
+    /// `prompt=login`: a new authentication is required. `stale_auth_id` is the `auth_id` of the
+    /// session the browser had when the request arrived, which does not count.
+    pub force_login: bool,
+    pub stale_auth_id: Option<String>,
 }
 
 impl Pending {
-    pub fn new(tenant: TenantId, params: Params, now: i64, force_login: bool) -> Self {
+    pub fn new(
+        tenant: TenantId,
+        params: Params,
+        now: i64,
+        force_login: bool,
+        current: Option<&BrowserSession>,
+    ) -> Self {
         Self {
             id: None,
             tenant_id: tenant,
             params,
             created_at: now,
-            login_after: force_login.then_some(now),
+            force_login,
+            stale_auth_id: current.map(|s| s.auth_id.clone()),
         }
+    }
+
+    /// Has `session` authenticated as this request requires (after it, for `prompt=login`)?
+    pub fn login_satisfied(&self, session: &BrowserSession) -> bool {
+        !self.force_login || self.stale_auth_id.as_deref() != Some(session.auth_id.as_str())
     }
 }
 

@@ -106,7 +106,7 @@ pub async fn exchange(
     let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
         let (token, row) = new_refresh_token(ctx, tenant, client, &record, &grant_id, offline);
         ctx.db
-            .run(move |c| storage::refresh_tokens::insert(c, &row))
+            .write(move |c| storage::refresh_tokens::insert(c, &row))
             .await?;
         Some(token)
     } else {

@@ -35,8 +35,27 @@ pub async fn exchange(
     presented: &Presented,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
+    let grant = params.get("grant_type").and_then(GrantType::parse);
+    let response = dispatch(ctx, tenant, presented, params, grant).await;
+    metrics::counter!(
+        "watchword_token_requests_total",
+        "tenant" => tenant.slug.to_string(),
+        "grant" => grant.map_or("other", GrantType::as_str),
+        "result" => match &response { Ok(_) => "success", Err(e) => e.code.as_str() },
+    )
+    .increment(1);
+    response
+}
+
+async fn dispatch(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    presented: &Presented,
+    params: &Params,
+    grant: Option<GrantType>,
+) -> Result<TokenResponse, OAuthError> {
     let grant_raw = params.require("grant_type")?;
-    let grant = GrantType::parse(grant_raw).ok_or_else(|| {
+    let grant = grant.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "grant_type is not supported",
@@ -49,7 +68,7 @@ pub async fn exchange(
             format!("the client may not use the {grant_raw} grant"),
         ));
     }
-    let response = match grant {
+    match grant {
         GrantType::AuthorizationCode => {
             authorization_code::exchange(ctx, tenant, &client, params).await
         }
@@ -57,13 +76,5 @@ pub async fn exchange(
         GrantType::ClientCredentials => {
             client_credentials::exchange(ctx, tenant, &client, params).await
         }
-    };
-    metrics::counter!(
-        "watchword_token_requests_total",
-        "tenant" => tenant.slug.to_string(),
-        "grant" => grant.as_str(),
-        "result" => match &response { Ok(_) => "success", Err(e) => e.code.as_str() },
-    )
-    .increment(1);
-    response
+    }
 }

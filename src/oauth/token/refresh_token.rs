@@ -173,7 +173,7 @@ pub async fn exchange(
     let old_id = row.id.clone();
     let rotated = ctx
         .db
-        .run(move |c| storage::refresh_tokens::rotate(c, &old_id, now, &next))
+        .write(move |c| storage::refresh_tokens::rotate(c, &old_id, now, &next))
         .await?;
     if !rotated {
         // Used concurrently by someone else: treat as reuse.
@@ -183,6 +183,7 @@ pub async fn exchange(
         ));
     }
     let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
+    let acr = Some(crate::domain::session::acr_for(&amr).to_owned());
     let subject = Subject {
         user: Some(&user),
         sid: row.sid.as_deref(),
@@ -190,7 +191,7 @@ pub async fn exchange(
         grant_id: Some(&row.family_id),
         auth_time: Some(row.auth_time),
         amr,
-        acr: None,
+        acr,
     };
     let minted = mint(ctx, tenant, client, &subject, &scope, None, false).await?;
     Ok(TokenResponse {

@@ -6,7 +6,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderValu
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{page_error, read_form};
+use super::{page_error, read_body};
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::oauth::authorize::pending::{self, Pending};
@@ -118,18 +118,28 @@ async fn start(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
-    params: Params,
+    raw: &[u8],
 ) -> Result<HttpResponse, PageError> {
-    let request = match authorize::validate(&state.ctx, tenant, params).await {
-        Ok(r) => r,
-        Err(e) => return fail(state, tenant, e),
-    };
+    let (params, repeated) = Params::parse_noting_repeats(raw).map_err(|e| page_error(&e))?;
+    let request =
+        match authorize::validate_with_repeats(&state.ctx, tenant, params, &repeated).await {
+            Ok(r) => r,
+            Err(e) => return fail(state, tenant, e),
+        };
     let session = current(state, req, tenant).await?;
+    let now = state.ctx.clock.unix();
+    // `max_age` is judged once, when the request arrives: if the sign-in is too old, a new one
+    // is required (exactly like prompt=login), so the resume cannot loop across a second.
+    let too_old = match (request.max_age, &session) {
+        (Some(max), Some(s)) => now - s.auth_time > max,
+        _ => false,
+    };
     let pending = Pending::new(
         tenant.id,
         request.params.clone(),
-        state.ctx.clock.unix(),
-        request.prompt.login,
+        now,
+        request.prompt.login || too_old,
+        session.as_ref(),
     );
     match authorize::next_step(&state.ctx, tenant, &request, pending, session.as_ref()).await {
         Ok(step) => Ok(render_step(tenant, step)),
@@ -143,8 +153,7 @@ pub async fn authorize_get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant(&state, &path).await?;
-    let params = Params::parse(req.query_string().as_bytes()).map_err(|e| page_error(&e))?;
-    start(&state, &req, &tenant, params).await
+    start(&state, &req, &tenant, req.query_string().as_bytes()).await
 }
 
 pub async fn authorize_post(
@@ -154,10 +163,10 @@ pub async fn authorize_post(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant(&state, &path).await?;
-    let params = read_form(&state, &req, payload)
+    let body = read_body(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;
-    start(&state, &req, &tenant, params).await
+    start(&state, &req, &tenant, &body).await
 }
 
 fn expired_request() -> PageError {
@@ -283,7 +292,7 @@ pub async fn consent_answer(
         )));
     };
     pending::delete(&state.ctx, &form.id).await?;
-    if pending.login_after.is_some_and(|t| session.auth_time < t) {
+    if !pending.login_satisfied(&session) {
         return Err(expired_request());
     }
     if form.decision != "allow" {

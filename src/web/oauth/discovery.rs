@@ -43,6 +43,7 @@ pub async fn jwks(
         return Ok(HttpResponse::NotModified()
             .insert_header(cache)
             .insert_header(("ETag", keys.etag.clone()))
+            .insert_header(("Access-Control-Allow-Origin", "*"))
             .finish());
     }
     Ok(HttpResponse::Ok()

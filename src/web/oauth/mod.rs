@@ -4,6 +4,7 @@
 //! with a redirect.
 
 pub mod authorize;
+pub mod cors;
 pub mod discovery;
 pub mod end_session;
 pub mod token;
@@ -104,8 +105,17 @@ pub async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, actix_web::E
 pub async fn read_form(
     state: &AppState,
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<Params, OAuthError> {
+    Params::parse(&read_body(state, req, payload).await?)
+}
+
+/// Reads an `application/x-www-form-urlencoded` body up to the size limit.
+pub async fn read_body(
+    state: &AppState,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::Bytes, OAuthError> {
     let form = req
         .headers()
         .get(CONTENT_TYPE)
@@ -140,7 +150,7 @@ pub async fn read_form(
         }
         body.extend_from_slice(&chunk);
     }
-    Params::parse(&body)
+    Ok(body.freeze())
 }
 
 /// The client credentials of the `Authorization` header.

@@ -1,8 +1,9 @@
-//! `POST /t/{tenant}/token`, `/introspect`, `/revoke`.
+//! `POST /t/{tenant}/token`, `/introspect`, `/revoke`. Token and revocation answers carry CORS
+//! headers for the tenant's registered browser origins.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use super::{ProtocolError, json_no_store, presented, read_form, tenant};
+use super::{ProtocolError, cors, json_no_store, presented, read_form, tenant};
 use crate::oauth;
 use crate::web::state::AppState;
 
@@ -13,13 +14,16 @@ pub async fn token(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
-    let params = read_form(&state, &req, payload)
-        .await
-        .map_err(ProtocolError)?;
-    let response = oauth::token::exchange(&state.ctx, &tenant, &presented(&req), &params)
-        .await
-        .map_err(ProtocolError)?;
-    Ok(json_no_store(&response))
+    let result = match read_form(&state, &req, payload).await {
+        Ok(params) => oauth::token::exchange(&state.ctx, &tenant, &presented(&req), &params).await,
+        Err(e) => Err(e),
+    };
+    let mut res = match result {
+        Ok(response) => json_no_store(&response),
+        Err(e) => ProtocolError(e).error_response(),
+    };
+    cors::apply(&mut res, cors::origin(&state, &tenant, &req).await);
+    Ok(res)
 }
 
 pub async fn introspect(
@@ -45,13 +49,16 @@ pub async fn revoke(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
-    let params = read_form(&state, &req, payload)
-        .await
-        .map_err(ProtocolError)?;
-    oauth::revoke::revoke(&state.ctx, &tenant, &presented(&req), &params)
-        .await
-        .map_err(ProtocolError)?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .finish())
+    let result = match read_form(&state, &req, payload).await {
+        Ok(params) => oauth::revoke::revoke(&state.ctx, &tenant, &presented(&req), &params).await,
+        Err(e) => Err(e),
+    };
+    let mut res = match result {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .finish(),
+        Err(e) => ProtocolError(e).error_response(),
+    };
+    cors::apply(&mut res, cors::origin(&state, &tenant, &req).await);
+    Ok(res)
 }

@@ -67,8 +67,10 @@ pub async fn userinfo(
                 .json(serde_json::json!({ "error": "invalid_token", "error_description": "an access token is required" })));
         }
     };
-    match crate::oauth::userinfo::userinfo(&state.ctx, &tenant, &token).await {
-        Ok(claims) => Ok(json_no_store(&claims)),
-        Err(e) => Ok(challenge(&e)),
-    }
+    let mut res = match crate::oauth::userinfo::userinfo(&state.ctx, &tenant, &token).await {
+        Ok(claims) => json_no_store(&claims),
+        Err(e) => challenge(&e),
+    };
+    super::cors::apply(&mut res, super::cors::origin(&state, &tenant, &req).await);
+    Ok(res)
 }

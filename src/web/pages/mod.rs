@@ -20,7 +20,6 @@ use crate::domain::session::{BrowserSession, SessionState};
 use crate::domain::tenant::{Tenant, TenantSlug};
 use crate::domain::user::User;
 use crate::logout::{EndError, EndReason};
-use crate::storage;
 
 /// The tenant named in the path, or the 404 page.
 pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, PageError> {
@@ -98,13 +97,8 @@ pub async fn visitor(
     };
     match sessions(state).lookup(tenant, &token, true).await? {
         SessionLookup::Active(found) => {
-            let (tenant_id, user_id) = (tenant.id, found.record.user_id);
-            let user = state
-                .ctx
-                .db
-                .run(move |c| storage::users::find_by_id(c, tenant_id, user_id))
+            let user = admin::users::find_by_id(&state.ctx, tenant, found.record.user_id)
                 .await?
-                .map(|u| u.user)
                 .filter(|u| u.enabled);
             match user {
                 Some(user) => Ok(Visitor::SignedIn {

@@ -196,3 +196,160 @@ async fn admin_changes_are_audited() {
         Some(format!("user:{}", user.id).as_str())
     );
 }
+
+#[test]
+fn clients_and_keys_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret_of = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("client_secret: "))
+            .map(|s| s.trim().to_owned())
+    };
+
+    let out = cli(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Web",
+            "--client-id",
+            "web",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = secret_of(&stdout(&out)).expect("the secret is shown once");
+    assert_eq!(first.len(), 43, "256 random bits");
+    let out = cli(
+        d,
+        &[
+            "client",
+            "create",
+            "--public",
+            "--name",
+            "SPA",
+            "--client-id",
+            "spa",
+            "--redirect-uri",
+            "http://127.0.0.1:5000/cb",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        secret_of(&stdout(&out)).is_none(),
+        "public clients have no secret"
+    );
+
+    for (args, expected) in [
+        (
+            vec![
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "http://app.example/cb",
+            ],
+            "https",
+        ),
+        (
+            vec![
+                "client",
+                "create",
+                "--public",
+                "--name",
+                "X",
+                "--grant-type",
+                "client_credentials",
+            ],
+            "client_credentials",
+        ),
+        (
+            vec![
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--client-id",
+                "web",
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--grant-type",
+                "password",
+            ],
+            "grant",
+        ),
+        (
+            vec!["client", "rotate-secret", "spa"],
+            "public client has no secret",
+        ),
+        (vec!["client", "show", "nope"], "not found"),
+    ] {
+        let out = cli(d, &args, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    let out = cli(d, &["client", "list", "--json"], "");
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let out = cli(d, &["client", "show", "web"], "");
+    assert!(stdout(&out).contains("https://app.example/cb"));
+    assert!(
+        !stdout(&out).contains(&first) && !stdout(&out).contains("secret_hash"),
+        "the secret is never shown again"
+    );
+    let out = cli(d, &["client", "rotate-secret", "web"], "");
+    let second = secret_of(&stdout(&out)).unwrap();
+    assert_ne!(first, second);
+    let out = cli(d, &["client", "delete", "web"], "");
+    assert!(out.status.success());
+    assert_eq!(
+        cli(d, &["client", "show", "web"], "").status.code(),
+        Some(2)
+    );
+
+    let keys = |d: &std::path::Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&stdout(&cli(d, &["keys", "list", "--json"], ""))).unwrap()
+    };
+    let before = keys(d);
+    assert_eq!(before.len(), 3);
+    assert!(before.iter().all(|k| k["state"] == "active"));
+    let out = cli(d, &["keys", "rotate", "--alg", "ES256"], "");
+    assert!(
+        out.status.success() && stdout(&out).contains("signs from"),
+        "{}",
+        stderr(&out)
+    );
+    let after = keys(d);
+    assert_eq!(after.len(), 4);
+    assert_eq!(
+        after.iter().filter(|k| k["state"] == "pending").count(),
+        1,
+        "published before it signs"
+    );
+    let out = cli(d, &["keys", "rotate", "--alg", "RS256", "--immediate"], "");
+    assert!(out.status.success());
+    let now = keys(d);
+    let rs: Vec<_> = now.iter().filter(|k| k["alg"] == "RS256").collect();
+    assert_eq!(rs.iter().filter(|k| k["state"] == "active").count(), 1);
+    assert_eq!(rs.iter().filter(|k| k["state"] == "retiring").count(), 1);
+}

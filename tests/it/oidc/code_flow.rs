@@ -73,6 +73,7 @@ async fn code_flow_with_pkce_nonce_id_token_and_userinfo() {
     let raw: serde_json::Value = jwt_payload(&id_token.to_string());
     assert_eq!(raw["azp"], "webapp");
     assert_eq!(raw["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(raw["acr"], "pwd", "password-only sign-in");
     assert!(raw["sid"].is_string(), "sid for back-channel logout");
     assert!(tokens.refresh_token().is_some());
     assert_eq!(tokens.scopes().map(|s| s.len()), Some(3));
@@ -97,6 +98,8 @@ async fn code_flow_with_pkce_nonce_id_token_and_userinfo() {
     assert_eq!(at["client_id"], "webapp");
     assert_eq!(at["scope"], "openid profile email");
     assert!(at["jti"].is_string());
+    assert_eq!(at["acr"], "pwd");
+    assert_eq!(at["sub"], user.id.to_string());
 }
 
 /// The payload of a JWT, without verification (the RP already verified it).

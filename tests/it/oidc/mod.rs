@@ -1,8 +1,10 @@
 //! The OAuth 2.0 / OpenID Connect provider, driven by the `openidconnect` crate as relying
 //! party plus a cookie-carrying browser for the hosted pages.
 
+mod authorize;
 mod code_flow;
 mod flow;
+mod hostile;
 mod keys;
 mod logout;
 mod machine;

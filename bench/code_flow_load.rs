@@ -1,0 +1,153 @@
+//! Full authorization code flows per second: each flow is a new browser (authorize, sign-in
+//! page, sign-in POST with a password, resume, code, token exchange), `C` flows at a time for
+//! `S` seconds. Compare with the Argon2 bound (`hash_rate`): every flow verifies one password.
+//!
+//!     cargo run --release --example code_flow_load -- BASE_URL [CONCURRENCY] [SECONDS]
+
+use std::time::{Duration, Instant};
+
+const CLIENT: &str = "bench-web";
+const SECRET: &str = "bench-web-secret-0123456789abcdefghijkl";
+const REDIRECT: &str = "https://bench.example/cb";
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn flow(base: &str) -> Result<(), String> {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .get(format!("{base}/t/default/authorize"))
+        .query(&[
+            ("client_id", CLIENT),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let login = location(&res);
+    let page = http
+        .get(format!("{base}{login}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .unwrap();
+    let res = http
+        .post(format!("{base}/t/default/login"))
+        .form(&[
+            ("csrf_token", field(&page, "csrf_token")),
+            ("return_to", field(&page, "return_to")),
+            ("identifier", "bench".into()),
+            ("password", "correct horse battery staple".into()),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if res.status() != 303 {
+        return Err(format!("sign-in answered {}", res.status()));
+    }
+    let resume = location(&res);
+    let res = http
+        .get(format!("{base}{resume}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let back = url::Url::parse(&location(&res)).map_err(|e| e.to_string())?;
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .ok_or("no code")?
+        .1
+        .into_owned();
+    let res = http
+        .post(format!("{base}/t/default/token"))
+        .basic_auth(CLIENT, Some(SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if res.status() != 200 {
+        return Err(format!("token answered {}", res.status()));
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let base = args
+        .next()
+        .expect("usage: code_flow_load BASE_URL [CONCURRENCY] [SECONDS]");
+    let concurrency: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(15);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match flow(&base).await {
+                    Ok(()) => {
+                        ok += 1;
+                        latencies.push(t.elapsed());
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("flow failed: {e}");
+                    }
+                }
+            }
+            (ok, failed, latencies)
+        }));
+    }
+    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+    for t in tasks {
+        let (o, f, l) = t.await.unwrap();
+        ok += o;
+        failed += f;
+        latencies.extend(l);
+    }
+    latencies.sort();
+    let elapsed = started.elapsed().as_secs_f64();
+    let p = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "code flows: {ok} in {elapsed:.1} s = {:.1}/s ({failed} failed) with {concurrency} concurrent; p50 {:.0} ms, p99 {:.0} ms",
+        ok as f64 / elapsed,
+        p(0.5),
+        p(0.99)
+    );
+}
