@@ -6,6 +6,7 @@ mod code_flow;
 mod flow;
 mod hostile;
 mod keys;
+mod lifecycle;
 mod logout;
 mod machine;
 mod refresh;
