@@ -1,4 +1,5 @@
-//! Full authorization code flows per second: each flow is a new browser (authorize, sign-in
+//! Full authorization code flows per second: each flow is a new browser (its own cookies;
+//! connections are reused, as by many browsers behind one proxy): authorize, sign-in
 //! page, sign-in POST with a password, resume, code, token exchange), `C` flows at a time for
 //! `S` seconds. Compare with the Argon2 bound (`hash_rate`): every flow verifies one password.
 //!
@@ -20,12 +21,38 @@ fn location(res: &reqwest::Response) -> String {
     res.headers()["location"].to_str().unwrap().to_owned()
 }
 
-async fn flow(base: &str) -> Result<(), String> {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+/// The cookies of one browser (a flow), kept by hand so one HTTP client serves many flows.
+#[derive(Default)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn take(&mut self, res: &reqwest::Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let Some((pair, _)) = v.to_str().unwrap().split_once(';') else {
+                continue;
+            };
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.0.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.0.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+async fn flow(http: &reqwest::Client, base: &str) -> Result<(), String> {
+    let mut jar = Jar::default();
+    let err = |e: reqwest::Error| e.to_string();
     let res = http
         .get(format!("{base}/t/default/authorize"))
         .query(&[
@@ -41,18 +68,20 @@ async fn flow(base: &str) -> Result<(), String> {
         ])
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(err)?;
+    jar.take(&res);
     let login = location(&res);
-    let page = http
+    let res = http
         .get(format!("{base}{login}"))
+        .header("cookie", jar.header())
         .send()
         .await
-        .map_err(|e| e.to_string())?
-        .text()
-        .await
-        .unwrap();
+        .map_err(err)?;
+    jar.take(&res);
+    let page = res.text().await.map_err(err)?;
     let res = http
         .post(format!("{base}/t/default/login"))
+        .header("cookie", jar.header())
         .form(&[
             ("csrf_token", field(&page, "csrf_token")),
             ("return_to", field(&page, "return_to")),
@@ -61,16 +90,18 @@ async fn flow(base: &str) -> Result<(), String> {
         ])
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(err)?;
     if res.status() != 303 {
         return Err(format!("sign-in answered {}", res.status()));
     }
+    jar.take(&res);
     let resume = location(&res);
     let res = http
         .get(format!("{base}{resume}"))
+        .header("cookie", jar.header())
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(err)?;
     let back = url::Url::parse(&location(&res)).map_err(|e| e.to_string())?;
     let code = back
         .query_pairs()
@@ -92,7 +123,7 @@ async fn flow(base: &str) -> Result<(), String> {
         ])
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(err)?;
     if res.status() != 200 {
         return Err(format!("token answered {}", res.status()));
     }
@@ -113,10 +144,14 @@ async fn main() {
     for _ in 0..concurrency {
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
             let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match flow(&base).await {
+                match flow(&http, &base).await {
                     Ok(()) => {
                         ok += 1;
                         latencies.push(t.elapsed());

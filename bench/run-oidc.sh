@@ -51,7 +51,7 @@ export WATCHWORD__LOG__FORMAT=json
 if [ "${DB:-sqlite}" = postgres ]; then
   schema=bench_$$
   psql -h 127.0.0.1 -U postgres -d test -qc "create schema $schema" >/dev/null
-  export WATCHWORD__DATABASE__URL="postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3D$schema"
+  export WATCHWORD__DATABASE__URL="postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3D$schema${PG_EXTRA_OPTIONS:-}&sslmode=${PG_SSLMODE:-disable}"
 fi
 "$bin" serve --seed seed.toml > server.log 2>&1 &
 server=$!

@@ -323,13 +323,30 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
+        if !(1..=64).contains(&self.hashing.iterations) {
+            return Err(ConfigError::invalid(
+                "hashing.iterations",
+                "must be between 1 and 64",
+            ));
+        }
+        if !(1..=255).contains(&self.hashing.parallelism) {
+            return Err(ConfigError::invalid(
+                "hashing.parallelism",
+                "must be between 1 and 255",
+            ));
+        }
         argon2::Params::new(
             self.hashing.memory_kib,
             self.hashing.iterations,
             self.hashing.parallelism,
             None,
         )
-        .map_err(|e| ConfigError::invalid("hashing", format!("invalid Argon2 parameters: {e}")))?;
+        .map_err(|e| {
+            ConfigError::invalid(
+                "hashing.memory_kib",
+                format!("invalid Argon2 parameters: {e}"),
+            )
+        })?;
         if self.hashing.memory_kib < 7 * 1024 {
             return Err(ConfigError::invalid(
                 "hashing.memory_kib",
@@ -499,6 +516,40 @@ mod tests {
         Config::from_figment(Figment::new().merge(Toml::string(toml)))
     }
 
+    /// The reference file lists every key with its real default: uncommenting the keys that
+    /// have one changes nothing (the `*_file` keys, `master_key` and Redis `url` are examples).
+    #[test]
+    fn the_example_file_documents_the_defaults() {
+        let example = include_str!("../config/watchword.example.toml");
+        let examples_only = ["url_file", "master_key", "master_key_file"];
+        let mut section = String::new();
+        let uncommented: String = example
+            .lines()
+            .filter_map(|line| {
+                if line.starts_with('[') {
+                    section = line.to_owned();
+                    return Some(line.to_owned());
+                }
+                let rest = line.strip_prefix('#')?;
+                let key = rest.split(" = ").next()?;
+                let is_key = !key.is_empty()
+                    && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    && rest.contains(" = ");
+                let example_only =
+                    examples_only.contains(&key) || (section == "[redis]" && key == "url");
+                (is_key && !example_only).then(|| rest.to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(uncommented.matches(" = ").count() >= 18, "{uncommented}");
+        let mut parsed = from_toml(&uncommented).unwrap();
+        let defaults = from_toml("").unwrap();
+        // The database URL's default is implicit (None means the SQLite file shown).
+        assert_eq!(parsed.database_url(), defaults.database_url());
+        parsed.database.url = None;
+        assert_eq!(format!("{parsed:?}"), format!("{defaults:?}"));
+    }
+
     #[test]
     fn defaults_are_valid() {
         let c = from_toml("").unwrap();
@@ -547,6 +598,13 @@ mod tests {
         assert!(e.to_string().contains("server.workers"), "{e}");
         let e = from_toml("[hashing]\nmemory_kib = 1024").unwrap_err();
         assert!(e.to_string().contains("hashing.memory_kib"), "{e}");
+        for (toml, key) in [
+            ("[hashing]\niterations = 0", "hashing.iterations"),
+            ("[hashing]\nparallelism = 0", "hashing.parallelism"),
+        ] {
+            let e = from_toml(toml).unwrap_err();
+            assert!(e.to_string().contains(key), "{toml}: {e}");
+        }
     }
 
     #[test]
@@ -554,6 +612,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("db-url");
         std::fs::write(&file, "postgres://u:p@db/watchword\n").unwrap();
+        let redis_file = dir.path().join("redis-url");
+        std::fs::write(&redis_file, "redis://:hunter2@cache:6379/0\n").unwrap();
         let c = Config::from_figment(
             Figment::new()
                 .merge(Toml::string("[server]\npublic_url = \"http://a.example\""))
@@ -564,9 +624,22 @@ mod tests {
                 .merge(Serialized::default(
                     "database.url_file",
                     file.to_str().unwrap(),
+                ))
+                .merge(Serialized::default(
+                    "redis.url_file",
+                    redis_file.to_str().unwrap(),
                 )),
         )
         .unwrap();
+        assert_eq!(
+            c.redis
+                .url
+                .as_ref()
+                .map(|u| u.expose().to_owned())
+                .as_deref(),
+            Some("redis://:hunter2@cache:6379/0")
+        );
+        assert!(!format!("{c:?}").contains("hunter2"));
         assert!(c.is_https());
         assert_eq!(c.database_url(), "postgres://u:p@db/watchword");
         assert_eq!(c.database_backend().unwrap(), DatabaseBackend::Postgres);

@@ -7,6 +7,10 @@ pub enum StorageError {
     /// The database cannot be reached (down, pool exhausted, connection lost).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database aborted the transaction because of a concurrent one (deadlock, serialization
+    /// failure); retrying may succeed. Answered like an outage (503), but the connection is fine.
+    #[error("database contention: {0}")]
+    Contention(String),
     /// A unique constraint refused the write; the string names the conflicting field.
     #[error("already exists: {0}")]
     Conflict(&'static str),
@@ -42,6 +46,14 @@ impl From<DieselError> for StorageError {
                     "record"
                 })
             }
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                StorageError::Contention(info.message().to_owned())
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().contains("deadlock detected") =>
+            {
+                StorageError::Contention(info.message().to_owned())
+            }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StorageError::Unavailable(info.message().to_owned())
             }
@@ -69,7 +81,16 @@ fn is_connection_failure(message: &str) -> bool {
 }
 
 impl StorageError {
+    /// Worth retrying later (503): an outage or contention.
     pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Unavailable(_) | StorageError::Contention(_)
+        )
+    }
+
+    /// The connection itself failed (the pool retires it).
+    pub fn is_connection_failure(&self) -> bool {
         matches!(self, StorageError::Unavailable(_))
     }
 }

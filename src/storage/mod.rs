@@ -98,7 +98,7 @@ impl Db {
             let result = f(&mut conn.conn);
             conn.note(
                 result.is_ok(),
-                matches!(&result, Err(e) if e.is_unavailable()),
+                matches!(&result, Err(e) if e.is_connection_failure()),
             );
             result
         })
@@ -135,7 +135,7 @@ impl Db {
         let result = f(&mut conn.conn);
         conn.note(
             result.is_ok(),
-            matches!(&result, Err(e) if e.is_unavailable()),
+            matches!(&result, Err(e) if e.is_connection_failure()),
         );
         result
     }
@@ -148,5 +148,41 @@ impl Db {
             Ok(())
         })
         .await
+    }
+}
+
+/// Runs `f` in a transaction that writes. On SQLite it begins `IMMEDIATE`, taking the write lock
+/// up front: a deferred transaction that reads first and writes later fails with "database is
+/// locked" (no retry) when another connection (the CLI, a replica's job) wrote in between.
+/// Inside another transaction it is a savepoint.
+pub fn write_transaction<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    use diesel::Connection;
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(&mut *sqlite)
+        .transaction_depth()?
+        .is_some();
+    if nested {
+        return conn.transaction(f); // a savepoint inside the caller's transaction
+    }
+    AnsiTransactionManager::begin_transaction_sql(&mut *sqlite, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(sqlite) = conn else {
+        return result; // not reached: a connection does not change engine
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(&mut *sqlite)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(&mut *sqlite)?;
+            Err(e)
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Refresh tokens, stored by keyed digest, grouped in families (one per sign-in grant). Rotation
-//! marks the old token used and inserts its successor in one transaction; presenting a used token
-//! revokes its whole family.
+//! Refresh tokens, stored by keyed digest, grouped in families (one per sign-in grant).
+//! Redemption ([`redeem`]) checks a token and rotates it (marks it used, inserts its successor) in
+//! one transaction; presenting a used token revokes its whole family.
 
 use diesel::prelude::*;
 
@@ -45,72 +45,32 @@ pub fn find_by_hash(conn: &mut DbConn, hash: &str) -> Result<Option<RefreshRow>,
         .optional()?)
 }
 
-/// Marks `old_id` used and inserts `next`, atomically. Returns `false` (and writes nothing) if
-/// the old token was already used or revoked: a concurrent rotation or a replay. On PostgreSQL
-/// this is one statement (one round trip); on SQLite a transaction in process.
-pub fn rotate(
+/// Runs a revoking UPDATE; on PostgreSQL twice. A rotation in flight when the first pass starts
+/// inserts its successor token after that pass's snapshot: the first pass waits for the rotation
+/// (on the old token's row lock) and revokes the old token, and the second pass, with a new
+/// snapshot, sees and revokes the successor. SQLite serializes writers, so one pass is enough.
+fn revoke_passes(
     conn: &mut DbConn,
-    old_id: &str,
-    now: i64,
-    next: &RefreshRow,
-) -> Result<bool, StorageError> {
-    use diesel::sql_types::{BigInt, Nullable, Text};
-    match conn {
-        DbConn::Pg(pg) => {
-            let inserted = diesel::sql_query(
-                "WITH old AS (UPDATE refresh_tokens SET used_at = $1 \
-                   WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING id) \
-                 INSERT INTO refresh_tokens (id, tenant_id, family_id, client_id, user_id, sid, scope, \
-                   token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at, revoked_at) \
-                 SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULL, NULL FROM old",
-            )
-            .bind::<BigInt, _>(now)
-            .bind::<Text, _>(old_id)
-            .bind::<Text, _>(&next.id)
-            .bind::<Text, _>(&next.tenant_id)
-            .bind::<Text, _>(&next.family_id)
-            .bind::<Text, _>(&next.client_id)
-            .bind::<Text, _>(&next.user_id)
-            .bind::<Nullable<Text>, _>(next.sid.as_deref())
-            .bind::<Text, _>(&next.scope)
-            .bind::<Text, _>(&next.token_hash)
-            .bind::<BigInt, _>(next.auth_time)
-            .bind::<Text, _>(&next.amr)
-            .bind::<BigInt, _>(next.issued_at)
-            .bind::<BigInt, _>(next.expires_at)
-            .bind::<BigInt, _>(next.family_expires_at)
-            .execute(pg)?;
-            Ok(inserted == 1)
-        }
-        DbConn::Sqlite(_) => conn.transaction(|conn| {
-            let n = diesel::update(
-                refresh_tokens::table
-                    .find(old_id)
-                    .filter(refresh_tokens::used_at.is_null())
-                    .filter(refresh_tokens::revoked_at.is_null()),
-            )
-            .set(refresh_tokens::used_at.eq(now))
-            .execute(conn)?;
-            if n != 1 {
-                return Ok(false);
-            }
-            diesel::insert_into(refresh_tokens::table)
-                .values(next)
-                .execute(conn)?;
-            Ok(true)
-        }),
+    mut pass: impl FnMut(&mut DbConn) -> QueryResult<usize>,
+) -> Result<usize, StorageError> {
+    let mut n = pass(conn)?;
+    if matches!(conn, DbConn::Pg(_)) {
+        n += pass(conn)?;
     }
+    Ok(n)
 }
 
 /// Revokes every token of a family; returns how many were still live.
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<usize, StorageError> {
-    Ok(diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(family_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?)
+    revoke_passes(conn, |conn| {
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::family_id.eq(family_id))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)
+    })
 }
 
 /// Revokes the session-bound families of a browser session; returns their ids.
@@ -120,7 +80,7 @@ pub fn revoke_session(
     sid: &str,
     now: i64,
 ) -> Result<Vec<String>, StorageError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let families: Vec<String> = refresh_tokens::table
             .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
             .filter(refresh_tokens::sid.eq(sid))
@@ -128,14 +88,16 @@ pub fn revoke_session(
             .select(refresh_tokens::family_id)
             .distinct()
             .load(conn)?;
-        diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
-                .filter(refresh_tokens::sid.eq(sid))
-                .filter(refresh_tokens::revoked_at.is_null()),
-        )
-        .set(refresh_tokens::revoked_at.eq(now))
-        .execute(conn)?;
+        revoke_passes(conn, |conn| {
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
+                    .filter(refresh_tokens::sid.eq(sid))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(now))
+            .execute(conn)
+        })?;
         Ok(families)
     })
 }
@@ -148,7 +110,7 @@ fn revoke_where(
     value: &str,
     now: i64,
 ) -> Result<Vec<String>, StorageError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let base = refresh_tokens::table
             .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
             .filter(refresh_tokens::revoked_at.is_null())
@@ -163,9 +125,15 @@ fn revoke_where(
             .distinct()
             .load(conn)?;
         for chunk in families.chunks(500) {
-            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(chunk)))
+            revoke_passes(conn, |conn| {
+                diesel::update(
+                    refresh_tokens::table
+                        .filter(refresh_tokens::family_id.eq_any(chunk))
+                        .filter(refresh_tokens::revoked_at.is_null()),
+                )
                 .set(refresh_tokens::revoked_at.eq(now))
-                .execute(conn)?;
+                .execute(conn)
+            })?;
         }
         Ok(families)
     })
@@ -197,4 +165,196 @@ pub fn purge(conn: &mut DbConn, before: i64) -> Result<usize, StorageError> {
         diesel::delete(refresh_tokens::table.filter(refresh_tokens::family_expires_at.lt(before)))
             .execute(conn)?,
     )
+}
+
+/// What presenting a refresh token found (see [`redeem`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// Rotated: the presented token is now used and `next_id` was inserted in its family.
+    Rotated(Grant),
+    /// Unknown, or belonging to another tenant or client.
+    Invalid,
+    Revoked,
+    /// Already used: its whole family has just been revoked.
+    Reused {
+        family_id: String,
+        user_id: String,
+    },
+    Expired,
+    /// The requested scope is not part of the grant.
+    ScopeTooWide,
+    /// The user was disabled or deleted (the caller revokes the family).
+    UserDisabled {
+        family_id: String,
+    },
+}
+
+/// The grant a rotated refresh token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub family_id: String,
+    pub user_id: String,
+    pub sid: Option<String>,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub expires_at: i64,
+}
+
+/// Input of [`redeem`].
+pub struct Redeem<'a> {
+    pub tenant_id: &'a str,
+    pub client_id: &'a str,
+    pub token_hash: &'a str,
+    pub now: i64,
+    pub next_id: &'a str,
+    pub next_hash: &'a str,
+    pub idle_secs: i64,
+    /// A narrower scope requested by the client (must be a subset of the grant's).
+    pub scope: Option<&'a str>,
+}
+
+/// The outcome of a redemption, as the PostgreSQL function returns it (JSON) and as the SQLite
+/// path builds it.
+#[derive(serde::Deserialize)]
+struct RedeemRow {
+    status: String,
+    family_id: Option<String>,
+    user_id: Option<String>,
+    sid: Option<String>,
+    scope: Option<String>,
+    auth_time: Option<i64>,
+    amr: Option<String>,
+    expires_at: Option<i64>,
+}
+
+// The SQL function's signature: eight parameters, as the migration declares them.
+#[allow(clippy::too_many_arguments)]
+mod sql {
+    diesel::define_sql_function! {
+    /// Migration 2026-11-23-000003 (PostgreSQL only).
+    fn ww_redeem_refresh(
+        hash: diesel::sql_types::Text,
+        tenant: diesel::sql_types::Text,
+        client: diesel::sql_types::Text,
+        now: diesel::sql_types::BigInt,
+        new_id: diesel::sql_types::Text,
+        new_hash: diesel::sql_types::Text,
+        idle: diesel::sql_types::BigInt,
+        scope: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    ) -> diesel::sql_types::Text;
+    }
+}
+use sql::ww_redeem_refresh;
+
+/// Checks a presented refresh token and rotates it, atomically: on PostgreSQL in one statement
+/// (the `ww_redeem_refresh` function, prepared once per connection), on SQLite in one
+/// transaction. A used token revokes its whole family.
+pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<Redeemed, StorageError> {
+    let row = match conn {
+        DbConn::Pg(pg) => {
+            let json: String = diesel::select(ww_redeem_refresh(
+                r.token_hash,
+                r.tenant_id,
+                r.client_id,
+                r.now,
+                r.next_id,
+                r.next_hash,
+                r.idle_secs,
+                r.scope,
+            ))
+            .get_result(pg)?;
+            serde_json::from_str::<RedeemRow>(&json)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?
+        }
+        DbConn::Sqlite(_) => super::write_transaction(conn, |conn| redeem_in_transaction(conn, r))?,
+    };
+    let text = |v: Option<String>| v.unwrap_or_default();
+    Ok(match row.status.as_str() {
+        "ok" => Redeemed::Rotated(Grant {
+            family_id: text(row.family_id),
+            user_id: text(row.user_id),
+            sid: row.sid,
+            scope: text(row.scope),
+            auth_time: row.auth_time.unwrap_or_default(),
+            amr: text(row.amr),
+            expires_at: row.expires_at.unwrap_or_default(),
+        }),
+        "revoked" => Redeemed::Revoked,
+        "reused" => Redeemed::Reused {
+            family_id: text(row.family_id),
+            user_id: text(row.user_id),
+        },
+        "expired" => Redeemed::Expired,
+        "scope" => Redeemed::ScopeTooWide,
+        "disabled" => Redeemed::UserDisabled {
+            family_id: text(row.family_id),
+        },
+        _ => Redeemed::Invalid,
+    })
+}
+
+/// The SQLite side of [`redeem`]: the same steps as the PostgreSQL function.
+fn redeem_in_transaction(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RedeemRow, StorageError> {
+    use super::schema::users;
+    let status = |s: &str, t: Option<&RefreshRow>| RedeemRow {
+        status: s.to_owned(),
+        family_id: t.map(|t| t.family_id.clone()),
+        user_id: t.map(|t| t.user_id.clone()),
+        sid: t.and_then(|t| t.sid.clone()),
+        scope: t.map(|t| t.scope.clone()),
+        auth_time: t.map(|t| t.auth_time),
+        amr: t.map(|t| t.amr.clone()),
+        expires_at: t.map(|t| (r.now + r.idle_secs).min(t.family_expires_at)),
+    };
+    let Some(t) = find_by_hash(conn, r.token_hash)?
+        .filter(|t| t.tenant_id == r.tenant_id && t.client_id == r.client_id)
+    else {
+        return Ok(status("invalid", None));
+    };
+    let within = |requested: &str| {
+        let granted: Vec<&str> = t.scope.split(' ').collect();
+        requested
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .all(|s| granted.contains(&s))
+    };
+    if t.revoked_at.is_some() {
+        return Ok(status("revoked", Some(&t)));
+    }
+    if t.used_at.is_some() {
+        revoke_family(conn, &t.family_id, r.now)?;
+        return Ok(status("reused", Some(&t)));
+    }
+    if r.now >= t.expires_at || r.now >= t.family_expires_at {
+        return Ok(status("expired", Some(&t)));
+    }
+    if r.scope.is_some_and(|s| !within(s)) {
+        return Ok(status("scope", Some(&t)));
+    }
+    let enabled: Option<bool> = users::table
+        .filter(users::id.eq(&t.user_id))
+        .filter(users::tenant_id.eq(&t.tenant_id))
+        .select(users::enabled)
+        .first(conn)
+        .optional()?;
+    if enabled != Some(true) {
+        return Ok(status("disabled", Some(&t)));
+    }
+    let next = RefreshRow {
+        id: r.next_id.to_owned(),
+        token_hash: r.next_hash.to_owned(),
+        issued_at: r.now,
+        expires_at: (r.now + r.idle_secs).min(t.family_expires_at),
+        used_at: None,
+        revoked_at: None,
+        ..t.clone()
+    };
+    diesel::update(refresh_tokens::table.find(&t.id))
+        .set(refresh_tokens::used_at.eq(r.now))
+        .execute(conn)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(&next)
+        .execute(conn)?;
+    Ok(status("ok", Some(&t)))
 }

@@ -74,3 +74,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
         })
     }
 }
+
+/// A query string of type `T`, parsed as strictly as [`StrictForm`] (invalid UTF-8 and repeated
+/// parameters are refused with a clear error page).
+pub struct StrictQuery<T>(pub T);
+
+impl<T: DeserializeOwned> StrictQuery<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for StrictQuery<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for StrictQuery<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let query = req.query_string();
+        let parsed = crate::urlencoded::decode_pairs(query.as_bytes())
+            .map_err(|p| match p {
+                Problem::InvalidUtf8 => PageError::bad_request(
+                    "The address contains characters that are not valid UTF-8.",
+                ),
+                Problem::Duplicate(n) => PageError::bad_request(format!(
+                    "The address parameter {n:?} was given more than once."
+                )),
+            })
+            .and_then(|_| {
+                serde_urlencoded::from_str::<T>(query)
+                    .map_err(|_| PageError::bad_request("The address contains invalid parameters."))
+            });
+        std::future::ready(parsed.map(StrictQuery).map_err(Into::into))
+    }
+}

@@ -42,18 +42,6 @@ fn not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<HttpRespo
     }
 }
 
-/// Query strings that do not parse get the HTML error page, not actix's plain text.
-fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|_err, _req| {
-        let page = PageError::bad_request("The address contains invalid parameters.");
-        InternalError::from_response(
-            "invalid query",
-            actix_web::ResponseError::error_response(&page),
-        )
-        .into()
-    })
-}
-
 fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_err, _req| {
         InternalError::from_response(
@@ -65,8 +53,7 @@ fn path_config() -> web::PathConfig {
 }
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.app_data(query_config())
-        .app_data(path_config())
+    cfg.app_data(path_config())
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))

@@ -8,7 +8,7 @@ use watchword::session_store::SessionStore;
 use watchword::session_store::memory::MemoryStore;
 use watchword::session_store::redis::RedisStore;
 
-use crate::common::test_app::delete_redis_prefix;
+use crate::common::backend::delete_redis_prefix;
 use crate::common::test_redis_url;
 
 const MIN: Duration = Duration::from_secs(60);

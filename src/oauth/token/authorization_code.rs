@@ -85,7 +85,8 @@ pub async fn exchange(
     let scope = Scope::parse(&record.scope)?;
     let offline = scope.contains(OFFLINE_ACCESS);
     let subject = Subject {
-        user: Some(&user),
+        user_id: Some(user.id),
+        profile: Some(&user),
         sid: Some(&record.sid),
         session_bound: !offline,
         grant_id: Some(&grant_id),

@@ -38,7 +38,8 @@ pub async fn exchange(
         None => allowed,
     };
     let subject = Subject {
-        user: None,
+        user_id: None,
+        profile: None,
         sid: None,
         session_bound: false,
         grant_id: None,

@@ -8,13 +8,16 @@ use super::super::tokens::{AccessClaims, IdClaims, at_hash};
 use crate::context::Ctx;
 use crate::crypto::random;
 use crate::domain::client::Client;
+use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 
 /// What the tokens are about.
 pub struct Subject<'a> {
-    /// The user, or `None` for a client acting for itself.
-    pub user: Option<&'a User>,
+    /// The user (`sub`), or `None` for a client acting for itself.
+    pub user_id: Option<UserId>,
+    /// The user's profile, for the ID token's claims; only grants that issue ID tokens load it.
+    pub profile: Option<&'a User>,
     /// The browser session (ID token `sid`).
     pub sid: Option<&'a str>,
     /// Whether access tokens die with that session (not for offline grants).
@@ -51,8 +54,8 @@ pub async fn mint(
         .access_token_alg
         .unwrap_or(policy.access_token_alg);
     let sub = subject
-        .user
-        .map_or_else(|| client.client_id.clone(), |u| u.id.to_string());
+        .user_id
+        .map_or_else(|| client.client_id.clone(), |u| u.to_string());
     let access = AccessClaims {
         iss: issuer.clone(),
         sub: sub.clone(),
@@ -72,7 +75,7 @@ pub async fn mint(
     };
     let access_token = keys.sign(at_alg, "at+jwt", &access, now)?;
 
-    let id_token = match subject.user {
+    let id_token = match subject.profile {
         Some(user) if with_id_token && scope.contains(OPENID) => {
             let alg = client.settings.id_token_alg.unwrap_or(policy.id_token_alg);
             let ttl = life.id_token_secs.unwrap_or(policy.id_token_secs);

@@ -16,7 +16,10 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
-use crate::storage::{self, refresh_tokens::RefreshRow};
+use crate::storage::{
+    self,
+    refresh_tokens::{Redeem, Redeemed, RefreshRow},
+};
 
 /// A new refresh token (returned once) and its row, starting a family from a redeemed code.
 pub fn new_refresh_token(
@@ -63,26 +66,6 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid")
 }
 
-async fn revoke(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    client: &Client,
-    row: &RefreshRow,
-    why: &str,
-) -> Result<(), OAuthError> {
-    let revoked = revocation::revoke_grant(ctx, &row.family_id).await?;
-    if why == "reuse" {
-        storage::audit::record(
-            &ctx.db,
-            AuditEvent::new(ctx.clock.now(), Some(tenant.id), AuditAction::TokenReuseDetected, "refresh_token", Actor::Anonymous)
-                .subject(format!("user:{}", row.user_id))
-                .details(serde_json::json!({ "client": client.client_id, "grant": row.family_id, "refresh_tokens_revoked": revoked })),
-        )
-        .await;
-    }
-    Ok(())
-}
-
 pub async fn exchange(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -90,106 +73,138 @@ pub async fn exchange(
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?;
-    let hash = secret_digest(&ctx.keys.secret_hash, presented);
-    let row = ctx
-        .db
-        .run(move |c| storage::refresh_tokens::find_by_hash(c, &hash))
-        .await?
-        .filter(|r| r.tenant_id == tenant.id.to_string() && r.client_id == client.client_id)
-        .ok_or_else(invalid)?;
-    let now = ctx.clock.unix();
-    if row.revoked_at.is_some()
-        || ctx
-            .store
-            .get(&format!("rv:g:{}", row.family_id))
-            .await?
-            .is_some()
+    let requested = match params.get("scope") {
+        Some(raw) => Some(Scope::parse(raw)?),
+        None => None,
+    };
+    // Refused before the token is consumed: the client keeps its refresh token.
+    if let Some(s) = requested
+        .iter()
+        .flat_map(|r| r.iter())
+        .find(|s| !client.allows_scope(s))
     {
-        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+        return Err(OAuthError::invalid_scope(format!(
+            "scope {s} is not allowed for this client"
+        )));
     }
-    if row.used_at.is_some() {
-        revoke(ctx, tenant, client, &row, "reuse").await?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; the grant has been revoked",
-        ));
-    }
-    if now >= row.expires_at || now >= row.family_expires_at {
-        return Err(OAuthError::invalid_grant("the refresh token has expired"));
-    }
-    if let Some(sid) = &row.sid {
-        let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-        if !matches!(
-            sessions.lookup_sid(tenant, sid, true).await?,
-            SessionLookup::Active(_)
-        ) {
-            revoke(ctx, tenant, client, &row, "session").await?;
-            return Err(OAuthError::invalid_grant("the sign-in session has ended"));
-        }
-    }
-    let (tenant_id, user_id) = (tenant.id, row.user_id.parse().map_err(|_| invalid())?);
-    let user = ctx
+    let (idle, _) = lifetimes(tenant, client);
+    let token = random::token();
+    let input = (
+        tenant.id.to_string(),
+        client.client_id.clone(),
+        secret_digest(&ctx.keys.secret_hash, presented),
+        uuid::Uuid::now_v7().to_string(),
+        secret_digest(&ctx.keys.secret_hash, &token),
+        requested.as_ref().map(|s| s.to_string()),
+    );
+    let now = ctx.clock.unix();
+    // One database call: check and rotate atomically (one statement on PostgreSQL).
+    let redeemed = ctx
         .db
-        .run(move |c| storage::users::find_by_id(c, tenant_id, user_id))
-        .await?
-        .map(|u| u.user)
-        .filter(|u| u.enabled);
-    let Some(user) = user else {
-        revoke(ctx, tenant, client, &row, "user").await?;
-        return Err(OAuthError::invalid_grant(
-            "the user is no longer allowed to sign in",
-        ));
+        .write(move |c| {
+            let (tenant_id, client_id, hash, next_id, next_hash, scope) = &input;
+            storage::refresh_tokens::redeem(
+                c,
+                &Redeem {
+                    tenant_id,
+                    client_id,
+                    token_hash: hash,
+                    now,
+                    next_id,
+                    next_hash,
+                    idle_secs: idle,
+                    scope: scope.as_deref(),
+                },
+            )
+        })
+        .await?;
+    let grant = match redeemed {
+        Redeemed::Rotated(grant) => grant,
+        Redeemed::Invalid => return Err(invalid()),
+        Redeemed::Revoked => {
+            return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+        }
+        Redeemed::Expired => {
+            return Err(OAuthError::invalid_grant("the refresh token has expired"));
+        }
+        Redeemed::ScopeTooWide => {
+            return Err(OAuthError::invalid_scope(
+                "a refresh cannot add scopes to the grant",
+            ));
+        }
+        Redeemed::Reused { family_id, user_id } => {
+            revocation::mark_grant(ctx, &family_id).await?;
+            storage::audit::record(
+                &ctx.db,
+                AuditEvent::new(
+                    ctx.clock.now(),
+                    Some(tenant.id),
+                    AuditAction::TokenReuseDetected,
+                    "refresh_token",
+                    Actor::Anonymous,
+                )
+                .subject(format!("user:{user_id}"))
+                .details(serde_json::json!({ "client": client.client_id, "grant": family_id })),
+            )
+            .await;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the grant has been revoked",
+            ));
+        }
+        Redeemed::UserDisabled { family_id } => {
+            revocation::revoke_grant(ctx, &family_id).await?;
+            return Err(OAuthError::invalid_grant(
+                "the user is no longer allowed to sign in",
+            ));
+        }
     };
 
-    let granted = Scope::parse(&row.scope)?;
-    let scope = match params.get("scope") {
-        Some(raw) => {
-            let requested = Scope::parse(raw)?;
-            if !requested.is_subset_of(&granted) {
-                return Err(OAuthError::invalid_scope(
-                    "a refresh cannot add scopes to the grant",
-                ));
-            }
-            requested
+    // Checks that live in the session store; failing them kills the grant just rotated.
+    let ended = ctx
+        .store
+        .get(&format!("rv:g:{}", grant.family_id))
+        .await?
+        .is_some();
+    let session_gone = match &grant.sid {
+        Some(sid) => {
+            let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+            !matches!(
+                sessions.lookup_sid(tenant, sid, true).await?,
+                SessionLookup::Active(_)
+            )
         }
-        None => granted,
+        None => false,
     };
+    if ended || session_gone {
+        revocation::revoke_grant(ctx, &grant.family_id).await?;
+        return Err(OAuthError::invalid_grant(if ended {
+            "the refresh token was revoked"
+        } else {
+            "the sign-in session has ended"
+        }));
+    }
+    let scope = match requested {
+        Some(s) => s,
+        None => Scope::parse(&grant.scope)?,
+    };
+    // The grant holds a scope the client may no longer have (its registration was narrowed):
+    // the grant is withdrawn.
     if let Some(s) = scope.iter().find(|s| !client.allows_scope(s)) {
+        revocation::revoke_grant(ctx, &grant.family_id).await?;
         return Err(OAuthError::invalid_scope(format!(
             "scope {s} is no longer allowed for this client"
         )));
     }
-
-    let (idle, _) = lifetimes(tenant, client);
-    let token = random::token();
-    let next = RefreshRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        token_hash: secret_digest(&ctx.keys.secret_hash, &token),
-        issued_at: now,
-        expires_at: (now + idle).min(row.family_expires_at),
-        used_at: None,
-        revoked_at: None,
-        ..row.clone()
-    };
-    let old_id = row.id.clone();
-    let rotated = ctx
-        .db
-        .write(move |c| storage::refresh_tokens::rotate(c, &old_id, now, &next))
-        .await?;
-    if !rotated {
-        // Used concurrently by someone else: treat as reuse.
-        revoke(ctx, tenant, client, &row, "reuse").await?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; the grant has been revoked",
-        ));
-    }
-    let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
+    let amr: Vec<String> = serde_json::from_str(&grant.amr).unwrap_or_default();
     let acr = Some(crate::domain::session::acr_for(&amr).to_owned());
     let subject = Subject {
-        user: Some(&user),
-        sid: row.sid.as_deref(),
-        session_bound: row.sid.is_some(),
-        grant_id: Some(&row.family_id),
-        auth_time: Some(row.auth_time),
+        user_id: Some(grant.user_id.parse().map_err(|_| invalid())?),
+        // No ID token on refresh, so the user's profile is not needed (no user lookup).
+        profile: None,
+        sid: grant.sid.as_deref(),
+        session_bound: grant.sid.is_some(),
+        grant_id: Some(&grant.family_id),
+        auth_time: Some(grant.auth_time),
         amr,
         acr,
     };

@@ -17,7 +17,7 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::StrictForm;
+use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::pages::{Visitor, load_tenant, query_escape, see_other, visitor};
 use crate::web::state::AppState;
 use crate::web::templates::{ConsentPage, FormPostPage, html};
@@ -203,7 +203,7 @@ pub async fn resume_after_sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<PendingQuery>,
+    query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant(&state, &path).await?;
     let (pending, request) = match resume(&state, &tenant, &query.id).await {
@@ -232,7 +232,7 @@ pub async fn consent_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<PendingQuery>,
+    query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant(&state, &path).await?;
     let (_, request) = match resume(&state, &tenant, &query.id).await {

@@ -12,7 +12,7 @@ use crate::domain::tenant::Tenant;
 use crate::logout::EndReason;
 use crate::web::client::Client;
 use crate::web::error::PageError;
-use crate::web::form::StrictForm;
+use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
 use crate::web::templates::{LoginPage, html};
 use crate::web::{cookies, csrf, return_to};
@@ -79,7 +79,7 @@ pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<LoginQuery>,
+    query: StrictQuery<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant(&state, &path).await?;
     let return_to = query

@@ -10,7 +10,7 @@ use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::StrictForm;
+use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
 use crate::web::templates::{SetupPage, html};
 
@@ -71,7 +71,7 @@ pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<SetupQuery>,
+    query: StrictQuery<SetupQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant(&state, &path).await?;
     if !setup::token_is_valid(&state.ctx, &tenant, &query.token).await? {

@@ -42,3 +42,30 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A working directory for the real binary, on the test's backends (a fresh PostgreSQL schema
+/// and Redis prefix when the environment selects them; SQLite under the directory otherwise).
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    pub backend: super::backend::Backend,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            backend: super::backend::Backend::fresh(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `watchword` in this directory, on these backends.
+    pub fn watchword(&self) -> Command {
+        let mut cmd = watchword(self.path());
+        self.backend.apply(&mut cmd);
+        cmd
+    }
+}

@@ -1,6 +1,7 @@
 //! Shared test fixtures: the `TestApp` builder, a cookie-carrying browser, a TCP proxy that can
 //! simulate outages, and helpers to run the real binary.
 
+pub mod backend;
 pub mod binary;
 pub mod browser;
 pub mod oidc;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use base64::Engine;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use watchword::app::Watchword;
 use watchword::clock::ManualClock;
 use watchword::config::Config;
@@ -17,6 +16,7 @@ use watchword::domain::tenant::Tenant;
 use watchword::domain::user::User;
 use watchword::storage::audit::AuditRow;
 
+use super::backend::Backend;
 use super::{Browser, test_database_url, test_redis_url};
 
 pub struct TestApp {
@@ -25,8 +25,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     handle: ServerHandle,
     _dir: tempfile::TempDir,
-    pg_schema: Option<(String, String)>,
-    redis_prefix: Option<(String, String)>,
+    /// The database schema and Redis prefix, removed when the test ends.
+    pub backend: Backend,
 }
 
 type Tweak = Box<dyn FnOnce(&mut Config)>;
@@ -142,27 +142,14 @@ impl TestAppBuilder {
             "sqlite://{}",
             dir.path().join("watchword.db").display()
         )));
-        let mut pg_schema = None;
-        if let Some(base) = &self.database_url {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn =
-                PgConnection::establish(base).expect("connect to WATCHWORD_TEST_DATABASE_URL");
-            diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-                .execute(&mut conn)
-                .unwrap();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            config.database.url = Some(Secret::new(format!(
-                "{base}{sep}options=-csearch_path%3D{schema}"
-            )));
+        let backend = Backend::with(self.database_url, self.redis_url);
+        if let Some(url) = backend.database_url() {
+            config.database.url = Some(Secret::new(url));
             config.database.pool_size = 4;
-            pg_schema = Some((base.clone(), schema));
         }
-        let mut redis_prefix = None;
-        if let Some(url) = &self.redis_url {
-            let prefix = format!("ww-test:{}:", uuid::Uuid::new_v4().simple());
-            config.redis.url = Some(Secret::new(url.clone()));
-            config.redis.key_prefix = prefix.clone();
-            redis_prefix = Some((url.clone(), prefix));
+        if let Some((url, prefix)) = backend.redis() {
+            config.redis.url = Some(Secret::new(url));
+            config.redis.key_prefix = prefix;
         }
         for tweak in self.tweaks {
             tweak(&mut config);
@@ -182,41 +169,13 @@ impl TestAppBuilder {
             clock,
             handle,
             _dir: dir,
-            pg_schema,
-            redis_prefix,
+            backend,
         }
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        drop(handle.stop(false));
-        if let Some((base, schema)) = self.pg_schema.take()
-            && let Ok(mut conn) = PgConnection::establish(&base)
-        {
-            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&mut conn);
-        }
-        if let Some((url, prefix)) = self.redis_prefix.take() {
-            delete_redis_prefix(&url, &prefix);
-        }
-    }
-}
-
-/// Removes every key a test wrote to Redis.
-pub fn delete_redis_prefix(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_connection() else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query(&mut conn)
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        drop(self.handle.stop(false));
     }
 }

@@ -2,17 +2,17 @@
 //! message on bad input.
 
 use crate::common::GOOD_PASSWORD;
-use crate::common::binary::{run, stderr, stdout, watchword};
+use crate::common::binary::{Workdir, run, stderr, stdout};
 
-fn cli(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut cmd = watchword(dir);
+fn cli(dir: &Workdir, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut cmd = dir.watchword();
     cmd.args(args);
     run(cmd, stdin)
 }
 
 #[test]
 fn every_command_has_help() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     for args in [
         vec!["--help"],
         vec!["serve", "--help"],
@@ -26,7 +26,7 @@ fn every_command_has_help() {
         vec!["user", "disable", "--help"],
         vec!["user", "enable", "--help"],
     ] {
-        let out = cli(dir.path(), &args, "");
+        let out = cli(&dir, &args, "");
         assert!(out.status.success(), "{args:?}");
         assert!(stdout(&out).contains("Usage:"), "{args:?}");
     }
@@ -35,8 +35,8 @@ fn every_command_has_help() {
 
 #[test]
 fn tenants_and_users_are_managed_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let dir = Workdir::new();
+    let d = &dir;
 
     let out = cli(d, &["migrate"], "");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -105,8 +105,8 @@ fn tenants_and_users_are_managed_from_the_command_line() {
 
 #[test]
 fn bad_input_exits_non_zero_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let dir = Workdir::new();
+    let d = &dir;
     let cases: &[(&[&str], &str, &str)] = &[
         (&["tenant", "create", "Bad Slug"], "", "invalid tenant slug"),
         (
@@ -199,8 +199,8 @@ async fn admin_changes_are_audited() {
 
 #[test]
 fn clients_and_keys_are_managed_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let dir = Workdir::new();
+    let d = &dir;
     let secret_of = |out: &str| {
         out.lines()
             .find_map(|l| l.strip_prefix("client_secret: "))
@@ -327,7 +327,7 @@ fn clients_and_keys_are_managed_from_the_command_line() {
         Some(2)
     );
 
-    let keys = |d: &std::path::Path| -> Vec<serde_json::Value> {
+    let keys = |d: &Workdir| -> Vec<serde_json::Value> {
         serde_json::from_str(&stdout(&cli(d, &["keys", "list", "--json"], ""))).unwrap()
     };
     let before = keys(d);

@@ -56,6 +56,38 @@ async fn applying_a_seed_twice_changes_nothing_the_second_time() {
     let school = app.tenant("school").await;
     assert_eq!(school.policy.session.idle_timeout_secs, 600);
     assert_eq!(school.policy.password.min_length, 12);
+    // The tenant's own password policy applies: 11 characters pass the default tenant's
+    // minimum of 8, not this one's 12.
+    let bob = watchword::admin::users::find(&app.app.ctx, &school, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    let short = watchword::domain::secret::Secret::new("elevenchars".to_owned());
+    let refused = watchword::admin::users::set_password(
+        &app.app.ctx,
+        &school,
+        &bob.user,
+        &short,
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("12")),
+        "{refused:?}"
+    );
+    let default = app.tenant("default").await;
+    let carol = app.create_user("default", "carol", GOOD_PASSWORD).await;
+    watchword::admin::users::set_password(
+        &app.app.ctx,
+        &default,
+        &carol,
+        &short,
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await
+    .expect("the default tenant's minimum is 8");
     assert_eq!(app.tenant("default").await.display_name, "Example Company");
 
     let b = app.browser();

@@ -30,12 +30,11 @@ impl Drop for Running {
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
-/// Starts `watchword serve ARGS` in `dir`; returns it, every stderr line seen until it is ready,
+/// Starts `watchword ARGS` in `dir` (no arguments: the default command, `serve`); returns it, every stderr line seen until it is ready,
 /// and its stdout (the JSON log), which keeps filling while it runs.
 fn start(dir: &std::path::Path, port: u16, args: &[&str]) -> (Running, Vec<String>, Lines) {
     let mut cmd = watchword(dir);
-    cmd.arg("serve")
-        .args(args)
+    cmd.args(args)
         .env("WATCHWORD__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env(
             "WATCHWORD__SERVER__PUBLIC_URL",
@@ -81,6 +80,7 @@ fn start(dir: &std::path::Path, port: u16, args: &[&str]) -> (Running, Vec<Strin
 async fn first_start_creates_everything_and_prints_a_one_time_admin_link() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    // `cargo run --release`: no subcommand at all.
     let (server, lines, logs) = start(dir.path(), port, &[]);
 
     assert!(
@@ -180,7 +180,7 @@ async fn first_start_creates_everything_and_prints_a_one_time_admin_link() {
     )
     .unwrap();
     let port = free_port();
-    let (_server, lines, _) = start(dir.path(), port, &["--seed", "seed.toml"]);
+    let (_server, lines, _) = start(dir.path(), port, &["serve", "--seed", "seed.toml"]);
     assert!(
         !lines.iter().any(|l| l.contains("/setup?token=")),
         "{lines:?}"

@@ -224,3 +224,43 @@ async fn static_assets_are_cacheable_and_revalidate() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn hostile_query_strings_get_clear_errors() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    for (query, says) in [
+        ("return_to=%FF%FE", "not valid UTF-8"),
+        ("return_to=/a&return_to=/b", "more than once"),
+    ] {
+        let res = b.get(&format!("/t/default/login?{query}")).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(says), "{query}: {html}");
+        assert!(html.contains("request id"), "{html}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    if crate::common::test_database_url().is_some() {
+        return; // PostgreSQL pass
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let app = TestApp::start().await;
+    let mode = app
+        .app
+        .ctx
+        .db
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query("PRAGMA journal_mode").get_result::<Mode>(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+}

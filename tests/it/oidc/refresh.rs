@@ -219,3 +219,125 @@ async fn tokens_without_offline_access_die_with_the_browser_session() {
     );
     let _ = RefreshToken::new(String::new());
 }
+
+/// Presents `token` at the token endpoint as client `app`.
+async fn redeem(app: &TestApp, secret: &str, token: &str) -> (u16, serde_json::Value) {
+    post(
+        app,
+        "/t/default/token",
+        Some(("app", secret)),
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_redemptions_rotate_once_and_replays_never_fail_the_server() {
+    let app = TestApp::start().await;
+    let s = sign_in(&app, "cora", "app", &["offline_access"], |_| {}).await;
+    let secret = s.registered.secret.clone().unwrap();
+    let t0 = s.tokens.refresh_token().unwrap().secret().clone();
+    let (_, body) = redeem(&app, &secret, &t0).await;
+    let t1 = body["refresh_token"].as_str().unwrap().to_owned();
+    let (_, body) = redeem(&app, &secret, &t1).await;
+    let t2 = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // The live token eight times at once, and replays of two used tokens of the same family
+    // at the same moment (on PostgreSQL, two replays once deadlocked on each other's row locks).
+    let mut tasks = Vec::new();
+    for token in std::iter::repeat_n(&t2, 8).chain([&t0, &t1, &t0, &t1]) {
+        let (base, secret, token) = (app.base.clone(), secret.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = crate::common::oidc::plain_client()
+                .post(format!("{base}/t/default/token"))
+                .basic_auth("app", Some(&secret))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }));
+    }
+    let mut successors = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            200 => successors.push(body["refresh_token"].as_str().unwrap().to_owned()),
+            400 => assert_eq!(body["error"], "invalid_grant", "{body}"),
+            other => panic!("status {other}: {body}"),
+        }
+    }
+    assert!(
+        successors.len() <= 1,
+        "a refresh token rotates at most once: {successors:?}"
+    );
+    // Replays revoked the family: whatever was issued in the race is dead too.
+    for token in successors.iter().chain([&t2]) {
+        let (status, body) = redeem(&app, &secret, token).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_absolute_lifetime_ends_a_family_however_often_it_is_used() {
+    let app = TestApp::start().await;
+    let s = sign_in(&app, "abe", "app", &["offline_access"], |c| {
+        c.settings.lifetimes.refresh_idle_secs = Some(3600);
+        c.settings.lifetimes.refresh_absolute_secs = Some(3 * 3600);
+    })
+    .await;
+    let secret = s.registered.secret.clone().unwrap();
+    let mut token = s.tokens.refresh_token().unwrap().secret().clone();
+    // Used every 50 minutes, it never idles out; 3 hours after the sign-in it is over.
+    for _ in 0..3 {
+        app.clock.advance(Duration::minutes(50));
+        let (status, body) = redeem(&app, &secret, &token).await;
+        assert_eq!(status, 200, "{body}");
+        token = body["refresh_token"].as_str().unwrap().to_owned();
+    }
+    app.clock.advance(Duration::minutes(35));
+    let (status, body) = redeem(&app, &secret, &token).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_scope_does_not_consume_the_refresh_token() {
+    let app = TestApp::start().await;
+    let s = sign_in(&app, "ned", "app", &["offline_access"], |_| {}).await;
+    let secret = s.registered.secret.clone().unwrap();
+    let token = s.tokens.refresh_token().unwrap().secret().clone();
+    for scope in ["openid admin:everything", "openid email"] {
+        let (status, body) = post(
+            &app,
+            "/t/default/token",
+            Some(("app", &secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &token),
+                ("scope", scope),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope")),
+            "{scope}: {body}"
+        );
+    }
+    let (status, body) = redeem(&app, &secret, &token).await;
+    assert_eq!(status, 200, "the token still works: {body}");
+}

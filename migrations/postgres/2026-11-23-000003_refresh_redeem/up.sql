@@ -1,0 +1,71 @@
+-- Redeeming a refresh token in one statement (one round trip, one transaction): check it and
+-- rotate it. SQLite does the same steps in an in-process transaction
+-- (src/storage/refresh_tokens.rs). Statuses: ok, invalid, revoked, reused (the family is revoked
+-- here), expired, scope (the requested scope is not a subset), disabled (the user).
+--
+-- Concurrency: redemptions within one family take that family's advisory lock first, so two
+-- replays of different tokens of a family cannot deadlock on each other's row locks, and a
+-- rotation racing a replay is ordered. The rotation itself is a conditional UPDATE (unused and
+-- unrevoked), so a revocation that committed meanwhile wins; revocations that run while a
+-- rotation is in flight make a second pass (see revoke_* in src/storage/refresh_tokens.rs).
+CREATE FUNCTION ww_redeem_refresh(
+    p_hash TEXT, p_tenant TEXT, p_client TEXT, p_now BIGINT,
+    p_new_id TEXT, p_new_hash TEXT, p_idle BIGINT, p_scope TEXT
+) RETURNS TEXT LANGUAGE plpgsql AS $$
+DECLARE
+    r refresh_tokens%ROWTYPE;
+    active BOOLEAN;
+    status TEXT;
+    n INTEGER;
+BEGIN
+    SELECT * INTO r FROM refresh_tokens t WHERE t.token_hash = p_hash;
+    IF NOT FOUND OR r.tenant_id <> p_tenant OR r.client_id <> p_client THEN
+        RETURN '{"status":"invalid"}';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('ww-refresh-family:' || r.family_id, 0));
+    -- A fresh read after the lock: another redemption of this family may have just committed.
+    SELECT * INTO r FROM refresh_tokens t WHERE t.id = r.id;
+    IF r.revoked_at IS NOT NULL THEN
+        status := 'revoked';
+    ELSIF r.used_at IS NOT NULL THEN
+        UPDATE refresh_tokens t SET revoked_at = p_now WHERE t.family_id = r.family_id AND t.revoked_at IS NULL;
+        status := 'reused';
+    ELSIF p_now >= r.expires_at OR p_now >= r.family_expires_at THEN
+        status := 'expired';
+    ELSIF p_scope IS NOT NULL AND NOT (string_to_array(p_scope, ' ') <@ string_to_array(r.scope, ' ')) THEN
+        status := 'scope';
+    ELSE
+        SELECT u.enabled INTO active FROM users u WHERE u.id = r.user_id AND u.tenant_id = p_tenant;
+        IF active IS DISTINCT FROM TRUE THEN
+            status := 'disabled';
+        ELSE
+            UPDATE refresh_tokens t SET used_at = p_now
+                WHERE t.id = r.id AND t.used_at IS NULL AND t.revoked_at IS NULL;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            IF n = 0 THEN
+                status := 'revoked'; -- revoked (session ended, user disabled) since the read
+            ELSE
+                INSERT INTO refresh_tokens (id, tenant_id, family_id, client_id, user_id, sid, scope,
+                    token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at, revoked_at)
+                VALUES (p_new_id, r.tenant_id, r.family_id, r.client_id, r.user_id, r.sid, r.scope,
+                    p_new_hash, r.auth_time, r.amr, p_now, LEAST(p_now + p_idle, r.family_expires_at),
+                    r.family_expires_at, NULL, NULL);
+                status := 'ok';
+            END IF;
+        END IF;
+    END IF;
+    RETURN json_build_object(
+        'status', status, 'family_id', r.family_id, 'user_id', r.user_id, 'sid', r.sid,
+        'scope', r.scope, 'auth_time', r.auth_time, 'amr', r.amr,
+        'expires_at', LEAST(p_now + p_idle, r.family_expires_at))::TEXT;
+END $$;
+
+-- Every refresh inserts a row; the foreign key to tenants made each insert take a KEY SHARE lock
+-- on the one tenant row that all of that tenant's refreshes share (multixact churn under
+-- concurrency). Tenant ids come from Watchword itself. Tenants cannot be deleted today; whatever
+-- deletes one later must delete its refresh tokens explicitly.
+ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_tenant_id_fkey;
+
+-- Rotation only sets used_at (not indexed): with free space left in each page the update is HOT
+-- and touches no index.
+ALTER TABLE refresh_tokens SET (fillfactor = 70);
