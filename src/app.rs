@@ -138,6 +138,26 @@ impl Watchword {
         Ok(server)
     }
 
+    /// The control-socket server (`server.control_socket`), if one is configured and the socket
+    /// can be created; a failure is logged and the server runs without it. Spawn or await it.
+    #[cfg(unix)]
+    pub fn control_server(&self) -> Option<Server> {
+        let path = std::path::PathBuf::from(&self.ctx.config.server.control_socket);
+        if path.as_os_str().is_empty() {
+            return None;
+        }
+        match bind_control(&path, self.ctx.clone()) {
+            Ok(server) => {
+                tracing::info!(socket = %path.display(), "control socket ready");
+                Some(server)
+            }
+            Err(e) => {
+                tracing::warn!(socket = %path.display(), error = %e, "no control socket: `watchword session` commands need Redis or this socket");
+                None
+            }
+        }
+    }
+
     fn start_background_jobs(&self) {
         crate::jobs::start(self.ctx.clone());
     }
@@ -146,4 +166,37 @@ impl Watchword {
     pub async fn sweep_sessions(&self) -> usize {
         crate::jobs::sweep_sessions(&self.ctx).await
     }
+}
+
+/// Binds the control socket with mode 0600 (an old socket file left by a previous run is
+/// replaced; a path that is not a socket is refused).
+#[cfg(unix)]
+fn bind_control(path: &std::path::Path, ctx: crate::context::Ctx) -> std::io::Result<Server> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists and is not a socket",
+            ));
+        }
+        Err(_) => {}
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let data = web::Data::new(ctx);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::JsonConfig::default().limit(16 * 1024))
+            .configure(crate::web::control::configure)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen_uds(listener)?
+    .run())
 }

@@ -46,6 +46,10 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Seconds given to in-flight requests at shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Unix socket on which the server accepts operator commands from the `watchword` CLI on the
+    /// same machine (e.g. `watchword session end` with the in-process session store). Mode 0600.
+    /// Empty: none.
+    pub control_socket: String,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +61,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 30,
+            control_socket: "data/control.sock".into(),
         }
     }
 }

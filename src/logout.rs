@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::auth::sessions::{Found, Sessions};
+use crate::auth::sessions::{Elsewhere, Ended, Found, Sessions};
 use crate::backchannel::Delivery;
 use crate::context::Ctx;
 use crate::crypto::random;
@@ -26,6 +26,10 @@ pub enum EndReason {
     AbsoluteTimeout,
     /// Another user signed in with the same browser.
     Replaced,
+    /// The same user signed in elsewhere, beyond the tenant's session limit.
+    Evicted,
+    /// The user ended it from another session (account page).
+    User,
     AccountDisabled,
     Administrator,
 }
@@ -38,9 +42,25 @@ impl EndReason {
             EndReason::IdleTimeout => "idle_timeout",
             EndReason::AbsoluteTimeout => "absolute_timeout",
             EndReason::Replaced => "replaced",
+            EndReason::Evicted => "evicted",
+            EndReason::User => "ended_by_user",
             EndReason::AccountDisabled => "account_disabled",
             EndReason::Administrator => "administrator",
         }
+    }
+
+    /// Whether grants with `offline_access` issued in the session die too. Sign-out and timeouts
+    /// leave them (that is what offline access is for); a session ended *against* its holder
+    /// (evicted by the session limit, ended by the user elsewhere or by an administrator,
+    /// disabled account) takes everything issued in it.
+    pub fn ends_offline_grants(self) -> bool {
+        matches!(
+            self,
+            EndReason::Evicted
+                | EndReason::User
+                | EndReason::Administrator
+                | EndReason::AccountDisabled
+        )
     }
 
     fn audit_action(self) -> AuditAction {
@@ -71,20 +91,101 @@ pub async fn end_session(
     origin: Origin,
 ) -> Result<bool, EndError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    let record = &found.record;
-    if !sessions
-        .remove(&found.hash, record, reason.as_str())
-        .await?
-    {
+    let ended = Ended {
+        reason: reason.as_str().to_owned(),
+        at: ctx.clock.unix(),
+        by: None,
+    };
+    if !sessions.remove(&found.hash, &found.record, &ended).await? {
         return Ok(false);
     }
+    finish(
+        ctx,
+        tenant,
+        found,
+        reason,
+        actor,
+        origin,
+        serde_json::Value::Null,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Ends a session evicted by the session limit (its record was taken in the same atomic step
+/// that admitted `by`'s sign-in). The browser is later told where the account signed in.
+pub async fn end_evicted(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    evicted: &Found,
+    by: &Origin,
+    by_session: &str,
+) -> Result<(), EndError> {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let elsewhere = Elsewhere {
+        device: crate::domain::device::describe(by.user_agent.as_deref().unwrap_or("")),
+        ip: by.ip.clone().unwrap_or_default(),
+    };
+    let ended = Ended {
+        reason: EndReason::Evicted.as_str().to_owned(),
+        at: ctx.clock.unix(),
+        by: Some(elsewhere.clone()),
+    };
+    sessions
+        .forget(&evicted.hash, &evicted.record, &ended)
+        .await?;
+    let details = serde_json::json!({
+        "by_session": by_session,
+        "by_device": elsewhere.device,
+        "by_ip": elsewhere.ip,
+    });
+    finish(
+        ctx,
+        tenant,
+        evicted,
+        EndReason::Evicted,
+        Actor::System,
+        by.clone(),
+        details,
+    )
+    .await
+}
+
+/// Everything after the record is gone: refresh tokens, back-channel logout, audit, metrics.
+async fn finish(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    found: &Found,
+    reason: EndReason,
+    actor: Actor,
+    origin: Origin,
+    details: serde_json::Value,
+) -> Result<(), EndError> {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let record = &found.record;
     let (tenant_id, sid, now) = (tenant.id, record.sid.clone(), ctx.clock.unix());
+    let offline = reason.ends_offline_grants();
     let families = ctx
         .db
-        .write(move |c| storage::refresh_tokens::revoke_session(c, tenant_id, &sid, now))
+        .write(move |c| storage::refresh_tokens::revoke_session(c, tenant_id, &sid, offline, now))
         .await?;
+    if offline {
+        // Access tokens of offline grants are not bound to the session: mark their grants.
+        for family in &families {
+            crate::oauth::revocation::mark_grant(ctx, family).await?;
+        }
+    }
     notify_clients(ctx, tenant, found).await;
     sessions.forget_clients(&record.sid).await?;
+    let mut all = serde_json::json!({
+        "user": record.user_id.to_string(),
+        "refresh_token_families_revoked": families.len(),
+        "device": crate::domain::device::describe(&record.user_agent),
+        "ip": record.ip,
+    });
+    if let (Some(all), serde_json::Value::Object(extra)) = (all.as_object_mut(), details) {
+        all.extend(extra);
+    }
     storage::audit::record(
         &ctx.db,
         AuditEvent::new(
@@ -96,10 +197,7 @@ pub async fn end_session(
         )
         .subject(format!("session:{}", record.sid))
         .origin(origin)
-        .details(serde_json::json!({
-            "user": record.user_id.to_string(),
-            "refresh_token_families_revoked": families.len(),
-        })),
+        .details(all),
     )
     .await;
     metrics::counter!(
@@ -108,7 +206,7 @@ pub async fn end_session(
         "reason" => reason.as_str(),
     )
     .increment(1);
-    Ok(true)
+    Ok(())
 }
 
 /// Ends every session of a user; returns how many were ended.

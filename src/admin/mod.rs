@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod error;
 pub mod seed;
+pub mod sessions;
 pub mod setup;
 pub mod tenants;
 pub mod users;

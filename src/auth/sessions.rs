@@ -20,10 +20,10 @@ use crate::crypto::{random, sha256_hex};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::secret::Secret;
 use crate::domain::session::{
-    AuthMethod, BrowserSession, EXPIRED_GRACE_SECS, SessionPolicy, SessionState,
+    AuthMethod, BrowserSession, EXPIRED_GRACE_SECS, OnLimit, SessionPolicy, SessionState,
 };
 use crate::domain::tenant::Tenant;
-use crate::session_store::{SharedStore, StoreError};
+use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
 
 /// A session just created: the cookie value (secret) and the record.
 #[derive(Debug)]
@@ -37,6 +37,31 @@ pub struct NewSession {
 pub struct Ended {
     pub reason: String,
     pub at: i64,
+    /// For a session ended by a sign-in elsewhere (the session limit): where that was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Elsewhere>,
+}
+
+/// The sign-in that took a session's place: approximate device and address, for the page that
+/// tells the evicted browser what happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Elsewhere {
+    pub device: String,
+    pub ip: String,
+}
+
+/// What creating a session did.
+#[derive(Debug)]
+pub enum Created {
+    /// The session exists; these sessions of the same user were evicted to make room (their
+    /// records are already gone; the caller ends them everywhere, see `crate::logout`).
+    Admitted {
+        session: NewSession,
+        evicted: Vec<Found>,
+    },
+    /// The user is at the tenant's session limit and the policy is `deny_new`: no session was
+    /// created. These are the user's live sessions, oldest first.
+    Denied { live: Vec<Found> },
 }
 
 /// A live session found by cookie or sid.
@@ -108,7 +133,10 @@ impl Sessions {
         Self { store, clock }
     }
 
-    /// Creates a session for a user who has just proven who they are.
+    /// Creates a session for a user who has just proven who they are, within the tenant's
+    /// session limit: the oldest sessions are evicted (policy `end_oldest`, or `force` when the
+    /// user has confirmed ending them) or the sign-in is refused (`deny_new`). Registration and
+    /// the choice of whom to evict are one atomic step in the store, across replicas.
     pub async fn create(
         &self,
         tenant: &Tenant,
@@ -116,7 +144,8 @@ impl Sessions {
         amr: Vec<AuthMethod>,
         ip: &str,
         user_agent: &str,
-    ) -> Result<NewSession, StoreError> {
+        force: bool,
+    ) -> Result<Created, StoreError> {
         let now = self.clock.unix();
         let token = random::token();
         let hash = token_hash(&token);
@@ -134,23 +163,64 @@ impl Sessions {
         };
         let policy = &tenant.policy.session;
         self.save(&hash, &record, policy).await?;
-        self.store
-            .index_add(
-                &user_index(tenant.id, user),
-                &hash,
+        let admitted = self
+            .store
+            .admit_session(&Admission {
+                user_index: &user_index(tenant.id, user),
+                live_index: EXPIRY_INDEX,
+                record_prefix: "sess:",
+                member: &hash,
                 now,
-                Duration::from_secs((policy.absolute_timeout_secs + EXPIRED_GRACE_SECS) as u64),
-            )
+                index_ttl: Duration::from_secs(
+                    (policy.absolute_timeout_secs + EXPIRED_GRACE_SECS) as u64,
+                ),
+                limit: policy.max_sessions_per_user.max(),
+                evict_oldest: force || policy.on_limit == OnLimit::EndOldest,
+            })
             .await?;
-        Ok(NewSession {
-            token: Secret::new(token),
-            record,
-        })
+        match admitted {
+            Admitted::Yes { evicted } => Ok(Created::Admitted {
+                session: NewSession {
+                    token: Secret::new(token),
+                    record,
+                },
+                evicted: evicted
+                    .into_iter()
+                    .filter_map(|(hash, bytes)| match serde_json::from_slice(&bytes) {
+                        Ok(record) => Some(Found { hash, record }),
+                        Err(_) => {
+                            tracing::warn!("an evicted session had no readable record");
+                            None
+                        }
+                    })
+                    .collect(),
+            }),
+            Admitted::No { live } => {
+                self.discard(&hash, &record).await?;
+                let mut out = Vec::new();
+                for hash in live {
+                    if let Some(record) = self.load(&hash).await? {
+                        out.push(Found { hash, record });
+                    }
+                }
+                Ok(Created::Denied { live: out })
+            }
+        }
+    }
+
+    /// Deletes a session that was never handed out (refused by the limit).
+    async fn discard(&self, hash: &str, record: &BrowserSession) -> Result<(), StoreError> {
+        self.store.delete(&record_key(hash)).await?;
+        self.store.delete(&sid_key(&record.sid)).await?;
+        self.store.index_remove(EXPIRY_INDEX, hash).await?;
+        Ok(())
     }
 
     /// The same user proved who they are again in a browser that has a session: a new cookie
     /// token (no fixation) for the same session (same `sid`, so its clients stay signed in), with
-    /// a fresh `auth_time`.
+    /// a fresh `auth_time`. The session keeps its place among the user's sessions (one atomic
+    /// swap, so it is never counted twice nor missed by a concurrent sign-in). `None` if the
+    /// session ended meanwhile (e.g. evicted): the caller creates a new one.
     pub async fn reauthenticate(
         &self,
         tenant: &Tenant,
@@ -158,7 +228,7 @@ impl Sessions {
         amr: Vec<AuthMethod>,
         ip: &str,
         user_agent: &str,
-    ) -> Result<NewSession, StoreError> {
+    ) -> Result<Option<NewSession>, StoreError> {
         let now = self.clock.unix();
         let token = random::token();
         let hash = token_hash(&token);
@@ -172,21 +242,16 @@ impl Sessions {
         let policy = &tenant.policy.session;
         self.save(&hash, &record, policy).await?;
         let index = user_index(tenant.id, record.user_id);
-        self.store
-            .index_add(
-                &index,
-                &hash,
-                record.created_at,
-                Duration::from_secs((policy.absolute_timeout_secs + EXPIRED_GRACE_SECS) as u64),
-            )
-            .await?;
+        if !self.store.index_replace(&index, &old.hash, &hash).await? {
+            self.discard(&hash, &record).await?;
+            return Ok(None);
+        }
         self.store.delete(&record_key(&old.hash)).await?;
-        self.store.index_remove(&index, &old.hash).await?;
         self.store.index_remove(EXPIRY_INDEX, &old.hash).await?;
-        Ok(NewSession {
+        Ok(Some(NewSession {
             token: Secret::new(token),
             record,
-        })
+        }))
     }
 
     /// Writes the record, its sid mapping and its place in the expiry index.
@@ -296,27 +361,52 @@ impl Sessions {
         &self,
         hash: &str,
         record: &BrowserSession,
-        reason: &str,
+        ended: &Ended,
     ) -> Result<bool, StoreError> {
         let removed = self.store.delete(&record_key(hash)).await?;
+        self.forget(hash, record, ended).await?;
+        Ok(removed)
+    }
+
+    /// Everything of a session but its record (already taken, e.g. by an eviction): the `sid`
+    /// mapping, the index entries, and a note of why it ended for the returning browser.
+    pub async fn forget(
+        &self,
+        hash: &str,
+        record: &BrowserSession,
+        ended: &Ended,
+    ) -> Result<(), StoreError> {
         self.store.delete(&sid_key(&record.sid)).await?;
         self.store
             .index_remove(&user_index(record.tenant_id, record.user_id), hash)
             .await?;
         self.store.index_remove(EXPIRY_INDEX, hash).await?;
-        let ended = Ended {
-            reason: reason.to_owned(),
-            at: self.clock.unix(),
-        };
-        let bytes = serde_json::to_vec(&ended).expect("serializes");
+        let bytes = serde_json::to_vec(ended).expect("serializes");
         self.store
             .set(
                 &gone_key(hash),
                 &bytes,
                 Duration::from_secs(EXPIRED_GRACE_SECS as u64),
             )
-            .await?;
-        Ok(removed)
+            .await
+    }
+
+    /// Why the session behind a cookie value ended, if it did within the last hour.
+    pub async fn ended(&self, token: &str) -> Result<Option<Ended>, StoreError> {
+        Ok(self
+            .store
+            .get(&gone_key(&token_hash(token)))
+            .await?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// The record of the session with public id `sid`, whatever its timeout state.
+    pub async fn find_by_sid(&self, sid: &str) -> Result<Option<Found>, StoreError> {
+        let Some(hash) = self.store.get(&sid_key(sid)).await? else {
+            return Ok(None);
+        };
+        let hash = String::from_utf8_lossy(&hash).into_owned();
+        Ok(self.load(&hash).await?.map(|record| Found { hash, record }))
     }
 
     /// The live record behind a cookie value (for ending it), whatever its timeout state.

@@ -5,13 +5,13 @@
 use crate::context::Ctx;
 use crate::crypto::password::HashError;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::AuthMethod;
+use crate::domain::session::{AuthMethod, SessionState};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{LoginIdentifier, User};
 use crate::session_store::StoreError;
 use crate::storage::{self, StorageError};
 
-use super::sessions::{Found, NewSession, SessionLookup, Sessions};
+use super::sessions::{Created, Found, NewSession, SessionLookup, Sessions};
 
 /// Longest identifier or password looked at; longer input fails like a wrong password.
 const MAX_IDENTIFIER_CHARS: usize = 254;
@@ -25,6 +25,9 @@ pub struct PasswordSignIn<'a> {
     /// The cookie of a session this browser already has: for the same user it continues under a
     /// new cookie token; another user's (or a timed-out) session is handed back to be ended.
     pub replaces_session: Option<String>,
+    /// The user has confirmed ending their other sessions to make room (after a `deny_new`
+    /// refusal): the oldest are evicted whatever the tenant's `on_limit`.
+    pub end_other_sessions: bool,
 }
 
 #[derive(Debug)]
@@ -34,7 +37,13 @@ pub enum SignInResult {
         session: Box<NewSession>,
         /// The browser's previous session, to be ended by the caller (`crate::logout`).
         replaced: Option<Box<Found>>,
+        /// The user's sessions evicted by the session limit (records already gone), to be ended
+        /// everywhere by the caller (`crate::logout::end_evicted`).
+        evicted: Vec<Found>,
     },
+    /// Correct credentials, but the user is at the tenant's session limit and its policy is
+    /// `deny_new`: no session. These are the sessions in the way, oldest first.
+    SessionLimit { user: Box<User>, live: Vec<Found> },
     /// Unknown user or wrong password: deliberately indistinguishable.
     InvalidCredentials,
     /// Correct password, but the account is disabled.
@@ -85,6 +94,7 @@ pub async fn password_sign_in(
         Ok(SignInResult::SignedIn { .. }) => "success",
         Ok(SignInResult::InvalidCredentials) => "invalid_credentials",
         Ok(SignInResult::Disabled) => "disabled",
+        Ok(SignInResult::SessionLimit { .. }) => "session_limit",
         Err(SignInError::Busy(_)) => "busy",
         Err(_) => "error",
     };
@@ -161,6 +171,66 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         upgrade_hash(ctx, &user, req.password, old);
     }
 
+    match start_session(ctx, tenant, &user, vec![AuthMethod::Pwd], req).await? {
+        Started::Session {
+            session,
+            replaced,
+            evicted,
+        } => {
+            storage::audit::record(
+                &ctx.db,
+                audit("success", actor)
+                    .subject(format!("session:{}", session.record.sid))
+                    .details(serde_json::json!({ "sessions_evicted": evicted.len() })),
+            )
+            .await;
+            Ok(SignInResult::SignedIn {
+                user: Box::new(user),
+                session: Box::new(session),
+                replaced,
+                evicted,
+            })
+        }
+        Started::Denied { live } => {
+            storage::audit::record(
+                &ctx.db,
+                audit("session_limit", actor)
+                    .subject(format!("user:{}", user.id))
+                    .details(
+                        serde_json::json!({ "live_sessions": live.len(), "on_limit": "deny_new" }),
+                    ),
+            )
+            .await;
+            Ok(SignInResult::SessionLimit {
+                user: Box::new(user),
+                live,
+            })
+        }
+    }
+}
+
+/// What [`start_session`] did.
+pub enum Started {
+    Session {
+        session: NewSession,
+        replaced: Option<Box<Found>>,
+        evicted: Vec<Found>,
+    },
+    Denied {
+        live: Vec<Found>,
+    },
+}
+
+/// The last step of every sign-in: the browser's session for `user`. A session this browser
+/// already has for the same user continues under a new cookie token; otherwise a new session is
+/// created within the tenant's session limit (`crate::auth::sessions::Sessions::create`).
+pub async fn start_session(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    amr: Vec<AuthMethod>,
+    req: &PasswordSignIn<'_>,
+) -> Result<Started, SignInError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let previous = match &req.replaces_session {
         Some(token) => match sessions.lookup(tenant, token, false).await? {
@@ -169,36 +239,41 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         },
         None => None,
     };
-    let amr = vec![AuthMethod::Pwd];
     let ip = req.origin.ip.as_deref().unwrap_or("");
     let ua = req.origin.user_agent.as_deref().unwrap_or("");
     let now = ctx.clock.now();
-    let (session, replaced) = match previous {
+    let replaced = match previous {
         Some(prev)
             if prev.record.user_id == user.id
-                && prev.record.state(now, &tenant.policy.session)
-                    == crate::domain::session::SessionState::Active =>
+                && prev.record.state(now, &tenant.policy.session) == SessionState::Active =>
         {
-            (
-                sessions.reauthenticate(tenant, &prev, amr, ip, ua).await?,
-                None,
-            )
+            if let Some(session) = sessions
+                .reauthenticate(tenant, &prev, amr.clone(), ip, ua)
+                .await?
+            {
+                return Ok(Started::Session {
+                    session,
+                    replaced: None,
+                    evicted: Vec::new(),
+                });
+            }
+            None // it ended meanwhile: a new session below
         }
-        other => (
-            sessions.create(tenant, user.id, amr, ip, ua).await?,
-            other.map(Box::new),
-        ),
+        other => other.map(Box::new),
     };
-    storage::audit::record(
-        &ctx.db,
-        audit("success", actor).subject(format!("session:{}", session.record.sid)),
+    Ok(
+        match sessions
+            .create(tenant, user.id, amr, ip, ua, req.end_other_sessions)
+            .await?
+        {
+            Created::Admitted { session, evicted } => Started::Session {
+                session,
+                replaced,
+                evicted,
+            },
+            Created::Denied { live } => Started::Denied { live },
+        },
     )
-    .await;
-    Ok(SignInResult::SignedIn {
-        user: Box::new(user),
-        session: Box::new(session),
-        replaced,
-    })
 }
 
 /// Re-hashes with the configured parameters in the background; the sign-in does not wait.

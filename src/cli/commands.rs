@@ -59,6 +59,7 @@ async fn run_command(app: &Watchword, command: Command) -> Result<(), CliError> 
         Command::User(cmd) => user(app, cmd).await,
         Command::Client(cmd) => super::clients::client(app, cmd).await,
         Command::Keys(cmd) => super::clients::keys(app, cmd).await,
+        Command::Session(cmd) => super::sessions::direct(app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");

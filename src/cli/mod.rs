@@ -1,10 +1,11 @@
 //! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
-//! `seed`.
+//! `session`, `seed`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
 mod clients;
 mod commands;
 mod serve;
+mod sessions;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(clients::KeysCommand),
+    /// See and end users' browser sessions.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
     /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).
@@ -161,6 +165,9 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match command {
             Command::Serve { seed } => serve::run(config, seed).await,
+            Command::Session(cmd) if sessions::needs_server(&config) => {
+                sessions::via_server(&config, cmd).await
+            }
             other => commands::run(config, other).await,
         }
     });

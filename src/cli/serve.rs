@@ -33,6 +33,11 @@ pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> 
         .map_err(|e| CliError::Failed(format!("cannot listen on {bind}: {e}")))?;
     let server = app.server(listener)?;
     let handle = server.handle();
+    // The control socket lives as long as the process.
+    #[cfg(unix)]
+    if let Some(control) = app.control_server() {
+        tokio::spawn(control);
+    }
     tracing::info!(bind = %bind, public_url = %public, "Watchword is serving");
     tokio::spawn(async move {
         shutdown_signal().await;

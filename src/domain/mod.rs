@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod device;
 pub mod ids;
 pub mod keys;
 pub mod password_policy;

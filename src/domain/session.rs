@@ -8,7 +8,7 @@ use super::ids::{TenantId, UserId};
 /// How long an expired session's record is kept to recognise it (see `store_ttl`).
 pub const EXPIRED_GRACE_SECS: i64 = 3600;
 
-/// Per-tenant session lifetimes.
+/// Per-tenant session lifetimes and the concurrent-session limit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionPolicy {
@@ -16,6 +16,10 @@ pub struct SessionPolicy {
     pub idle_timeout_secs: i64,
     /// A session ends this long after sign-in, however active (default 12 hours).
     pub absolute_timeout_secs: i64,
+    /// How many browser sessions one user may have at once (default 1).
+    pub max_sessions_per_user: SessionLimit,
+    /// What a sign-in beyond the limit does (default: ends the oldest session).
+    pub on_limit: OnLimit,
 }
 
 impl Default for SessionPolicy {
@@ -23,6 +27,77 @@ impl Default for SessionPolicy {
         Self {
             idle_timeout_secs: 30 * 60,
             absolute_timeout_secs: 12 * 3600,
+            max_sessions_per_user: SessionLimit::Max(1),
+            on_limit: OnLimit::EndOldest,
+        }
+    }
+}
+
+/// A number of sessions (1 or more), or `"unlimited"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionLimit {
+    Unlimited,
+    Max(u32),
+}
+
+impl SessionLimit {
+    /// The limit as a count, `None` when unlimited.
+    pub fn max(self) -> Option<u32> {
+        match self {
+            SessionLimit::Unlimited => None,
+            SessionLimit::Max(n) => Some(n),
+        }
+    }
+}
+
+impl Serialize for SessionLimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SessionLimit::Unlimited => s.serialize_str("unlimited"),
+            SessionLimit::Max(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(i64),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Count(n) if (1..=i64::from(MAX_SESSION_LIMIT)).contains(&n) => {
+                Ok(SessionLimit::Max(n as u32))
+            }
+            Raw::Word(w) if w == "unlimited" => Ok(SessionLimit::Unlimited),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected a number from 1 to {MAX_SESSION_LIMIT} or \"unlimited\""
+            ))),
+        }
+    }
+}
+
+/// The largest finite session limit.
+pub const MAX_SESSION_LIMIT: u32 = 1000;
+
+/// What a sign-in does when the user already has `max_sessions_per_user` sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLimit {
+    /// The new sign-in wins: the oldest sessions end (in every browser and application).
+    EndOldest,
+    /// The new sign-in is refused; the user may end the other sessions by re-entering their
+    /// credentials.
+    DenyNew,
+}
+
+impl OnLimit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnLimit::EndOldest => "end_oldest",
+            OnLimit::DenyNew => "deny_new",
         }
     }
 }
@@ -94,6 +169,12 @@ pub enum SessionState {
     Active,
     IdleExpired,
     AbsoluteExpired,
+}
+
+impl SessionState {
+    pub fn is_active(self) -> bool {
+        self == SessionState::Active
+    }
 }
 
 impl BrowserSession {
@@ -175,6 +256,33 @@ mod tests {
                 .num_seconds(),
             100 + g
         );
+    }
+
+    #[test]
+    fn session_limits_parse_numbers_and_unlimited() {
+        let p: SessionPolicy =
+            serde_json::from_str(r#"{"max_sessions_per_user":3,"on_limit":"deny_new"}"#).unwrap();
+        assert_eq!(p.max_sessions_per_user, SessionLimit::Max(3));
+        assert_eq!(p.on_limit, OnLimit::DenyNew);
+        let p: SessionPolicy =
+            serde_json::from_str(r#"{"max_sessions_per_user":"unlimited"}"#).unwrap();
+        assert_eq!(p.max_sessions_per_user.max(), None);
+        assert_eq!(
+            serde_json::to_string(&p.max_sessions_per_user).unwrap(),
+            r#""unlimited""#
+        );
+        let d = SessionPolicy::default();
+        assert_eq!(
+            (d.max_sessions_per_user.max(), d.on_limit),
+            (Some(1), OnLimit::EndOldest)
+        );
+        for bad in [r#"0"#, r#"-1"#, r#"1001"#, r#""many""#, r#"1.5"#] {
+            let json = format!(r#"{{"max_sessions_per_user":{bad}}}"#);
+            assert!(
+                serde_json::from_str::<SessionPolicy>(&json).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use super::{SessionStore, StoreError};
+use super::{Admission, Admitted, SessionStore, StoreError};
 use crate::clock::SharedClock;
 
 enum Value {
@@ -202,6 +202,22 @@ impl SessionStore for MemoryStore {
         }))
     }
 
+    async fn index_replace(&self, index: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        Ok(self.with_live(index, |e| match e {
+            Some(Entry {
+                value: Value::Index(m),
+                ..
+            }) => match m.remove(old) {
+                Some(score) => {
+                    m.insert(new.to_owned(), score);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }))
+    }
+
     async fn index_up_to(
         &self,
         index: &str,
@@ -224,6 +240,74 @@ impl SessionStore for MemoryStore {
         });
         members.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         Ok(members)
+    }
+
+    async fn admit_session(&self, a: &Admission<'_>) -> Result<Admitted, StoreError> {
+        let now = self.clock.now();
+        let index_expiry = self.deadline(a.index_ttl);
+        let mut entries = self.entries.lock();
+        let index_of = |entries: &HashMap<String, Entry>, key: &str| match entries.get(key) {
+            Some(Entry {
+                value: Value::Index(m),
+                expires_at,
+            }) if *expires_at > now => m.clone(),
+            _ => HashMap::new(),
+        };
+        let live = match entries.get(a.live_index) {
+            Some(Entry {
+                value: Value::Index(m),
+                expires_at,
+            }) if *expires_at > now => Some(m),
+            _ => None,
+        };
+        let is_live = |m: &str| live.and_then(|l| l.get(m)).is_some_and(|d| *d > a.now);
+        let all = index_of(&entries, a.user_index);
+        let order = all.values().max().map_or(1, |o| o + 1);
+        let mut mine: Vec<(String, i64)> = all
+            .into_iter()
+            .filter(|(m, _)| m != a.member && is_live(m))
+            .collect();
+        mine.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
+        let mut evicted = Vec::new();
+        if let Some(limit) = a.limit.map(|l| l as usize)
+            && mine.len() >= limit
+        {
+            if !a.evict_oldest {
+                return Ok(Admitted::No {
+                    live: mine.into_iter().map(|(m, _)| m).collect(),
+                });
+            }
+            for (member, _) in mine.drain(..=mine.len() - limit) {
+                let record = match entries.remove(&format!("{}{member}", a.record_prefix)) {
+                    Some(Entry {
+                        value: Value::Bytes(b),
+                        expires_at,
+                    }) if expires_at > now => b,
+                    _ => Vec::new(),
+                };
+                if let Some(Entry {
+                    value: Value::Index(live),
+                    ..
+                }) = entries.get_mut(a.live_index)
+                {
+                    live.remove(&member);
+                }
+                evicted.push((member, record));
+            }
+        }
+        mine.push((a.member.to_owned(), order));
+        let expires_at = entries
+            .get(a.user_index)
+            .filter(|e| e.expires_at > now)
+            .map_or(index_expiry, |e| e.expires_at.max(index_expiry));
+        entries.insert(
+            a.user_index.to_owned(),
+            Entry {
+                value: Value::Index(mine.into_iter().collect()),
+                expires_at,
+            },
+        );
+        Ok(Admitted::Yes { evicted })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

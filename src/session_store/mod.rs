@@ -64,6 +64,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// replicas race to claim a member (e.g. an expired session), exactly one gets `true`.
     async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError>;
 
+    /// Atomically replaces member `old` by `new`, keeping its score; returns `false` (and changes
+    /// nothing) if `old` is not a member. A session continuing under a new cookie token uses
+    /// this, so it is never counted twice, nor missing, in its user's session count.
+    async fn index_replace(&self, index: &str, old: &str, new: &str) -> Result<bool, StoreError>;
+
     /// Members with their scores, lowest score first.
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError>;
 
@@ -75,8 +80,46 @@ pub trait SessionStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(String, i64)>, StoreError>;
 
+    /// Counts a new browser session among its user's sessions, enforcing the user's session
+    /// limit in one atomic step (a Lua script on Redis, one lock in memory), so concurrent
+    /// sign-ins on any number of replicas never leave more than `limit` sessions. See
+    /// [`Admission`].
+    async fn admit_session(&self, admission: &Admission<'_>) -> Result<Admitted, StoreError>;
+
     /// Is the store reachable right now?
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A new session asking to join its user's sessions.
+///
+/// In one atomic step: members of `user_index` that are no longer live (no score above `now` in
+/// `live_index`) are dropped from it; then, if `limit` live sessions remain, either the request
+/// is refused (`evict_oldest == false`) or the oldest (lowest score) are evicted until there is
+/// room: removed from both indexes, and their records (`record_prefix` + member) read and
+/// deleted. Finally `member` joins `user_index` with the next sequence number as its score, so
+/// "oldest" means "admitted first", exactly, whatever the clocks of the replicas say. The new
+/// session's record and its `live_index` entry must already be written.
+#[derive(Debug)]
+pub struct Admission<'a> {
+    pub user_index: &'a str,
+    pub live_index: &'a str,
+    pub record_prefix: &'a str,
+    pub member: &'a str,
+    /// Unix seconds, compared with `live_index` scores.
+    pub now: i64,
+    /// `user_index` lives at least this long from now.
+    pub index_ttl: Duration,
+    /// `None`: unlimited.
+    pub limit: Option<u32>,
+    pub evict_oldest: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admitted {
+    /// The session counts now; these were evicted to make room (member, record taken).
+    Yes { evicted: Vec<(String, Vec<u8>)> },
+    /// Refused: the user's live sessions, oldest first.
+    No { live: Vec<String> },
 }
 
 pub type SharedStore = Arc<dyn SessionStore>;

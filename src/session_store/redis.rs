@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Script};
 
-use super::{SessionStore, StoreError};
+use super::{Admission, Admitted, SessionStore, StoreError};
 
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -28,6 +28,55 @@ const INCR_WITH_TTL: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n";
+
+/// Replaces a member of a sorted set, keeping its score.
+const INDEX_REPLACE: &str = r"
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], score, ARGV[2])
+return 1";
+
+/// `SessionStore::admit_session` (see `Admission`). KEYS: user index, live index. ARGV: member,
+/// (unused), now, index TTL (ms), limit (0 = unlimited), evict ("1"/"0"), record key prefix.
+/// Evicted records are read by key from the prefix, so this needs a single Redis node (or
+/// Sentinel), not Redis Cluster.
+const ADMIT_SESSION: &str = r"
+local now = tonumber(ARGV[3])
+local live = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if m ~= ARGV[1] then
+    local deadline = redis.call('ZSCORE', KEYS[2], m)
+    if deadline and tonumber(deadline) > now then
+      table.insert(live, m)
+    else
+      redis.call('ZREM', KEYS[1], m)
+    end
+  end
+end
+local limit = tonumber(ARGV[5])
+local evicted = {}
+if limit > 0 and #live >= limit then
+  if ARGV[6] ~= '1' then
+    return {0, live}
+  end
+  for i = 1, #live - limit + 1 do
+    local m = live[i]
+    local record = redis.call('GET', ARGV[7] .. m)
+    redis.call('DEL', ARGV[7] .. m)
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZREM', KEYS[2], m)
+    table.insert(evicted, m)
+    table.insert(evicted, record or '')
+  end
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local order = 1
+if last[2] then order = tonumber(last[2]) + 1 end
+redis.call('ZADD', KEYS[1], order, ARGV[1])
+local ttl = tonumber(ARGV[4])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return {1, evicted}";
 
 impl RedisStore {
     /// Prepares a connection to `url`; nothing is sent until the first command.
@@ -179,6 +228,17 @@ impl SessionStore for RedisStore {
         Ok(n > 0)
     }
 
+    async fn index_replace(&self, index: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .script(
+                INDEX_REPLACE,
+                &[self.key(index)],
+                &[old.to_owned(), new.to_owned()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     async fn index_up_to(
         &self,
         index: &str,
@@ -212,6 +272,36 @@ impl SessionStore for RedisStore {
             )
             .await?;
         Ok(flat.into_iter().map(|(m, s)| (m, s as i64)).collect())
+    }
+
+    async fn admit_session(&self, a: &Admission<'_>) -> Result<Admitted, StoreError> {
+        let (admitted, list): (i64, Vec<Vec<u8>>) = self
+            .script(
+                ADMIT_SESSION,
+                &[self.key(a.user_index), self.key(a.live_index)],
+                &[
+                    a.member.to_owned(),
+                    String::new(),
+                    a.now.to_string(),
+                    millis(a.index_ttl).to_string(),
+                    a.limit.unwrap_or(0).to_string(),
+                    if a.evict_oldest { "1" } else { "0" }.to_owned(),
+                    self.key(a.record_prefix),
+                ],
+            )
+            .await?;
+        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+        if admitted == 0 {
+            return Ok(Admitted::No {
+                live: list.into_iter().map(text).collect(),
+            });
+        }
+        let mut evicted = Vec::new();
+        let mut items = list.into_iter();
+        while let (Some(member), Some(record)) = (items.next(), items.next()) {
+            evicted.push((text(member), record));
+        }
+        Ok(Admitted::Yes { evicted })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -28,6 +28,8 @@ pub struct RefreshRow {
     pub family_expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The browser session the grant was issued in (also for offline grants).
+    pub origin_sid: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &RefreshRow) -> Result<(), StorageError> {
@@ -73,26 +75,39 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<usi
     })
 }
 
-/// Revokes the session-bound families of a browser session; returns their ids.
+/// Revokes the session-bound families of a browser session, and with `offline` also the offline
+/// grants issued in it; returns the families' ids.
 pub fn revoke_session(
     conn: &mut DbConn,
     tenant: TenantId,
     sid: &str,
+    offline: bool,
     now: i64,
 ) -> Result<Vec<String>, StorageError> {
-    super::write_transaction(conn, |conn| {
-        let families: Vec<String> = refresh_tokens::table
+    let of_session = || {
+        let base = refresh_tokens::table
             .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
-            .filter(refresh_tokens::sid.eq(sid))
             .filter(refresh_tokens::revoked_at.is_null())
+            .into_boxed();
+        if offline {
+            base.filter(
+                refresh_tokens::sid
+                    .eq(sid.to_owned())
+                    .or(refresh_tokens::origin_sid.eq(sid.to_owned())),
+            )
+        } else {
+            base.filter(refresh_tokens::sid.eq(sid.to_owned()))
+        }
+    };
+    super::write_transaction(conn, |conn| {
+        let families: Vec<String> = of_session()
             .select(refresh_tokens::family_id)
             .distinct()
             .load(conn)?;
         revoke_passes(conn, |conn| {
             diesel::update(
                 refresh_tokens::table
-                    .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
-                    .filter(refresh_tokens::sid.eq(sid))
+                    .filter(refresh_tokens::family_id.eq_any(&families))
                     .filter(refresh_tokens::revoked_at.is_null()),
             )
             .set(refresh_tokens::revoked_at.eq(now))

@@ -103,6 +103,7 @@ diesel::table! {
         family_expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        origin_sid -> Nullable<Text>,
     }
 }
 

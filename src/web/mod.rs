@@ -2,6 +2,7 @@
 //! Handlers call `auth` and `admin`; they never run a query themselves.
 
 pub mod client;
+pub mod control;
 pub mod cookies;
 pub mod csrf;
 pub mod error;

@@ -8,7 +8,7 @@ use super::error::PageError;
 use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
-use super::pages::{assets, health, home, login, logout, setup};
+use super::pages::{account, assets, health, home, login, logout, session, setup};
 
 async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::not_found())
@@ -76,6 +76,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .get(logout::confirm)
                 .post(logout::submit)
                 .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/account")
+                .get(account::show)
+                .default_service(web::to(not_allowed("GET"))),
+        )
+        .route(
+            "/t/{tenant}/account/sessions/end",
+            web::post().to(account::end_one),
+        )
+        .route(
+            "/t/{tenant}/account/sessions/end-others",
+            web::post().to(account::end_all_others),
+        )
+        .service(
+            web::resource("/t/{tenant}/session/status")
+                .get(session::status)
+                .default_service(web::to(not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/session-ended")
+                .get(session::ended)
+                .default_service(web::to(not_allowed("GET"))),
         )
         .service(
             web::resource("/t/{tenant}/signed-out")

@@ -115,3 +115,86 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
         }
     }
 }
+
+/// One browser session as the hosted pages list it.
+pub struct SessionRow {
+    pub sid: String,
+    pub device: String,
+    pub ip: String,
+    pub started: String,
+    pub started_iso: String,
+    pub last_seen: String,
+    pub last_seen_iso: String,
+    pub current: bool,
+}
+
+impl SessionRow {
+    pub fn new(record: &crate::domain::session::BrowserSession, current_sid: Option<&str>) -> Self {
+        let started = crate::clock::from_unix(record.created_at);
+        let last_seen = crate::clock::from_unix(record.last_seen);
+        Self {
+            sid: record.sid.clone(),
+            device: crate::domain::device::describe(&record.user_agent),
+            ip: if record.ip.is_empty() {
+                "unknown address".into()
+            } else {
+                record.ip.clone()
+            },
+            started: started.format("%Y-%m-%d %H:%M UTC").to_string(),
+            started_iso: started.to_rfc3339(),
+            last_seen: last_seen.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_seen_iso: last_seen.to_rfc3339(),
+            current: current_sid == Some(record.sid.as_str()),
+        }
+    }
+}
+
+/// "1 device", "3 devices", "any number of devices".
+pub fn limit_text(policy: &crate::domain::session::SessionPolicy) -> String {
+    match policy.max_sessions_per_user.max() {
+        None => "any number of devices".into(),
+        Some(1) => "one device".into(),
+        Some(n) => format!("{n} devices"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/session_limit.html")]
+pub struct SessionLimitPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub identifier: &'a str,
+    pub limit_text: String,
+    pub end_text: &'a str,
+    pub sessions: Vec<SessionRow>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/session_ended.html")]
+pub struct SessionEndedPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub heading: &'a str,
+    pub message: &'a str,
+    pub by: Option<crate::auth::sessions::Elsewhere>,
+    pub at: String,
+    pub at_iso: String,
+    pub login_query: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub user_label: &'a str,
+    pub username: &'a str,
+    pub notice: Option<&'a str>,
+    pub limit_text: String,
+    pub sessions: Vec<SessionRow>,
+    pub others: bool,
+}

@@ -8,5 +8,6 @@
 
 mod common;
 mod foundation;
-mod oidc;
+pub mod oidc;
+mod sessions;
 mod store_contract;

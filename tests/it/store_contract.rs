@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use watchword::clock::{ManualClock, SharedClock};
-use watchword::session_store::SessionStore;
 use watchword::session_store::memory::MemoryStore;
 use watchword::session_store::redis::RedisStore;
+use watchword::session_store::{Admission, Admitted, SessionStore};
 
 use crate::common::backend::delete_redis_prefix;
 use crate::common::test_redis_url;
@@ -14,6 +14,7 @@ use crate::common::test_redis_url;
 const MIN: Duration = Duration::from_secs(60);
 
 async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
+    admission_contract(store.as_ref()).await;
     let s = store.as_ref();
     s.ping().await.unwrap();
     assert_eq!(s.get("missing").await.unwrap(), None);
@@ -139,11 +140,141 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
     }
 }
 
+/// A session joins its user's index as `member`, deadline `live_until` (seconds).
+async fn admit(
+    s: &dyn SessionStore,
+    member: &str,
+    live_until: i64,
+    limit: Option<u32>,
+    evict_oldest: bool,
+) -> Admitted {
+    s.set(&format!("rec:{member}"), member.as_bytes(), MIN)
+        .await
+        .unwrap();
+    s.index_add("live", member, live_until, MIN).await.unwrap();
+    s.admit_session(&Admission {
+        user_index: "user",
+        live_index: "live",
+        record_prefix: "rec:",
+        member,
+        now: 1000,
+        index_ttl: MIN,
+        limit,
+        evict_oldest,
+    })
+    .await
+    .unwrap()
+}
+
+async fn admission_contract(s: &dyn SessionStore) {
+    let none = || Admitted::Yes { evicted: vec![] };
+    assert_eq!(admit(s, "a", 2000, Some(2), true).await, none());
+    assert_eq!(admit(s, "b", 2000, Some(2), true).await, none());
+    // At the limit: the oldest is evicted and its record taken.
+    assert_eq!(
+        admit(s, "c", 2000, Some(2), true).await,
+        Admitted::Yes {
+            evicted: vec![("a".into(), b"a".to_vec())]
+        }
+    );
+    assert_eq!(s.get("rec:a").await.unwrap(), None, "the record is taken");
+    assert_eq!(s.get("rec:b").await.unwrap().as_deref(), Some(&b"b"[..]));
+    let members: Vec<String> = s
+        .index_members("user")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(members, ["b", "c"]);
+    assert!(
+        !s.index_members("live")
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.0 == "a"),
+        "an evicted session leaves the live index (the sweep will not end it again)"
+    );
+    // deny_new: refused, nothing changes, the live sessions are reported oldest first.
+    assert_eq!(
+        admit(s, "d", 2000, Some(2), false).await,
+        Admitted::No {
+            live: vec!["b".into(), "c".into()]
+        }
+    );
+    assert_eq!(s.index_members("user").await.unwrap().len(), 2);
+    // Sessions past their deadline do not count (and leave the user's index).
+    s.index_add("live", "b", 900, MIN).await.unwrap();
+    assert_eq!(admit(s, "e", 2000, Some(2), false).await, none());
+    let members: Vec<String> = s
+        .index_members("user")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(members, ["c", "e"]);
+    // Lowering the limit evicts as many as needed; unlimited evicts none.
+    assert_eq!(
+        admit(s, "f", 2000, Some(1), true).await,
+        Admitted::Yes {
+            evicted: vec![("c".into(), b"c".to_vec()), ("e".into(), b"e".to_vec())]
+        }
+    );
+    assert_eq!(admit(s, "g", 2000, None, false).await, none());
+    assert_eq!(s.index_members("user").await.unwrap().len(), 2);
+    // A session continuing under a new member keeps its place.
+    assert!(s.index_replace("user", "f", "f2").await.unwrap());
+    assert!(
+        !s.index_replace("user", "f", "f3").await.unwrap(),
+        "f is gone"
+    );
+    let members: Vec<String> = s
+        .index_members("user")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(members, ["f2", "g"], "in admission order");
+    for k in ["user", "live", "rec:b", "rec:d", "rec:f", "rec:g"] {
+        s.delete(k).await.unwrap();
+    }
+}
+
+/// Many sign-ins of one user at once: exactly `limit` sessions remain, every other one is
+/// evicted exactly once.
+async fn concurrent_admissions(store: Arc<dyn SessionStore>) {
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            admit(store.as_ref(), &format!("s{i:02}"), 2000, Some(3), true).await
+        }));
+    }
+    let mut evicted = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Admitted::Yes { evicted: e } => evicted.extend(e.into_iter().map(|(m, _)| m)),
+            Admitted::No { .. } => panic!("end_oldest never refuses"),
+        }
+    }
+    let remaining = store.index_members("user").await.unwrap();
+    assert_eq!(remaining.len(), 3, "{remaining:?}");
+    evicted.sort();
+    let before = evicted.len();
+    evicted.dedup();
+    assert_eq!(before, evicted.len(), "nobody is evicted twice");
+    assert_eq!(evicted.len(), 57);
+    assert!(remaining.iter().all(|(m, _)| !evicted.contains(m)));
+}
+
 #[tokio::test]
 async fn memory_store_meets_the_contract() {
     let clock = Arc::new(ManualClock::starting_now());
     let store = Arc::new(MemoryStore::new(clock.clone() as SharedClock));
     contract(store.clone(), Some(&clock)).await;
+    concurrent_admissions(store.clone()).await;
     clock.advance(chrono::Duration::hours(2));
     store.sweep();
     assert!(store.is_empty(), "the sweep removes everything expired");
@@ -157,6 +288,7 @@ async fn redis_store_meets_the_contract() {
     };
     let prefix = format!("ww-test:{}:", uuid::Uuid::new_v4().simple());
     let store = Arc::new(RedisStore::new(&url, &prefix, Duration::from_secs(2)).unwrap());
-    contract(store, None).await;
+    contract(store.clone(), None).await;
+    concurrent_admissions(store).await;
     delete_redis_prefix(&url, &prefix);
 }

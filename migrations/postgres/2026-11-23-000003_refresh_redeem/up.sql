@@ -1,3 +1,9 @@
+-- The browser session a grant was issued in, also for offline grants (whose `sid` is NULL because
+-- they outlive the session): a session ended against its holder (evicted by the session limit,
+-- ended by the user or an administrator) revokes them too.
+ALTER TABLE refresh_tokens ADD COLUMN origin_sid TEXT;
+CREATE INDEX refresh_tokens_origin_sid ON refresh_tokens (tenant_id, origin_sid);
+
 -- Redeeming a refresh token in one statement (one round trip, one transaction): check it and
 -- rotate it. SQLite does the same steps in an in-process transaction
 -- (src/storage/refresh_tokens.rs). Statuses: ok, invalid, revoked, reused (the family is revoked
@@ -46,10 +52,11 @@ BEGIN
                 status := 'revoked'; -- revoked (session ended, user disabled) since the read
             ELSE
                 INSERT INTO refresh_tokens (id, tenant_id, family_id, client_id, user_id, sid, scope,
-                    token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at, revoked_at)
+                    token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at,
+                    revoked_at, origin_sid)
                 VALUES (p_new_id, r.tenant_id, r.family_id, r.client_id, r.user_id, r.sid, r.scope,
                     p_new_hash, r.auth_time, r.amr, p_now, LEAST(p_now + p_idle, r.family_expires_at),
-                    r.family_expires_at, NULL, NULL);
+                    r.family_expires_at, NULL, NULL, r.origin_sid);
                 status := 'ok';
             END IF;
         END IF;

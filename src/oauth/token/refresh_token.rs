@@ -49,6 +49,7 @@ pub fn new_refresh_token(
         family_expires_at: now + absolute,
         used_at: None,
         revoked_at: None,
+        origin_sid: Some(code.sid.clone()),
     };
     (token, row)
 }

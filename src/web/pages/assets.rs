@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../static/css/watchword.css"),
     },
     Asset {
+        path: "js/session-watch.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/js/session-watch.js"),
+    },
+    Asset {
         path: "js/form_post.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../static/js/form_post.js"),

@@ -3,11 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::login::login_redirect;
-use super::{Visitor, see_other, visitor};
+use super::{Visitor, must_sign_in, see_other, visitor};
 use crate::clock::from_unix;
 use crate::domain::tenant::DEFAULT_TENANT;
-use crate::web::cookies;
 use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::state::AppState;
@@ -49,16 +47,12 @@ pub async fn show(
         Visitor::Anonymous {
             stale_cookie,
             ended,
-        } => {
-            let path = format!("/t/{}/", tenant.slug);
-            let mut res = login_redirect(&tenant, &path, ended.as_deref());
-            if stale_cookie {
-                let _ = res.add_cookie(&cookies::removal(
-                    state.https,
-                    cookies::session_name(state.https, &tenant.slug),
-                ));
-            }
-            Ok(res)
-        }
+        } => Ok(must_sign_in(
+            &state,
+            &tenant,
+            &format!("/t/{}/", tenant.slug),
+            stale_cookie,
+            ended.as_deref(),
+        )),
     }
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{query_escape, see_other, session_token};
+use crate::auth::sessions::{Ended, Found};
 use crate::auth::signin::{self, PasswordSignIn, SignInResult};
 use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
@@ -14,7 +15,7 @@ use crate::web::client::Client;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
-use crate::web::templates::{LoginPage, html};
+use crate::web::templates::{LoginPage, SessionLimitPage, SessionRow, html, limit_text};
 use crate::web::{cookies, csrf, return_to};
 
 /// Same message for an unknown user and a wrong password (no account enumeration).
@@ -37,6 +38,9 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     return_to: String,
+    /// "1" when the user confirms ending their other sessions (session limit, `deny_new`).
+    #[serde(default)]
+    end_others: String,
 }
 
 fn notice_for(reason: Option<&str>) -> Option<&'static str> {
@@ -94,6 +98,13 @@ pub async fn show(
         .chars()
         .take(254)
         .collect();
+    let evicted = match session_token(&state, &req, &tenant) {
+        Some(token) if query.reason.is_none() => super::sessions(&state)
+            .ended(&token)
+            .await?
+            .and_then(|e| evicted_notice(&e)),
+        _ => None,
+    };
     Ok(render(
         &state,
         &req,
@@ -102,8 +113,20 @@ pub async fn show(
             return_to,
             identifier: &hint,
             error: None,
-            notice: notice_for(query.reason.as_deref()),
+            notice: evicted
+                .as_deref()
+                .or_else(|| notice_for(query.reason.as_deref())),
         },
+    ))
+}
+
+/// "You were signed out because your account signed in on another device (…)".
+pub fn evicted_notice(ended: &Ended) -> Option<String> {
+    let by = ended.by.as_ref().filter(|_| ended.reason == "evicted")?;
+    let at = crate::clock::from_unix(ended.at).format("%Y-%m-%d %H:%M UTC");
+    Some(format!(
+        "You were signed out because your account signed in on another device ({}, {}) at {at}.",
+        by.device, by.ip
     ))
 }
 
@@ -126,13 +149,17 @@ pub async fn submit(
             password: &form.password,
             origin: client.origin(),
             replaces_session: session_token(&state, &req, &tenant),
+            end_other_sessions: form.end_others == "1",
         },
     )
     .await?;
 
     let error = match result {
         SignInResult::SignedIn {
-            session, replaced, ..
+            session,
+            replaced,
+            evicted,
+            ..
         } => {
             if let Some(previous) = replaced {
                 let origin = client.origin();
@@ -146,6 +173,7 @@ pub async fn submit(
                 )
                 .await?;
             }
+            end_evicted(&state, &tenant, &evicted, &client, &session.record.sid).await;
             let target = if return_to.is_empty() {
                 format!("/t/{}/", tenant.slug)
             } else {
@@ -162,6 +190,17 @@ pub async fn submit(
                 let _ = res.add_cookie(&c);
             }
             return Ok(res);
+        }
+        SignInResult::SessionLimit { live, .. } => {
+            let identifier: String = form.identifier.chars().take(254).collect();
+            return Ok(limit_page(
+                &state,
+                &req,
+                &tenant,
+                &identifier,
+                return_to,
+                &live,
+            ));
         }
         SignInResult::InvalidCredentials => INVALID_CREDENTIALS,
         SignInResult::Disabled => ACCOUNT_DISABLED,
@@ -180,9 +219,84 @@ pub async fn submit(
     ))
 }
 
+/// Ends the sessions a sign-in evicted (the session limit). Their records are already gone, so
+/// those browsers are signed out whatever happens here; a failure to finish (refresh tokens,
+/// back-channel logout, audit) is logged and never fails the new sign-in.
+async fn end_evicted(
+    state: &AppState,
+    tenant: &Tenant,
+    evicted: &[Found],
+    client: &Client,
+    new_sid: &str,
+) {
+    let origin = client.origin();
+    for found in evicted {
+        if let Err(e) =
+            crate::logout::end_evicted(&state.ctx, tenant, found, &origin, new_sid).await
+        {
+            tracing::error!(error = %e, session = %found.record.sid, "could not finish ending an evicted session");
+        }
+    }
+}
+
+/// The page for a sign-in refused by the session limit (`deny_new`): where the account is signed
+/// in, and a form to end those sessions by entering the password again.
+fn limit_page(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    identifier: &str,
+    return_to: &str,
+    live: &[Found],
+) -> HttpResponse {
+    let issue = csrf::issue(state, req);
+    let policy = &tenant.policy.session;
+    let mut res = html(
+        StatusCode::CONFLICT,
+        &SessionLimitPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            csrf_token: &issue.token,
+            return_to,
+            identifier,
+            limit_text: limit_text(policy),
+            end_text: if live.len() > 1 {
+                "sign out the session you signed in to first"
+            } else {
+                "sign out that session"
+            },
+            sessions: live
+                .iter()
+                .map(|f| SessionRow::new(&f.record, None))
+                .collect(),
+            error: None,
+        },
+    );
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+/// Session ends that a person would not expect (their session was ended *by* something
+/// else): the browser is shown why, on `/t/{tenant}/session-ended`, before signing in again.
+pub fn explained_on_its_own_page(reason: &str) -> bool {
+    matches!(
+        reason,
+        "evicted" | "ended_by_user" | "administrator" | "account_disabled"
+    )
+}
+
 /// Where to send a browser that must sign in before seeing `path`; `ended` is why its session
 /// ended, if it had one.
 pub fn login_redirect(tenant: &Tenant, path: &str, ended: Option<&str>) -> HttpResponse {
+    if ended.is_some_and(explained_on_its_own_page) {
+        return see_other(&format!(
+            "/t/{}/session-ended?return_to={}",
+            tenant.slug,
+            query_escape(path)
+        ));
+    }
     let reason = match ended {
         Some("idle_timeout" | "absolute_timeout") => "&reason=expired",
         Some("signed_out" | "rp_logout") | None => "",

@@ -1,11 +1,13 @@
 //! Hosted pages for people (sign-in, sign-out, landing, first-admin setup) and the operational
 //! endpoints (health, readiness, metrics, static assets), plus the helpers they share.
 
+pub mod account;
 pub mod assets;
 pub mod health;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod session;
 pub mod setup;
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
@@ -140,6 +142,26 @@ pub async fn visitor(
         SessionLookup::Ended(ended) => Ok(anonymous(Some(&ended.reason))),
         SessionLookup::Missing => Ok(anonymous(None)),
     }
+}
+
+/// The answer to an anonymous visitor of a page that needs a session: off to sign in (or, for a
+/// session ended by something else, e.g. a sign-in on another device, to the page that says so;
+/// it reads the cookie, so the cookie is deleted there rather than here).
+pub fn must_sign_in(
+    state: &AppState,
+    tenant: &Tenant,
+    path: &str,
+    stale_cookie: bool,
+    ended: Option<&str>,
+) -> HttpResponse {
+    let mut res = login::login_redirect(tenant, path, ended);
+    if stale_cookie && !ended.is_some_and(login::explained_on_its_own_page) {
+        let _ = res.add_cookie(&cookies::removal(
+            state.https,
+            cookies::session_name(state.https, &tenant.slug),
+        ));
+    }
+    res
 }
 
 /// A 303 redirect (the right answer after a POST, and harmless after a GET).

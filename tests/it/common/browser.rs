@@ -16,11 +16,19 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::with_user_agent(
+            base,
+            "watchword-tests/1.0 (X11; Linux x86_64) Firefox/140.0",
+        )
+    }
+
+    /// A browser that introduces itself as `user_agent` (a device, for session lists).
+    pub fn with_user_agent(base: &str, user_agent: &str) -> Self {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent("watchword-tests/1.0 (X11; Linux x86_64) Firefox/140.0")
+            .user_agent(user_agent.to_owned())
             .build()
             .unwrap();
         Self {

@@ -87,6 +87,28 @@ impl TestApp {
         .unwrap()
     }
 
+    /// The real `watchword` binary, configured like this server (same database, session store,
+    /// master key and control socket), as an operator on the same machine would run it.
+    pub fn cli(&self) -> std::process::Command {
+        let config = &self.app.ctx.config;
+        let mut cmd = super::binary::watchword(self._dir.path());
+        cmd.env("WATCHWORD__DATABASE__URL", config.database_url())
+            .env("WATCHWORD__SERVER__PUBLIC_URL", config.public_origin())
+            .env(
+                "WATCHWORD__SERVER__CONTROL_SOCKET",
+                &config.server.control_socket,
+            )
+            .env(
+                "WATCHWORD__SECRETS__MASTER_KEY",
+                config.secrets.master_key.as_ref().unwrap().expose(),
+            );
+        if let Some((url, prefix)) = self.backend.redis() {
+            cmd.env("WATCHWORD__REDIS__URL", url)
+                .env("WATCHWORD__REDIS__KEY_PREFIX", prefix);
+        }
+        cmd
+    }
+
     /// The newest audit events of a tenant, newest first.
     pub async fn audit(&self, slug: &str) -> Vec<AuditRow> {
         let tenant = self.tenant(slug).await;
@@ -133,6 +155,7 @@ impl TestAppBuilder {
         config.server.public_url = format!("{scheme}://127.0.0.1:{port}");
         config.server.bind = format!("127.0.0.1:{port}");
         config.server.workers = 1;
+        config.server.control_socket = dir.path().join("control.sock").display().to_string();
         config.hashing.threads = 2;
         config.secrets.master_key = Some(Secret::new(
             base64::engine::general_purpose::STANDARD
@@ -163,6 +186,9 @@ impl TestAppBuilder {
         let server = app.server(listener).unwrap();
         let handle = server.handle();
         tokio::spawn(server);
+        if let Some(control) = app.control_server() {
+            tokio::spawn(control);
+        }
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             app,

@@ -1,0 +1,104 @@
+//! Seeing and ending users' browser sessions as an operator: the `watchword session` commands
+//! (directly, or through the running server's control socket) and, later, the admin API.
+//! Ending goes through `crate::logout`, so it does everything a sign-out does, and more (offline
+//! grants issued in the session are revoked too: see `EndReason::ends_offline_grants`).
+
+use serde::{Deserialize, Serialize};
+
+use super::AdminError;
+use crate::auth::sessions::Sessions;
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, Origin};
+use crate::domain::ids::UserId;
+use crate::domain::session::BrowserSession;
+use crate::domain::tenant::Tenant;
+use crate::logout::{self, EndReason};
+
+/// A session as an operator sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub sid: String,
+    pub user_id: String,
+    pub device: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+}
+
+impl From<&BrowserSession> for SessionInfo {
+    fn from(r: &BrowserSession) -> Self {
+        Self {
+            sid: r.sid.clone(),
+            user_id: r.user_id.to_string(),
+            device: crate::domain::device::describe(&r.user_agent),
+            ip: r.ip.clone(),
+            user_agent: r.user_agent.clone(),
+            created_at: r.created_at,
+            last_seen: r.last_seen,
+            auth_time: r.auth_time,
+            amr: r.amr.iter().map(|m| m.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+fn sessions(ctx: &Ctx) -> Sessions {
+    Sessions::new(ctx.store.clone(), ctx.clock.clone())
+}
+
+impl From<logout::EndError> for AdminError {
+    fn from(e: logout::EndError) -> Self {
+        match e {
+            logout::EndError::Store(s) => s.into(),
+            logout::EndError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// The user's live sessions, oldest first.
+pub async fn list(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: UserId,
+) -> Result<Vec<SessionInfo>, AdminError> {
+    let now = ctx.clock.now();
+    Ok(sessions(ctx)
+        .list_for_user(tenant.id, user)
+        .await?
+        .iter()
+        .filter(|f| f.record.state(now, &tenant.policy.session).is_active())
+        .map(|f| SessionInfo::from(&f.record))
+        .collect())
+}
+
+/// Ends the session with public id `sid` (as shown by [`list`]); `NotFound` if there is none.
+pub async fn end(ctx: &Ctx, tenant: &Tenant, sid: &str, actor: Actor) -> Result<(), AdminError> {
+    let found = sessions(ctx)
+        .find_by_sid(sid)
+        .await?
+        .filter(|f| f.record.tenant_id == tenant.id)
+        .ok_or_else(|| AdminError::NotFound(format!("session {sid:?}")))?;
+    logout::end_session(
+        ctx,
+        tenant,
+        &found,
+        EndReason::Administrator,
+        actor,
+        Origin::default(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of a user; returns how many were ended.
+pub async fn end_user(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: UserId,
+    actor: Actor,
+) -> Result<usize, AdminError> {
+    Ok(logout::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?)
+}

@@ -1,0 +1,109 @@
+//! The control socket: operator commands from the `watchword` CLI on the same machine, over a
+//! Unix socket (mode 0600, so only the server's own user can connect). It exists because with the
+//! in-process session store, sessions live only in the server's memory: `watchword session
+//! list|end` ask the server. JSON in, JSON out; no cookies, no CSRF (not reachable by browsers).
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Json};
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{self, AdminError, sessions::SessionInfo};
+use crate::context::Ctx;
+use crate::domain::audit::Actor;
+
+/// What the CLI asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    ListSessions { tenant: String, user: String },
+    EndSession { tenant: String, sid: String },
+    EndUserSessions { tenant: String, user: String },
+}
+
+/// What the server answers.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Response {
+    Sessions {
+        sessions: Vec<SessionInfo>,
+    },
+    Ended {
+        count: usize,
+    },
+    /// `usage`: bad input (exit 2), otherwise the operation failed (exit 1).
+    Error {
+        message: String,
+        usage: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Failure(AdminError);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for Failure {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::OK
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let usage = !matches!(
+            self.0,
+            AdminError::Storage(_) | AdminError::Store(_) | AdminError::Hashing(_)
+        );
+        HttpResponse::Ok().json(Response::Error {
+            message: self.0.to_string(),
+            usage,
+        })
+    }
+}
+
+async fn handle(ctx: web::Data<Ctx>, Json(req): Json<Request>) -> Result<HttpResponse, Failure> {
+    Ok(HttpResponse::Ok().json(run(&ctx, req).await.map_err(Failure)?))
+}
+
+/// Runs one request (also used directly by the CLI when sessions are in Redis).
+pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
+    Ok(match req {
+        Request::ListSessions { tenant, user } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            let id = user_id(ctx, &tenant, &user).await?;
+            Response::Sessions {
+                sessions: admin::sessions::list(ctx, &tenant, id).await?,
+            }
+        }
+        Request::EndSession { tenant, sid } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            admin::sessions::end(ctx, &tenant, &sid, Actor::Cli).await?;
+            Response::Ended { count: 1 }
+        }
+        Request::EndUserSessions { tenant, user } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            let id = user_id(ctx, &tenant, &user).await?;
+            Response::Ended {
+                count: admin::sessions::end_user(ctx, &tenant, id, Actor::Cli).await?,
+            }
+        }
+    })
+}
+
+async fn user_id(
+    ctx: &Ctx,
+    tenant: &crate::domain::tenant::Tenant,
+    user: &str,
+) -> Result<crate::domain::ids::UserId, AdminError> {
+    admin::users::find(ctx, tenant, user)
+        .await?
+        .map(|u| u.user.id)
+        .ok_or_else(|| AdminError::NotFound(format!("user {user:?}")))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/control", web::post().to(handle));
+}

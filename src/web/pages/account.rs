@@ -1,0 +1,163 @@
+//! The account page: where the user is signed in (this browser and the others: device, address,
+//! when), with "sign out this session" and "sign out everywhere else".
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{Visitor, must_sign_in, see_other, sessions, visitor};
+use crate::domain::audit::Actor;
+use crate::domain::session::BrowserSession;
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::logout::EndReason;
+use crate::web::client::Client;
+use crate::web::csrf;
+use crate::web::error::PageError;
+use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::state::AppState;
+use crate::web::templates::{AccountPage, SessionRow, html, limit_text};
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    /// A fixed notice code after an action.
+    done: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct EndOneForm {
+    csrf_token: String,
+    sid: String,
+}
+
+#[derive(Deserialize)]
+pub struct EndOthersForm {
+    csrf_token: String,
+}
+
+/// The signed-in visitor, or the response that sends them to sign in.
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
+    Ok(match visitor(state, req, tenant).await? {
+        Visitor::SignedIn { session, user } => Ok((*session, *user)),
+        Visitor::Anonymous {
+            stale_cookie,
+            ended,
+        } => Err(must_sign_in(
+            state,
+            tenant,
+            &format!("/t/{}/account", tenant.slug),
+            stale_cookie,
+            ended.as_deref(),
+        )),
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: StrictQuery<AccountQuery>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(&state, &path).await?;
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.ctx.clock.now();
+    let mut rows: Vec<SessionRow> = sessions(&state)
+        .list_for_user(tenant.id, user.id)
+        .await?
+        .iter()
+        .filter(|f| f.record.state(now, &tenant.policy.session).is_active())
+        .map(|f| SessionRow::new(&f.record, Some(&session.sid)))
+        .collect();
+    rows.sort_by_key(|r| !r.current); // this browser first
+    let notice = match query.done.as_deref() {
+        Some("one") => Some("That session is signed out."),
+        Some("others") => Some("You are signed out everywhere else."),
+        _ => None,
+    };
+    let issue = csrf::issue(&state, &req);
+    let mut res = html(
+        StatusCode::OK,
+        &AccountPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            csrf_token: &issue.token,
+            user_label: user.label(),
+            username: &user.username,
+            notice,
+            limit_text: format!(
+                "Your account can be signed in on {} at a time.",
+                limit_text(&tenant.policy.session)
+            ),
+            others: rows.iter().any(|r| !r.current),
+            sessions: rows,
+        },
+    );
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+/// Ends sessions of the signed-in user other than this browser's: the one with `sid`, or all.
+async fn end_others(
+    state: &AppState,
+    req: &HttpRequest,
+    path: &str,
+    client: &Client,
+    only: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(state, path).await?;
+    let (session, user) = match signed_in(state, req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    for found in sessions(state).list_for_user(tenant.id, user.id).await? {
+        let record = &found.record;
+        if record.sid == session.sid || only.is_some_and(|sid| sid != record.sid) {
+            continue;
+        }
+        super::end(
+            state,
+            &tenant,
+            &found,
+            EndReason::User,
+            Actor::User(user.id.to_string()),
+            client.origin(),
+        )
+        .await?;
+    }
+    let done = if only.is_some() { "one" } else { "others" };
+    Ok(see_other(&format!(
+        "/t/{}/account?done={done}",
+        tenant.slug
+    )))
+}
+
+pub async fn end_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<EndOneForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    end_others(&state, &req, &path, &client, Some(&form.sid)).await
+}
+
+pub async fn end_all_others(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<EndOthersForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    end_others(&state, &req, &path, &client, None).await
+}

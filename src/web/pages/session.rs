@@ -1,0 +1,122 @@
+//! What a browser learns about its own session: `GET /t/{tenant}/session/status` (JSON, polled by
+//! the hosted pages and usable by same-site applications) and `GET /t/{tenant}/session-ended`,
+//! the page that says why a session ended, e.g. "your account signed in on another device".
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{query_escape, session_token, sessions};
+use crate::auth::sessions::{Ended, SessionLookup, deadline};
+use crate::web::cookies;
+use crate::web::error::PageError;
+use crate::web::form::StrictQuery;
+use crate::web::return_to;
+use crate::web::state::AppState;
+use crate::web::templates::{SessionEndedPage, html};
+
+/// `{"active": true, "sid", "expires_at"}` or `{"active": false, "reason", "ended_at", "by"}`.
+/// Reading it does not count as activity (the idle timeout keeps running).
+pub async fn status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(&state, &path).await?;
+    let body = match session_token(&state, &req, &tenant) {
+        None => serde_json::json!({ "active": false, "reason": "no_session" }),
+        Some(token) => match sessions(&state).lookup(&tenant, &token, false).await? {
+            SessionLookup::Active(found) => serde_json::json!({
+                "active": true,
+                "sid": found.record.sid,
+                "expires_at": deadline(&found.record, &tenant.policy.session),
+            }),
+            SessionLookup::Expired(..) => {
+                serde_json::json!({ "active": false, "reason": "expired" })
+            }
+            SessionLookup::Ended(ended) => ended_json(&ended),
+            SessionLookup::Missing => {
+                serde_json::json!({ "active": false, "reason": "no_session" })
+            }
+        },
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body))
+}
+
+fn ended_json(ended: &Ended) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "active": false,
+        "reason": ended.reason,
+        "ended_at": ended.at,
+    });
+    if let Some(by) = &ended.by {
+        v["by"] = serde_json::json!({ "device": by.device, "ip": by.ip });
+    }
+    v
+}
+
+#[derive(Deserialize)]
+pub struct EndedQuery {
+    return_to: Option<String>,
+}
+
+/// Why this browser's session ended. Deletes the session cookie.
+pub async fn ended(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: StrictQuery<EndedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant(&state, &path).await?;
+    let ended = match session_token(&state, &req, &tenant) {
+        Some(token) => sessions(&state).ended(&token).await?,
+        None => None,
+    };
+    let (heading, message) = match ended.as_ref().map(|e| e.reason.as_str()) {
+        Some("evicted") => (
+            "You were signed out",
+            "Your account signed in on another device, and it can be signed in on a limited \
+             number of devices at a time, so this browser was signed out.",
+        ),
+        Some("idle_timeout" | "absolute_timeout") => {
+            ("Your session expired", "Please sign in again.")
+        }
+        Some("ended_by_user") => (
+            "You were signed out",
+            "This session was signed out from another browser where you are signed in.",
+        ),
+        Some("administrator") => (
+            "You were signed out",
+            "An administrator ended this session.",
+        ),
+        Some("account_disabled") => ("You were signed out", "This account is disabled."),
+        _ => ("You are signed out", "Sign in to continue."),
+    };
+    let at = crate::clock::from_unix(ended.as_ref().map_or(0, |e| e.at));
+    let login_query = query
+        .return_to
+        .as_deref()
+        .and_then(return_to::safe_path)
+        .map(|p| format!("?return_to={}", query_escape(p)))
+        .unwrap_or_default();
+    let mut res = html(
+        StatusCode::OK,
+        &SessionEndedPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            heading,
+            message,
+            by: ended.as_ref().and_then(|e| e.by.clone()),
+            at: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            at_iso: at.to_rfc3339(),
+            login_query,
+        },
+    );
+    let _ = res.add_cookie(&cookies::removal(
+        state.https,
+        cookies::session_name(state.https, &tenant.slug),
+    ));
+    Ok(res)
+}

@@ -1,0 +1,42 @@
+//! One active session per user (the session limit), brute-force protection, and the sessions a
+//! user and an administrator can see and end.
+
+mod account;
+mod limit;
+
+use reqwest::StatusCode;
+use watchword::domain::audit::Actor;
+use watchword::domain::session::SessionPolicy;
+
+use crate::common::{Browser, GOOD_PASSWORD, TestApp};
+
+/// Changes the session policy of tenant `slug`.
+pub async fn set_session_policy(app: &TestApp, slug: &str, f: impl FnOnce(&mut SessionPolicy)) {
+    let tenant = app.tenant(slug).await;
+    let mut policy = tenant.policy.clone();
+    f(&mut policy.session);
+    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
+        .await
+        .unwrap();
+}
+
+/// A new browser (with its own user agent) signed in as `user`.
+pub async fn signed_in(base: &str, user: &str, user_agent: &str) -> Browser {
+    let b = Browser::with_user_agent(base, user_agent);
+    let res = b.sign_in("default", user, GOOD_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{user} signs in");
+    b
+}
+
+pub const FIREFOX_LINUX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+pub const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+/// The JSON of the session-status endpoint for `browser`.
+pub async fn status(browser: &Browser) -> serde_json::Value {
+    let res = browser.get("/t/default/session/status").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    res.json().await.unwrap()
+}
