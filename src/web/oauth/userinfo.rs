@@ -1,5 +1,6 @@
 //! `GET|POST /t/{tenant}/userinfo` with a Bearer access token (RFC 6750: header, or form body on
-//! POST); failures answer 401/403 with a `WWW-Authenticate: Bearer` challenge.
+//! POST; with the header, a body that is not a form is ignored); failures answer 401/403 with a
+//! `WWW-Authenticate: Bearer` challenge.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,6 +31,18 @@ fn challenge(e: &OAuthError) -> HttpResponse {
         .json(serde_json::json!({ "error": e.code.as_str(), "error_description": e.description }))
 }
 
+/// Is the body `application/x-www-form-urlencoded` (parameters allowed)?
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 fn bearer(req: &HttpRequest) -> Option<String> {
     let v = req.headers().get("authorization")?.to_str().ok()?;
     (v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ")).then(|| v[7..].trim().to_owned())
@@ -43,8 +56,14 @@ pub async fn userinfo(
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
     let from_header = bearer(&req);
+    // The body is read for a token (RFC 6750 2.2) when it could carry one: a form body, or any
+    // body of a request without the header (which then must be a form, or it is refused). A
+    // request authenticated by the header (2.1) does not depend on its body, so another kind of
+    // body (JSON, say) is ignored; a form body is still checked, so a token in both places is
+    // an error.
     let from_body = if req.method() == actix_web::http::Method::POST
         && req.headers().contains_key("content-type")
+        && (from_header.is_none() || is_form(&req))
     {
         match read_form(&state, &req, payload).await {
             Ok(p) => p.get("access_token").map(str::to_owned),

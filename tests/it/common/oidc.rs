@@ -197,29 +197,75 @@ pub fn param(url: &url::Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Receives back-channel logout requests (the `logout_token` form field of each POST).
+/// What a [`Listener`] does with the first requests it receives (later ones are accepted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers 500 Internal Server Error.
+    Fail,
+    /// Never answers (the request is held for longer than any delivery timeout).
+    Hang,
+}
+
+/// One request the listener received, accepted or not.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub at: std::time::Instant,
+    pub logout_token: String,
+}
+
+/// Receives back-channel logout requests (the `logout_token` form field of each POST). Made with
+/// [`Listener::faulty`], it refuses or holds its first requests, as a broken client would.
 pub struct Listener {
     pub uri: String,
     rx: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
-    _handle: actix_web::dev::ServerHandle,
+    attempts: Arc<std::sync::Mutex<Vec<Attempt>>>,
+    handle: actix_web::dev::ServerHandle,
 }
 
 impl Listener {
+    /// A listener that accepts every delivery.
     pub async fn start() -> Listener {
+        Self::faulty(Fault::Fail, 0).await
+    }
+
+    /// A listener whose first `n` requests meet `fault`; only accepted deliveries are handed to
+    /// [`Listener::next`], every request is recorded in [`Listener::attempts`].
+    pub async fn faulty(fault: Fault, n: usize) -> Listener {
         let (tx, rx) = mpsc::unbounded_channel::<String>();
+        let attempts = Arc::new(std::sync::Mutex::new(Vec::<Attempt>::new()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let seen = attempts.clone();
         let server = actix_web::HttpServer::new(move || {
-            let tx = tx.clone();
+            let (tx, seen) = (tx.clone(), seen.clone());
             actix_web::App::new().route(
                 "/backchannel",
                 actix_web::web::post().to(move |body: actix_web::web::Bytes| {
-                    let tx = tx.clone();
+                    let (tx, seen) = (tx.clone(), seen.clone());
                     async move {
                         let token = url::form_urlencoded::parse(&body)
                             .find(|(k, _)| k == "logout_token")
                             .map(|(_, v)| v.into_owned())
                             .unwrap_or_default();
+                        let number = {
+                            let mut seen = seen.lock().unwrap();
+                            seen.push(Attempt {
+                                at: std::time::Instant::now(),
+                                logout_token: token.clone(),
+                            });
+                            seen.len()
+                        };
+                        if number <= n {
+                            match fault {
+                                Fault::Fail => {
+                                    return actix_web::HttpResponse::InternalServerError().finish();
+                                }
+                                Fault::Hang => {
+                                    tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                                    return actix_web::HttpResponse::Ok().finish();
+                                }
+                            }
+                        }
                         let _ = tx.send(token);
                         actix_web::HttpResponse::Ok().finish()
                     }
@@ -236,24 +282,39 @@ impl Listener {
         Listener {
             uri: format!("http://127.0.0.1:{port}/backchannel"),
             rx: Arc::new(Mutex::new(rx)),
-            _handle: handle,
+            attempts,
+            handle,
         }
     }
 
-    /// The next logout token, waiting up to 10 seconds (delivery is asynchronous).
+    /// The next accepted logout token, waiting up to 10 seconds (delivery is asynchronous).
     pub async fn next(&self) -> Option<String> {
-        let mut rx = self.rx.lock().await;
-        tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
-            .await
-            .ok()
-            .flatten()
+        self.next_within(std::time::Duration::from_secs(10)).await
     }
 
-    /// No logout token arrives within `ms` milliseconds.
+    /// The next accepted logout token, waiting up to `limit`.
+    pub async fn next_within(&self, limit: std::time::Duration) -> Option<String> {
+        let mut rx = self.rx.lock().await;
+        tokio::time::timeout(limit, rx.recv()).await.ok().flatten()
+    }
+
+    /// No logout token is accepted within `ms` milliseconds.
     pub async fn quiet_for(&self, ms: u64) -> bool {
         let mut rx = self.rx.lock().await;
         tokio::time::timeout(std::time::Duration::from_millis(ms), rx.recv())
             .await
             .is_err()
+    }
+
+    /// Every request received so far, in order, refused, held or accepted.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // Held requests end with the server.
+        drop(self.handle.stop(false));
     }
 }

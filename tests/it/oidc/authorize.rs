@@ -854,6 +854,53 @@ async fn id_token_hints_must_be_ours_and_for_this_client() {
     assert_error_redirect(&app, res, REDIRECT_URI, "invalid_request", Some(STATE));
 }
 
+/// `login_hint` pre-fills the identifier field of the sign-in page the request is sent to
+/// (escaped like any other value); without it the field is empty.
+#[tokio::test]
+async fn login_hint_prefills_the_sign_in_page() {
+    let app = TestApp::start().await;
+    register(&app, "default", "app", |_| {}).await;
+    let b = app.browser();
+    let identifier_on = |hint: Option<&str>| {
+        let b = &b;
+        let path = match hint {
+            Some(h) => Authz::new("app").set("login_hint", h).path("default"),
+            None => Authz::new("app").path("default"),
+        };
+        async move {
+            let res = b.get(&path).await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let login = location(&res);
+            assert!(login.starts_with("/t/default/login?"), "{login}");
+            let page = b.get(&login).await.text().await.unwrap();
+            let field = page
+                .split("<input ")
+                .find(|tag| tag.contains("name=\"identifier\""))
+                .expect("the sign-in form has an identifier field")
+                .split('>')
+                .next()
+                .unwrap()
+                .to_owned();
+            (field, page)
+        }
+    };
+    let (field, _) = identifier_on(Some("someone@example.test")).await;
+    assert!(
+        field.contains("value=\"someone@example.test\""),
+        "pre-filled: {field}"
+    );
+    let (field, _) = identifier_on(None).await;
+    assert!(
+        field.contains("value=\"\""),
+        "empty without a hint: {field}"
+    );
+    let (field, page) = identifier_on(Some("x\"><script>alert(1)</script>")).await;
+    assert!(
+        !page.contains("<script>alert(1)") && field.contains("value=\"x&"),
+        "the hint is escaped: {field}"
+    );
+}
+
 // ---- helpers ----
 
 /// RFC 7636 appendix B: a verifier and its S256 challenge.

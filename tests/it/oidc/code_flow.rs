@@ -1,4 +1,5 @@
-//! The authorization code flow with PKCE and nonce, ID token validation by the RP, userinfo.
+//! The authorization code flow with PKCE and nonce, ID token validation by the RP, userinfo
+//! (GET, and POST with the token in the header or the form body).
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreGenderClaim, CoreUserInfoClaims};
 use openidconnect::{
@@ -6,6 +7,7 @@ use openidconnect::{
     PkceCodeChallenge, Scope, TokenResponse, UserInfoClaims,
 };
 
+use super::flow::sign_in;
 use crate::common::oidc::{authorize, discover, http, param, plain_client, register, rp};
 use crate::common::{GOOD_PASSWORD, TestApp};
 
@@ -100,6 +102,88 @@ async fn code_flow_with_pkce_nonce_id_token_and_userinfo() {
     assert!(at["jti"].is_string());
     assert_eq!(at["acr"], "pwd");
     assert_eq!(at["sub"], user.id.to_string());
+}
+
+/// RFC 6750 2.1: a POST authenticated by the `Authorization: Bearer` header needs no body and
+/// does not depend on one (a JSON body is ignored); a token in the header and a form body at
+/// once is still refused, and without the header the body must be a form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_by_post_with_the_bearer_header() {
+    let app = TestApp::start().await;
+    let s = sign_in(&app, "una", "app", &["email"], |_| {}).await;
+    let at = s.tokens.access_token().secret().clone();
+    let url = app.url("/t/default/userinfo");
+    let h = plain_client();
+    let claims_of = |res: reqwest::Response| async move {
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["email"], "una@example.test", "{body}");
+        body
+    };
+
+    let no_body = claims_of(h.post(&url).bearer_auth(&at).send().await.unwrap()).await;
+    let json_body = claims_of(
+        h.post(&url)
+            .bearer_auth(&at)
+            .header("content-type", "application/json")
+            .body(r#"{"access_token":"not-a-token-location","locale":"en"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(json_body, no_body, "the JSON body changes nothing");
+    claims_of(
+        h.post(&url)
+            .bearer_auth(&at)
+            .form(&[("locale", "en")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    // The header still decides: a bad token is refused whatever the body.
+    let res = h
+        .post(&url)
+        .bearer_auth("forged")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    // A token in the header and in a form body: two places, refused.
+    let res = h
+        .post(&url)
+        .bearer_auth(&at)
+        .form(&[("access_token", at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // Without the header the token must come in a form body (RFC 6750 2.2).
+    let res = h
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"access_token":"{at}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_request\"")
+    );
 }
 
 /// The payload of a JWT, without verification (the RP already verified it).

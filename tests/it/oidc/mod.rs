@@ -2,8 +2,9 @@
 //! party plus a cookie-carrying browser for the hosted pages.
 
 mod authorize;
+mod clients;
 mod code_flow;
-mod flow;
+pub mod flow;
 mod hostile;
 mod keys;
 mod lifecycle;
