@@ -42,7 +42,7 @@ pub struct ServerConfig {
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
-    #[serde(deserialize_with = "addresses_or_ranges")]
+    #[serde(deserialize_with = "crate::domain::throttle::addresses_or_ranges")]
     pub trusted_proxies: Vec<IpNet>,
     /// Seconds given to in-flight requests at shutdown.
     pub shutdown_timeout_secs: u64,
@@ -459,20 +459,6 @@ impl Config {
 }
 
 /// Accepts `10.0.0.5` as well as `10.0.0.0/8`.
-fn addresses_or_ranges<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    let raw = Vec::<String>::deserialize(d)?;
-    raw.iter()
-        .map(|s| {
-            let s = s.trim();
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    serde::de::Error::custom(format!("{s:?} is not an IP address or CIDR range"))
-                })
-        })
-        .collect()
-}
-
 /// An empty string means "not set" (so an environment variable can switch a file's value off).
 fn empty_as_none<'de, D: serde::Deserializer<'de>>(
     d: D,

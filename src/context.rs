@@ -23,6 +23,7 @@ pub struct DerivedKeys {
     pub csrf: Zeroizing<[u8; 32]>,
     pub encryption: Zeroizing<[u8; 32]>,
     pub secret_hash: Zeroizing<[u8; 32]>,
+    pub throttle: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for DerivedKeys {
@@ -84,6 +85,7 @@ impl Ctx {
             csrf: master.derive(KeyPurpose::Csrf),
             encryption: master.derive(KeyPurpose::Encryption),
             secret_hash: master.derive(KeyPurpose::SecretHash),
+            throttle: master.derive(KeyPurpose::Throttle),
         };
         let hasher = PasswordHasher::start(&config.hashing)?;
         Ok(Self {

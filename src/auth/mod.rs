@@ -4,3 +4,4 @@
 
 pub mod sessions;
 pub mod signin;
+pub mod throttle;

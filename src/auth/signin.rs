@@ -12,6 +12,7 @@ use crate::session_store::StoreError;
 use crate::storage::{self, StorageError};
 
 use super::sessions::{Created, Found, NewSession, SessionLookup, Sessions};
+use super::throttle::{self, Verdict};
 
 /// Longest identifier or password looked at; longer input fails like a wrong password.
 const MAX_IDENTIFIER_CHARS: usize = 254;
@@ -28,6 +29,10 @@ pub struct PasswordSignIn<'a> {
     /// The user has confirmed ending their other sessions to make room (after a `deny_new`
     /// refusal): the oldest are evicted whatever the tenant's `on_limit`.
     pub end_other_sessions: bool,
+    /// The client's address (throttling).
+    pub ip: std::net::IpAddr,
+    /// The browser's known-device cookie, if it has one (throttling: see `super::throttle`).
+    pub device: Option<String>,
 }
 
 #[derive(Debug)]
@@ -40,10 +45,18 @@ pub enum SignInResult {
         /// The user's sessions evicted by the session limit (records already gone), to be ended
         /// everywhere by the caller (`crate::logout::end_evicted`).
         evicted: Vec<Found>,
+        /// The known-device cookie to give this browser.
+        device: String,
     },
     /// Correct credentials, but the user is at the tenant's session limit and its policy is
     /// `deny_new`: no session. These are the sessions in the way, oldest first.
-    SessionLimit { user: Box<User>, live: Vec<Found> },
+    SessionLimit {
+        user: Box<User>,
+        live: Vec<Found>,
+        device: String,
+    },
+    /// Too many failed attempts: this one was not evaluated. Try again in `retry_after` seconds.
+    Throttled { retry_after: u64 },
     /// Unknown user or wrong password: deliberately indistinguishable.
     InvalidCredentials,
     /// Correct password, but the account is disabled.
@@ -95,6 +108,7 @@ pub async fn password_sign_in(
         Ok(SignInResult::InvalidCredentials) => "invalid_credentials",
         Ok(SignInResult::Disabled) => "disabled",
         Ok(SignInResult::SessionLimit { .. }) => "session_limit",
+        Ok(SignInResult::Throttled { .. }) => "throttled",
         Err(SignInError::Busy(_)) => "busy",
         Err(_) => "error",
     };
@@ -121,10 +135,6 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     } else {
         None
     };
-    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let password = if plausible { req.password } else { "" };
-    let verified = ctx.hasher.verify(password, stored_hash.as_deref()).await?;
-
     let audit = |outcome: &str, actor: Actor| {
         AuditEvent::new(
             ctx.clock.now(),
@@ -135,6 +145,31 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         )
         .origin(req.origin.clone())
     };
+
+    // Known or not, the account is throttled the same way (no enumeration).
+    let account = match &found {
+        Some(u) => u.user.id.to_string(),
+        None => crate::domain::user::normalize(req.identifier.trim()),
+    };
+    let gate = match throttle::check(ctx, tenant, &account, req.ip, req.device.as_deref()).await? {
+        Verdict::Proceed(gate) => gate,
+        Verdict::Refused { retry_after, scope } => {
+            audit_throttled(
+                ctx,
+                tenant,
+                &account,
+                scope,
+                retry_after,
+                audit("throttled", Actor::Anonymous),
+            )
+            .await?;
+            return Ok(SignInResult::Throttled { retry_after });
+        }
+    };
+
+    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
+    let password = if plausible { req.password } else { "" };
+    let verified = ctx.hasher.verify(password, stored_hash.as_deref()).await?;
 
     let found = match found {
         Some(found) if verified.ok => found,
@@ -155,7 +190,12 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
                     )
                 }
             };
-            storage::audit::record(&ctx.db, event).await;
+            storage::audit::record(
+                &ctx.db,
+                event.details_extend(serde_json::json!({ "client": gate.standing.as_str() })),
+            )
+            .await;
+            throttle::failed(ctx, tenant, &gate).await?;
             return Ok(SignInResult::InvalidCredentials);
         }
     };
@@ -170,6 +210,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     {
         upgrade_hash(ctx, &user, req.password, old);
     }
+    let device = throttle::succeeded(ctx, tenant, &gate).await?;
 
     match start_session(ctx, tenant, &user, vec![AuthMethod::Pwd], req).await? {
         Started::Session {
@@ -186,9 +227,10 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             .await;
             Ok(SignInResult::SignedIn {
                 user: Box::new(user),
-                session: Box::new(session),
+                session,
                 replaced,
                 evicted,
+                device,
             })
         }
         Started::Denied { live } => {
@@ -204,15 +246,45 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             Ok(SignInResult::SessionLimit {
                 user: Box::new(user),
                 live,
+                device,
             })
         }
     }
 }
 
+/// Audits a refused attempt: at most once a minute per account and limit, so that an attack
+/// cannot flood the audit log (every refusal is counted in `watchword_throttle_refusals_total`).
+async fn audit_throttled(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    account: &str,
+    scope: &str,
+    retry_after: u64,
+    event: AuditEvent,
+) -> Result<(), SignInError> {
+    let marker = format!(
+        "bf:{}:audited:{scope}:{}",
+        tenant.id,
+        crate::crypto::sha256_hex(account.as_bytes())
+    );
+    if ctx
+        .store
+        .set_if_absent(&marker, b"1", std::time::Duration::from_secs(60))
+        .await?
+    {
+        storage::audit::record(
+            &ctx.db,
+            event.details(serde_json::json!({ "limit": scope, "retry_after": retry_after })),
+        )
+        .await;
+    }
+    Ok(())
+}
+
 /// What [`start_session`] did.
 pub enum Started {
     Session {
-        session: NewSession,
+        session: Box<NewSession>,
         replaced: Option<Box<Found>>,
         evicted: Vec<Found>,
     },
@@ -252,7 +324,7 @@ pub async fn start_session(
                 .await?
             {
                 return Ok(Started::Session {
-                    session,
+                    session: Box::new(session),
                     replaced: None,
                     evicted: Vec::new(),
                 });
@@ -267,7 +339,7 @@ pub async fn start_session(
             .await?
         {
             Created::Admitted { session, evicted } => Started::Session {
-                session,
+                session: Box::new(session),
                 replaced,
                 evicted,
             },

@@ -47,6 +47,8 @@ pub enum KeyPurpose {
     Encryption,
     /// Keys the fast hash of high-entropy secrets (client secrets, refresh tokens).
     SecretHash,
+    /// Signs known-device cookies and tags identifiers in throttle counters.
+    Throttle,
 }
 
 impl KeyPurpose {
@@ -55,6 +57,7 @@ impl KeyPurpose {
             KeyPurpose::Csrf => b"watchword/v1/csrf",
             KeyPurpose::Encryption => b"watchword/v1/encryption",
             KeyPurpose::SecretHash => b"watchword/v1/secret-hash",
+            KeyPurpose::Throttle => b"watchword/v1/throttle",
         }
     }
 }

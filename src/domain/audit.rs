@@ -140,4 +140,14 @@ impl AuditEvent {
         self.details = details;
         self
     }
+
+    /// Adds the fields of `more` (an object) to the details.
+    pub fn details_extend(mut self, more: serde_json::Value) -> Self {
+        match (&mut self.details, more) {
+            (serde_json::Value::Object(d), serde_json::Value::Object(m)) => d.extend(m),
+            (d @ serde_json::Value::Null, m) => *d = m,
+            _ => {}
+        }
+        self
+    }
 }

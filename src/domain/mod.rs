@@ -9,4 +9,5 @@ pub mod password_policy;
 pub mod secret;
 pub mod session;
 pub mod tenant;
+pub mod throttle;
 pub mod user;

@@ -9,6 +9,7 @@ use super::ids::TenantId;
 use super::keys::TokenPolicy;
 use super::password_policy::PasswordPolicy;
 use super::session::SessionPolicy;
+use super::throttle::{NetworkPolicy, ThrottlePolicy};
 
 /// The slug of the tenant every installation starts with.
 pub const DEFAULT_TENANT: &str = "default";
@@ -74,6 +75,8 @@ pub struct TenantPolicy {
     pub session: SessionPolicy,
     pub password: PasswordPolicy,
     pub tokens: TokenPolicy,
+    pub throttle: ThrottlePolicy,
+    pub network: NetworkPolicy,
 }
 
 impl TenantPolicy {
@@ -87,7 +90,10 @@ impl TenantPolicy {
             .map_err(|(k, m)| (format!("password.{k}"), m))?;
         self.tokens
             .validate()
-            .map_err(|(k, m)| (format!("tokens.{k}"), m))
+            .map_err(|(k, m)| (format!("tokens.{k}"), m))?;
+        self.throttle
+            .validate()
+            .map_err(|(k, m)| (format!("throttle.{k}"), m))
     }
 }
 

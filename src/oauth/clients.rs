@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::error::OAuthError;
 use super::params::Params;
+use crate::auth::throttle;
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, secret_digest};
 use crate::domain::client::{AuthMethod, Client, ClientKind};
@@ -34,10 +35,12 @@ pub async fn find(
     Ok(found)
 }
 
-/// Client credentials as presented: the `Authorization: Basic` header, if any.
+/// Client credentials as presented: the `Authorization: Basic` header, if any, and the address
+/// they came from (failed authentications are throttled per client and address).
 #[derive(Default)]
 pub struct Presented {
     pub basic: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
 }
 
 fn unauthorized() -> OAuthError {
@@ -104,25 +107,43 @@ pub async fn authenticate(
             AuthMethod::None,
         ),
     };
-    let found = find(ctx, tenant, &client_id)
-        .await?
-        .ok_or_else(unauthorized)?;
+    if let Some(ip) = presented.ip
+        && let Some(wait) = throttle::check_client(ctx, tenant, &client_id, ip).await?
+    {
+        return Err(OAuthError::throttled(wait));
+    }
+    let verified = verify(ctx, tenant, &client_id, secret, method).await?;
+    if verified.is_none()
+        && let Some(ip) = presented.ip
+    {
+        throttle::client_failed(ctx, tenant, &client_id, ip).await?;
+    }
+    verified.ok_or_else(unauthorized)
+}
+
+/// The client, if `secret` (or none, for a public client) authenticates it with `method`.
+async fn verify(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    client_id: &str,
+    secret: Option<String>,
+    method: AuthMethod,
+) -> Result<Option<Client>, OAuthError> {
+    let Some(found) = find(ctx, tenant, client_id).await? else {
+        return Ok(None);
+    };
     let client = &found.client;
     if client.auth_method != method {
-        return Err(unauthorized());
+        return Ok(None);
     }
-    match (client.kind, secret, &found.secret_digest) {
-        (ClientKind::Public, None, _) => Ok(found.client),
+    Ok(match (client.kind, secret, &found.secret_digest) {
+        (ClientKind::Public, None, _) => Some(found.client),
         (ClientKind::Confidential, Some(secret), Some(stored)) => {
             let presented = secret_digest(&ctx.keys.secret_hash, &secret);
-            if constant_time_eq(presented.as_bytes(), stored.as_bytes()) {
-                Ok(found.client)
-            } else {
-                Err(unauthorized())
-            }
+            constant_time_eq(presented.as_bytes(), stored.as_bytes()).then_some(found.client)
         }
-        _ => Err(unauthorized()),
-    }
+        _ => None,
+    })
 }
 
 #[cfg(test)]

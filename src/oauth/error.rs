@@ -62,6 +62,8 @@ pub struct OAuthError {
     pub description: String,
     /// Logged only.
     pub detail: Option<String>,
+    /// Throttled: answered 429 with this `Retry-After` (seconds).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -70,6 +72,21 @@ impl OAuthError {
             code,
             description: description.into(),
             detail: None,
+            retry_after: None,
+        }
+    }
+
+    /// Too many failed attempts: 429 with `Retry-After`.
+    pub fn throttled(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                format!(
+                    "too many failed client authentications from this address; retry in {} seconds",
+                    retry_after.max(1)
+                ),
+            )
         }
     }
 
@@ -98,6 +115,7 @@ impl OAuthError {
             code: ErrorCode::ServerError,
             description: "The server could not complete the request.".into(),
             detail: Some(detail.into()),
+            retry_after: None,
         }
     }
 
@@ -106,6 +124,7 @@ impl OAuthError {
             code: ErrorCode::TemporarilyUnavailable,
             description: "The server is temporarily unavailable; try again later.".into(),
             detail: Some(detail.into()),
+            retry_after: None,
         }
     }
 }

@@ -11,6 +11,13 @@ pub fn session_name(https: bool, tenant: &TenantSlug) -> String {
     format!("{prefix}ww-session-{tenant}")
 }
 
+/// The known-device cookie of one tenant (brute-force protection: attempts from a browser that
+/// signed in before are counted apart, so attackers cannot lock its user out).
+pub fn device_name(https: bool, tenant: &TenantSlug) -> String {
+    let prefix = if https { "__Host-" } else { "" };
+    format!("{prefix}ww-device-{tenant}")
+}
+
 /// The anti-CSRF cookie, shared by all tenants.
 pub fn csrf_name(https: bool) -> &'static str {
     if https { "__Host-ww-csrf" } else { "ww-csrf" }
@@ -24,6 +31,13 @@ pub fn build(https: bool, name: String, value: String) -> Cookie<'static> {
         .secure(https)
         .same_site(SameSite::Lax)
         .finish()
+}
+
+/// A cookie kept for `days` (the known-device cookie).
+pub fn lasting(https: bool, name: String, value: String, days: u32) -> Cookie<'static> {
+    let mut c = build(https, name, value);
+    c.set_max_age(Duration::days(i64::from(days)));
+    c
 }
 
 /// Tells the browser to delete a cookie.

@@ -9,5 +9,5 @@
 mod common;
 mod foundation;
 pub mod oidc;
-mod sessions;
+pub mod sessions;
 mod store_contract;

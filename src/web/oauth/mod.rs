@@ -63,6 +63,9 @@ fn log(e: &OAuthError) {
 
 impl ResponseError for ProtocolError {
     fn status_code(&self) -> StatusCode {
+        if self.0.retry_after.is_some() {
+            return StatusCode::TOO_MANY_REQUESTS;
+        }
         status_of(self.0.code)
     }
 
@@ -77,7 +80,9 @@ impl ResponseError for ProtocolError {
                 "Basic realm=\"watchword\", charset=\"UTF-8\"",
             ));
         }
-        if self.0.code == ErrorCode::TemporarilyUnavailable {
+        if let Some(secs) = self.0.retry_after {
+            res.insert_header(("Retry-After", secs.to_string()));
+        } else if self.0.code == ErrorCode::TemporarilyUnavailable {
             res.insert_header(("Retry-After", "5"));
         }
         res.json(serde_json::json!({
@@ -155,7 +160,12 @@ pub async fn read_body(
 
 /// The client credentials of the `Authorization` header.
 pub fn presented(req: &HttpRequest) -> Presented {
+    let trusted = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map(|s| s.trusted_proxies.clone())
+        .unwrap_or_default();
     Presented {
+        ip: Some(crate::web::client::client_ip(req, &trusted)),
         basic: req
             .headers()
             .get("authorization")

@@ -83,9 +83,11 @@ pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
+    client: Client,
     query: StrictQuery<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant(&state, &path).await?;
+    super::ensure_network(&tenant, client.ip)?;
     let return_to = query
         .return_to
         .as_deref()
@@ -138,6 +140,7 @@ pub async fn submit(
     StrictForm(form): StrictForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant(&state, &path).await?;
+    super::ensure_network(&tenant, client.ip)?;
     csrf::verify(&state, &req, &form.csrf_token)?;
     let return_to = return_to::safe_path(&form.return_to).unwrap_or("");
 
@@ -150,6 +153,11 @@ pub async fn submit(
             origin: client.origin(),
             replaces_session: session_token(&state, &req, &tenant),
             end_other_sessions: form.end_others == "1",
+            ip: client.ip,
+            device: req
+                .cookie(&cookies::device_name(state.https, &tenant.slug))
+                .map(|c| c.value().to_owned())
+                .filter(|v| v.len() <= 256),
         },
     )
     .await?;
@@ -159,6 +167,7 @@ pub async fn submit(
             session,
             replaced,
             evicted,
+            device,
             ..
         } => {
             if let Some(previous) = replaced {
@@ -189,18 +198,35 @@ pub async fn submit(
             if let Some(c) = csrf::fresh(&state).cookie {
                 let _ = res.add_cookie(&c);
             }
+            let _ = res.add_cookie(&device_cookie(&state, &tenant, device));
             return Ok(res);
         }
-        SignInResult::SessionLimit { live, .. } => {
+        SignInResult::SessionLimit { live, device, .. } => {
             let identifier: String = form.identifier.chars().take(254).collect();
-            return Ok(limit_page(
+            let mut res = limit_page(&state, &req, &tenant, &identifier, return_to, &live);
+            let _ = res.add_cookie(&device_cookie(&state, &tenant, device));
+            return Ok(res);
+        }
+        SignInResult::Throttled { retry_after } => {
+            let identifier: String = form.identifier.chars().take(254).collect();
+            let message = throttled_message(retry_after);
+            let mut res = render(
                 &state,
                 &req,
                 &tenant,
-                &identifier,
-                return_to,
-                &live,
-            ));
+                Form {
+                    return_to,
+                    identifier: &identifier,
+                    error: Some(&message),
+                    notice: None,
+                },
+            );
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after),
+            );
+            return Ok(res);
         }
         SignInResult::InvalidCredentials => INVALID_CREDENTIALS,
         SignInResult::Disabled => ACCOUNT_DISABLED,
@@ -217,6 +243,30 @@ pub async fn submit(
             notice: None,
         },
     ))
+}
+
+/// "Too many failed attempts. Wait 2 minutes before trying again."
+pub fn throttled_message(retry_after: u64) -> String {
+    let wait = match retry_after {
+        0..=1 => "a second".to_owned(),
+        2..=90 => format!("{retry_after} seconds"),
+        91..=5399 => format!("{} minutes", retry_after.div_ceil(60)),
+        _ => format!("{} hours", retry_after.div_ceil(3600)),
+    };
+    format!("Too many failed sign-in attempts. For your security, wait {wait} before trying again.")
+}
+
+fn device_cookie(
+    state: &AppState,
+    tenant: &Tenant,
+    value: String,
+) -> actix_web::cookie::Cookie<'static> {
+    cookies::lasting(
+        state.https,
+        cookies::device_name(state.https, &tenant.slug),
+        value,
+        tenant.policy.throttle.known_for_days,
+    )
 }
 
 /// Ends the sessions a sign-in evicted (the session limit). Their records are already gone, so

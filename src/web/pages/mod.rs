@@ -33,6 +33,20 @@ pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, PageErr
         .ok_or_else(PageError::not_found)
 }
 
+/// The tenant's network allow/deny lists, for its sign-in pages and token endpoints.
+pub fn ensure_network(tenant: &Tenant, ip: std::net::IpAddr) -> Result<(), PageError> {
+    if tenant.policy.network.permits(ip) {
+        return Ok(());
+    }
+    crate::auth::throttle::network_refused(tenant);
+    Err(PageError::new(
+        StatusCode::FORBIDDEN,
+        "Not available from your network",
+        "Signing in to this organization is not allowed from the network you are connected to. \
+         Contact your administrator.",
+    ))
+}
+
 /// Who is looking at a tenant's page.
 pub enum Visitor {
     SignedIn {

@@ -24,11 +24,26 @@ impl Browser {
 
     /// A browser that introduces itself as `user_agent` (a device, for session lists).
     pub fn with_user_agent(base: &str, user_agent: &str) -> Self {
+        Self::build(base, user_agent, None)
+    }
+
+    /// A browser at address `ip`, as a trusted proxy in front of Watchword reports it
+    /// (`X-Forwarded-For`; the server must trust 127.0.0.1 as a proxy).
+    pub fn at(base: &str, user_agent: &str, ip: &str) -> Self {
+        Self::build(base, user_agent, Some(ip))
+    }
+
+    fn build(base: &str, user_agent: &str, ip: Option<&str>) -> Self {
         let jar = Arc::new(Jar::default());
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(ip) = ip {
+            headers.insert("x-forwarded-for", ip.parse().unwrap());
+        }
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(user_agent.to_owned())
+            .default_headers(headers)
             .build()
             .unwrap();
         Self {

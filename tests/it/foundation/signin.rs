@@ -132,7 +132,11 @@ async fn disabled_users_cannot_sign_in_and_lose_their_sessions() {
         StatusCode::SEE_OTHER,
         "the old session no longer works"
     );
-    assert!(location(&res).starts_with("/t/default/login"));
+    // The browser is told why (its cookie is cleared on that page).
+    let why = location(&res);
+    assert!(why.starts_with("/t/default/session-ended"), "{why}");
+    let page = b.get(&why).await.text().await.unwrap();
+    assert!(page.contains("This account is disabled"), "{page}");
 
     let res = b.sign_in("default", "dave", GOOD_PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -190,6 +190,9 @@ async fn a_code_cannot_be_redeemed_by_another_client() {
 #[tokio::test]
 async fn client_authentication_failures_are_401_invalid_client_with_a_challenge() {
     let app = TestApp::start().await;
+    // Many failures in a row from one address: keep the throttle out of the way here (it has
+    // its own tests in sessions::bruteforce).
+    crate::sessions::set_throttle_policy(&app, "default", |t| t.free_failures = 100).await;
     let c = register(&app, "default", "app", |_| {}).await;
     let secret = c.secret.clone().unwrap();
     let grant = [("grant_type", "refresh_token"), ("refresh_token", "x")];

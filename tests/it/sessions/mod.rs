@@ -2,6 +2,7 @@
 //! user and an administrator can see and end.
 
 mod account;
+mod bruteforce;
 mod limit;
 
 use reqwest::StatusCode;
@@ -15,6 +16,20 @@ pub async fn set_session_policy(app: &TestApp, slug: &str, f: impl FnOnce(&mut S
     let tenant = app.tenant(slug).await;
     let mut policy = tenant.policy.clone();
     f(&mut policy.session);
+    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
+        .await
+        .unwrap();
+}
+
+/// Changes the brute-force protection policy of tenant `slug`.
+pub async fn set_throttle_policy(
+    app: &TestApp,
+    slug: &str,
+    f: impl FnOnce(&mut watchword::domain::throttle::ThrottlePolicy),
+) {
+    let tenant = app.tenant(slug).await;
+    let mut policy = tenant.policy.clone();
+    f(&mut policy.throttle);
     watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
         .await
         .unwrap();

@@ -1,0 +1,303 @@
+//! Brute-force protection: a guesser is slowed down, then locked out of the account from its
+//! address, then refused everywhere once the account's budget for unknown devices is spent,
+//! while the real user, from a browser or network that signed in before, still signs in.
+//! Client authentication at the token endpoint is throttled the same way. Time is the injected
+//! clock, on both stores.
+
+use chrono::Duration;
+use reqwest::{Response, StatusCode};
+
+use super::{FIREFOX_LINUX, set_throttle_policy};
+use crate::common::{Browser, GOOD_PASSWORD, TestApp};
+use crate::oidc::flow::post;
+
+async fn proxied_app() -> TestApp {
+    TestApp::builder()
+        .tweak(|c| c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
+        .start()
+        .await
+}
+
+async fn guess(b: &Browser, user: &str) -> Response {
+    b.sign_in("default", user, "wrong guess 123").await
+}
+
+/// `watchword_signin_attempts_total{tenant="default",result=…}`.
+async fn signin_metric(app: &TestApp, result: &str) -> f64 {
+    let metrics = app.browser().get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("watchword_signin_attempts_total")
+                && l.contains(&format!("result=\"{result}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn retry_after(res: &Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guesser_is_slowed_down_then_locked_out_from_its_address() {
+    let app = proxied_app().await;
+    app.create_user("default", "una", GOOD_PASSWORD).await;
+    let attacker = Browser::at(&app.base, "curl/8", "203.0.113.66");
+    // Three free attempts, then each failure makes the next attempt wait: 1, 2, 4, ... seconds.
+    for _ in 0..4 {
+        let res = guess(&attacker, "una").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.text().await.unwrap().contains("incorrect"));
+    }
+    let res = guess(&attacker, "una").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&res), 1);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Too many failed sign-in attempts"), "{page}");
+    assert!(page.contains("wait a second"), "{page}");
+    assert!(
+        page.contains("name=\"password\""),
+        "the form is still there"
+    );
+    let mut waits = Vec::new();
+    for _ in 0..20 {
+        app.clock.advance(Duration::seconds(60));
+        assert_eq!(guess(&attacker, "una").await.status(), StatusCode::OK);
+        let res = guess(&attacker, "una").await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        waits.push(retry_after(&res));
+        if waits.last() > Some(&60) {
+            break;
+        }
+    }
+    assert_eq!(&waits[..6], [2, 4, 8, 16, 32, 60], "doubling up to the cap");
+    // The 20th failure locks the pair for 15 minutes.
+    assert!((880..=900).contains(waits.last().unwrap()), "{waits:?}");
+    // Even the right password is not evaluated from there meanwhile...
+    let res = attacker.sign_in("default", "una", GOOD_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ...but from anywhere else it is: only the pair is locked.
+    let user = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.7");
+    assert_eq!(
+        user.sign_in("default", "una", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // After the lock, the pair may try again.
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(guess(&attacker, "una").await.status(), StatusCode::OK);
+
+    // Every refusal is counted, and audited (at most once a minute per account and limit).
+    let metrics = app.browser().get("/metrics").await.text().await.unwrap();
+    for scope in ["pair_wait", "pair_lock"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("watchword_throttle_refusals_total")
+                    && l.contains(&format!("scope=\"{scope}\""))),
+            "{scope}: {metrics}"
+        );
+    }
+    let audit = app.audit("default").await;
+    let throttled: Vec<_> = audit.iter().filter(|e| e.outcome == "throttled").collect();
+    assert!(throttled.len() >= 2, "{throttled:?}");
+    assert!(throttled.iter().any(|e| e.details.contains("pair_lock")));
+    assert!(
+        throttled
+            .iter()
+            .all(|e| e.ip.as_deref() == Some("203.0.113.66"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_cannot_lock_the_real_user_out_of_a_known_device_or_network() {
+    let app = proxied_app().await;
+    app.create_user("default", "vic", GOOD_PASSWORD).await;
+    // The real user signed in before on this browser (known device) at the office network.
+    let laptop = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.20");
+    assert_eq!(
+        laptop
+            .sign_in("default", "vic", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        laptop.cookie("ww-device-default").is_some(),
+        "a known-device cookie"
+    );
+    let csrf = laptop.csrf("/t/default/logout").await;
+    laptop
+        .post_form("/t/default/logout", &[("csrf_token", &csrf)])
+        .await;
+
+    // A distributed guesser: 130 addresses, one guess each (no address is slowed down). At most
+    // 100 failures an hour are evaluated for unknown devices and networks.
+    let mut evaluated = 0;
+    let mut refused = 0;
+    for i in 0..130 {
+        let bot = Browser::at(
+            &app.base,
+            "curl/8",
+            &format!("203.0.{}.{}", i / 200, i % 200 + 1),
+        );
+        let res = guess(&bot, "vic").await;
+        match res.status() {
+            StatusCode::OK => evaluated += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                refused += 1;
+                assert!(
+                    retry_after(&res) > 60,
+                    "the account budget refills with time"
+                );
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((evaluated, refused), (100, 30));
+    assert_eq!(
+        signin_metric(&app, "invalid_credentials").await,
+        100.0,
+        "only evaluated attempts reach the password check"
+    );
+    assert_eq!(signin_metric(&app, "throttled").await, 30.0);
+    // Unknown identifiers are throttled exactly like known ones (no enumeration).
+    let bot = Browser::at(&app.base, "curl/8", "203.0.113.200");
+    let known = guess(&bot, "vic").await;
+    assert_eq!(known.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // The real user's known device still signs in, and so does a new browser on the office
+    // network where the account signed in before.
+    assert_eq!(
+        laptop
+            .sign_in("default", "vic", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let phone = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.77");
+    assert_eq!(
+        phone
+            .sign_in("default", "vic", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // A brand-new device on a new network waits, like the attacker.
+    let stranger = Browser::at(&app.base, FIREFOX_LINUX, "192.0.2.9");
+    assert_eq!(
+        stranger
+            .sign_in("default", "vic", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A forged device cookie is not a known device.
+    let forger = Browser::at(&app.base, FIREFOX_LINUX, "192.0.2.10");
+    forger.set_cookie("ww-device-default", "v1.abc.99999999999.00");
+    assert_eq!(
+        guess(&forger, "vic").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The counters expire: two hours later the budget is back.
+    app.clock.advance(Duration::hours(2));
+    assert_eq!(guess(&bot, "vic").await.status(), StatusCode::OK);
+    assert_eq!(
+        stranger
+            .sign_in("default", "vic", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_authentication_failures_are_throttled_with_retry_after() {
+    let app = proxied_app().await;
+    let c = crate::common::oidc::register(&app, "default", "m2m", |c| {
+        c.settings.grant_types = vec![watchword::domain::client::GrantType::ClientCredentials];
+        c.settings.redirect_uris = vec![];
+    })
+    .await;
+    let secret = c.secret.unwrap();
+    let form = [("grant_type", "client_credentials")];
+    for _ in 0..4 {
+        let (status, body) = post(&app, "/t/default/token", Some(("m2m", "wrong")), &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+    }
+    let res = crate::common::oidc::plain_client()
+        .post(app.url("/t/default/token"))
+        .basic_auth("m2m", Some(&secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    app.clock.advance(Duration::seconds(2));
+    let (status, _) = post(&app, "/t/default/token", Some(("m2m", &secret)), &form).await;
+    assert_eq!(status, 200, "after the wait, the right secret works");
+
+    // A limit per hour: 20 failures (here spread out past the waits), then refused.
+    set_throttle_policy(&app, "default", |t| t.client_failures_per_hour = 6).await;
+    for _ in 0..2 {
+        app.clock.advance(Duration::seconds(120));
+        post(&app, "/t/default/token", Some(("m2m", "wrong")), &form).await;
+    }
+    app.clock.advance(Duration::seconds(120));
+    let (status, body) = post(&app, "/t/default/token", Some(("m2m", &secret)), &form).await;
+    assert_eq!(status, 429, "{body}");
+    app.clock.advance(Duration::hours(2));
+    let (status, _) = post(&app, "/t/default/token", Some(("m2m", &secret)), &form).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_allow_and_deny_lists() {
+    let app = proxied_app().await;
+    app.create_user("default", "nia", GOOD_PASSWORD).await;
+    let tenant = app.tenant("default").await;
+    let mut policy = tenant.policy.clone();
+    policy.network.deny = vec!["192.0.2.0/24".parse().unwrap()];
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await
+    .unwrap();
+    let blocked = Browser::at(&app.base, FIREFOX_LINUX, "192.0.2.50");
+    let res = blocked.get("/t/default/login").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("not allowed from the network")
+    );
+    let res = crate::common::oidc::plain_client()
+        .post(app.url("/t/default/token"))
+        .header("x-forwarded-for", "192.0.2.50")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let ok = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.1");
+    assert_eq!(
+        ok.sign_in("default", "nia", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
