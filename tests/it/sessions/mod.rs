@@ -4,6 +4,7 @@
 mod account;
 mod bruteforce;
 mod limit;
+mod replicas;
 
 use reqwest::StatusCode;
 use watchword::domain::audit::Actor;
