@@ -458,7 +458,6 @@ impl Config {
     }
 }
 
-/// Accepts `10.0.0.5` as well as `10.0.0.0/8`.
 /// An empty string means "not set" (so an environment variable can switch a file's value off).
 fn empty_as_none<'de, D: serde::Deserializer<'de>>(
     d: D,

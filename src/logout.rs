@@ -91,12 +91,8 @@ pub async fn end_session(
     origin: Origin,
 ) -> Result<bool, EndError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    let ended = Ended {
-        reason: reason.as_str().to_owned(),
-        at: ctx.clock.unix(),
-        by: None,
-    };
-    if !sessions.remove(&found.hash, &found.record, &ended).await? {
+    let ended = Ended::new(reason.as_str(), ctx.clock.unix(), None);
+    if !sessions.remove(&found.record, &ended).await? {
         return Ok(false);
     }
     finish(
@@ -126,14 +122,12 @@ pub async fn end_evicted(
         device: crate::domain::device::describe(by.user_agent.as_deref().unwrap_or("")),
         ip: by.ip.clone().unwrap_or_default(),
     };
-    let ended = Ended {
-        reason: EndReason::Evicted.as_str().to_owned(),
-        at: ctx.clock.unix(),
-        by: Some(elsewhere.clone()),
-    };
-    sessions
-        .forget(&evicted.hash, &evicted.record, &ended)
-        .await?;
+    let ended = Ended::new(
+        EndReason::Evicted.as_str(),
+        ctx.clock.unix(),
+        Some(elsewhere.clone()),
+    );
+    sessions.forget(&evicted.record, &ended).await?;
     let details = serde_json::json!({
         "by_session": by_session,
         "by_device": elsewhere.device,

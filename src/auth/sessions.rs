@@ -1,12 +1,18 @@
-//! Browser sessions in the session store. The cookie carries a 256-bit random token; the store
-//! keys the record by the token's SHA-256, so a store dump yields no usable cookie.
+//! Browser sessions in the session store. The cookie is `<sid>.<secret>`: the public session id
+//! and 256 random bits. The record is stored under the sid with only the SHA-256 of the secret,
+//! so a store dump yields no usable cookie, and a cookie is accepted only if its secret matches
+//! (compared in constant time).
 //!
 //! Keys (all with TTLs):
-//! - `sess:<hash>`: the record; `sid:<sid>`: the public id → hash;
-//! - `usess:<tenant>:<user>`: the user's sessions (sorted by creation);
-//! - `sexp`: every session by deadline, for the expiry sweep;
+//! - `sess:<sid>`: the record;
+//! - `usess:<tenant>:<user>`: the user's sessions, in admission order (the session limit);
+//! - `sexp`: every session by deadline (the expiry sweep);
 //! - `sclients:<sid>`: clients that received tokens in the session (back-channel logout);
-//! - `gone:<hash>`: why a session ended, so the browser can be told.
+//! - `gone:<sid>`: why a session ended, readable only with its cookie, so the browser can be
+//!   told.
+//!
+//! Records are only ever rewritten if they still exist (`set_existing`): a session ended or
+//! evicted meanwhile is never brought back by a late write.
 //!
 //! This module only reads and writes records. Ending a session *everywhere* (refresh tokens,
 //! back-channel logout, audit) is `crate::logout`.
@@ -16,7 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
-use crate::crypto::{random, sha256_hex};
+use crate::crypto::{constant_time_eq, random, sha256_b64};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::secret::Secret;
 use crate::domain::session::{
@@ -25,7 +31,7 @@ use crate::domain::session::{
 use crate::domain::tenant::Tenant;
 use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
 
-/// A session just created: the cookie value (secret) and the record.
+/// A session just created (or continued under a new cookie): the cookie value and the record.
 #[derive(Debug)]
 pub struct NewSession {
     pub token: Secret<String>,
@@ -40,6 +46,28 @@ pub struct Ended {
     /// For a session ended by a sign-in elsewhere (the session limit): where that was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Elsewhere>,
+    /// The hash of the ended session's cookie secret: only its browser may read this note.
+    #[serde(default, skip_serializing)]
+    pub(crate) holder: String,
+}
+
+/// The stored form of [`Ended`] (with the holder's hash).
+#[derive(Serialize)]
+struct EndedNote<'a> {
+    #[serde(flatten)]
+    ended: &'a Ended,
+    holder: &'a str,
+}
+
+impl Ended {
+    pub fn new(reason: &str, at: i64, by: Option<Elsewhere>) -> Self {
+        Self {
+            reason: reason.to_owned(),
+            at,
+            by,
+            holder: String::new(),
+        }
+    }
 }
 
 /// The sign-in that took a session's place: approximate device and address, for the page that
@@ -56,7 +84,7 @@ pub enum Created {
     /// The session exists; these sessions of the same user were evicted to make room (their
     /// records are already gone; the caller ends them everywhere, see `crate::logout`).
     Admitted {
-        session: NewSession,
+        session: Box<NewSession>,
         evicted: Vec<Found>,
     },
     /// The user is at the tenant's session limit and the policy is `deny_new`: no session was
@@ -64,11 +92,9 @@ pub enum Created {
     Denied { live: Vec<Found> },
 }
 
-/// A live session found by cookie or sid.
+/// A session found by cookie or sid.
 #[derive(Debug, Clone)]
 pub struct Found {
-    /// SHA-256 of the cookie token: the store key of the record.
-    pub hash: String,
     pub record: BrowserSession,
 }
 
@@ -91,17 +117,14 @@ pub struct Sessions {
 }
 
 const EXPIRY_INDEX: &str = "sexp";
+const RECORD_PREFIX: &str = "sess:";
 
-fn record_key(hash: &str) -> String {
-    format!("sess:{hash}")
+fn record_key(sid: &str) -> String {
+    format!("{RECORD_PREFIX}{sid}")
 }
 
-fn sid_key(sid: &str) -> String {
-    format!("sid:{sid}")
-}
-
-fn gone_key(hash: &str) -> String {
-    format!("gone:{hash}")
+fn gone_key(sid: &str) -> String {
+    format!("gone:{sid}")
 }
 
 fn clients_key(sid: &str) -> String {
@@ -112,9 +135,22 @@ fn user_index(tenant: TenantId, user: UserId) -> String {
     format!("usess:{tenant}:{user}")
 }
 
-/// The SHA-256 under which a cookie token's record is stored.
-pub fn token_hash(token: &str) -> String {
-    sha256_hex(token.as_bytes())
+/// Splits a cookie value into the session id and the secret's hash.
+fn parse_cookie(token: &str) -> Option<(&str, String)> {
+    let (sid, secret) = token.split_once('.')?;
+    let ok = |s: &str| {
+        (20..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (ok(sid) && ok(secret)).then(|| (sid, sha256_b64(secret.as_bytes())))
+}
+
+/// A new cookie secret for `sid`: the cookie value and the hash to store.
+fn new_cookie(sid: &str) -> (String, String) {
+    let secret = random::token();
+    let hash = sha256_b64(secret.as_bytes());
+    (format!("{sid}.{secret}"), hash)
 }
 
 /// User agents are attacker-controlled; keep what we store bounded.
@@ -147,10 +183,11 @@ impl Sessions {
         force: bool,
     ) -> Result<Created, StoreError> {
         let now = self.clock.unix();
-        let token = random::token();
-        let hash = token_hash(&token);
+        let sid = random::token();
+        let (token, secret_hash) = new_cookie(&sid);
         let record = BrowserSession {
-            sid: random::token(),
+            sid,
+            secret_hash,
             tenant_id: tenant.id,
             user_id: user,
             auth_time: now,
@@ -162,15 +199,17 @@ impl Sessions {
             last_seen: now,
         };
         let policy = &tenant.policy.session;
-        self.save(&hash, &record, policy).await?;
+        self.write(&record, policy, false).await?;
         let admitted = self
             .store
             .admit_session(&Admission {
                 user_index: &user_index(tenant.id, user),
-                live_index: EXPIRY_INDEX,
-                record_prefix: "sess:",
-                member: &hash,
+                expiry_index: EXPIRY_INDEX,
+                record_prefix: RECORD_PREFIX,
+                member: &record.sid,
                 now,
+                idle_secs: policy.idle_timeout_secs,
+                absolute_secs: policy.absolute_timeout_secs,
                 index_ttl: Duration::from_secs(
                     (policy.absolute_timeout_secs + EXPIRED_GRACE_SECS) as u64,
                 ),
@@ -180,14 +219,14 @@ impl Sessions {
             .await?;
         match admitted {
             Admitted::Yes { evicted } => Ok(Created::Admitted {
-                session: NewSession {
+                session: Box::new(NewSession {
                     token: Secret::new(token),
                     record,
-                },
+                }),
                 evicted: evicted
                     .into_iter()
-                    .filter_map(|(hash, bytes)| match serde_json::from_slice(&bytes) {
-                        Ok(record) => Some(Found { hash, record }),
+                    .filter_map(|(_, bytes)| match serde_json::from_slice(&bytes) {
+                        Ok(record) => Some(Found { record }),
                         Err(_) => {
                             tracing::warn!("an evicted session had no readable record");
                             None
@@ -196,11 +235,12 @@ impl Sessions {
                     .collect(),
             }),
             Admitted::No { live } => {
-                self.discard(&hash, &record).await?;
+                self.store.delete(&record_key(&record.sid)).await?;
+                self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
                 let mut out = Vec::new();
-                for hash in live {
-                    if let Some(record) = self.load(&hash).await? {
-                        out.push(Found { hash, record });
+                for sid in live {
+                    if let Some(record) = self.load(&sid).await? {
+                        out.push(Found { record });
                     }
                 }
                 Ok(Created::Denied { live: out })
@@ -208,19 +248,11 @@ impl Sessions {
         }
     }
 
-    /// Deletes a session that was never handed out (refused by the limit).
-    async fn discard(&self, hash: &str, record: &BrowserSession) -> Result<(), StoreError> {
-        self.store.delete(&record_key(hash)).await?;
-        self.store.delete(&sid_key(&record.sid)).await?;
-        self.store.index_remove(EXPIRY_INDEX, hash).await?;
-        Ok(())
-    }
-
     /// The same user proved who they are again in a browser that has a session: a new cookie
-    /// token (no fixation) for the same session (same `sid`, so its clients stay signed in), with
-    /// a fresh `auth_time`. The session keeps its place among the user's sessions (one atomic
-    /// swap, so it is never counted twice nor missed by a concurrent sign-in). `None` if the
-    /// session ended meanwhile (e.g. evicted): the caller creates a new one.
+    /// secret (no fixation: the old cookie stops working) for the same session (same `sid`, so
+    /// its clients stay signed in and it keeps its place among the user's sessions), with a
+    /// fresh `auth_time`. `None` if the session ended meanwhile (e.g. evicted): the caller
+    /// creates a new one.
     pub async fn reauthenticate(
         &self,
         tenant: &Tenant,
@@ -230,65 +262,65 @@ impl Sessions {
         user_agent: &str,
     ) -> Result<Option<NewSession>, StoreError> {
         let now = self.clock.unix();
-        let token = random::token();
-        let hash = token_hash(&token);
         let mut record = old.record.clone();
+        let (token, secret_hash) = new_cookie(&record.sid);
+        record.secret_hash = secret_hash;
         record.auth_time = now;
         record.auth_id = random::token()[..16].to_owned();
         record.last_seen = now;
         record.amr = amr;
         record.ip = clip(ip, 64);
         record.user_agent = clip(user_agent, 256);
-        let policy = &tenant.policy.session;
-        self.save(&hash, &record, policy).await?;
-        let index = user_index(tenant.id, record.user_id);
-        if !self.store.index_replace(&index, &old.hash, &hash).await? {
-            self.discard(&hash, &record).await?;
+        if !self.write(&record, &tenant.policy.session, true).await? {
             return Ok(None);
         }
-        self.store.delete(&record_key(&old.hash)).await?;
-        self.store.index_remove(EXPIRY_INDEX, &old.hash).await?;
         Ok(Some(NewSession {
             token: Secret::new(token),
             record,
         }))
     }
 
-    /// Writes the record, its sid mapping and its place in the expiry index.
-    async fn save(
+    /// Writes the record and its place in the expiry index. With `existing`, only if the record
+    /// is still there; returns whether it wrote.
+    async fn write(
         &self,
-        hash: &str,
         record: &BrowserSession,
         policy: &SessionPolicy,
-    ) -> Result<(), StoreError> {
+        existing: bool,
+    ) -> Result<bool, StoreError> {
         let bytes = serde_json::to_vec(record).expect("session records serialize");
         let ttl = record
             .store_ttl(self.clock.now(), policy)
             .to_std()
             .unwrap_or(Duration::from_secs(1));
-        self.store.set(&record_key(hash), &bytes, ttl).await?;
-        self.store
-            .set(&sid_key(&record.sid), hash.as_bytes(), ttl)
-            .await?;
+        let key = record_key(&record.sid);
+        if existing {
+            if !self.store.set_existing(&key, &bytes, ttl).await? {
+                return Ok(false);
+            }
+        } else {
+            self.store.set(&key, &bytes, ttl).await?;
+        }
         self.store
             .index_add(
                 EXPIRY_INDEX,
-                hash,
+                &record.sid,
                 deadline(record, policy),
                 Duration::from_secs(400 * 86_400),
             )
-            .await
+            .await?;
+        Ok(true)
     }
 
-    async fn load(&self, hash: &str) -> Result<Option<BrowserSession>, StoreError> {
-        let Some(bytes) = self.store.get(&record_key(hash)).await? else {
+    async fn load(&self, sid: &str) -> Result<Option<BrowserSession>, StoreError> {
+        let Some(bytes) = self.store.get(&record_key(sid)).await? else {
             return Ok(None);
         };
         match serde_json::from_slice::<BrowserSession>(&bytes) {
             Ok(r) => Ok(Some(r)),
             Err(_) => {
                 tracing::warn!("discarding an unreadable session record");
-                self.store.delete(&record_key(hash)).await?;
+                self.store.delete(&record_key(sid)).await?;
                 Ok(None)
             }
         }
@@ -302,117 +334,120 @@ impl Sessions {
         token: &str,
         touch: bool,
     ) -> Result<SessionLookup, StoreError> {
-        self.lookup_hash(tenant, &token_hash(token), touch).await
+        let Some((sid, hash)) = parse_cookie(token) else {
+            return Ok(SessionLookup::Missing);
+        };
+        match self.load(sid).await? {
+            Some(record) if constant_time_eq(record.secret_hash.as_bytes(), hash.as_bytes()) => {
+                self.check(tenant, record, touch).await
+            }
+            Some(_) => Ok(SessionLookup::Missing),
+            None => Ok(self
+                .ended_note(sid, &hash)
+                .await?
+                .map_or(SessionLookup::Missing, SessionLookup::Ended)),
+        }
     }
 
-    /// Like [`Sessions::lookup`], by the session's public id (used by token endpoints).
+    /// Like [`Sessions::lookup`], by the session's public id (token endpoints; no cookie).
     pub async fn lookup_sid(
         &self,
         tenant: &Tenant,
         sid: &str,
         touch: bool,
     ) -> Result<SessionLookup, StoreError> {
-        match self.store.get(&sid_key(sid)).await? {
-            Some(hash) => {
-                let hash = String::from_utf8_lossy(&hash).into_owned();
-                self.lookup_hash(tenant, &hash, touch).await
-            }
+        match self.load(sid).await? {
+            Some(record) => self.check(tenant, record, touch).await,
             None => Ok(SessionLookup::Missing),
         }
     }
 
-    async fn lookup_hash(
+    async fn check(
         &self,
         tenant: &Tenant,
-        hash: &str,
+        mut record: BrowserSession,
         touch: bool,
     ) -> Result<SessionLookup, StoreError> {
-        let Some(mut record) = self.load(hash).await? else {
-            return Ok(match self.store.get(&gone_key(hash)).await? {
-                Some(bytes) => serde_json::from_slice(&bytes)
-                    .map_or(SessionLookup::Missing, SessionLookup::Ended),
-                None => SessionLookup::Missing,
-            });
-        };
         if record.tenant_id != tenant.id {
             return Ok(SessionLookup::Missing);
         }
         let now = self.clock.now();
         let policy = &tenant.policy.session;
-        let found = |record| Found {
-            hash: hash.to_owned(),
-            record,
-        };
         match record.state(now, policy) {
             SessionState::Active => {
                 if touch && record.needs_touch(now, policy) {
                     record.last_seen = now.timestamp();
-                    self.save(hash, &record, policy).await?;
+                    if !self.write(&record, policy, true).await? {
+                        return Ok(SessionLookup::Missing); // ended meanwhile
+                    }
                 }
-                Ok(SessionLookup::Active(found(record)))
+                Ok(SessionLookup::Active(Found { record }))
             }
-            state => Ok(SessionLookup::Expired(found(record), state)),
+            state => Ok(SessionLookup::Expired(Found { record }, state)),
         }
     }
 
     /// Deletes a session's record and every index entry, and remembers why it ended.
     /// Returns whether this call removed it (another replica may have been first).
-    pub async fn remove(
-        &self,
-        hash: &str,
-        record: &BrowserSession,
-        ended: &Ended,
-    ) -> Result<bool, StoreError> {
-        let removed = self.store.delete(&record_key(hash)).await?;
-        self.forget(hash, record, ended).await?;
+    pub async fn remove(&self, record: &BrowserSession, ended: &Ended) -> Result<bool, StoreError> {
+        let removed = self.store.delete(&record_key(&record.sid)).await?;
+        self.forget(record, ended).await?;
         Ok(removed)
     }
 
-    /// Everything of a session but its record (already taken, e.g. by an eviction): the `sid`
-    /// mapping, the index entries, and a note of why it ended for the returning browser.
-    pub async fn forget(
-        &self,
-        hash: &str,
-        record: &BrowserSession,
-        ended: &Ended,
-    ) -> Result<(), StoreError> {
-        self.store.delete(&sid_key(&record.sid)).await?;
+    /// Everything of a session but its record (already taken, e.g. by an eviction): the index
+    /// entries, and a note of why it ended for the returning browser.
+    pub async fn forget(&self, record: &BrowserSession, ended: &Ended) -> Result<(), StoreError> {
         self.store
-            .index_remove(&user_index(record.tenant_id, record.user_id), hash)
+            .index_remove(&user_index(record.tenant_id, record.user_id), &record.sid)
             .await?;
-        self.store.index_remove(EXPIRY_INDEX, hash).await?;
-        let bytes = serde_json::to_vec(ended).expect("serializes");
+        self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
+        let note = EndedNote {
+            ended,
+            holder: &record.secret_hash,
+        };
+        let bytes = serde_json::to_vec(&note).expect("serializes");
         self.store
             .set(
-                &gone_key(hash),
+                &gone_key(&record.sid),
                 &bytes,
                 Duration::from_secs(EXPIRED_GRACE_SECS as u64),
             )
             .await
     }
 
-    /// Why the session behind a cookie value ended, if it did within the last hour.
-    pub async fn ended(&self, token: &str) -> Result<Option<Ended>, StoreError> {
+    async fn ended_note(&self, sid: &str, hash: &str) -> Result<Option<Ended>, StoreError> {
         Ok(self
             .store
-            .get(&gone_key(&token_hash(token)))
+            .get(&gone_key(sid))
             .await?
-            .and_then(|b| serde_json::from_slice(&b).ok()))
+            .and_then(|b| serde_json::from_slice::<Ended>(&b).ok())
+            .filter(|e| constant_time_eq(e.holder.as_bytes(), hash.as_bytes())))
+    }
+
+    /// Why the session behind a cookie value ended, if it did within the last hour.
+    pub async fn ended(&self, token: &str) -> Result<Option<Ended>, StoreError> {
+        match parse_cookie(token) {
+            Some((sid, hash)) => self.ended_note(sid, &hash).await,
+            None => Ok(None),
+        }
     }
 
     /// The record of the session with public id `sid`, whatever its timeout state.
     pub async fn find_by_sid(&self, sid: &str) -> Result<Option<Found>, StoreError> {
-        let Some(hash) = self.store.get(&sid_key(sid)).await? else {
-            return Ok(None);
-        };
-        let hash = String::from_utf8_lossy(&hash).into_owned();
-        Ok(self.load(&hash).await?.map(|record| Found { hash, record }))
+        Ok(self.load(sid).await?.map(|record| Found { record }))
     }
 
-    /// The live record behind a cookie value (for ending it), whatever its timeout state.
+    /// The record behind a cookie value (for ending it), whatever its timeout state.
     pub async fn find_by_token(&self, token: &str) -> Result<Option<Found>, StoreError> {
-        let hash = token_hash(token);
-        Ok(self.load(&hash).await?.map(|record| Found { hash, record }))
+        let Some((sid, hash)) = parse_cookie(token) else {
+            return Ok(None);
+        };
+        Ok(self
+            .load(sid)
+            .await?
+            .filter(|r| constant_time_eq(r.secret_hash.as_bytes(), hash.as_bytes()))
+            .map(|record| Found { record }))
     }
 
     /// Every session of a user (live or timed out but not yet swept), oldest first.
@@ -423,11 +458,11 @@ impl Sessions {
     ) -> Result<Vec<Found>, StoreError> {
         let index = user_index(tenant, user);
         let mut out = Vec::new();
-        for (hash, _) in self.store.index_members(&index).await? {
-            match self.load(&hash).await? {
-                Some(record) => out.push(Found { hash, record }),
+        for (sid, _) in self.store.index_members(&index).await? {
+            match self.load(&sid).await? {
+                Some(record) => out.push(Found { record }),
                 None => {
-                    self.store.index_remove(&index, &hash).await?;
+                    self.store.index_remove(&index, &sid).await?;
                 }
             }
         }
@@ -467,12 +502,12 @@ impl Sessions {
     pub async fn claim_due(&self, limit: usize) -> Result<Vec<Found>, StoreError> {
         let now = self.clock.unix();
         let mut out = Vec::new();
-        for (hash, _) in self.store.index_up_to(EXPIRY_INDEX, now, limit).await? {
-            if !self.store.index_remove(EXPIRY_INDEX, &hash).await? {
+        for (sid, _) in self.store.index_up_to(EXPIRY_INDEX, now, limit).await? {
+            if !self.store.index_remove(EXPIRY_INDEX, &sid).await? {
                 continue;
             }
-            if let Some(record) = self.load(&hash).await? {
-                out.push(Found { hash, record });
+            if let Some(record) = self.load(&sid).await? {
+                out.push(Found { record });
             }
         }
         Ok(out)
@@ -487,10 +522,33 @@ impl Sessions {
         self.store
             .index_add(
                 EXPIRY_INDEX,
-                &found.hash,
+                &found.record.sid,
                 deadline(&found.record, policy),
                 Duration::from_secs(400 * 86_400),
             )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_sid_and_secret() {
+        let (cookie, hash) = new_cookie("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
+        let (sid, parsed) = parse_cookie(&cookie).unwrap();
+        assert_eq!(sid, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
+        assert_eq!(parsed, hash);
+        for bad in [
+            "",
+            "nodot",
+            ".x",
+            "short.short",
+            "a b c d e f g h i j k l m n o p.x",
+            "aaaaaaaaaaaaaaaaaaaaaaaa.b<script>bbbbbbbbbbbbbbbbbbb",
+        ] {
+            assert!(parse_cookie(bad).is_none(), "{bad}");
+        }
     }
 }

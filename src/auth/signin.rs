@@ -122,6 +122,18 @@ pub async fn password_sign_in(
 }
 
 async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, SignInError> {
+    // Who a failed or refused attempt was on: a known user by id; for an unknown identifier only
+    // a keyed hash (people type passwords into the username field, and an unkeyed hash of a
+    // password could be guessed offline), which still lets an operator see repeated attempts on
+    // one name.
+    let who = |event: AuditEvent, found: Option<&crate::storage::users::UserWithHash>| match found {
+        Some(u) => event.subject(format!("user:{}", u.user.id)),
+        None => {
+            let normalized = crate::domain::user::normalize(req.identifier.trim());
+            let tag = crate::crypto::hmac_sha256(&ctx.keys.secret_hash, normalized.as_bytes());
+            event.details(serde_json::json!({ "unknown_identifier_hmac": hex::encode(&tag[..8]) }))
+        }
+    };
     let tenant = req.tenant;
     let plausible = req.identifier.chars().count() <= MAX_IDENTIFIER_CHARS
         && req.password.len() <= MAX_PASSWORD_BYTES
@@ -154,15 +166,9 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     let gate = match throttle::check(ctx, tenant, &account, req.ip, req.device.as_deref()).await? {
         Verdict::Proceed(gate) => gate,
         Verdict::Refused { retry_after, scope } => {
-            audit_throttled(
-                ctx,
-                tenant,
-                &account,
-                scope,
-                retry_after,
-                audit("throttled", Actor::Anonymous),
-            )
-            .await?;
+            let event = who(audit("throttled", Actor::Anonymous), found.as_ref())
+                .details_extend(serde_json::json!({ "limit": scope, "retry_after": retry_after }));
+            throttle::audit_refusal(ctx, tenant, &[scope, &account], event).await?;
             return Ok(SignInResult::Throttled { retry_after });
         }
     };
@@ -174,22 +180,10 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     let found = match found {
         Some(found) if verified.ok => found,
         found => {
-            // A wrong password for a known user names the user; for an unknown identifier only a
-            // keyed hash is kept (people type passwords into the username field, and an unkeyed
-            // hash of a password could be guessed offline), which still lets an operator see
-            // repeated attempts on one name.
-            let event = match &found {
-                Some(u) => audit("invalid_credentials", Actor::Anonymous)
-                    .subject(format!("user:{}", u.user.id)),
-                None => {
-                    let normalized = crate::domain::user::normalize(req.identifier.trim());
-                    let tag =
-                        crate::crypto::hmac_sha256(&ctx.keys.secret_hash, normalized.as_bytes());
-                    audit("invalid_credentials", Actor::Anonymous).details(
-                        serde_json::json!({ "unknown_identifier_hmac": hex::encode(&tag[..8]) }),
-                    )
-                }
-            };
+            let event = who(
+                audit("invalid_credentials", Actor::Anonymous),
+                found.as_ref(),
+            );
             storage::audit::record(
                 &ctx.db,
                 event.details_extend(serde_json::json!({ "client": gate.standing.as_str() })),
@@ -252,35 +246,6 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     }
 }
 
-/// Audits a refused attempt: at most once a minute per account and limit, so that an attack
-/// cannot flood the audit log (every refusal is counted in `watchword_throttle_refusals_total`).
-async fn audit_throttled(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    account: &str,
-    scope: &str,
-    retry_after: u64,
-    event: AuditEvent,
-) -> Result<(), SignInError> {
-    let marker = format!(
-        "bf:{}:audited:{scope}:{}",
-        tenant.id,
-        crate::crypto::sha256_hex(account.as_bytes())
-    );
-    if ctx
-        .store
-        .set_if_absent(&marker, b"1", std::time::Duration::from_secs(60))
-        .await?
-    {
-        storage::audit::record(
-            &ctx.db,
-            event.details(serde_json::json!({ "limit": scope, "retry_after": retry_after })),
-        )
-        .await;
-    }
-    Ok(())
-}
-
 /// What [`start_session`] did.
 pub enum Started {
     Session {
@@ -339,7 +304,7 @@ pub async fn start_session(
             .await?
         {
             Created::Admitted { session, evicted } => Started::Session {
-                session: Box::new(session),
+                session,
                 replaced,
                 evicted,
             },

@@ -213,6 +213,28 @@ fn refused(tenant: &Tenant, scope: &'static str, retry_after: u64) -> Result<Ver
     Ok(Verdict::Refused { retry_after, scope })
 }
 
+/// Audits a refusal at most once a minute per `what` (e.g. limit and account), so that an attack
+/// cannot flood the audit log; every refusal is counted in `watchword_throttle_refusals_total`.
+pub async fn audit_refusal(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    what: &[&str],
+    event: crate::domain::audit::AuditEvent,
+) -> Result<(), StoreError> {
+    let marker = key(
+        tenant,
+        &["audited", &tag(ctx, tenant, "audit", &what.join("|"))],
+    );
+    if ctx
+        .store
+        .set_if_absent(&marker, b"1", Duration::from_secs(60))
+        .await?
+    {
+        crate::storage::audit::record(&ctx.db, event).await;
+    }
+    Ok(())
+}
+
 /// Counts a request refused by the tenant's network allow/deny lists.
 pub fn network_refused(tenant: &Tenant) {
     count_refusal(tenant, "network");

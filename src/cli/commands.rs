@@ -228,12 +228,21 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 .await
                 .map_err(admin_err)?;
             if ctx.memory_store.is_some() {
-                // The server's sessions live in its own memory; it refuses them at their next
-                // request because it re-checks the account on every page.
-                println!(
-                    "disabled {} (their sessions end at their next request)",
-                    user.username
-                );
+                // The server's sessions live in its own memory: ask it to end them. If it is not
+                // running, there are none.
+                let request = crate::web::control::Request::AccountDisabled {
+                    tenant: tenant.slug.to_string(),
+                    user: user.username.clone(),
+                };
+                match super::sessions::ask_server(&ctx.config, &request).await {
+                    Ok(crate::web::control::Response::Ended { count }) => {
+                        println!("disabled {} ({count} session(s) ended)", user.username)
+                    }
+                    _ => println!(
+                        "disabled {} (no running server reached; sessions, if any, end at their next request)",
+                        user.username
+                    ),
+                }
             } else {
                 println!("disabled {} ({ended} session(s) ended)", user.username);
             }

@@ -66,6 +66,12 @@ pub fn needs_server(config: &Config) -> bool {
 
 /// Asks the running server over its control socket.
 pub async fn via_server(config: &Config, cmd: SessionCommand) -> Result<(), CliError> {
+    let response = ask_server(config, &cmd.request()).await?;
+    print(cmd, response)
+}
+
+/// Sends one request to the running server's control socket.
+pub async fn ask_server(config: &Config, request: &Request) -> Result<Response, CliError> {
     let path = &config.server.control_socket;
     if path.is_empty() {
         return Err(CliError::Usage(
@@ -74,16 +80,15 @@ pub async fn via_server(config: &Config, cmd: SessionCommand) -> Result<(), CliE
                 .into(),
         ));
     }
-    let body = serde_json::to_vec(&cmd.request())?;
+    let body = serde_json::to_vec(request)?;
     let answer = post_unix(path, "/control", &body).await.map_err(|e| {
         CliError::Failed(format!(
             "cannot reach the running server at {path} ({e}). Sessions are kept in its memory \
              (no redis.url): start the server, or run this command where it runs"
         ))
     })?;
-    let response: Response = serde_json::from_slice(&answer)
-        .map_err(|e| CliError::Failed(format!("unexpected answer from the server: {e}")))?;
-    print(cmd, response)
+    serde_json::from_slice(&answer)
+        .map_err(|e| CliError::Failed(format!("unexpected answer from the server: {e}")))
 }
 
 /// Acts directly on the shared store (Redis).

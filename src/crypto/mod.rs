@@ -32,6 +32,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// SHA-256, base64url without padding (43 characters: shorter keys and records than hex).
+pub fn sha256_b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(data))
+}
+
 /// A keyed digest (HMAC-SHA-256, hex) of a high-entropy secret such as a client secret or a
 /// refresh token: fast, and useless to anyone who steals the database without the master key.
 /// (Argon2 is for low-entropy passwords; 256-bit random secrets need no stretching.)

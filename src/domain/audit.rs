@@ -27,6 +27,9 @@ pub enum AuditAction {
     KeysRotated,
     ConsentGranted,
     TokenReuseDetected,
+    /// A request refused by brute-force protection or the network lists (other than sign-in
+    /// attempts, which are `SignIn` with outcome `throttled`).
+    RequestRefused,
 }
 
 impl AuditAction {
@@ -51,6 +54,7 @@ impl AuditAction {
             AuditAction::KeysRotated => "keys_rotated",
             AuditAction::ConsentGranted => "consent_granted",
             AuditAction::TokenReuseDetected => "token_reuse_detected",
+            AuditAction::RequestRefused => "request_refused",
         }
     }
 }

@@ -141,6 +141,8 @@ pub struct BrowserSession {
     /// Public identifier of the session (shown on account pages, used as OIDC `sid`);
     /// never the cookie value, which is a bearer secret.
     pub sid: String,
+    /// SHA-256 (base64url) of the secret half of the session cookie (`<sid>.<secret>`).
+    pub secret_hash: String,
     pub tenant_id: TenantId,
     pub user_id: UserId,
     /// When the user last proved who they are (OIDC `auth_time`), Unix seconds.
@@ -216,6 +218,7 @@ mod tests {
     fn session(created: i64, last_seen: i64) -> BrowserSession {
         BrowserSession {
             sid: "s".into(),
+            secret_hash: "h".into(),
             tenant_id: TenantId::generate(),
             user_id: UserId::generate(),
             auth_time: created,

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-/// Limits on failed sign-in attempts. Windows are one hour, fixed.
+/// Limits on failed sign-in attempts. "Per hour" is a sliding hour (see [`window_wait`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottlePolicy {
@@ -31,8 +31,8 @@ pub struct ThrottlePolicy {
     pub ip_failures_per_hour: u32,
     /// Failed attempts per known device (browser with a known-device cookie) per hour (default 20).
     pub device_failures_per_hour: u32,
-    /// Failed client authentications per client and address per hour at the token endpoint
-    /// (default 20), with the same progressive delay.
+    /// Failed client authentications per client and address per hour at the token,
+    /// introspection and revocation endpoints (default 20), with the same progressive delay.
     pub client_failures_per_hour: u32,
     /// How long a browser and a network stay known after a successful sign-in (default 90 days).
     pub known_for_days: u32,
@@ -133,7 +133,9 @@ pub fn window_wait(limit: u32, previous: u64, current: u64, into: i64) -> Option
     Some(wait.max(1.0) as u64)
 }
 
-/// Which addresses may use a tenant's sign-in and token endpoints.
+/// Which addresses may use a tenant's pages for people (sign-in, authorization, account,
+/// sign-out). Application servers' endpoints (token, introspection, revocation, userinfo) are
+/// not restricted: client authentication and its throttling protect them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkPolicy {

@@ -10,6 +10,7 @@ use super::params::Params;
 use crate::auth::throttle;
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, secret_digest};
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::client::{AuthMethod, Client, ClientKind};
 use crate::domain::tenant::Tenant;
 use crate::storage::{self, clients::ClientWithSecret};
@@ -110,6 +111,21 @@ pub async fn authenticate(
     if let Some(ip) = presented.ip
         && let Some(wait) = throttle::check_client(ctx, tenant, &client_id, ip).await?
     {
+        let event = AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::RequestRefused,
+            "client_authentication_throttled",
+            Actor::Anonymous,
+        )
+        .subject(format!("client:{client_id}"))
+        .origin(Origin {
+            ip: Some(ip.to_string()),
+            ..Origin::default()
+        })
+        .details(serde_json::json!({ "retry_after": wait }));
+        throttle::audit_refusal(ctx, tenant, &["client", &client_id, &ip.to_string()], event)
+            .await?;
         return Err(OAuthError::throttled(wait));
     }
     let verified = verify(ctx, tenant, &client_id, secret, method).await?;

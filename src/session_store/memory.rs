@@ -94,6 +94,27 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn set_existing(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let expires_at = self.deadline(ttl);
+        let now = self.clock.now();
+        let mut entries = self.entries.lock();
+        match entries.get_mut(key) {
+            Some(e) if e.expires_at > now => {
+                *e = Entry {
+                    value: Value::Bytes(value.to_vec()),
+                    expires_at,
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn set_if_absent(
         &self,
         key: &str,
@@ -202,22 +223,6 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn index_replace(&self, index: &str, old: &str, new: &str) -> Result<bool, StoreError> {
-        Ok(self.with_live(index, |e| match e {
-            Some(Entry {
-                value: Value::Index(m),
-                ..
-            }) => match m.remove(old) {
-                Some(score) => {
-                    m.insert(new.to_owned(), score);
-                    true
-                }
-                None => false,
-            },
-            _ => false,
-        }))
-    }
-
     async fn index_up_to(
         &self,
         index: &str,
@@ -246,64 +251,69 @@ impl SessionStore for MemoryStore {
         let now = self.clock.now();
         let index_expiry = self.deadline(a.index_ttl);
         let mut entries = self.entries.lock();
-        let index_of = |entries: &HashMap<String, Entry>, key: &str| match entries.get(key) {
+        let all = match entries.get(a.user_index) {
             Some(Entry {
                 value: Value::Index(m),
                 expires_at,
             }) if *expires_at > now => m.clone(),
             _ => HashMap::new(),
         };
-        let live = match entries.get(a.live_index) {
+        let order = all.values().max().map_or(1, |o| o + 1);
+        let record_of = |entries: &HashMap<String, Entry>, m: &str| match entries
+            .get(&format!("{}{m}", a.record_prefix))
+        {
             Some(Entry {
-                value: Value::Index(m),
+                value: Value::Bytes(b),
                 expires_at,
-            }) if *expires_at > now => Some(m),
+            }) if *expires_at > now => Some(b.clone()),
             _ => None,
         };
-        let is_live = |m: &str| live.and_then(|l| l.get(m)).is_some_and(|d| *d > a.now);
-        let all = index_of(&entries, a.user_index);
-        let order = all.values().max().map_or(1, |o| o + 1);
-        let mut mine: Vec<(String, i64)> = all
-            .into_iter()
-            .filter(|(m, _)| m != a.member && is_live(m))
-            .collect();
-        mine.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
+        // Members without a record leave the index; timed-out ones stay but do not count.
+        let mut kept = Vec::new();
+        let mut live = Vec::new();
+        for (m, score) in all.into_iter().filter(|(m, _)| m != a.member) {
+            match record_of(&entries, &m).map(|r| a.is_live(&r)) {
+                None => {}
+                Some(Some(true)) => live.push((m, score)),
+                Some(_) => kept.push((m, score)),
+            }
+        }
+        live.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
         let mut evicted = Vec::new();
-        if let Some(limit) = a.limit.map(|l| l as usize)
-            && mine.len() >= limit
+        if let Some(limit) = a.limit.map(|l| l.max(1) as usize)
+            && live.len() >= limit
         {
             if !a.evict_oldest {
                 return Ok(Admitted::No {
-                    live: mine.into_iter().map(|(m, _)| m).collect(),
+                    live: live.into_iter().map(|(m, _)| m).collect(),
                 });
             }
-            for (member, _) in mine.drain(..=mine.len() - limit) {
-                let record = match entries.remove(&format!("{}{member}", a.record_prefix)) {
-                    Some(Entry {
-                        value: Value::Bytes(b),
-                        expires_at,
-                    }) if expires_at > now => b,
-                    _ => Vec::new(),
-                };
+            for (member, _) in live.drain(..=live.len() - limit) {
+                let record = record_of(&entries, &member).unwrap_or_default();
+                entries.remove(&format!("{}{member}", a.record_prefix));
                 if let Some(Entry {
-                    value: Value::Index(live),
+                    value: Value::Index(expiry),
                     ..
-                }) = entries.get_mut(a.live_index)
+                }) = entries.get_mut(a.expiry_index)
                 {
-                    live.remove(&member);
+                    expiry.remove(&member);
                 }
                 evicted.push((member, record));
             }
         }
-        mine.push((a.member.to_owned(), order));
         let expires_at = entries
             .get(a.user_index)
             .filter(|e| e.expires_at > now)
             .map_or(index_expiry, |e| e.expires_at.max(index_expiry));
+        let members = kept
+            .into_iter()
+            .chain(live)
+            .chain([(a.member.to_owned(), order)])
+            .collect();
         entries.insert(
             a.user_index.to_owned(),
             Entry {
-                value: Value::Index(mine.into_iter().collect()),
+                value: Value::Index(members),
                 expires_at,
             },
         );

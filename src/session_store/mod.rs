@@ -29,6 +29,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Stores `value` under `key`, replacing any previous value and TTL.
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
 
+    /// Replaces the value (and TTL) only if the key exists; returns whether it stored. Records
+    /// that something else may delete meanwhile (an evicted session) are rewritten with this.
+    async fn set_existing(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
     /// Stores only if the key is absent; returns whether it stored.
     async fn set_if_absent(
         &self,
@@ -64,11 +73,6 @@ pub trait SessionStore: Send + Sync + 'static {
     /// replicas race to claim a member (e.g. an expired session), exactly one gets `true`.
     async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError>;
 
-    /// Atomically replaces member `old` by `new`, keeping its score; returns `false` (and changes
-    /// nothing) if `old` is not a member. A session continuing under a new cookie token uses
-    /// this, so it is never counted twice, nor missing, in its user's session count.
-    async fn index_replace(&self, index: &str, old: &str, new: &str) -> Result<bool, StoreError>;
-
     /// Members with their scores, lowest score first.
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError>;
 
@@ -92,26 +96,45 @@ pub trait SessionStore: Send + Sync + 'static {
 
 /// A new session asking to join its user's sessions.
 ///
-/// In one atomic step: members of `user_index` that are no longer live (no score above `now` in
-/// `live_index`) are dropped from it; then, if `limit` live sessions remain, either the request
-/// is refused (`evict_oldest == false`) or the oldest (lowest score) are evicted until there is
-/// room: removed from both indexes, and their records (`record_prefix` + member) read and
-/// deleted. Finally `member` joins `user_index` with the next sequence number as its score, so
-/// "oldest" means "admitted first", exactly, whatever the clocks of the replicas say. The new
-/// session's record and its `live_index` entry must already be written.
+/// In one atomic step: each member of `user_index` is judged by its record
+/// (`record_prefix` + member, a JSON object with `created_at` and `last_seen` in Unix seconds):
+/// no record, and it leaves the index; timed out under `idle_secs` / `absolute_secs`, and it does
+/// not count (the expiry sweep ends it); otherwise it is live. If `limit` live sessions remain,
+/// either the request is refused (`evict_oldest == false`) or the oldest (first admitted) are
+/// evicted until there is room: their records are read and deleted and they leave `user_index`
+/// and `expiry_index`. Finally `member` joins `user_index` with the next sequence number as its
+/// score, so "oldest" means "admitted first", exactly, whatever the clocks of the replicas say.
+/// The new session's record must already be written.
 #[derive(Debug)]
 pub struct Admission<'a> {
     pub user_index: &'a str,
-    pub live_index: &'a str,
+    pub expiry_index: &'a str,
     pub record_prefix: &'a str,
     pub member: &'a str,
-    /// Unix seconds, compared with `live_index` scores.
+    /// Unix seconds.
     pub now: i64,
+    pub idle_secs: i64,
+    pub absolute_secs: i64,
     /// `user_index` lives at least this long from now.
     pub index_ttl: Duration,
-    /// `None`: unlimited.
+    /// `None`: unlimited. At least 1.
     pub limit: Option<u32>,
     pub evict_oldest: bool,
+}
+
+impl Admission<'_> {
+    /// Whether a session record (JSON) is live at `now`; `None` if it cannot be read.
+    pub fn is_live(&self, record: &[u8]) -> Option<bool> {
+        #[derive(serde::Deserialize)]
+        struct Times {
+            created_at: i64,
+            last_seen: i64,
+        }
+        let t: Times = serde_json::from_slice(record).ok()?;
+        Some(
+            self.now < t.created_at + self.absolute_secs && self.now < t.last_seen + self.idle_secs,
+        )
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -29,41 +29,38 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n";
 
-/// Replaces a member of a sorted set, keeping its score.
-const INDEX_REPLACE: &str = r"
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[1], score, ARGV[2])
-return 1";
-
-/// `SessionStore::admit_session` (see `Admission`). KEYS: user index, live index. ARGV: member,
-/// (unused), now, index TTL (ms), limit (0 = unlimited), evict ("1"/"0"), record key prefix.
-/// Evicted records are read by key from the prefix, so this needs a single Redis node (or
-/// Sentinel), not Redis Cluster.
+/// `SessionStore::admit_session` (see `Admission`). KEYS: user index, expiry index. ARGV:
+/// member, record key prefix, now, idle and absolute timeouts (s), index TTL (ms), limit (0 =
+/// unlimited), evict ("1"/"0"). Records are read by key from the prefix, so this needs a single
+/// Redis node (or Sentinel), not Redis Cluster.
 const ADMIT_SESSION: &str = r"
 local now = tonumber(ARGV[3])
+local idle, absolute = tonumber(ARGV[4]), tonumber(ARGV[5])
 local live = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if m ~= ARGV[1] then
-    local deadline = redis.call('ZSCORE', KEYS[2], m)
-    if deadline and tonumber(deadline) > now then
-      table.insert(live, m)
-    else
+    local raw = redis.call('GET', ARGV[2] .. m)
+    if not raw then
       redis.call('ZREM', KEYS[1], m)
+    else
+      local ok, r = pcall(cjson.decode, raw)
+      if ok and type(r) == 'table' and tonumber(r.created_at) and tonumber(r.last_seen)
+        and now < tonumber(r.created_at) + absolute and now < tonumber(r.last_seen) + idle then
+        table.insert(live, m)
+      end
     end
   end
 end
-local limit = tonumber(ARGV[5])
+local limit = tonumber(ARGV[7])
 local evicted = {}
 if limit > 0 and #live >= limit then
-  if ARGV[6] ~= '1' then
+  if ARGV[8] ~= '1' then
     return {0, live}
   end
   for i = 1, #live - limit + 1 do
     local m = live[i]
-    local record = redis.call('GET', ARGV[7] .. m)
-    redis.call('DEL', ARGV[7] .. m)
+    local record = redis.call('GET', ARGV[2] .. m)
+    redis.call('DEL', ARGV[2] .. m)
     redis.call('ZREM', KEYS[1], m)
     redis.call('ZREM', KEYS[2], m)
     table.insert(evicted, m)
@@ -74,7 +71,7 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local order = 1
 if last[2] then order = tonumber(last[2]) + 1 end
 redis.call('ZADD', KEYS[1], order, ARGV[1])
-local ttl = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[6])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return {1, evicted}";
 
@@ -162,6 +159,25 @@ impl SessionStore for RedisStore {
         .await
     }
 
+    async fn set_existing(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let reply: Option<String> = self
+            .query(
+                redis::cmd("SET")
+                    .arg(self.key(key))
+                    .arg(value)
+                    .arg("XX")
+                    .arg("PX")
+                    .arg(millis(ttl)),
+            )
+            .await?;
+        Ok(reply.is_some())
+    }
+
     async fn set_if_absent(
         &self,
         key: &str,
@@ -228,17 +244,6 @@ impl SessionStore for RedisStore {
         Ok(n > 0)
     }
 
-    async fn index_replace(&self, index: &str, old: &str, new: &str) -> Result<bool, StoreError> {
-        let n: i64 = self
-            .script(
-                INDEX_REPLACE,
-                &[self.key(index)],
-                &[old.to_owned(), new.to_owned()],
-            )
-            .await?;
-        Ok(n == 1)
-    }
-
     async fn index_up_to(
         &self,
         index: &str,
@@ -278,15 +283,16 @@ impl SessionStore for RedisStore {
         let (admitted, list): (i64, Vec<Vec<u8>>) = self
             .script(
                 ADMIT_SESSION,
-                &[self.key(a.user_index), self.key(a.live_index)],
+                &[self.key(a.user_index), self.key(a.expiry_index)],
                 &[
                     a.member.to_owned(),
-                    String::new(),
-                    a.now.to_string(),
-                    millis(a.index_ttl).to_string(),
-                    a.limit.unwrap_or(0).to_string(),
-                    if a.evict_oldest { "1" } else { "0" }.to_owned(),
                     self.key(a.record_prefix),
+                    a.now.to_string(),
+                    a.idle_secs.to_string(),
+                    a.absolute_secs.to_string(),
+                    millis(a.index_ttl).to_string(),
+                    a.limit.map_or(0, |l| l.max(1)).to_string(),
+                    if a.evict_oldest { "1" } else { "0" }.to_owned(),
                 ],
             )
             .await?;

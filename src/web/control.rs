@@ -16,9 +16,23 @@ use crate::domain::audit::Actor;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    ListSessions { tenant: String, user: String },
-    EndSession { tenant: String, sid: String },
-    EndUserSessions { tenant: String, user: String },
+    ListSessions {
+        tenant: String,
+        user: String,
+    },
+    EndSession {
+        tenant: String,
+        sid: String,
+    },
+    EndUserSessions {
+        tenant: String,
+        user: String,
+    },
+    /// The user was just disabled (by the CLI, in the database): end their sessions as such.
+    AccountDisabled {
+        tenant: String,
+        user: String,
+    },
 }
 
 /// What the server answers.
@@ -88,6 +102,15 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
             let id = user_id(ctx, &tenant, &user).await?;
             Response::Ended {
                 count: admin::sessions::end_user(ctx, &tenant, id, Actor::Cli).await?,
+            }
+        }
+        Request::AccountDisabled { tenant, user } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            let id = user_id(ctx, &tenant, &user).await?;
+            let reason = crate::logout::EndReason::AccountDisabled;
+            Response::Ended {
+                count: crate::logout::end_user_sessions(ctx, &tenant, id, reason, Actor::Cli)
+                    .await?,
             }
         }
     })

@@ -170,6 +170,8 @@ pub struct SessionLimitPage<'a> {
     pub end_text: &'a str,
     pub sessions: Vec<SessionRow>,
     pub error: Option<&'a str>,
+    /// `?return_to=…` (a pending authorization request goes on after cancelling), or empty.
+    pub cancel_query: String,
 }
 
 #[derive(Template)]

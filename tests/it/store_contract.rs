@@ -31,6 +31,16 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
     assert!(ttl <= MIN && ttl > Duration::from_secs(55), "{ttl:?}");
     assert_eq!(s.ttl("missing").await.unwrap(), None);
 
+    assert!(
+        !s.set_existing("fresh", b"x", MIN).await.unwrap(),
+        "only existing keys"
+    );
+    assert_eq!(s.get("fresh").await.unwrap(), None);
+    s.set("fresh", b"x", MIN).await.unwrap();
+    assert!(s.set_existing("fresh", b"y", MIN).await.unwrap());
+    assert_eq!(s.get("fresh").await.unwrap().as_deref(), Some(&b"y"[..]));
+    s.delete("fresh").await.unwrap();
+
     assert!(s.set_if_absent("once", b"a", MIN).await.unwrap());
     assert!(!s.set_if_absent("once", b"b", MIN).await.unwrap());
     assert_eq!(s.get("once").await.unwrap().as_deref(), Some(&b"a"[..]));
@@ -140,24 +150,34 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
     }
 }
 
-/// A session joins its user's index as `member`, deadline `live_until` (seconds).
+/// A session record (the fields admission reads), last seen at `last_seen`.
+fn record(member: &str, last_seen: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "sid": member, "created_at": 900, "last_seen": last_seen
+    }))
+    .unwrap()
+}
+
+/// A session `member` joins its user's sessions at time 1000 (idle timeout 100 s, absolute
+/// 1000 s).
 async fn admit(
     s: &dyn SessionStore,
     member: &str,
-    live_until: i64,
     limit: Option<u32>,
     evict_oldest: bool,
 ) -> Admitted {
-    s.set(&format!("rec:{member}"), member.as_bytes(), MIN)
+    s.set(&format!("rec:{member}"), &record(member, 1000), MIN)
         .await
         .unwrap();
-    s.index_add("live", member, live_until, MIN).await.unwrap();
+    s.index_add("expiry", member, 1100, MIN).await.unwrap();
     s.admit_session(&Admission {
         user_index: "user",
-        live_index: "live",
+        expiry_index: "expiry",
         record_prefix: "rec:",
         member,
         now: 1000,
+        idle_secs: 100,
+        absolute_secs: 1000,
         index_ttl: MIN,
         limit,
         evict_oldest,
@@ -166,78 +186,60 @@ async fn admit(
     .unwrap()
 }
 
-async fn admission_contract(s: &dyn SessionStore) {
-    let none = || Admitted::Yes { evicted: vec![] };
-    assert_eq!(admit(s, "a", 2000, Some(2), true).await, none());
-    assert_eq!(admit(s, "b", 2000, Some(2), true).await, none());
-    // At the limit: the oldest is evicted and its record taken.
-    assert_eq!(
-        admit(s, "c", 2000, Some(2), true).await,
-        Admitted::Yes {
-            evicted: vec![("a".into(), b"a".to_vec())]
-        }
-    );
-    assert_eq!(s.get("rec:a").await.unwrap(), None, "the record is taken");
-    assert_eq!(s.get("rec:b").await.unwrap().as_deref(), Some(&b"b"[..]));
-    let members: Vec<String> = s
-        .index_members("user")
+async fn members(s: &dyn SessionStore, index: &str) -> Vec<String> {
+    s.index_members(index)
         .await
         .unwrap()
         .into_iter()
         .map(|m| m.0)
-        .collect();
-    assert_eq!(members, ["b", "c"]);
+        .collect()
+}
+
+async fn admission_contract(s: &dyn SessionStore) {
+    let none = || Admitted::Yes { evicted: vec![] };
+    assert_eq!(admit(s, "a", Some(2), true).await, none());
+    assert_eq!(admit(s, "b", Some(2), true).await, none());
+    // At the limit: the oldest is evicted and its record taken.
+    assert_eq!(
+        admit(s, "c", Some(2), true).await,
+        Admitted::Yes {
+            evicted: vec![("a".into(), record("a", 1000))]
+        }
+    );
+    assert_eq!(s.get("rec:a").await.unwrap(), None, "the record is taken");
+    assert!(s.get("rec:b").await.unwrap().is_some());
+    assert_eq!(members(s, "user").await, ["b", "c"]);
     assert!(
-        !s.index_members("live")
-            .await
-            .unwrap()
-            .iter()
-            .any(|m| m.0 == "a"),
-        "an evicted session leaves the live index (the sweep will not end it again)"
+        !members(s, "expiry").await.contains(&"a".to_owned()),
+        "an evicted session leaves the expiry index (the sweep will not end it again)"
     );
     // deny_new: refused, nothing changes, the live sessions are reported oldest first.
     assert_eq!(
-        admit(s, "d", 2000, Some(2), false).await,
+        admit(s, "d", Some(2), false).await,
         Admitted::No {
             live: vec!["b".into(), "c".into()]
         }
     );
-    assert_eq!(s.index_members("user").await.unwrap().len(), 2);
-    // Sessions past their deadline do not count (and leave the user's index).
-    s.index_add("live", "b", 900, MIN).await.unwrap();
-    assert_eq!(admit(s, "e", 2000, Some(2), false).await, none());
-    let members: Vec<String> = s
-        .index_members("user")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.0)
-        .collect();
-    assert_eq!(members, ["c", "e"]);
-    // Lowering the limit evicts as many as needed; unlimited evicts none.
+    assert_eq!(members(s, "user").await, ["b", "c"]);
+    // A timed-out session (idle since 850) does not count, but stays for the sweep to end;
+    // a session whose record is gone leaves the index.
+    s.set("rec:b", &record("b", 850), MIN).await.unwrap();
+    s.index_add("user", "ghost", 0, MIN).await.unwrap();
+    assert_eq!(admit(s, "e", Some(2), false).await, none());
+    assert_eq!(members(s, "user").await, ["b", "c", "e"]);
+    // Lowering the limit evicts as many live sessions as needed; unlimited evicts none.
     assert_eq!(
-        admit(s, "f", 2000, Some(1), true).await,
+        admit(s, "f", Some(1), true).await,
         Admitted::Yes {
-            evicted: vec![("c".into(), b"c".to_vec()), ("e".into(), b"e".to_vec())]
+            evicted: vec![
+                ("c".into(), record("c", 1000)),
+                ("e".into(), record("e", 1000))
+            ]
         }
     );
-    assert_eq!(admit(s, "g", 2000, None, false).await, none());
-    assert_eq!(s.index_members("user").await.unwrap().len(), 2);
-    // A session continuing under a new member keeps its place.
-    assert!(s.index_replace("user", "f", "f2").await.unwrap());
-    assert!(
-        !s.index_replace("user", "f", "f3").await.unwrap(),
-        "f is gone"
-    );
-    let members: Vec<String> = s
-        .index_members("user")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.0)
-        .collect();
-    assert_eq!(members, ["f2", "g"], "in admission order");
-    for k in ["user", "live", "rec:b", "rec:d", "rec:f", "rec:g"] {
+    assert_eq!(admit(s, "g", None, false).await, none());
+    assert_eq!(members(s, "user").await, ["b", "f", "g"]);
+    for k in ["user", "expiry", "rec:b", "rec:d", "rec:f", "rec:g"] {
         s.delete(k).await.unwrap();
     }
 }
@@ -249,7 +251,7 @@ async fn concurrent_admissions(store: Arc<dyn SessionStore>) {
     for i in 0..60 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            admit(store.as_ref(), &format!("s{i:02}"), 2000, Some(3), true).await
+            admit(store.as_ref(), &format!("s{i:02}"), Some(3), true).await
         }));
     }
     let mut evicted = Vec::new();

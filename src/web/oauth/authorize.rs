@@ -18,7 +18,7 @@ use crate::oauth::params::Params;
 use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
-use crate::web::pages::{Visitor, load_tenant, query_escape, see_other, visitor};
+use crate::web::pages::{Visitor, load_tenant_for, query_escape, see_other, visitor};
 use crate::web::state::AppState;
 use crate::web::templates::{ConsentPage, FormPostPage, html};
 
@@ -152,7 +152,7 @@ pub async fn authorize_get(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     start(&state, &req, &tenant, req.query_string().as_bytes()).await
 }
 
@@ -162,7 +162,7 @@ pub async fn authorize_post(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     let body = read_body(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;
@@ -205,7 +205,7 @@ pub async fn resume_after_sign_in(
     path: web::Path<String>,
     query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     let (pending, request) = match resume(&state, &tenant, &query.id).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -234,7 +234,7 @@ pub async fn consent_page(
     path: web::Path<String>,
     query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     let (_, request) = match resume(&state, &tenant, &query.id).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -278,7 +278,7 @@ pub async fn consent_answer(
     path: web::Path<String>,
     StrictForm(form): StrictForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     csrf::verify(&state, &req, &form.csrf_token)?;
     let (pending, request) = match resume(&state, &tenant, &form.id).await {
         Ok(p) => p,

@@ -13,7 +13,9 @@ use crate::web::client::Client;
 use crate::web::cookies;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::pages::{Visitor, end, load_tenant, see_other, session_token, sessions, visitor};
+use crate::web::pages::{
+    Visitor, end, load_tenant_for, see_other, session_token, sessions, visitor,
+};
 use crate::web::state::AppState;
 use crate::web::templates::{EndSessionPage, html};
 
@@ -96,7 +98,7 @@ pub async fn end_session_get(
     path: web::Path<String>,
     client: Client,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = Params::parse(req.query_string().as_bytes()).map_err(|e| page_error(&e))?;
     handle(&state, &req, &client, &tenant, params, false).await
 }
@@ -108,7 +110,7 @@ pub async fn end_session_post(
     client: Client,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = read_form(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;
@@ -123,7 +125,7 @@ pub async fn confirm(
     client: Client,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant(&state, &path).await?;
+    let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = read_form(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;

@@ -7,25 +7,6 @@ use super::{ProtocolError, cors, json_no_store, presented, read_form, tenant};
 use crate::oauth;
 use crate::web::state::AppState;
 
-/// The tenant's network allow/deny lists: 403 `access_denied` from elsewhere.
-fn network_gate(
-    tenant: &crate::domain::tenant::Tenant,
-    presented: &oauth::clients::Presented,
-) -> Result<(), actix_web::Error> {
-    match presented.ip {
-        Some(ip) if !tenant.policy.network.permits(ip) => {
-            crate::auth::throttle::network_refused(tenant);
-            Err(crate::web::error::ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "access_denied",
-                "requests from this address are not allowed for this tenant",
-            )
-            .into())
-        }
-        _ => Ok(()),
-    }
-}
-
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -34,7 +15,6 @@ pub async fn token(
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
     let presented = presented(&req);
-    network_gate(&tenant, &presented)?;
     let result = match read_form(&state, &req, payload).await {
         Ok(params) => oauth::token::exchange(&state.ctx, &tenant, &presented, &params).await,
         Err(e) => Err(e),
@@ -55,7 +35,6 @@ pub async fn introspect(
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
     let presented = presented(&req);
-    network_gate(&tenant, &presented)?;
     let params = read_form(&state, &req, payload)
         .await
         .map_err(ProtocolError)?;
@@ -73,7 +52,6 @@ pub async fn revoke(
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
     let presented = presented(&req);
-    network_gate(&tenant, &presented)?;
     let result = match read_form(&state, &req, payload).await {
         Ok(params) => oauth::revoke::revoke(&state.ctx, &tenant, &presented, &params).await,
         Err(e) => Err(e),

@@ -62,7 +62,7 @@ pub async fn show(
     path: web::Path<String>,
     query: StrictQuery<AccountQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let (session, user) = match signed_in(&state, &req, &tenant).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
@@ -79,6 +79,7 @@ pub async fn show(
     let notice = match query.done.as_deref() {
         Some("one") => Some("That session is signed out."),
         Some("others") => Some("You are signed out everywhere else."),
+        Some("nothing") => Some("There was no such session to sign out."),
         _ => None,
     };
     let issue = csrf::issue(&state, &req);
@@ -113,16 +114,22 @@ async fn end_others(
     client: &Client,
     only: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(state, path).await?;
+    let tenant = super::load_tenant_for(state, req, path).await?;
     let (session, user) = match signed_in(state, req, &tenant).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
+    let now = state.ctx.clock.now();
+    let mut ended = 0;
     for found in sessions(state).list_for_user(tenant.id, user.id).await? {
         let record = &found.record;
-        if record.sid == session.sid || only.is_some_and(|sid| sid != record.sid) {
-            continue;
+        if record.sid == session.sid
+            || only.is_some_and(|sid| sid != record.sid)
+            || !record.state(now, &tenant.policy.session).is_active()
+        {
+            continue; // this browser, another session, or timed out (the sweep ends those)
         }
+        ended += 1;
         super::end(
             state,
             &tenant,
@@ -133,7 +140,11 @@ async fn end_others(
         )
         .await?;
     }
-    let done = if only.is_some() { "one" } else { "others" };
+    let done = match (only, ended) {
+        (_, 0) => "nothing",
+        (Some(_), _) => "one",
+        (None, _) => "others",
+    };
     Ok(see_other(&format!(
         "/t/{}/account?done={done}",
         tenant.slug

@@ -21,7 +21,7 @@ pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     match visitor(&state, &req, &tenant).await? {
         Visitor::SignedIn { session, user } => {
             let issue = csrf::issue(&state, &req);

@@ -83,11 +83,9 @@ pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
     query: StrictQuery<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
-    super::ensure_network(&tenant, client.ip)?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let return_to = query
         .return_to
         .as_deref()
@@ -139,8 +137,7 @@ pub async fn submit(
     client: Client,
     StrictForm(form): StrictForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
-    super::ensure_network(&tenant, client.ip)?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     csrf::verify(&state, &req, &form.csrf_token)?;
     let return_to = return_to::safe_path(&form.return_to).unwrap_or("");
 
@@ -320,6 +317,11 @@ fn limit_page(
                 .map(|f| SessionRow::new(&f.record, None))
                 .collect(),
             error: None,
+            cancel_query: if return_to.is_empty() {
+                String::new()
+            } else {
+                format!("?return_to={}", query_escape(return_to))
+            },
         },
     );
     if let Some(c) = issue.cookie {

@@ -25,7 +25,7 @@ pub async fn confirm(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let Visitor::SignedIn { user, .. } = visitor(&state, &req, &tenant).await? else {
         return Ok(see_other(&format!("/t/{}/signed-out", tenant.slug)));
     };
@@ -52,7 +52,7 @@ pub async fn submit(
     client: Client,
     StrictForm(form): StrictForm<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     csrf::verify(&state, &req, &form.csrf_token)?;
     if let Some(token) = session_token(&state, &req, &tenant)
         && let Some(found) = sessions(&state).find_by_token(&token).await?

@@ -33,12 +33,35 @@ pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, PageErr
         .ok_or_else(PageError::not_found)
 }
 
-/// The tenant's network allow/deny lists, for its sign-in pages and token endpoints.
-pub fn ensure_network(tenant: &Tenant, ip: std::net::IpAddr) -> Result<(), PageError> {
+/// The tenant named in the path, for a page people use (sign-in, account, authorization,
+/// sign-out): also refused with a 403 page when the tenant's network lists do not allow the
+/// client's address. Application servers' endpoints (token, introspection, revocation, userinfo,
+/// discovery, JWKS) are not subject to the lists.
+pub async fn load_tenant_for(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+) -> Result<Tenant, PageError> {
+    let tenant = load_tenant(state, slug).await?;
+    let ip = super::client::client_ip(req, &state.trusted_proxies);
     if tenant.policy.network.permits(ip) {
-        return Ok(());
+        return Ok(tenant);
     }
-    crate::auth::throttle::network_refused(tenant);
+    crate::auth::throttle::network_refused(&tenant);
+    let event = crate::domain::audit::AuditEvent::new(
+        state.ctx.clock.now(),
+        Some(tenant.id),
+        crate::domain::audit::AuditAction::RequestRefused,
+        "network",
+        Actor::Anonymous,
+    )
+    .origin(Origin {
+        ip: Some(ip.to_string()),
+        request_id: Some(super::error::request_id()),
+        ..Origin::default()
+    });
+    crate::auth::throttle::audit_refusal(&state.ctx, &tenant, &["network", &ip.to_string()], event)
+        .await?;
     Err(PageError::new(
         StatusCode::FORBIDDEN,
         "Not available from your network",

@@ -22,15 +22,26 @@ pub async fn status(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let body = match session_token(&state, &req, &tenant) {
         None => serde_json::json!({ "active": false, "reason": "no_session" }),
         Some(token) => match sessions(&state).lookup(&tenant, &token, false).await? {
-            SessionLookup::Active(found) => serde_json::json!({
-                "active": true,
-                "sid": found.record.sid,
-                "expires_at": deadline(&found.record, &tenant.policy.session),
-            }),
+            SessionLookup::Active(found) => {
+                // A disabled account's session is over even before a page ends it.
+                let enabled =
+                    crate::admin::users::find_by_id(&state.ctx, &tenant, found.record.user_id)
+                        .await?
+                        .is_some_and(|u| u.enabled);
+                if enabled {
+                    serde_json::json!({
+                        "active": true,
+                        "sid": found.record.sid,
+                        "expires_at": deadline(&found.record, &tenant.policy.session),
+                    })
+                } else {
+                    serde_json::json!({ "active": false, "reason": "account_disabled" })
+                }
+            }
             SessionLookup::Expired(..) => {
                 serde_json::json!({ "active": false, "reason": "expired" })
             }
@@ -69,7 +80,7 @@ pub async fn ended(
     path: web::Path<String>,
     query: StrictQuery<EndedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let ended = match session_token(&state, &req, &tenant) {
         Some(token) => sessions(&state).ended(&token).await?,
         None => None,

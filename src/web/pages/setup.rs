@@ -73,7 +73,7 @@ pub async fn show(
     path: web::Path<String>,
     query: StrictQuery<SetupQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     if !setup::token_is_valid(&state.ctx, &tenant, &query.token).await? {
         return Err(invalid_link());
     }
@@ -96,7 +96,7 @@ pub async fn submit(
     path: web::Path<String>,
     StrictForm(form): StrictForm<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant(&state, &path).await?;
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     csrf::verify(&state, &req, &form.csrf_token)?;
     let again = |message: &str| {
         render(

@@ -215,20 +215,33 @@ async fn the_store_keeps_only_a_hash_of_the_session_cookie() {
     let app = TestApp::start().await;
     let b = signed_in(&app, "hash").await;
     let token = b.cookie(COOKIE).unwrap();
+    let (sid, secret) = token.split_once('.').expect("cookie is <sid>.<secret>");
+    assert!(secret.len() >= 43, "256-bit secret");
     let store = &app.app.ctx.store;
-    let hashed = format!("sess:{}", watchword::crypto::sha256_hex(token.as_bytes()));
     let record = store
-        .get(&hashed)
+        .get(&format!("sess:{sid}"))
         .await
         .unwrap()
-        .expect("record under the hash");
-    assert!(store.get(&format!("sess:{token}")).await.unwrap().is_none());
+        .expect("record under the session id");
     let text = String::from_utf8(record).unwrap();
     assert!(
-        !text.contains(&token),
-        "the record does not contain the cookie value"
+        !text.contains(secret),
+        "the record does not contain the cookie secret"
     );
     let record: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(record["amr"], serde_json::json!(["pwd"]));
-    assert_ne!(record["sid"], serde_json::json!(token));
+    assert_eq!(record["sid"], sid);
+    assert_eq!(
+        record["secret_hash"],
+        watchword::crypto::sha256_b64(secret.as_bytes()),
+        "only the secret's hash"
+    );
+    // The session id alone (it appears in ID tokens) is not a cookie.
+    let forger = app.browser();
+    forger.set_cookie(COOKIE, &format!("{sid}.{}", "A".repeat(43)));
+    assert_eq!(
+        forger.get("/t/default/").await.status(),
+        reqwest::StatusCode::SEE_OTHER
+    );
+    assert_eq!(b.get("/t/default/").await.status(), reqwest::StatusCode::OK);
 }

@@ -189,3 +189,28 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
         assert!(!stderr(&out).is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_user_from_the_command_line_ends_their_sessions_in_the_server() {
+    use crate::common::binary::{run, stderr, stdout};
+    let app = TestApp::start().await;
+    app.create_user("default", "zed", GOOD_PASSWORD).await;
+    let a = signed_in(&app.base, "zed", FIREFOX_LINUX).await;
+    let out = tokio::task::block_in_place(|| {
+        let mut cmd = app.cli();
+        cmd.args(["user", "disable", "zed"]);
+        run(cmd, "")
+    });
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 session(s) ended"),
+        "{}",
+        stdout(&out)
+    );
+    let s = status(&a).await;
+    assert_eq!(
+        (s["active"].as_bool(), s["reason"].as_str()),
+        (Some(false), Some("account_disabled")),
+        "{s}"
+    );
+}

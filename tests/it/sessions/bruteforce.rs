@@ -263,9 +263,18 @@ async fn client_authentication_failures_are_throttled_with_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn network_allow_and_deny_lists() {
+async fn network_allow_and_deny_lists_restrict_the_pages_people_use() {
     let app = proxied_app().await;
     app.create_user("default", "nia", GOOD_PASSWORD).await;
+    // Signed in from the office network before the policy changes.
+    let traveller = Browser::at(&app.base, FIREFOX_LINUX, "192.0.2.50");
+    assert_eq!(
+        traveller
+            .sign_in("default", "nia", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let tenant = app.tenant("default").await;
     let mut policy = tenant.policy.clone();
     policy.network.deny = vec!["192.0.2.0/24".parse().unwrap()];
@@ -278,15 +287,22 @@ async fn network_allow_and_deny_lists() {
     )
     .await
     .unwrap();
-    let blocked = Browser::at(&app.base, FIREFOX_LINUX, "192.0.2.50");
-    let res = blocked.get("/t/default/login").await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("not allowed from the network")
-    );
+    for path in [
+        "/t/default/login",
+        "/t/default/",
+        "/t/default/account",
+        "/t/default/authorize",
+    ] {
+        let res = traveller.get(path).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("not allowed from the network")
+        );
+    }
+    // Application servers are not people: their endpoints answer as usual.
     let res = crate::common::oidc::plain_client()
         .post(app.url("/t/default/token"))
         .header("x-forwarded-for", "192.0.2.50")
@@ -294,10 +310,19 @@ async fn network_allow_and_deny_lists() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let ok = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.1");
     assert_eq!(
         ok.sign_in("default", "nia", GOOD_PASSWORD).await.status(),
         StatusCode::SEE_OTHER
+    );
+    let audit = app.audit("default").await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "request_refused" && e.outcome == "network")
+            .count(),
+        1,
+        "audited once a minute per address"
     );
 }

@@ -88,6 +88,15 @@ async fn a_sign_in_on_a_second_device_ends_the_first_session_everywhere() {
         assert_eq!(intro["active"], false, "{intro}");
     }
 
+    // Silent re-authentication from A finds no session.
+    let url = format!(
+        "/t/default/authorize?response_type=code&client_id=lms&redirect_uri={}&scope=openid&prompt=none&state=q&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        crate::common::oidc::REDIRECT_URI
+    );
+    let res = a.get(&url).await;
+    let back = location(&res);
+    assert!(back.contains("error=login_required"), "{back}");
+
     // The application got a back-channel logout token for A's session.
     let token = listener
         .next()
