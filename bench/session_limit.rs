@@ -10,6 +10,10 @@
 //!    the moment a local client endpoint receives the logout token.
 //!
 //!     cargo run --release --example session_limit -- REDIS_URL [DATABASE_URL] [SESSIONS]
+//!
+//! Use a Redis database of its own (e.g. `redis://127.0.0.1:6379/9`): the keys get the default
+//! production prefix `ww:` (key length is part of the memory per session), the program refuses to
+//! start if any exist, and deletes them at the end.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +30,8 @@ use watchword::domain::ids::UserId;
 use watchword::domain::secret::Secret;
 use watchword::domain::session::{AuthMethod, SessionLimit};
 
-const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+/// A real browser's User-Agent header (the record keeps only "Chrome on Windows").
+const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
@@ -144,7 +149,24 @@ async fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.path().display()));
     let sessions_n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(100_000);
-    let prefix = format!("ww-bench:{}:", uuid::Uuid::new_v4().simple());
+    let prefix = "ww:".to_owned();
+    {
+        let client = redis::Client::open(redis_url.as_str()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        let (_, existing): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(0)
+            .arg("MATCH")
+            .arg("ww:*")
+            .arg("COUNT")
+            .arg(100_000)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert!(
+            existing.is_empty(),
+            "{redis_url} already has ww:* keys: use a database of its own"
+        );
+    }
 
     let mut config = Config::default();
     config.database.url = Some(Secret::new(database));

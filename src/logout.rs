@@ -174,7 +174,7 @@ async fn finish(
     let mut all = serde_json::json!({
         "user": record.user_id.to_string(),
         "refresh_token_families_revoked": families.len(),
-        "device": crate::domain::device::describe(&record.user_agent),
+        "device": record.device,
         "ip": record.ip,
     });
     if let (Some(all), serde_json::Value::Object(extra)) = (all.as_object_mut(), details) {

@@ -21,7 +21,6 @@ pub struct SessionInfo {
     pub user_id: String,
     pub device: String,
     pub ip: String,
-    pub user_agent: String,
     /// Unix seconds.
     pub created_at: i64,
     pub last_seen: i64,
@@ -34,9 +33,8 @@ impl From<&BrowserSession> for SessionInfo {
         Self {
             sid: r.sid.clone(),
             user_id: r.user_id.to_string(),
-            device: crate::domain::device::describe(&r.user_agent),
+            device: r.device.clone(),
             ip: r.ip.clone(),
-            user_agent: r.user_agent.clone(),
             created_at: r.created_at,
             last_seen: r.last_seen,
             auth_time: r.auth_time,

@@ -194,7 +194,7 @@ impl Sessions {
             auth_id: random::token()[..16].to_owned(),
             amr,
             ip: clip(ip, 64),
-            user_agent: clip(user_agent, 256),
+            device: crate::domain::device::describe(user_agent),
             created_at: now,
             last_seen: now,
         };
@@ -270,7 +270,7 @@ impl Sessions {
         record.last_seen = now;
         record.amr = amr;
         record.ip = clip(ip, 64);
-        record.user_agent = clip(user_agent, 256);
+        record.device = crate::domain::device::describe(user_agent);
         if !self.write(&record, &tenant.policy.session, true).await? {
             return Ok(None);
         }

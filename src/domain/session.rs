@@ -135,26 +135,40 @@ impl AuthMethod {
     }
 }
 
-/// The server-side record of a signed-in browser. Kept small: it lives in Redis at scale.
+/// The server-side record of a signed-in browser. Kept small (it lives in Redis at scale, one
+/// per signed-in browser): short JSON field names, and the device's description rather than its
+/// whole User-Agent header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BrowserSession {
-    /// Public identifier of the session (shown on account pages, used as OIDC `sid`);
-    /// never the cookie value, which is a bearer secret.
+    /// Public identifier of the session (shown on account pages, used as OIDC `sid`); the
+    /// cookie is `<sid>.<secret>`.
+    #[serde(rename = "sid")]
     pub sid: String,
-    /// SHA-256 (base64url) of the secret half of the session cookie (`<sid>.<secret>`).
+    /// SHA-256 (base64url) of the secret half of the session cookie.
+    #[serde(rename = "sh")]
     pub secret_hash: String,
+    #[serde(rename = "t")]
     pub tenant_id: TenantId,
+    #[serde(rename = "u")]
     pub user_id: UserId,
     /// When the user last proved who they are (OIDC `auth_time`), Unix seconds.
+    #[serde(rename = "at")]
     pub auth_time: i64,
     /// A random id of that proof, new at every (re-)authentication; `prompt=login` waits for a
     /// new one (seconds are too coarse to tell two sign-ins apart).
-    #[serde(default)]
+    #[serde(rename = "ai", default)]
     pub auth_id: String,
+    #[serde(rename = "m")]
     pub amr: Vec<AuthMethod>,
     pub ip: String,
-    pub user_agent: String,
+    /// "Firefox on Linux" (see `crate::domain::device`).
+    #[serde(rename = "d")]
+    pub device: String,
+    /// Unix seconds. The session store's admission script reads `c` and `l` (see
+    /// `crate::session_store::Admission`).
+    #[serde(rename = "c")]
     pub created_at: i64,
+    #[serde(rename = "l")]
     pub last_seen: i64,
 }
 
@@ -225,7 +239,7 @@ mod tests {
             auth_id: "a".into(),
             amr: vec![AuthMethod::Pwd],
             ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
+            device: "Firefox on Linux".into(),
             created_at: created,
             last_seen,
         }

@@ -97,7 +97,8 @@ pub trait SessionStore: Send + Sync + 'static {
 /// A new session asking to join its user's sessions.
 ///
 /// In one atomic step: each member of `user_index` is judged by its record
-/// (`record_prefix` + member, a JSON object with `created_at` and `last_seen` in Unix seconds):
+/// (`record_prefix` + member, a JSON object with `c`, created, and `l`, last seen, in Unix
+/// seconds):
 /// no record, and it leaves the index; timed out under `idle_secs` / `absolute_secs`, and it does
 /// not count (the expiry sweep ends it); otherwise it is live. If `limit` live sessions remain,
 /// either the request is refused (`evict_oldest == false`) or the oldest (first admitted) are
@@ -127,13 +128,11 @@ impl Admission<'_> {
     pub fn is_live(&self, record: &[u8]) -> Option<bool> {
         #[derive(serde::Deserialize)]
         struct Times {
-            created_at: i64,
-            last_seen: i64,
+            c: i64,
+            l: i64,
         }
         let t: Times = serde_json::from_slice(record).ok()?;
-        Some(
-            self.now < t.created_at + self.absolute_secs && self.now < t.last_seen + self.idle_secs,
-        )
+        Some(self.now < t.c + self.absolute_secs && self.now < t.l + self.idle_secs)
     }
 }
 

@@ -44,8 +44,8 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       redis.call('ZREM', KEYS[1], m)
     else
       local ok, r = pcall(cjson.decode, raw)
-      if ok and type(r) == 'table' and tonumber(r.created_at) and tonumber(r.last_seen)
-        and now < tonumber(r.created_at) + absolute and now < tonumber(r.last_seen) + idle then
+      if ok and type(r) == 'table' and tonumber(r.c) and tonumber(r.l)
+        and now < tonumber(r.c) + absolute and now < tonumber(r.l) + idle then
         table.insert(live, m)
       end
     end

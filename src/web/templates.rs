@@ -134,7 +134,7 @@ impl SessionRow {
         let last_seen = crate::clock::from_unix(record.last_seen);
         Self {
             sid: record.sid.clone(),
-            device: crate::domain::device::describe(&record.user_agent),
+            device: record.device.clone(),
             ip: if record.ip.is_empty() {
                 "unknown address".into()
             } else {

@@ -153,7 +153,7 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
 /// A session record (the fields admission reads), last seen at `last_seen`.
 fn record(member: &str, last_seen: i64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
-        "sid": member, "created_at": 900, "last_seen": last_seen
+        "sid": member, "c": 900, "l": last_seen
     }))
     .unwrap()
 }

@@ -229,10 +229,10 @@ async fn the_store_keeps_only_a_hash_of_the_session_cookie() {
         "the record does not contain the cookie secret"
     );
     let record: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(record["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(record["m"], serde_json::json!(["pwd"]), "{record}");
     assert_eq!(record["sid"], sid);
     assert_eq!(
-        record["secret_hash"],
+        record["sh"],
         watchword::crypto::sha256_b64(secret.as_bytes()),
         "only the secret's hash"
     );
