@@ -49,18 +49,10 @@ impl EndReason {
         }
     }
 
-    /// Whether grants with `offline_access` issued in the session die too. Sign-out and timeouts
-    /// leave them (that is what offline access is for); a session ended *against* its holder
-    /// (evicted by the session limit, ended by the user elsewhere or by an administrator,
-    /// disabled account) takes everything issued in it.
+    /// Whether grants with `offline_access` issued in the session die too (see
+    /// `domain::session::ends_offline_grants`).
     pub fn ends_offline_grants(self) -> bool {
-        matches!(
-            self,
-            EndReason::Evicted
-                | EndReason::User
-                | EndReason::Administrator
-                | EndReason::AccountDisabled
-        )
+        crate::domain::session::ends_offline_grants(self.as_str())
     }
 
     fn audit_action(self) -> AuditAction {
@@ -108,15 +100,24 @@ pub async fn end_session(
     Ok(true)
 }
 
-/// Ends a session evicted by the session limit (its record was taken in the same atomic step
-/// that admitted `by`'s sign-in). The browser is later told where the account signed in.
+/// Ends the sessions a sign-in evicted (the session limit). Their records went in the same
+/// atomic step that admitted the new session, so those browsers are already signed out and their
+/// tokens already fail (session-bound refresh tokens find no session, access tokens introspect
+/// inactive). Here, before the sign-in answers, each gets its note for the returning browser
+/// ("your account signed in on another device"); the rest (revoking their grants in the
+/// database, offline ones included, back-channel logout, audit: a few milliseconds, mostly
+/// database commits) runs in the background so the new sign-in does not wait for it. Failures
+/// are logged.
 pub async fn end_evicted(
     ctx: &Ctx,
     tenant: &Tenant,
-    evicted: &Found,
-    by: &Origin,
+    evicted: Vec<Found>,
+    by: Origin,
     by_session: &str,
-) -> Result<(), EndError> {
+) {
+    if evicted.is_empty() {
+        return;
+    }
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let elsewhere = Elsewhere {
         device: crate::domain::device::describe(by.user_agent.as_deref().unwrap_or("")),
@@ -127,22 +128,34 @@ pub async fn end_evicted(
         ctx.clock.unix(),
         Some(elsewhere.clone()),
     );
-    sessions.forget(&evicted.record, &ended).await?;
+    for found in &evicted {
+        if let Err(e) = sessions.forget(&found.record, &ended).await {
+            tracing::error!(error = %e, session = %found.record.sid, "could not note an evicted session's end");
+        }
+    }
     let details = serde_json::json!({
         "by_session": by_session,
         "by_device": elsewhere.device,
         "by_ip": elsewhere.ip,
     });
-    finish(
-        ctx,
-        tenant,
-        evicted,
-        EndReason::Evicted,
-        Actor::System,
-        by.clone(),
-        details,
-    )
-    .await
+    let (ctx, tenant) = (ctx.clone(), tenant.clone());
+    tokio::spawn(async move {
+        for found in &evicted {
+            let done = finish(
+                &ctx,
+                &tenant,
+                found,
+                EndReason::Evicted,
+                Actor::System,
+                by.clone(),
+                details.clone(),
+            )
+            .await;
+            if let Err(e) = done {
+                tracing::error!(error = %e, session = %found.record.sid, "could not finish ending an evicted session");
+            }
+        }
+    });
 }
 
 /// Everything after the record is gone: refresh tokens, back-channel logout, audit, metrics.

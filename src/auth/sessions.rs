@@ -425,6 +425,17 @@ impl Sessions {
             .filter(|e| constant_time_eq(e.holder.as_bytes(), hash.as_bytes())))
     }
 
+    /// Why the session with public id `sid` ended, if it did within the last hour (for the
+    /// server's own checks; browsers read their note with [`Sessions::ended`]).
+    pub async fn end_reason(&self, sid: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .get(&gone_key(sid))
+            .await?
+            .and_then(|b| serde_json::from_slice::<Ended>(&b).ok())
+            .map(|e| e.reason))
+    }
+
     /// Why the session behind a cookie value ended, if it did within the last hour.
     pub async fn ended(&self, token: &str) -> Result<Option<Ended>, StoreError> {
         match parse_cookie(token) {

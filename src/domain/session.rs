@@ -172,6 +172,17 @@ pub struct BrowserSession {
     pub last_seen: i64,
 }
 
+/// Whether a session that ended for `reason` (see `crate::logout::EndReason::as_str`) takes the
+/// offline grants issued in it along. Sign-out and timeouts leave them (that is what offline
+/// access is for); a session ended *against* its holder (evicted by the session limit, ended by
+/// the user elsewhere or by an administrator, disabled account) takes everything issued in it.
+pub fn ends_offline_grants(reason: &str) -> bool {
+    matches!(
+        reason,
+        "evicted" | "ended_by_user" | "administrator" | "account_disabled"
+    )
+}
+
 /// The authentication context class (`acr`) that a set of methods reached. Documented in
 /// docs/oidc.md; multi-factor levels (`mfa`, `phr`) arrive with multi-factor sign-in.
 pub fn acr_for(amr: &[String]) -> &'static str {

@@ -63,7 +63,7 @@ BEGIN
     END IF;
     RETURN json_build_object(
         'status', status, 'family_id', r.family_id, 'user_id', r.user_id, 'sid', r.sid,
-        'scope', r.scope, 'auth_time', r.auth_time, 'amr', r.amr,
+        'scope', r.scope, 'auth_time', r.auth_time, 'amr', r.amr, 'origin_sid', r.origin_sid,
         'expires_at', LEAST(p_now + p_idle, r.family_expires_at))::TEXT;
 END $$;
 

@@ -166,15 +166,20 @@ pub async fn exchange(
         .get(&format!("rv:g:{}", grant.family_id))
         .await?
         .is_some();
-    let session_gone = match &grant.sid {
-        Some(sid) => {
-            let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-            !matches!(
-                sessions.lookup_sid(tenant, sid, true).await?,
-                SessionLookup::Active(_)
-            )
-        }
-        None => false,
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let session_gone = match (&grant.sid, &grant.origin_sid) {
+        (Some(sid), _) => !matches!(
+            sessions.lookup_sid(tenant, sid, true).await?,
+            SessionLookup::Active(_)
+        ),
+        // An offline grant outlives its session, unless that session was ended against its
+        // holder (e.g. evicted by a sign-in elsewhere): then the grant goes too. The database
+        // revocation follows within milliseconds; this closes the gap before it.
+        (None, Some(origin)) => sessions
+            .end_reason(origin)
+            .await?
+            .is_some_and(|r| crate::domain::session::ends_offline_grants(&r)),
+        (None, None) => false,
     };
     if ended || session_gone {
         revocation::revoke_grant(ctx, &grant.family_id).await?;

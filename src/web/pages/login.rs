@@ -179,7 +179,14 @@ pub async fn submit(
                 )
                 .await?;
             }
-            end_evicted(&state, &tenant, &evicted, &client, &session.record.sid).await;
+            crate::logout::end_evicted(
+                &state.ctx,
+                &tenant,
+                evicted,
+                client.origin(),
+                &session.record.sid,
+            )
+            .await;
             let target = if return_to.is_empty() {
                 format!("/t/{}/", tenant.slug)
             } else {
@@ -264,26 +271,6 @@ fn device_cookie(
         value,
         tenant.policy.throttle.known_for_days,
     )
-}
-
-/// Ends the sessions a sign-in evicted (the session limit). Their records are already gone, so
-/// those browsers are signed out whatever happens here; a failure to finish (refresh tokens,
-/// back-channel logout, audit) is logged and never fails the new sign-in.
-async fn end_evicted(
-    state: &AppState,
-    tenant: &Tenant,
-    evicted: &[Found],
-    client: &Client,
-    new_sid: &str,
-) {
-    let origin = client.origin();
-    for found in evicted {
-        if let Err(e) =
-            crate::logout::end_evicted(&state.ctx, tenant, found, &origin, new_sid).await
-        {
-            tracing::error!(error = %e, session = %found.record.sid, "could not finish ending an evicted session");
-        }
-    }
 }
 
 /// The page for a sign-in refused by the session limit (`deny_new`): where the account is signed

@@ -107,7 +107,7 @@ async fn a_sign_in_on_a_second_device_ends_the_first_session_everywhere() {
     assert!(c["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
 
     // Audited (who, which session, why, from where) and counted.
-    let audit = app.audit("default").await;
+    let audit = super::eventually_audited(&app, |e| e.outcome == "evicted").await;
     let ended = audit
         .iter()
         .find(|e| e.action == "session_ended" && e.outcome == "evicted")
@@ -310,5 +310,39 @@ async fn concurrent_sign_ins_leave_exactly_the_limit() {
             .await
             .unwrap();
         assert_eq!(listed.len() as u32, limit, "the store agrees");
+    }
+}
+
+/// An offline grant dies with a session ended against its holder even before the database
+/// revocation (which runs in the background after an eviction) has happened; after a plain
+/// sign-out it lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_grants_follow_how_their_session_ended() {
+    use watchword::auth::sessions::{Ended, Sessions};
+    let app = TestApp::start().await;
+    app.create_user("default", "ode", GOOD_PASSWORD).await;
+    let registered = register(&app, "default", "lms", |_| {}).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+    let secret = registered.secret.clone().unwrap();
+    let sessions = Sessions::new(app.app.ctx.store.clone(), app.app.ctx.clock.clone());
+    for (reason, survives) in [("signed_out", true), ("evicted", false)] {
+        let b = Browser::with_user_agent(&app.base, FIREFOX_LINUX);
+        let (tokens, _) = code_flow(&client, &b, "ode", &["offline_access"]).await;
+        let sid = status(&b).await["sid"].as_str().unwrap().to_owned();
+        // End the session in the store only, as the first, atomic part of an eviction does.
+        let found = sessions.find_by_sid(&sid).await.unwrap().unwrap();
+        let ended = Ended::new(reason, app.clock.unix(), None);
+        assert!(sessions.remove(&found.record, &ended).await.unwrap());
+        let (status, body) = post(
+            &app,
+            "/t/default/token",
+            Some(("lms", secret.as_str())),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens.refresh_token().unwrap().secret()),
+            ],
+        )
+        .await;
+        assert_eq!(status == 200, survives, "{reason}: {body}");
     }
 }

@@ -49,6 +49,22 @@ pub const FIREFOX_LINUX: &str =
 pub const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 
+/// The tenant's audit events once one matches `pred` (work finished in the background, such as
+/// ending an evicted session, is given up to 5 seconds).
+pub async fn eventually_audited(
+    app: &TestApp,
+    pred: impl Fn(&watchword::storage::audit::AuditRow) -> bool,
+) -> Vec<watchword::storage::audit::AuditRow> {
+    for _ in 0..100 {
+        let events = app.audit("default").await;
+        if events.iter().any(&pred) {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no such audit event");
+}
+
 /// The JSON of the session-status endpoint for `browser`.
 pub async fn status(browser: &Browser) -> serde_json::Value {
     let res = browser.get("/t/default/session/status").await;
