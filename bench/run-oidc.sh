@@ -29,6 +29,9 @@ cd "$work"
 cat > seed.toml <<'SEED'
 [[tenants]]
 slug = "default"
+# The code-flow load signs one user in from many browsers at once.
+[tenants.policy.session]
+max_sessions_per_user = "unlimited"
 [[tenants.users]]
 username = "bench"
 password = "correct horse battery staple"

@@ -129,7 +129,7 @@ pub async fn end_evicted(
         Some(elsewhere.clone()),
     );
     for found in &evicted {
-        if let Err(e) = sessions.forget(&found.record, &ended).await {
+        if let Err(e) = sessions.note_ended(&found.record, &ended).await {
             tracing::error!(error = %e, session = %found.record.sid, "could not note an evicted session's end");
         }
     }

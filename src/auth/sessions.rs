@@ -395,13 +395,23 @@ impl Sessions {
         Ok(removed)
     }
 
-    /// Everything of a session but its record (already taken, e.g. by an eviction): the index
-    /// entries, and a note of why it ended for the returning browser.
-    pub async fn forget(&self, record: &BrowserSession, ended: &Ended) -> Result<(), StoreError> {
+    /// Everything of a session but its record: the index entries, and a note of why it ended
+    /// for the returning browser.
+    async fn forget(&self, record: &BrowserSession, ended: &Ended) -> Result<(), StoreError> {
         self.store
             .index_remove(&user_index(record.tenant_id, record.user_id), &record.sid)
             .await?;
         self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
+        self.note_ended(record, ended).await
+    }
+
+    /// The note of why a session ended, for the returning browser (the admission that evicted a
+    /// session already removed its record and index entries).
+    pub async fn note_ended(
+        &self,
+        record: &BrowserSession,
+        ended: &Ended,
+    ) -> Result<(), StoreError> {
         let note = EndedNote {
             ended,
             holder: &record.secret_hash,

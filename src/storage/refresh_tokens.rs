@@ -84,17 +84,15 @@ pub fn revoke_session(
     offline: bool,
     now: i64,
 ) -> Result<Vec<String>, StorageError> {
+    // A session-bound grant's `sid` is its `origin_sid`: both go through the `origin_sid` index.
     let of_session = || {
         let base = refresh_tokens::table
             .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
+            .filter(refresh_tokens::origin_sid.eq(sid.to_owned()))
             .filter(refresh_tokens::revoked_at.is_null())
             .into_boxed();
         if offline {
-            base.filter(
-                refresh_tokens::sid
-                    .eq(sid.to_owned())
-                    .or(refresh_tokens::origin_sid.eq(sid.to_owned())),
-            )
+            base
         } else {
             base.filter(refresh_tokens::sid.eq(sid.to_owned()))
         }

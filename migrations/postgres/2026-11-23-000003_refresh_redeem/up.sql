@@ -1,7 +1,10 @@
 -- The browser session a grant was issued in, also for offline grants (whose `sid` is NULL because
 -- they outlive the session): a session ended against its holder (evicted by the session limit,
--- ended by the user or an administrator) revokes them too.
+-- ended by the user or an administrator) revokes them too. A session-bound grant's `sid` equals
+-- its `origin_sid`, so one index serves both lookups (one index fewer to maintain per rotation).
 ALTER TABLE refresh_tokens ADD COLUMN origin_sid TEXT;
+UPDATE refresh_tokens SET origin_sid = sid WHERE sid IS NOT NULL;
+DROP INDEX refresh_tokens_sid;
 CREATE INDEX refresh_tokens_origin_sid ON refresh_tokens (tenant_id, origin_sid);
 
 -- Redeeming a refresh token in one statement (one round trip, one transaction): check it and
@@ -9,56 +12,62 @@ CREATE INDEX refresh_tokens_origin_sid ON refresh_tokens (tenant_id, origin_sid)
 -- (src/storage/refresh_tokens.rs). Statuses: ok, invalid, revoked, reused (the family is revoked
 -- here), expired, scope (the requested scope is not a subset), disabled (the user).
 --
--- Concurrency: redemptions within one family take that family's advisory lock first, so two
--- replays of different tokens of a family cannot deadlock on each other's row locks, and a
--- rotation racing a replay is ordered. The rotation itself is a conditional UPDATE (unused and
--- unrevoked), so a revocation that committed meanwhile wins; revocations that run while a
--- rotation is in flight make a second pass (see revoke_* in src/storage/refresh_tokens.rs).
+-- Concurrency, without locking ahead: the rotation is a conditional UPDATE (unused and
+-- unrevoked), so of two redemptions of one token exactly one rotates, and a revocation that
+-- committed meanwhile wins. Revoking a family (here on reuse, and in the revoke_* functions of
+-- src/storage/refresh_tokens.rs) makes two passes: a rotation in flight holds its token's row
+-- lock, the first pass waits for it and the second, with a new snapshot, catches the successor
+-- it inserted. Row locks are only ever taken by single UPDATE statements in index order, so
+-- replays of two tokens of one family cannot deadlock.
 CREATE FUNCTION ww_redeem_refresh(
     p_hash TEXT, p_tenant TEXT, p_client TEXT, p_now BIGINT,
     p_new_id TEXT, p_new_hash TEXT, p_idle BIGINT, p_scope TEXT
 ) RETURNS TEXT LANGUAGE plpgsql AS $$
 DECLARE
-    r refresh_tokens%ROWTYPE;
-    active BOOLEAN;
+    r RECORD;
     status TEXT;
     n INTEGER;
 BEGIN
-    SELECT * INTO r FROM refresh_tokens t WHERE t.token_hash = p_hash;
+    SELECT t.*, u.enabled AS user_enabled INTO r
+        FROM refresh_tokens t LEFT JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id
+        WHERE t.token_hash = p_hash;
     IF NOT FOUND OR r.tenant_id <> p_tenant OR r.client_id <> p_client THEN
         RETURN '{"status":"invalid"}';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('ww-refresh-family:' || r.family_id, 0));
-    -- A fresh read after the lock: another redemption of this family may have just committed.
-    SELECT * INTO r FROM refresh_tokens t WHERE t.id = r.id;
     IF r.revoked_at IS NOT NULL THEN
         status := 'revoked';
     ELSIF r.used_at IS NOT NULL THEN
+        UPDATE refresh_tokens t SET revoked_at = p_now WHERE t.family_id = r.family_id AND t.revoked_at IS NULL;
         UPDATE refresh_tokens t SET revoked_at = p_now WHERE t.family_id = r.family_id AND t.revoked_at IS NULL;
         status := 'reused';
     ELSIF p_now >= r.expires_at OR p_now >= r.family_expires_at THEN
         status := 'expired';
     ELSIF p_scope IS NOT NULL AND NOT (string_to_array(p_scope, ' ') <@ string_to_array(r.scope, ' ')) THEN
         status := 'scope';
+    ELSIF r.user_enabled IS DISTINCT FROM TRUE THEN
+        status := 'disabled';
     ELSE
-        SELECT u.enabled INTO active FROM users u WHERE u.id = r.user_id AND u.tenant_id = p_tenant;
-        IF active IS DISTINCT FROM TRUE THEN
-            status := 'disabled';
-        ELSE
-            UPDATE refresh_tokens t SET used_at = p_now
-                WHERE t.id = r.id AND t.used_at IS NULL AND t.revoked_at IS NULL;
-            GET DIAGNOSTICS n = ROW_COUNT;
-            IF n = 0 THEN
-                status := 'revoked'; -- revoked (session ended, user disabled) since the read
+        UPDATE refresh_tokens t SET used_at = p_now
+            WHERE t.id = r.id AND t.used_at IS NULL AND t.revoked_at IS NULL;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n = 0 THEN
+            -- Used or revoked since the read: the other redemption or revocation wins.
+            SELECT * INTO r FROM refresh_tokens t WHERE t.id = r.id;
+            IF r.revoked_at IS NULL AND r.used_at IS NOT NULL THEN
+                UPDATE refresh_tokens t SET revoked_at = p_now WHERE t.family_id = r.family_id AND t.revoked_at IS NULL;
+                UPDATE refresh_tokens t SET revoked_at = p_now WHERE t.family_id = r.family_id AND t.revoked_at IS NULL;
+                status := 'reused';
             ELSE
-                INSERT INTO refresh_tokens (id, tenant_id, family_id, client_id, user_id, sid, scope,
-                    token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at,
-                    revoked_at, origin_sid)
-                VALUES (p_new_id, r.tenant_id, r.family_id, r.client_id, r.user_id, r.sid, r.scope,
-                    p_new_hash, r.auth_time, r.amr, p_now, LEAST(p_now + p_idle, r.family_expires_at),
-                    r.family_expires_at, NULL, NULL, r.origin_sid);
-                status := 'ok';
+                status := 'revoked';
             END IF;
+        ELSE
+            INSERT INTO refresh_tokens (id, tenant_id, family_id, client_id, user_id, sid, scope,
+                token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at,
+                revoked_at, origin_sid)
+            VALUES (p_new_id, r.tenant_id, r.family_id, r.client_id, r.user_id, r.sid, r.scope,
+                p_new_hash, r.auth_time, r.amr, p_now, LEAST(p_now + p_idle, r.family_expires_at),
+                r.family_expires_at, NULL, NULL, r.origin_sid);
+            status := 'ok';
         END IF;
     END IF;
     RETURN json_build_object(
