@@ -47,6 +47,8 @@ pub struct Ctx {
     pub keyring: Arc<KeyRing>,
     /// The back-channel logout delivery queue.
     pub backchannel: Backchannel,
+    /// The WebAuthn relying party (`None` when `public_url` has no domain name).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +90,13 @@ impl Ctx {
             throttle: master.derive(KeyPurpose::Throttle),
         };
         let hasher = PasswordHasher::start(&config.hashing)?;
+        let webauthn = match relying_party(&config.public_origin()) {
+            Ok(w) => Some(Arc::new(w)),
+            Err(why) => {
+                tracing::warn!(%why, "WebAuthn (security keys, passkeys) is unavailable");
+                None
+            }
+        };
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -99,8 +108,25 @@ impl Ctx {
             cache: Arc::new(Caches::new()),
             keyring: Arc::new(KeyRing::new()),
             backchannel: Backchannel::start(),
+            webauthn,
         })
     }
+}
+
+/// The WebAuthn relying party for the public URL: its host is the RP id, its origin the only
+/// origin accepted. An IP address cannot be a relying party.
+fn relying_party(public_url: &str) -> Result<webauthn_rs::Webauthn, String> {
+    let origin = url::Url::parse(public_url).map_err(|e| e.to_string())?;
+    let Some(host) = origin.domain().map(str::to_owned) else {
+        return Err(format!(
+            "{public_url} has no domain name (an IP address cannot be a WebAuthn relying party)"
+        ));
+    };
+    webauthn_rs::WebauthnBuilder::new(&host, &origin)
+        .map_err(|e| e.to_string())?
+        .rp_name("Watchword")
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn load_master_key(config: &Config) -> Result<MasterKey, MasterKeyError> {

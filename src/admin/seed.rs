@@ -62,6 +62,7 @@ pub struct SeedClient {
     pub lifetimes: Option<Lifetimes>,
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: Option<bool>,
+    pub require_mfa: Option<bool>,
 }
 
 impl SeedClient {
@@ -91,7 +92,8 @@ impl SeedClient {
             first_party,
             require_pkce,
             lifetimes,
-            backchannel_logout_session_required
+            backchannel_logout_session_required,
+            require_mfa
         );
         if self.id_token_alg.is_some() {
             s.id_token_alg = self.id_token_alg;

@@ -38,7 +38,7 @@ impl From<&BrowserSession> for SessionInfo {
             created_at: r.created_at,
             last_seen: r.last_seen,
             auth_time: r.auth_time,
-            amr: r.amr.iter().map(|m| m.as_str().to_owned()).collect(),
+            amr: crate::domain::session::amr_claim(&r.amr),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and the session service that creates, checks, touches and ends server-side sessions.
 //! Later factors (MFA, risk, federation) plug into `signin`.
 
+pub mod mfa;
 pub mod sessions;
 pub mod signin;
 pub mod throttle;

@@ -153,7 +153,7 @@ fn new_cookie(sid: &str) -> (String, String) {
     (format!("{sid}.{secret}"), hash)
 }
 
-/// User agents are attacker-controlled; keep what we store bounded.
+/// Addresses come from headers (via trusted proxies); keep what we store bounded.
 fn clip(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }

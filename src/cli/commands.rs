@@ -224,28 +224,24 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 .await
                 .map_err(admin_err)?
                 .user;
-            let ended = admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
             if ctx.memory_store.is_some() {
-                // The server's sessions live in its own memory: ask it to end them. If it is not
-                // running, there are none.
-                let request = crate::web::control::Request::AccountDisabled {
+                // Sessions and revocation markers live in the running server's memory: it does
+                // the whole job. Without a running server there are no sessions to end.
+                let request = crate::web::control::Request::DisableUser {
                     tenant: tenant.slug.to_string(),
                     user: user.username.clone(),
                 };
-                match super::sessions::ask_server(&ctx.config, &request).await {
-                    Ok(crate::web::control::Response::Ended { count }) => {
-                        println!("disabled {} ({count} session(s) ended)", user.username)
-                    }
-                    _ => println!(
-                        "disabled {} (no running server reached; sessions, if any, end at their next request)",
-                        user.username
-                    ),
+                if let Ok(crate::web::control::Response::Ended { count }) =
+                    super::sessions::ask_server(&ctx.config, &request).await
+                {
+                    println!("disabled {} ({count} session(s) ended)", user.username);
+                    return Ok(());
                 }
-            } else {
-                println!("disabled {} ({ended} session(s) ended)", user.username);
             }
+            let ended = admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("disabled {} ({ended} session(s) ended)", user.username);
         }
         UserCommand::Enable { tenant, username } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;

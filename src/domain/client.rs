@@ -114,6 +114,9 @@ pub struct ClientSettings {
     pub lifetimes: Lifetimes,
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// Users of this application must have passed a second factor (ACR `mfa` or better); a
+    /// session without one is asked for it (step-up) before a code is issued.
+    pub require_mfa: bool,
 }
 
 impl Default for ClientSettings {
@@ -131,6 +134,7 @@ impl Default for ClientSettings {
             lifetimes: Lifetimes::default(),
             backchannel_logout_uri: None,
             backchannel_logout_session_required: true,
+            require_mfa: false,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod device;
 pub mod ids;
 pub mod keys;
+pub mod mfa;
 pub mod password_policy;
 pub mod secret;
 pub mod session;

@@ -120,19 +120,119 @@ impl SessionPolicy {
     }
 }
 
-/// How the user proved who they are (RFC 8176 `amr` values).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How the user proved who they are. Stored in the session; `amr_claim` turns them into RFC 8176
+/// `amr` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
+    /// A password.
     Pwd,
+    /// A TOTP code from an authenticator app.
+    Otp,
+    /// A recovery code (emitted as `otp`: it is a one-time password).
+    Rec,
+    /// A WebAuthn credential bound to its device (not backup-eligible): a security key or a
+    /// platform authenticator.
+    Hwk,
+    /// A WebAuthn credential that may be synced between devices (a backup-eligible passkey).
+    Swk,
+    /// The WebAuthn authenticator verified the user (PIN or biometrics).
+    User,
 }
 
 impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::Pwd => "pwd",
+            AuthMethod::Otp => "otp",
+            AuthMethod::Rec => "rec",
+            AuthMethod::Hwk => "hwk",
+            AuthMethod::Swk => "swk",
+            AuthMethod::User => "user",
         }
     }
+
+    /// Something the user has (a device, an app, a code sheet), as opposed to knows or is.
+    fn is_possession(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::Otp | AuthMethod::Rec | AuthMethod::Hwk | AuthMethod::Swk
+        )
+    }
+
+    fn is_webauthn(self) -> bool {
+        matches!(self, AuthMethod::Hwk | AuthMethod::Swk)
+    }
+}
+
+/// Authentication context classes (`acr`), weakest first. Documented in docs/oidc.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Acr {
+    /// One factor (a password).
+    Pwd,
+    /// Two factors of different kinds (password and a code or a security key, or a passkey with
+    /// user verification).
+    Mfa,
+    /// Multi-factor with a WebAuthn credential: phishing-resistant (the credential is bound to
+    /// this site's origin).
+    Phr,
+}
+
+impl Acr {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acr::Pwd => "pwd",
+            Acr::Mfa => "mfa",
+            Acr::Phr => "phr",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Acr> {
+        match raw {
+            "pwd" => Some(Acr::Pwd),
+            "mfa" => Some(Acr::Mfa),
+            "phr" => Some(Acr::Phr),
+            _ => None,
+        }
+    }
+
+    /// What a set of methods reached.
+    pub fn of(methods: &[AuthMethod]) -> Acr {
+        let possession = methods.iter().any(|m| m.is_possession());
+        let webauthn = methods.iter().any(|m| m.is_webauthn());
+        let multi = (possession && methods.contains(&AuthMethod::Pwd))
+            || (webauthn && methods.contains(&AuthMethod::User));
+        match (multi, webauthn) {
+            (true, true) => Acr::Phr,
+            (true, false) => Acr::Mfa,
+            _ => Acr::Pwd,
+        }
+    }
+
+    /// The weakest level among the requested `acr_values` that Watchword knows, if any (the
+    /// request is satisfied by that level or a stronger one). Unknown values are ignored.
+    pub fn weakest_requested(acr_values: &str) -> Option<Acr> {
+        acr_values.split(' ').filter_map(Acr::parse).min()
+    }
+}
+
+/// The RFC 8176 `amr` values for a set of methods: `pwd`, `otp` (TOTP and recovery codes), `hwk`,
+/// `swk`, `user`, and `mfa` when two factors of different kinds were used.
+pub fn amr_claim(methods: &[AuthMethod]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in methods {
+        let s = match m {
+            AuthMethod::Rec => "otp",
+            other => other.as_str(),
+        };
+        if !out.iter().any(|x| x == s) {
+            out.push(s.to_owned());
+        }
+    }
+    if Acr::of(methods) >= Acr::Mfa {
+        out.push("mfa".into());
+    }
+    out
 }
 
 /// The server-side record of a signed-in browser. Kept small (it lives in Redis at scale, one
@@ -183,11 +283,15 @@ pub fn ends_offline_grants(reason: &str) -> bool {
     )
 }
 
-/// The authentication context class (`acr`) that a set of methods reached. Documented in
-/// docs/oidc.md; multi-factor levels (`mfa`, `phr`) arrive with multi-factor sign-in.
+/// The authentication context class (`acr`) that an `amr` claim reflects (for grants stored with
+/// their `amr` values).
 pub fn acr_for(amr: &[String]) -> &'static str {
-    let _ = amr;
-    "pwd"
+    let has = |v: &str| amr.iter().any(|a| a == v);
+    match (has("mfa"), has("hwk") || has("swk")) {
+        (true, true) => Acr::Phr.as_str(),
+        (true, false) => Acr::Mfa.as_str(),
+        _ => Acr::Pwd.as_str(),
+    }
 }
 
 /// Whether a session may still be used.
@@ -284,6 +388,31 @@ mod tests {
                 .num_seconds(),
             100 + g
         );
+    }
+
+    #[test]
+    fn acr_and_amr_reflect_what_happened() {
+        use AuthMethod::*;
+        assert_eq!(Acr::of(&[Pwd]), Acr::Pwd);
+        assert_eq!(Acr::of(&[Pwd, Otp]), Acr::Mfa);
+        assert_eq!(Acr::of(&[Pwd, Rec]), Acr::Mfa);
+        assert_eq!(Acr::of(&[Pwd, Hwk, User]), Acr::Phr);
+        assert_eq!(
+            Acr::of(&[Swk, User]),
+            Acr::Phr,
+            "a passkey with user verification"
+        );
+        assert_eq!(Acr::of(&[Otp]), Acr::Pwd, "one factor");
+        assert_eq!(amr_claim(&[Pwd, Otp]), ["pwd", "otp", "mfa"]);
+        assert_eq!(amr_claim(&[Pwd, Rec]), ["pwd", "otp", "mfa"]);
+        assert_eq!(amr_claim(&[Swk, User]), ["swk", "user", "mfa"]);
+        assert_eq!(amr_claim(&[Pwd]), ["pwd"]);
+        assert_eq!(acr_for(&amr_claim(&[Hwk, User])), "phr");
+        assert_eq!(acr_for(&amr_claim(&[Pwd, Otp])), "mfa");
+        assert_eq!(acr_for(&amr_claim(&[Pwd])), "pwd");
+        assert_eq!(Acr::weakest_requested("phr mfa"), Some(Acr::Mfa));
+        assert_eq!(Acr::weakest_requested("urn:unknown phr"), Some(Acr::Phr));
+        assert_eq!(Acr::weakest_requested("urn:unknown"), None);
     }
 
     #[test]

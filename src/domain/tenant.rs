@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::TenantId;
 use super::keys::TokenPolicy;
+use super::mfa::MfaPolicy;
 use super::password_policy::PasswordPolicy;
 use super::session::SessionPolicy;
 use super::throttle::{NetworkPolicy, ThrottlePolicy};
@@ -77,6 +78,7 @@ pub struct TenantPolicy {
     pub tokens: TokenPolicy,
     pub throttle: ThrottlePolicy,
     pub network: NetworkPolicy,
+    pub mfa: MfaPolicy,
 }
 
 impl TenantPolicy {
@@ -93,7 +95,10 @@ impl TenantPolicy {
             .map_err(|(k, m)| (format!("tokens.{k}"), m))?;
         self.throttle
             .validate()
-            .map_err(|(k, m)| (format!("throttle.{k}"), m))
+            .map_err(|(k, m)| (format!("throttle.{k}"), m))?;
+        self.mfa
+            .validate()
+            .map_err(|(k, m)| (format!("mfa.{k}"), m))
     }
 }
 

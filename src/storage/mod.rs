@@ -7,6 +7,7 @@ pub mod clients;
 mod conn;
 pub mod consents;
 mod error;
+pub mod factors;
 pub mod migrations;
 pub mod refresh_tokens;
 pub mod schema;

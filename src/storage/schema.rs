@@ -108,6 +108,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    mfa_totp (user_id) {
+        user_id -> Text,
+        tenant_id -> Text,
+        secret_sealed -> Binary,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webauthn_credentials (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        name -> Text,
+        passkey -> Text,
+        discoverable -> Bool,
+        backup_eligible -> Bool,
+        backup_state -> Bool,
+        sign_count -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     consents (tenant_id, user_id, client_id) {
         tenant_id -> Text,
         user_id -> Text,
@@ -122,5 +161,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     signing_keys,
     refresh_tokens,
-    consents
+    consents,
+    mfa_totp,
+    webauthn_credentials,
+    recovery_codes
 );

@@ -28,8 +28,9 @@ pub enum Request {
         tenant: String,
         user: String,
     },
-    /// The user was just disabled (by the CLI, in the database): end their sessions as such.
-    AccountDisabled {
+    /// Disable a user here, in the server: the account, its grants (with the revocation markers
+    /// in this server's memory) and its sessions.
+    DisableUser {
         tenant: String,
         user: String,
     },
@@ -104,12 +105,11 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
                 count: admin::sessions::end_user(ctx, &tenant, id, Actor::Cli).await?,
             }
         }
-        Request::AccountDisabled { tenant, user } => {
+        Request::DisableUser { tenant, user } => {
             let tenant = admin::tenants::get(ctx, &tenant).await?;
-            let id = user_id(ctx, &tenant, &user).await?;
-            let reason = crate::logout::EndReason::AccountDisabled;
+            let found = admin::users::get(ctx, &tenant, &user).await?;
             Response::Ended {
-                count: crate::logout::end_user_sessions(ctx, &tenant, id, reason, Actor::Cli)
+                count: admin::users::set_enabled(ctx, &tenant, found.user, false, Actor::Cli)
                     .await?,
             }
         }

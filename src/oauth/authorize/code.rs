@@ -52,7 +52,7 @@ pub async fn issue(
     session: &BrowserSession,
 ) -> Result<String, OAuthError> {
     let code = random::token();
-    let amr: Vec<String> = session.amr.iter().map(|m| m.as_str().to_owned()).collect();
+    let amr = crate::domain::session::amr_claim(&session.amr);
     let record = CodeRecord {
         tenant_id: tenant.id.to_string(),
         client_id: req.client.client_id.clone(),

@@ -1,0 +1,3 @@
+DROP TABLE recovery_codes;
+DROP TABLE webauthn_credentials;
+DROP TABLE mfa_totp;

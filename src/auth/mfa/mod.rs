@@ -1,0 +1,62 @@
+//! Second factors: TOTP (`totp`), WebAuthn security keys and passkeys (`webauthn`), recovery
+//! codes (`recovery`), and the rules that decide whether a sign-in needs one (`needs`). The
+//! sign-in state machine that asks for them is `crate::auth::pending`.
+
+pub mod recovery;
+pub mod totp;
+pub mod webauthn;
+
+use crate::context::Ctx;
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::storage::{self, StorageError, factors::Factors};
+
+/// What a sign-in still needs after the password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing: MFA is off for the tenant, or the user has no second factor and needs none.
+    Nothing,
+    /// A second factor the user has.
+    SecondFactor,
+    /// The tenant requires a second factor and the user has none: set one up first.
+    Enrolment,
+}
+
+/// What a user proving their password must do next.
+pub fn needs(tenant: &Tenant, user: &User, factors: &Factors) -> Need {
+    let policy = &tenant.policy.mfa;
+    if !policy.enabled() {
+        Need::Nothing
+    } else if factors.any() {
+        Need::SecondFactor
+    } else if policy.required_for(user.admin_role.is_some()) {
+        Need::Enrolment
+    } else {
+        Need::Nothing
+    }
+}
+
+/// The user's second factors.
+pub async fn factors(ctx: &Ctx, tenant: &Tenant, user: &User) -> Result<Factors, StorageError> {
+    let (t, u) = (tenant.id, user.id);
+    ctx.db
+        .run(move |c| storage::factors::factors(c, t, u))
+        .await
+}
+
+/// Why a second factor was refused (shown to the person; the same for wrong and replayed codes).
+#[derive(Debug, thiserror::Error)]
+pub enum FactorError {
+    #[error("That code is not valid. Check your authenticator app and try again.")]
+    WrongCode,
+    #[error("That recovery code is not valid or was already used.")]
+    WrongRecoveryCode,
+    #[error("The security key could not be verified: {0}")]
+    WebAuthn(String),
+    #[error("This security key is not registered to your account.")]
+    UnknownCredential,
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Store(#[from] crate::session_store::StoreError),
+}
