@@ -3,6 +3,7 @@
 //! Later factors (MFA, risk, federation) plug into `signin`.
 
 pub mod mfa;
+pub mod pending_signin;
 pub mod sessions;
 pub mod signin;
 pub mod throttle;

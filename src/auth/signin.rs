@@ -33,30 +33,50 @@ pub struct PasswordSignIn<'a> {
     pub ip: std::net::IpAddr,
     /// The browser's known-device cookie, if it has one (throttling: see `super::throttle`).
     pub device: Option<String>,
+    /// Where to continue after signing in (a same-origin path), kept if a second step follows.
+    pub return_to: &'a str,
+}
+
+/// How a proven user's browser session is to be started: by whom (for the session record and
+/// audit), replacing which session this browser has, and whether to evict the user's oldest
+/// sessions whatever the tenant's `on_limit` (the user confirmed it).
+#[derive(Clone, Debug)]
+pub struct SessionRequest {
+    pub origin: Origin,
+    pub replaces_session: Option<String>,
+    pub end_other_sessions: bool,
+}
+
+impl PasswordSignIn<'_> {
+    fn session_request(&self) -> SessionRequest {
+        SessionRequest {
+            origin: self.origin.clone(),
+            replaces_session: self.replaces_session.clone(),
+            end_other_sessions: self.end_other_sessions,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub enum SignInResult {
-    SignedIn {
+    /// The password was right and no second factor is needed: the session was started, or the
+    /// session limit refused it (`Started::Denied`). The caller ends replaced and evicted
+    /// sessions (`crate::logout`) and gives the browser its cookies.
+    Done {
         user: Box<User>,
-        session: Box<NewSession>,
-        /// The browser's previous session, to be ended by the caller (`crate::logout`).
-        replaced: Option<Box<Found>>,
-        /// The user's sessions evicted by the session limit (records already gone), to be ended
-        /// everywhere by the caller (`crate::logout::end_evicted`).
-        evicted: Vec<Found>,
+        started: Started,
         /// The known-device cookie to give this browser.
-        device: String,
-    },
-    /// Correct credentials, but the user is at the tenant's session limit and its policy is
-    /// `deny_new`: no session. These are the sessions in the way, oldest first.
-    SessionLimit {
-        user: Box<User>,
-        live: Vec<Found>,
         device: String,
     },
     /// Too many failed attempts: this one was not evaluated. Try again in `retry_after` seconds.
     Throttled { retry_after: u64 },
+    /// The password is right; a second factor (or setting one up) comes next. `token` goes into
+    /// the browser's pending sign-in cookie (see `super::pending_signin`).
+    MoreNeeded {
+        token: String,
+        need: super::pending_signin::NeedState,
+        device: String,
+    },
     /// Unknown user or wrong password: deliberately indistinguishable.
     InvalidCredentials,
     /// Correct password, but the account is disabled.
@@ -104,11 +124,18 @@ pub async fn password_sign_in(
 ) -> Result<SignInResult, SignInError> {
     let result = attempt(ctx, &req).await;
     let label = match &result {
-        Ok(SignInResult::SignedIn { .. }) => "success",
+        Ok(SignInResult::Done {
+            started: Started::Session { .. },
+            ..
+        }) => "success",
+        Ok(SignInResult::Done {
+            started: Started::Denied { .. },
+            ..
+        }) => "session_limit",
         Ok(SignInResult::InvalidCredentials) => "invalid_credentials",
         Ok(SignInResult::Disabled) => "disabled",
-        Ok(SignInResult::SessionLimit { .. }) => "session_limit",
         Ok(SignInResult::Throttled { .. }) => "throttled",
+        Ok(SignInResult::MoreNeeded { .. }) => "second_factor_needed",
         Err(SignInError::Busy(_)) => "busy",
         Err(_) => "error",
     };
@@ -206,47 +233,52 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     }
     let device = throttle::succeeded(ctx, tenant, &gate).await?;
 
-    match start_session(ctx, tenant, &user, vec![AuthMethod::Pwd], req).await? {
-        Started::Session {
-            session,
-            replaced,
-            evicted,
-        } => {
-            storage::audit::record(
-                &ctx.db,
-                audit("success", actor)
-                    .subject(format!("session:{}", session.record.sid))
-                    .details(serde_json::json!({ "sessions_evicted": evicted.len() })),
-            )
-            .await;
-            Ok(SignInResult::SignedIn {
-                user: Box::new(user),
-                session,
-                replaced,
-                evicted,
-                device,
-            })
-        }
-        Started::Denied { live } => {
-            storage::audit::record(
-                &ctx.db,
-                audit("session_limit", actor)
-                    .subject(format!("user:{}", user.id))
-                    .details(
-                        serde_json::json!({ "live_sessions": live.len(), "on_limit": "deny_new" }),
-                    ),
-            )
-            .await;
-            Ok(SignInResult::SessionLimit {
-                user: Box::new(user),
-                live,
-                device,
-            })
-        }
+    let factors = super::mfa::factors(ctx, tenant, &user).await?;
+    let need = super::mfa::needs(tenant, &user, &factors);
+    if need != super::mfa::Need::Nothing {
+        let pending = super::pending_signin::PendingSignIn {
+            tenant_id: tenant.id,
+            user_id: user.id,
+            amr: vec![AuthMethod::Pwd],
+            need: need.into(),
+            step_up: None,
+            level: super::pending_signin::LevelState::Mfa,
+            return_to: req.return_to.to_owned(),
+            end_other_sessions: req.end_other_sessions,
+            replaces_session: req.replaces_session.clone(),
+            ip: req.origin.ip.clone(),
+            user_agent: req.origin.user_agent.clone(),
+        };
+        let token = super::pending_signin::begin(ctx, &pending).await?;
+        storage::audit::record(
+            &ctx.db,
+            audit("password_verified", actor).subject(format!("user:{}", user.id)),
+        )
+        .await;
+        return Ok(SignInResult::MoreNeeded {
+            token,
+            need: pending.need,
+            device,
+        });
     }
+
+    let started = start_session(
+        ctx,
+        tenant,
+        &user,
+        vec![AuthMethod::Pwd],
+        &req.session_request(),
+    )
+    .await?;
+    Ok(SignInResult::Done {
+        user: Box::new(user),
+        started,
+        device,
+    })
 }
 
 /// What [`start_session`] did.
+#[derive(Debug)]
 pub enum Started {
     Session {
         session: Box<NewSession>,
@@ -258,7 +290,8 @@ pub enum Started {
     },
 }
 
-/// The last step of every sign-in: the browser's session for `user`. A session this browser
+/// The last step of every sign-in (password, second factor, passkey): the browser's session for
+/// `user`. A session this browser
 /// already has for the same user continues under a new cookie token; otherwise a new session is
 /// created within the tenant's session limit (`crate::auth::sessions::Sessions::create`).
 pub async fn start_session(
@@ -266,7 +299,7 @@ pub async fn start_session(
     tenant: &Tenant,
     user: &User,
     amr: Vec<AuthMethod>,
-    req: &PasswordSignIn<'_>,
+    req: &SessionRequest,
 ) -> Result<Started, SignInError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let previous = match &req.replaces_session {
@@ -288,29 +321,66 @@ pub async fn start_session(
                 .reauthenticate(tenant, &prev, amr.clone(), ip, ua)
                 .await?
             {
-                return Ok(Started::Session {
+                let started = Started::Session {
                     session: Box::new(session),
                     replaced: None,
                     evicted: Vec::new(),
-                });
+                };
+                let methods = crate::domain::session::amr_claim(&amr);
+                audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+                return Ok(started);
             }
             None // it ended meanwhile: a new session below
         }
         other => other.map(Box::new),
     };
-    Ok(
-        match sessions
-            .create(tenant, user.id, amr, ip, ua, req.end_other_sessions)
-            .await?
-        {
-            Created::Admitted { session, evicted } => Started::Session {
-                session,
-                replaced,
-                evicted,
-            },
-            Created::Denied { live } => Started::Denied { live },
+    let methods = crate::domain::session::amr_claim(&amr);
+    let started = match sessions
+        .create(tenant, user.id, amr, ip, ua, req.end_other_sessions)
+        .await?
+    {
+        Created::Admitted { session, evicted } => Started::Session {
+            session,
+            replaced,
+            evicted,
         },
-    )
+        Created::Denied { live } => Started::Denied { live },
+    };
+    audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+    Ok(started)
+}
+
+/// The sign-in's audit event: `success` (the new session, the methods, how many sessions were
+/// evicted) or `session_limit` (refused by `deny_new`).
+async fn audit_started(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    started: &Started,
+    methods: &[String],
+    origin: &Origin,
+) {
+    let event = |outcome: &str| {
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::SignIn,
+            outcome,
+            Actor::User(user.id.to_string()),
+        )
+        .origin(origin.clone())
+    };
+    let event = match started {
+        Started::Session {
+            session, evicted, ..
+        } => event("success")
+            .subject(format!("session:{}", session.record.sid))
+            .details(serde_json::json!({ "amr": methods, "sessions_evicted": evicted.len() })),
+        Started::Denied { live } => event("session_limit")
+            .subject(format!("user:{}", user.id))
+            .details(serde_json::json!({ "live_sessions": live.len(), "on_limit": "deny_new" })),
+    };
+    storage::audit::record(&ctx.db, event).await;
 }
 
 /// Re-hashes with the configured parameters in the background; the sign-in does not wait.

@@ -404,3 +404,55 @@ fn client_pair(ctx: &Ctx, tenant: &Tenant, client_id: &str, ip: IpAddr) -> Strin
         &format!("{client_id}|{}", canonical(ip)),
     )
 }
+
+/// Second-factor codes (TOTP, recovery codes): refused while the user+address pair waits after
+/// failures, or once the user reached `second_factor_failures_per_hour` (from any address: whoever
+/// tries already has the password, so locking is what protects the account here).
+pub async fn check_second_factor(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &str,
+    ip: IpAddr,
+) -> Result<Option<u64>, StoreError> {
+    let account = tag(ctx, tenant, "mfa-account", user);
+    let pair = tag(
+        ctx,
+        tenant,
+        "mfa-pair",
+        &format!("{user}|{}", canonical(ip)),
+    );
+    if let Some(wait) = until(ctx, &key(tenant, &["fw", &pair])).await? {
+        count_refusal(tenant, "second_factor_wait");
+        return Ok(Some(wait));
+    }
+    let limit = tenant.policy.throttle.second_factor_failures_per_hour;
+    if let Some(wait) = over_limit(ctx, &key(tenant, &["f", &account]), limit).await? {
+        count_refusal(tenant, "second_factor");
+        return Ok(Some(wait));
+    }
+    Ok(None)
+}
+
+/// Records a wrong second-factor code.
+pub async fn second_factor_failed(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &str,
+    ip: IpAddr,
+) -> Result<(), StoreError> {
+    let account = tag(ctx, tenant, "mfa-account", user);
+    let pair = tag(
+        ctx,
+        tenant,
+        "mfa-pair",
+        &format!("{user}|{}", canonical(ip)),
+    );
+    add_failure(ctx, &key(tenant, &["f", &account])).await?;
+    let base = key(tenant, &["fp", &pair]);
+    let n = add_failure(ctx, &base).await? + previous_window(ctx, &base).await?;
+    let delay = tenant.policy.throttle.delay_after(n);
+    if delay > 0 {
+        hold(ctx, &key(tenant, &["fw", &pair]), delay).await?;
+    }
+    Ok(())
+}

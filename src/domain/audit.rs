@@ -30,6 +30,15 @@ pub enum AuditAction {
     /// A request refused by brute-force protection or the network lists (other than sign-in
     /// attempts, which are `SignIn` with outcome `throttled`).
     RequestRefused,
+    /// A second factor presented at sign-in or step-up (outcome `success`, `failure`,
+    /// `throttled`; details name the method).
+    SecondFactor,
+    /// A second factor set up (TOTP, security key, passkey).
+    FactorAdded,
+    /// A second factor removed.
+    FactorRemoved,
+    /// A new set of recovery codes (the old set stops working).
+    RecoveryCodesGenerated,
 }
 
 impl AuditAction {
@@ -55,6 +64,10 @@ impl AuditAction {
             AuditAction::ConsentGranted => "consent_granted",
             AuditAction::TokenReuseDetected => "token_reuse_detected",
             AuditAction::RequestRefused => "request_refused",
+            AuditAction::SecondFactor => "second_factor",
+            AuditAction::FactorAdded => "factor_added",
+            AuditAction::FactorRemoved => "factor_removed",
+            AuditAction::RecoveryCodesGenerated => "recovery_codes_generated",
         }
     }
 }

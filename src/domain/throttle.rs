@@ -36,6 +36,9 @@ pub struct ThrottlePolicy {
     pub client_failures_per_hour: u32,
     /// How long a browser and a network stay known after a successful sign-in (default 90 days).
     pub known_for_days: u32,
+    /// Wrong second-factor codes (TOTP, recovery) per user per hour before they are refused
+    /// (default 20), with the same progressive delay per user and address.
+    pub second_factor_failures_per_hour: u32,
 }
 
 impl Default for ThrottlePolicy {
@@ -50,13 +53,14 @@ impl Default for ThrottlePolicy {
             device_failures_per_hour: 20,
             client_failures_per_hour: 20,
             known_for_days: 90,
+            second_factor_failures_per_hour: 20,
         }
     }
 }
 
 impl ThrottlePolicy {
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let checks: [(&str, u32, u32, u32); 9] = [
+        let checks: [(&str, u32, u32, u32); 10] = [
             (
                 "account_failures_per_hour",
                 self.account_failures_per_hour,
@@ -86,6 +90,12 @@ impl ThrottlePolicy {
                 100_000,
             ),
             ("known_for_days", self.known_for_days, 1, 400),
+            (
+                "second_factor_failures_per_hour",
+                self.second_factor_failures_per_hour,
+                1,
+                1000,
+            ),
         ];
         for (field, value, min, max) in checks {
             if !(min..=max).contains(&value) {

@@ -18,6 +18,12 @@ pub fn device_name(https: bool, tenant: &TenantSlug) -> String {
     format!("{prefix}ww-device-{tenant}")
 }
 
+/// A sign-in waiting for its second factor (see `crate::auth::pending_signin`).
+pub fn pending_name(https: bool, tenant: &TenantSlug) -> String {
+    let prefix = if https { "__Host-" } else { "" };
+    format!("{prefix}ww-signin-{tenant}")
+}
+
 /// The anti-CSRF cookie, shared by all tenants.
 pub fn csrf_name(https: bool) -> &'static str {
     if https { "__Host-ww-csrf" } else { "ww-csrf" }

@@ -8,7 +8,7 @@ use super::error::PageError;
 use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
-use super::pages::{account, assets, health, home, login, logout, session, setup};
+use super::pages::{account, assets, factors, health, home, login, logout, mfa, session, setup};
 
 async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::not_found())
@@ -71,6 +71,69 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .post(login::submit)
                 .default_service(web::to(not_allowed("GET, POST"))),
         )
+        .service(
+            web::resource("/t/{tenant}/login/verify")
+                .get(mfa::verify_page)
+                .post(mfa::verify_submit)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(
+            "/t/{tenant}/login/verify/webauthn/options",
+            web::post().to(mfa::verify_webauthn_options),
+        )
+        .route(
+            "/t/{tenant}/login/verify/webauthn",
+            web::post().to(mfa::verify_webauthn_finish),
+        )
+        .route("/t/{tenant}/login/enrol", web::get().to(mfa::enrol_page))
+        .route(
+            "/t/{tenant}/login/enrol/totp",
+            web::post().to(mfa::enrol_totp),
+        )
+        .route(
+            "/t/{tenant}/login/enrol/webauthn/options",
+            web::post().to(mfa::enrol_webauthn_options),
+        )
+        .route(
+            "/t/{tenant}/login/enrol/webauthn",
+            web::post().to(mfa::enrol_webauthn_finish),
+        )
+        .route(
+            "/t/{tenant}/login/recovery-used",
+            web::get().to(mfa::recovery_used),
+        )
+        .route("/t/{tenant}/account/security", web::get().to(factors::show))
+        .service(
+            web::resource("/t/{tenant}/account/totp")
+                .get(factors::totp_page)
+                .post(factors::totp_confirm)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(
+            "/t/{tenant}/account/totp/remove",
+            web::post().to(factors::totp_remove),
+        )
+        .route(
+            "/t/{tenant}/account/webauthn/options",
+            web::post().to(factors::key_options),
+        )
+        .route(
+            "/t/{tenant}/account/webauthn",
+            web::post().to(factors::key_finish),
+        )
+        .route(
+            "/t/{tenant}/account/webauthn/{id}/remove",
+            web::post().to(factors::key_remove),
+        )
+        .route(
+            "/t/{tenant}/account/recovery",
+            web::post().to(factors::recovery_generate),
+        )
+        .route(
+            "/t/{tenant}/passkey/options",
+            web::post().to(mfa::passkey_options),
+        )
+        .route("/t/{tenant}/passkey", web::post().to(mfa::passkey_finish))
         .service(
             web::resource("/t/{tenant}/logout")
                 .get(logout::confirm)

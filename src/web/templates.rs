@@ -15,6 +15,8 @@ pub struct LoginPage<'a> {
     pub identifier: &'a str,
     pub error: Option<&'a str>,
     pub notice: Option<&'a str>,
+    /// Offer "Sign in with a passkey" (WebAuthn available, MFA not off).
+    pub passkeys: bool,
 }
 
 #[derive(Template)]
@@ -199,4 +201,83 @@ pub struct AccountPage<'a> {
     pub limit_text: String,
     pub sessions: Vec<SessionRow>,
     pub others: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/mfa_verify.html")]
+pub struct MfaVerifyPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub user_label: &'a str,
+    pub heading: &'a str,
+    pub totp: bool,
+    pub webauthn: bool,
+    pub recovery: bool,
+    pub recovery_open: bool,
+    pub no_factor_text: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+}
+
+/// What the authenticator-app part of the enrolment page shows.
+pub struct TotpSetup {
+    pub qr_png_base64: String,
+    pub manual_key: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/mfa_enrol.html")]
+pub struct MfaEnrolPage<'a> {
+    pub tenant_name: &'a str,
+    pub csrf_token: &'a str,
+    pub intro: &'a str,
+    pub totp: Option<TotpSetup>,
+    pub totp_action: &'a str,
+    pub webauthn: bool,
+    pub webauthn_base: &'a str,
+    pub error: Option<&'a str>,
+    pub back: Option<&'a str>,
+}
+
+/// A WebAuthn credential as the account page lists it.
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub added: String,
+    pub last_used: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account_security.html")]
+pub struct AccountSecurityPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub user_label: &'a str,
+    pub notice: Option<&'a str>,
+    pub offer_end_others: bool,
+    pub totp: bool,
+    pub keys: Vec<KeyRow>,
+    pub webauthn: bool,
+    pub recovery_left: i64,
+    pub recovery_text: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub codes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/recovery_used.html")]
+pub struct RecoveryUsedPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub left_text: String,
+    pub continue_to: &'a str,
 }

@@ -17,7 +17,7 @@ pub use response::AuthorizationResponse;
 
 use crate::auth::sessions::Sessions;
 use crate::context::Ctx;
-use crate::domain::session::BrowserSession;
+use crate::domain::session::{Acr, BrowserSession};
 use crate::domain::tenant::Tenant;
 
 use super::error::{ErrorCode, OAuthError};
@@ -31,6 +31,9 @@ pub enum Step {
         pending_id: String,
         login_hint: Option<String>,
     },
+    /// Prove a second factor in the current session (the client requires MFA, or asked for a
+    /// stronger `acr` than the session has), then come back to `/authorize/continue`.
+    StepUp { pending_id: String, level: Acr },
     /// Show the consent page for the pending request.
     Consent { pending_id: String },
     /// Send the browser back to the client with this response.
@@ -78,6 +81,18 @@ pub async fn next_step(
         });
     }
     let session = session.expect("checked by needs_sign_in");
+    if let Some(level) = step_up(ctx, tenant, req, session).await.map_err(fail)? {
+        if req.prompt.none {
+            return Err(fail(OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "the user must confirm a second factor",
+            )));
+        }
+        let pending_id = pending::save(ctx, &pending)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        return Ok(Step::StepUp { pending_id, level });
+    }
     if consent::needed(ctx, tenant, req, session.user_id)
         .await
         .map_err(fail)?
@@ -97,6 +112,40 @@ pub async fn next_step(
         pending::delete(ctx, id).await.map_err(|e| fail(e.into()))?;
     }
     issue(ctx, tenant, req, session).await
+}
+
+/// The level the session must reach first, if it falls short: `mfa` for a client that requires
+/// MFA (whether or not the user has a second factor: one is set up then), and the weakest known
+/// `acr_values` level, if the user has a factor that can reach it (`acr_values` are a request,
+/// not a demand: otherwise the code is issued and the ID token's `acr` says what was reached).
+async fn step_up(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    req: &AuthorizeRequest,
+    session: &BrowserSession,
+) -> Result<Option<Acr>, OAuthError> {
+    if !tenant.policy.mfa.enabled() {
+        return Ok(None);
+    }
+    let have = Acr::of(&session.amr);
+    let required = req.client.settings.require_mfa.then_some(Acr::Mfa);
+    let requested = req.acr_values.as_deref().and_then(Acr::weakest_requested);
+    if let Some(level) = required.filter(|l| have < *l) {
+        return Ok(Some(level.max(requested.unwrap_or(level))));
+    }
+    let Some(level) = requested.filter(|l| have < *l) else {
+        return Ok(None);
+    };
+    let (t, u) = (tenant.id, session.user_id);
+    let factors = ctx
+        .db
+        .run(move |c| crate::storage::factors::factors(c, t, u))
+        .await?;
+    let reachable = match level {
+        Acr::Phr => !factors.credentials.is_empty(),
+        _ => factors.any(),
+    };
+    Ok(reachable.then_some(level))
 }
 
 /// Issues the authorization code and notes the client in the session (back-channel logout).

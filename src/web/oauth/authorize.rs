@@ -106,6 +106,15 @@ fn render_step(tenant: &Tenant, step: Step) -> HttpResponse {
             }
             see_other(&target)
         }
+        Step::StepUp { pending_id, level } => {
+            let back = format!("/t/{}/authorize/continue?id={pending_id}", tenant.slug);
+            see_other(&format!(
+                "/t/{}/login/verify?step_up={}&return_to={}",
+                tenant.slug,
+                level.as_str(),
+                query_escape(&back)
+            ))
+        }
         Step::Consent { pending_id } => see_other(&format!(
             "/t/{}/authorize/consent?id={pending_id}",
             tenant.slug

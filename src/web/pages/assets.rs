@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../static/css/watchword.css"),
     },
     Asset {
+        path: "js/webauthn.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/js/webauthn.js"),
+    },
+    Asset {
         path: "js/session-watch.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../static/js/session-watch.js"),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{query_escape, see_other, session_token};
 use crate::auth::sessions::{Ended, Found};
-use crate::auth::signin::{self, PasswordSignIn, SignInResult};
+use crate::auth::signin::{self, PasswordSignIn, SignInResult, Started};
 use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
 use crate::logout::EndReason;
@@ -71,6 +71,7 @@ fn render(state: &AppState, req: &HttpRequest, tenant: &Tenant, form: Form<'_>) 
             identifier: form.identifier,
             error: form.error,
             notice: form.notice,
+            passkeys: state.ctx.webauthn.is_some() && tenant.policy.mfa.enabled(),
         },
     );
     if let Some(c) = issue.cookie {
@@ -155,59 +156,44 @@ pub async fn submit(
                 .cookie(&cookies::device_name(state.https, &tenant.slug))
                 .map(|c| c.value().to_owned())
                 .filter(|v| v.len() <= 256),
+            return_to,
         },
     )
     .await?;
 
     let error = match result {
-        SignInResult::SignedIn {
-            session,
-            replaced,
-            evicted,
+        SignInResult::Done {
+            user,
+            started,
             device,
-            ..
         } => {
-            if let Some(previous) = replaced {
-                let origin = client.origin();
-                super::end(
-                    &state,
-                    &tenant,
-                    &previous,
-                    EndReason::Replaced,
-                    Actor::System,
-                    origin,
-                )
-                .await?;
-            }
-            crate::logout::end_evicted(
-                &state.ctx,
+            return started_response(
+                &state,
+                &req,
                 &tenant,
-                evicted,
-                client.origin(),
-                &session.record.sid,
+                &client.origin(),
+                &user,
+                started,
+                return_to,
+                Some(device),
             )
             .await;
-            let target = if return_to.is_empty() {
-                format!("/t/{}/", tenant.slug)
-            } else {
-                return_to.to_owned()
+        }
+        SignInResult::MoreNeeded {
+            token,
+            need,
+            device,
+        } => {
+            let next = match need {
+                crate::auth::pending_signin::NeedState::SecondFactor => "verify",
+                crate::auth::pending_signin::NeedState::Enrolment => "enrol",
             };
-            let mut res = see_other(&target);
-            let name = cookies::session_name(state.https, &tenant.slug);
+            let mut res = see_other(&format!("/t/{}/login/{next}", tenant.slug));
             let _ = res.add_cookie(&cookies::build(
                 state.https,
-                name,
-                session.token.expose().clone(),
+                cookies::pending_name(state.https, &tenant.slug),
+                token,
             ));
-            if let Some(c) = csrf::fresh(&state).cookie {
-                let _ = res.add_cookie(&c);
-            }
-            let _ = res.add_cookie(&device_cookie(&state, &tenant, device));
-            return Ok(res);
-        }
-        SignInResult::SessionLimit { live, device, .. } => {
-            let identifier: String = form.identifier.chars().take(254).collect();
-            let mut res = limit_page(&state, &req, &tenant, &identifier, return_to, &live);
             let _ = res.add_cookie(&device_cookie(&state, &tenant, device));
             return Ok(res);
         }
@@ -247,6 +233,76 @@ pub async fn submit(
             notice: None,
         },
     ))
+}
+
+/// The answer to a finished sign-in (password, second factor or passkey): the session's cookie
+/// and a 303 to `return_to` (the browser's replaced and evicted sessions are ended), or the
+/// session-limit page. `device` is the known-device cookie to set, if any.
+#[allow(clippy::too_many_arguments)]
+pub async fn started_response(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    origin: &crate::domain::audit::Origin,
+    user: &crate::domain::user::User,
+    started: Started,
+    return_to: &str,
+    device: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let mut res = match started {
+        Started::Session {
+            session,
+            replaced,
+            evicted,
+        } => {
+            if let Some(previous) = replaced {
+                super::end(
+                    state,
+                    tenant,
+                    &previous,
+                    EndReason::Replaced,
+                    Actor::System,
+                    origin.clone(),
+                )
+                .await?;
+            }
+            crate::logout::end_evicted(
+                &state.ctx,
+                tenant,
+                evicted,
+                origin.clone(),
+                &session.record.sid,
+            )
+            .await;
+            let target = if return_to.is_empty() {
+                format!("/t/{}/", tenant.slug)
+            } else {
+                return_to.to_owned()
+            };
+            let mut res = see_other(&target);
+            let name = cookies::session_name(state.https, &tenant.slug);
+            let _ = res.add_cookie(&cookies::build(
+                state.https,
+                name,
+                session.token.expose().clone(),
+            ));
+            if let Some(c) = csrf::fresh(state).cookie {
+                let _ = res.add_cookie(&c);
+            }
+            res
+        }
+        Started::Denied { live } => {
+            limit_page(state, req, tenant, &user.username, return_to, &live)
+        }
+    };
+    if let Some(device) = device {
+        let _ = res.add_cookie(&device_cookie(state, tenant, device));
+    }
+    let _ = res.add_cookie(&cookies::removal(
+        state.https,
+        cookies::pending_name(state.https, &tenant.slug),
+    ));
+    Ok(res)
 }
 
 /// "Too many failed attempts. Wait 2 minutes before trying again."

@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod assets;
+pub mod factors;
 pub mod health;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod session;
 pub mod setup;
 

@@ -1,0 +1,184 @@
+//! A sign-in between its steps: the password (or nothing, for a step-up) is proven, a second
+//! factor (or setting one up) is still needed. Kept in the session store for ten minutes under the
+//! SHA-256 of a random token that the browser holds in a cookie; finished, it becomes a browser
+//! session (`super::signin::start_session`) or, for a step-up, renews the existing one.
+//!
+//! identify → first factor → second factor → session: the password step is `super::signin`,
+//! the factors are `super::mfa`, and this is the state in between.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::mfa::Need;
+use super::sessions::{NewSession, SessionLookup, Sessions};
+use super::signin::{SessionRequest, SignInError, Started, start_session};
+use crate::context::Ctx;
+use crate::crypto::{random, sha256_hex};
+use crate::domain::audit::Origin;
+use crate::domain::ids::{TenantId, UserId};
+use crate::domain::session::{Acr, AuthMethod};
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::session_store::StoreError;
+
+const TTL: Duration = Duration::from_secs(600);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    /// What was proven so far.
+    pub amr: Vec<AuthMethod>,
+    pub need: NeedState,
+    /// A step-up of this existing session (its `sid`), rather than a new sign-in.
+    pub step_up: Option<String>,
+    /// The level the step must reach: `mfa`, or `phr` (a WebAuthn credential only).
+    pub level: LevelState,
+    /// A same-origin path to continue to afterwards.
+    pub return_to: String,
+    pub end_other_sessions: bool,
+    pub replaces_session: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Serializable form of [`Need`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeedState {
+    SecondFactor,
+    Enrolment,
+}
+
+impl From<Need> for NeedState {
+    fn from(n: Need) -> Self {
+        match n {
+            Need::Enrolment => NeedState::Enrolment,
+            _ => NeedState::SecondFactor,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelState {
+    Mfa,
+    Phr,
+}
+
+impl LevelState {
+    pub fn acr(self) -> Acr {
+        match self {
+            LevelState::Mfa => Acr::Mfa,
+            LevelState::Phr => Acr::Phr,
+        }
+    }
+
+    pub fn from_acr(acr: Acr) -> Self {
+        if acr >= Acr::Phr {
+            LevelState::Phr
+        } else {
+            LevelState::Mfa
+        }
+    }
+}
+
+fn key(token: &str) -> String {
+    format!("psi:{}", sha256_hex(token.as_bytes()))
+}
+
+impl PendingSignIn {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+            request_id: None,
+        }
+    }
+
+    pub fn session_request(&self) -> SessionRequest {
+        SessionRequest {
+            origin: self.origin(),
+            replaces_session: self.replaces_session.clone(),
+            end_other_sessions: self.end_other_sessions,
+        }
+    }
+}
+
+/// Parks a sign-in; returns the token for the browser's cookie.
+pub async fn begin(ctx: &Ctx, pending: &PendingSignIn) -> Result<String, StoreError> {
+    let token = random::token();
+    save(ctx, &token, pending).await?;
+    Ok(token)
+}
+
+pub async fn save(ctx: &Ctx, token: &str, pending: &PendingSignIn) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(pending).expect("pending sign-ins serialize");
+    ctx.store.set(&key(token), &bytes, TTL).await
+}
+
+/// The pending sign-in behind a cookie, if it exists and belongs to this tenant.
+pub async fn load(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    token: &str,
+) -> Result<Option<PendingSignIn>, StoreError> {
+    Ok(ctx
+        .store
+        .get(&key(token))
+        .await?
+        .and_then(|b| serde_json::from_slice::<PendingSignIn>(&b).ok())
+        .filter(|p| p.tenant_id == tenant.id))
+}
+
+/// What finishing a pending sign-in did.
+pub enum Finished {
+    /// A new sign-in: its session (or the session limit's refusal).
+    SignedIn(Started),
+    /// A step-up: the same session, under a new cookie, with the stronger methods.
+    SteppedUp(Box<NewSession>),
+    /// The session being stepped up ended meanwhile.
+    SessionGone,
+}
+
+/// Finishes a pending sign-in once `proved` has been added to what it had. The token is used up
+/// (taken) so the same proof cannot finish it twice.
+pub async fn finish(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    token: &str,
+    pending: &PendingSignIn,
+    proved: &[AuthMethod],
+) -> Result<Finished, SignInError> {
+    if ctx.store.take(&key(token)).await?.is_none() {
+        return Ok(Finished::SessionGone);
+    }
+    let mut amr = pending.amr.clone();
+    for m in proved {
+        if !amr.contains(m) {
+            amr.push(*m);
+        }
+    }
+    let Some(sid) = &pending.step_up else {
+        return Ok(Finished::SignedIn(
+            start_session(ctx, tenant, user, amr, &pending.session_request()).await?,
+        ));
+    };
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let SessionLookup::Active(found) = sessions.lookup_sid(tenant, sid, false).await? else {
+        return Ok(Finished::SessionGone);
+    };
+    if found.record.user_id != user.id {
+        return Ok(Finished::SessionGone);
+    }
+    let ip = pending.ip.as_deref().unwrap_or("");
+    let ua = pending.user_agent.as_deref().unwrap_or("");
+    Ok(
+        match sessions.reauthenticate(tenant, &found, amr, ip, ua).await? {
+            Some(session) => Finished::SteppedUp(Box::new(session)),
+            None => Finished::SessionGone,
+        },
+    )
+}

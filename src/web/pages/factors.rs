@@ -1,0 +1,509 @@
+//! The account's sign-in methods: authenticator app (set up, remove), security keys and passkeys
+//! (register, remove), recovery codes (create, replace). Changing them needs a recent second
+//! factor (`mfa.fresh_for_secs`) once the user has any: otherwise the user is sent to confirm one
+//! first. Every change is audited, and where the tenant allows several sessions the user is
+//! offered to end the others.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::mfa::enrol_form_page;
+use super::{Visitor, must_sign_in, see_other, visitor};
+use crate::auth::mfa::{self, FactorError, recovery, totp, webauthn};
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::session::{Acr, BrowserSession};
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::storage;
+use crate::web::client::Client;
+use crate::web::csrf;
+use crate::web::error::{ApiError, PageError};
+use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::state::AppState;
+use crate::web::templates::{AccountSecurityPage, KeyRow, RecoveryCodesPage, html};
+
+fn security_path(tenant: &Tenant) -> String {
+    format!("/t/{}/account/security", tenant.slug)
+}
+
+/// The signed-in visitor, or where to send them.
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
+    Ok(match visitor(state, req, tenant).await? {
+        Visitor::SignedIn { session, user } => Ok((*session, *user)),
+        Visitor::Anonymous {
+            stale_cookie,
+            ended,
+        } => Err(must_sign_in(
+            state,
+            tenant,
+            &security_path(tenant),
+            stale_cookie,
+            ended.as_deref(),
+        )),
+    })
+}
+
+/// Whether the session proved a second factor recently enough to change factors. A user without
+/// any second factor may add a first one.
+async fn fresh_enough(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &BrowserSession,
+    user: &User,
+) -> Result<bool, PageError> {
+    let factors = mfa::factors(&state.ctx, tenant, user).await?;
+    if !factors.any() && factors.recovery_left == 0 {
+        return Ok(true);
+    }
+    let recent = state.ctx.clock.unix() - session.auth_time <= tenant.policy.mfa.fresh_for_secs;
+    Ok(recent && Acr::of(&session.amr) >= Acr::Mfa)
+}
+
+/// "Confirm a second factor first, then come back here."
+fn step_up(tenant: &Tenant) -> HttpResponse {
+    see_other(&format!(
+        "/t/{}/login/verify?step_up=mfa&return_to={}",
+        tenant.slug,
+        super::query_escape(&security_path(tenant))
+    ))
+}
+
+fn audit(
+    state: &AppState,
+    tenant: &Tenant,
+    action: AuditAction,
+    user: &User,
+    client: &Client,
+    details: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent::new(
+        state.ctx.clock.now(),
+        Some(tenant.id),
+        action,
+        "success",
+        Actor::User(user.id.to_string()),
+    )
+    .subject(format!("user:{}", user.id))
+    .origin(client.origin())
+    .details(details)
+}
+
+fn factor_error(e: FactorError) -> PageError {
+    match e {
+        FactorError::Storage(s) => s.into(),
+        FactorError::Store(s) => s.into(),
+        other => PageError::bad_request(other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SecurityQuery {
+    done: Option<String>,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: StrictQuery<SecurityQuery>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let factors = mfa::factors(&state.ctx, &tenant, &user).await?;
+    let (notice, changed) = match query.done.as_deref() {
+        Some("totp") => (Some("The authenticator app is set up."), true),
+        Some("totp-removed") => (Some("The authenticator app was removed."), true),
+        Some("key") => (Some("The security key or passkey was added."), true),
+        Some("key-removed") => (Some("The security key or passkey was removed."), true),
+        _ => (None, false),
+    };
+    let others = super::sessions(&state)
+        .list_for_user(tenant.id, user.id)
+        .await?
+        .iter()
+        .any(|f| f.record.sid != session.sid);
+    let allows_several = tenant.policy.session.max_sessions_per_user.max() != Some(1);
+    let when = |t: i64| crate::clock::from_unix(t).format("%Y-%m-%d").to_string();
+    let keys = factors
+        .credentials
+        .iter()
+        .map(|k| KeyRow {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            kind: if k.discoverable {
+                "passkey"
+            } else {
+                "security key"
+            },
+            added: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+        })
+        .collect();
+    let issue = csrf::issue(&state, &req);
+    let mut res = html(
+        StatusCode::OK,
+        &AccountSecurityPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            csrf_token: &issue.token,
+            user_label: user.label(),
+            notice,
+            offer_end_others: changed && others && allows_several,
+            totp: factors.totp,
+            keys,
+            webauthn: state.ctx.webauthn.is_some() && tenant.policy.mfa.enabled(),
+            recovery_left: factors.recovery_left,
+            recovery_text: match factors.recovery_left {
+                0 => "You have no recovery codes. Create some in case you lose your second factor."
+                    .into(),
+                1 => "One unused recovery code left.".into(),
+                n => format!("{n} unused recovery codes left."),
+            },
+        },
+    );
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+/// Setting up an authenticator app: the QR code and a form for the first code.
+pub async fn totp_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !tenant.policy.mfa.enabled() {
+        return Err(PageError::not_found());
+    }
+    if !fresh_enough(&state, &tenant, &session, &user).await? {
+        return Ok(step_up(&tenant));
+    }
+    let Some(setup) = totp::start(&state.ctx, &tenant, &user)
+        .await
+        .map_err(factor_error)?
+    else {
+        return Ok(see_other(&security_path(&tenant)));
+    };
+    enrol_form_page(
+        &state,
+        &req,
+        &tenant,
+        setup,
+        &format!("/t/{}/account/totp", tenant.slug),
+        &security_path(&tenant),
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    code: String,
+}
+
+pub async fn totp_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<CodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let (_, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !totp::pending(&state.ctx, &tenant, &user)
+        .await
+        .map_err(factor_error)?
+    {
+        return Ok(see_other(&security_path(&tenant)));
+    }
+    match totp::verify(&state.ctx, &tenant, &user, &form.code).await {
+        Ok(()) => {
+            storage::audit::record(
+                &state.ctx.db,
+                audit(
+                    &state,
+                    &tenant,
+                    AuditAction::FactorAdded,
+                    &user,
+                    &client,
+                    serde_json::json!({ "factor": "totp" }),
+                ),
+            )
+            .await;
+            Ok(see_other(&format!("{}?done=totp", security_path(&tenant))))
+        }
+        Err(FactorError::WrongCode) => {
+            // Show a new QR code: the seed of the failed attempt is replaced.
+            let setup = totp::start(&state.ctx, &tenant, &user)
+                .await
+                .map_err(factor_error)?
+                .ok_or_else(PageError::not_found)?;
+            enrol_form_page(
+                &state,
+                &req,
+                &tenant,
+                setup,
+                &format!("/t/{}/account/totp", tenant.slug),
+                &security_path(&tenant),
+                Some(&FactorError::WrongCode.to_string()),
+            )
+        }
+        Err(e) => Err(factor_error(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+pub async fn totp_remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !fresh_enough(&state, &tenant, &session, &user).await? {
+        return Ok(step_up(&tenant));
+    }
+    if totp::remove(&state.ctx, &user)
+        .await
+        .map_err(factor_error)?
+    {
+        storage::audit::record(
+            &state.ctx.db,
+            audit(
+                &state,
+                &tenant,
+                AuditAction::FactorRemoved,
+                &user,
+                &client,
+                serde_json::json!({ "factor": "totp" }),
+            ),
+        )
+        .await;
+    }
+    Ok(see_other(&format!(
+        "{}?done=totp-removed",
+        security_path(&tenant)
+    )))
+}
+
+pub async fn key_remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    client: Client,
+    StrictForm(form): StrictForm<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let tenant = super::load_tenant_for(&state, &req, &slug).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !fresh_enough(&state, &tenant, &session, &user).await? {
+        return Ok(step_up(&tenant));
+    }
+    if webauthn::remove(&state.ctx, &tenant, &user, &id)
+        .await
+        .map_err(factor_error)?
+    {
+        storage::audit::record(
+            &state.ctx.db,
+            audit(
+                &state,
+                &tenant,
+                AuditAction::FactorRemoved,
+                &user,
+                &client,
+                serde_json::json!({ "factor": "webauthn", "credential": id }),
+            ),
+        )
+        .await;
+    }
+    Ok(see_other(&format!(
+        "{}?done=key-removed",
+        security_path(&tenant)
+    )))
+}
+
+pub async fn recovery_generate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !fresh_enough(&state, &tenant, &session, &user).await? {
+        return Ok(step_up(&tenant));
+    }
+    let codes = recovery::regenerate(&state.ctx, &tenant, &user)
+        .await
+        .map_err(factor_error)?;
+    storage::audit::record(
+        &state.ctx.db,
+        audit(
+            &state,
+            &tenant,
+            AuditAction::RecoveryCodesGenerated,
+            &user,
+            &client,
+            serde_json::json!({ "count": codes.len() }),
+        ),
+    )
+    .await;
+    Ok(html(
+        StatusCode::OK,
+        &RecoveryCodesPage {
+            tenant_name: &tenant.display_name,
+            tenant_slug: tenant.slug.as_str(),
+            codes,
+        },
+    ))
+}
+
+// ---- Registering a security key or passkey (JSON, for static/js/webauthn.js) ----
+
+fn api(status: StatusCode, e: impl std::fmt::Display) -> actix_web::Error {
+    ApiError::new(status, "invalid_request", e.to_string()).into()
+}
+
+async fn json_user(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<(BrowserSession, User), actix_web::Error> {
+    let token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    csrf::verify(state, req, token).map_err(|e| api(e.status, e.message))?;
+    match signed_in(state, req, tenant).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(api(StatusCode::UNAUTHORIZED, "sign in first")),
+        Err(e) => Err(api(e.status, e.message)),
+    }
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    #[serde(default)]
+    kind: Option<webauthn::Kind>,
+}
+
+#[derive(Deserialize)]
+struct FinishBody {
+    handle: String,
+    credential: serde_json::Value,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn key_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let (session, user) = json_user(&state, &req, &tenant).await?;
+    if !tenant.policy.mfa.enabled() {
+        return Err(api(
+            StatusCode::FORBIDDEN,
+            "second factors are off for this organization",
+        ));
+    }
+    if !fresh_enough(&state, &tenant, &session, &user)
+        .await
+        .map_err(|e| api(e.status, e.message))?
+    {
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "redirect": format!("/t/{}/login/verify?step_up=mfa&return_to={}", tenant.slug, super::query_escape(&security_path(&tenant)))
+        })));
+    }
+    let input: StartBody =
+        serde_json::from_slice(&bytes).map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
+    let kind = input.kind.unwrap_or(webauthn::Kind::SecurityKey);
+    let (options, handle) = webauthn::start_registration(&state.ctx, &tenant, &user, kind)
+        .await
+        .map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
+}
+
+pub async fn key_finish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let (_, user) = json_user(&state, &req, &tenant).await?;
+    let input: FinishBody =
+        serde_json::from_slice(&bytes).map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
+    let credential = serde_json::from_value(input.credential).map_err(|e| {
+        api(
+            StatusCode::BAD_REQUEST,
+            format!("malformed credential: {e}"),
+        )
+    })?;
+    let row = webauthn::finish_registration(
+        &state.ctx,
+        &tenant,
+        &user,
+        &input.handle,
+        &input.name,
+        &credential,
+    )
+    .await
+    .map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
+    storage::audit::record(
+        &state.ctx.db,
+        audit(
+            &state,
+            &tenant,
+            AuditAction::FactorAdded,
+            &user,
+            &client,
+            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name }),
+        ),
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "redirect": format!("{}?done=key", security_path(&tenant))
+    })))
+}
