@@ -456,3 +456,29 @@ pub async fn second_factor_failed(
     }
     Ok(())
 }
+
+/// A right second-factor code: the user+address pair's failures are forgiven (the user-wide
+/// count stays, so guessing between successes still adds up).
+pub async fn second_factor_succeeded(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &str,
+    ip: IpAddr,
+) -> Result<(), StoreError> {
+    let pair = tag(
+        ctx,
+        tenant,
+        "mfa-pair",
+        &format!("{user}|{}", canonical(ip)),
+    );
+    let window = ctx.clock.unix().div_euclid(WINDOW_SECS);
+    let base = key(tenant, &["fp", &pair]);
+    for k in [
+        windowed(&base, window),
+        windowed(&base, window - 1),
+        key(tenant, &["fw", &pair]),
+    ] {
+        ctx.store.delete(&k).await?;
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@
 
 mod common;
 mod foundation;
+mod mfa;
 pub mod oidc;
 pub mod sessions;
 mod store_contract;

@@ -293,6 +293,7 @@ pub async fn verify_submit(
     match checked {
         Ok(left) => {
             count(&tenant, name, "success");
+            throttle::second_factor_succeeded(&state.ctx, &tenant, &user_id, client.ip).await?;
             let mut details = serde_json::json!({ "method": name });
             if let Some(left) = left {
                 details["recovery_codes_left"] = left.into();

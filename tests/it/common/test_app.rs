@@ -33,6 +33,7 @@ type Tweak = Box<dyn FnOnce(&mut Config)>;
 
 pub struct TestAppBuilder {
     https: bool,
+    localhost: bool,
     database_url: Option<String>,
     redis_url: Option<String>,
     tweaks: Vec<Tweak>,
@@ -42,6 +43,7 @@ impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             https: false,
+            localhost: false,
             database_url: test_database_url(),
             redis_url: test_redis_url(),
             tweaks: Vec::new(),
@@ -122,6 +124,13 @@ impl TestApp {
 }
 
 impl TestAppBuilder {
+    /// Address the server as `localhost` (public URL and requests): WebAuthn needs a domain name,
+    /// an IP address cannot be a relying party.
+    pub fn localhost(mut self) -> Self {
+        self.localhost = true;
+        self
+    }
+
     /// Pretend the public URL is https (cookies get `__Host-` and `Secure`, HSTS is sent).
     pub fn https(mut self) -> Self {
         self.https = true;
@@ -150,9 +159,14 @@ impl TestAppBuilder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let scheme = if self.https { "https" } else { "http" };
+        let host = if self.localhost {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
 
         let mut config = Config::default();
-        config.server.public_url = format!("{scheme}://127.0.0.1:{port}");
+        config.server.public_url = format!("{scheme}://{host}:{port}");
         config.server.bind = format!("127.0.0.1:{port}");
         config.server.workers = 1;
         config.server.control_socket = dir.path().join("control.sock").display().to_string();
@@ -190,7 +204,7 @@ impl TestAppBuilder {
             tokio::spawn(control);
         }
         TestApp {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{host}:{port}"),
             app,
             clock,
             handle,

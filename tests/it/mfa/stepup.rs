@@ -1,0 +1,160 @@
+//! Step-up through the OpenID Connect flow, driven by the `openidconnect` relying party: an
+//! application asking `acr_values=mfa` (or requiring MFA) gets a second-factor prompt inside an
+//! existing session, and the ID token's `acr`, `amr` and `auth_time` say what happened.
+
+use openidconnect::core::CoreAuthenticationFlow;
+use openidconnect::{
+    AuthenticationContextClass, AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge,
+};
+use reqwest::StatusCode;
+use watchword::clock::Clock;
+
+use super::{enrol_totp, next_code, second_factor, signed_in};
+use crate::common::browser::location;
+use crate::common::oidc::{Rp, discover, http, param, plain_client, register, rp};
+use crate::common::{Browser, TestApp};
+
+/// Starts an authorization request (optionally asking `acr`) and follows redirects inside
+/// Watchword until it leaves for the client or stops at a Watchword page; returns that URL.
+pub(super) async fn authorize(
+    b: &Browser,
+    client: &Rp,
+    acr: Option<&str>,
+    prompt_none: bool,
+) -> (String, PkceVerifierNonce) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    if let Some(acr) = acr {
+        req = req.add_auth_context_value(AuthenticationContextClass::new(acr.into()));
+    }
+    if prompt_none {
+        req = req.add_prompt(openidconnect::core::CoreAuthPrompt::None);
+    }
+    let (url, _, nonce) = req.url();
+    (
+        follow(b, url.as_str()).await,
+        PkceVerifierNonce { verifier, nonce },
+    )
+}
+
+pub(super) struct PkceVerifierNonce {
+    verifier: openidconnect::PkceCodeVerifier,
+    nonce: Nonce,
+}
+
+/// Follows 303s while they stay on Watchword and are not a page that needs the user.
+pub(super) async fn follow(b: &Browser, start: &str) -> String {
+    let mut next = start.to_owned();
+    for _ in 0..8 {
+        let res = b.client.get(&next).send().await.unwrap();
+        if res.status() != StatusCode::SEE_OTHER && res.status() != StatusCode::FOUND {
+            return next;
+        }
+        let to = location(&res);
+        if to.starts_with("http") && !to.starts_with(&b.base) {
+            return to;
+        }
+        if to.contains("/login/verify") && !to.contains("step_up") || to.contains("/login/enrol") {
+            return b.url(&to);
+        }
+        next = b.url(to.strip_prefix(&b.base).unwrap_or(&to));
+    }
+    next
+}
+
+/// Exchanges the code at `back` and returns the verified ID token claims as JSON.
+pub(super) async fn id_claims(client: &Rp, back: &str, p: PkceVerifierNonce) -> serde_json::Value {
+    let url = url::Url::parse(back).unwrap();
+    let code = param(&url, "code").unwrap_or_else(|| panic!("no code: {back}"));
+    let h = plain_client();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(p.verifier)
+        .request_async(&|r| http(h.clone(), r))
+        .await
+        .expect("token response");
+    use openidconnect::TokenResponse;
+    let id = tokens.id_token().unwrap();
+    id.claims(&client.id_token_verifier(), &p.nonce)
+        .expect("the ID token verifies");
+    serde_json::to_value(id.claims(&client.id_token_verifier(), &p.nonce).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acr_values_mfa_steps_up_an_existing_session() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "sue").await; // password only
+    let seed = enrol_totp(&app, &b).await;
+    let registered = register(&app, "default", "lms", |_| {}).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+
+    // Without acr_values: the password session is enough; the ID token says so.
+    let (back, p) = authorize(&b, &client, None, false).await;
+    let claims = id_claims(&client, &back, p).await;
+    assert_eq!(claims["acr"], "pwd");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+    let first_auth = claims["auth_time"].as_i64().unwrap();
+
+    // acr_values=mfa: a second-factor prompt inside the session, then the code.
+    let (at, p) = authorize(&b, &client, Some("mfa"), false).await;
+    assert!(at.ends_with("/t/default/login/verify"), "{at}");
+    let res = second_factor(&b, "totp", &next_code(&app, &seed)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = follow(&b, &b.url(&location(&res))).await;
+    let claims = id_claims(&client, &back, p).await;
+    assert_eq!(claims["acr"], "mfa");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert!(
+        claims["auth_time"].as_i64().unwrap() > first_auth,
+        "auth_time moves with the step-up"
+    );
+    assert_eq!(claims["auth_time"].as_i64().unwrap(), app.clock.unix());
+
+    // Asked again: the session already has it.
+    let (back, p) = authorize(&b, &client, Some("mfa"), false).await;
+    assert_eq!(id_claims(&client, &back, p).await["acr"], "mfa");
+    // phr cannot be reached with an app code: the code is issued with what the session has.
+    let (back, p) = authorize(&b, &client, Some("phr"), false).await;
+    assert_eq!(id_claims(&client, &back, p).await["acr"], "mfa");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_requires_mfa_gets_it_or_an_error() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "rob").await; // no second factor at all
+    let registered = register(&app, "default", "bank", |c| c.settings.require_mfa = true).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+
+    // prompt=none cannot ask: interaction_required.
+    let (back, _) = authorize(&b, &client, None, true).await;
+    let url = url::Url::parse(&back).unwrap();
+    assert_eq!(
+        param(&url, "error").as_deref(),
+        Some("interaction_required")
+    );
+
+    // Otherwise: set one up now (the user has none), then the code.
+    let (at, p) = authorize(&b, &client, None, false).await;
+    assert!(at.ends_with("/t/default/login/enrol"), "{at}");
+    let page = b.get("/t/default/login/enrol").await.text().await.unwrap();
+    let seed = super::manual_key(&page);
+    let csrf = crate::common::hidden_field(&page, "csrf_token").unwrap();
+    let res = b
+        .post_form(
+            "/t/default/login/enrol/totp",
+            &[("csrf_token", &csrf), ("code", &next_code(&app, &seed))],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = follow(&b, &b.url(&location(&res))).await;
+    let claims = id_claims(&client, &back, p).await;
+    assert_eq!(claims["acr"], "mfa");
+    assert!(claims["amr"].as_array().unwrap().contains(&"otp".into()));
+}
