@@ -74,7 +74,9 @@ fn add_security_headers(headers: &mut actix_web::http::header::HeaderMap, https:
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // same-origin, not no-referrer: with no-referrer, browsers send `Origin: null` on form
+        // posts, and the CSRF origin check (`web::csrf`) must refuse a null origin.
+        (header::REFERRER_POLICY, "same-origin"),
         (
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",

@@ -34,7 +34,7 @@ async fn every_response_carries_the_security_headers() {
             "{path}"
         );
         assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
-        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{path}");
+        assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
         assert!(h.get("x-request-id").is_some(), "{path}");
         assert!(
             h.get("strict-transport-security").is_none(),

@@ -1,6 +1,7 @@
 //! Multi-factor sign-in: TOTP, WebAuthn security keys and passkeys (a software authenticator),
 //! recovery codes, the per-tenant policy, and step-up through the OpenID Connect flow.
 
+mod browser;
 mod stepup;
 mod totp;
 mod webauthn;
