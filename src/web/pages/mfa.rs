@@ -719,6 +719,22 @@ pub async fn verify_webauthn_finish(
             StatusCode::BAD_REQUEST,
         )
     })?;
+    let user_id = cur.user.id.to_string();
+    if let Some(wait) = throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip)
+        .await
+        .map_err(|e| page_api_error(e.into()))?
+    {
+        count(&tenant, "webauthn", "throttled");
+        let mut res = HttpResponse::TooManyRequests().json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": throttled_message(wait).replace("sign-in attempts", "attempts"),
+        }));
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(res);
+    }
     match webauthn::finish_authentication(
         &state.ctx,
         &tenant,
@@ -730,6 +746,9 @@ pub async fn verify_webauthn_finish(
     {
         Ok(methods) => {
             count(&tenant, "webauthn", "success");
+            throttle::second_factor_succeeded(&state.ctx, &tenant, &user_id, client.ip)
+                .await
+                .map_err(|e| page_api_error(e.into()))?;
             storage::audit::record(
                 &state.ctx.db,
                 audit(
@@ -760,6 +779,9 @@ pub async fn verify_webauthn_finish(
         }
         Err(e) => {
             count(&tenant, "webauthn", "failure");
+            throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip)
+                .await
+                .map_err(|e| page_api_error(e.into()))?;
             storage::audit::record(
                 &state.ctx.db,
                 audit(

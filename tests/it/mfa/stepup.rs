@@ -158,3 +158,50 @@ async fn a_client_that_requires_mfa_gets_it_or_an_error() {
     assert_eq!(claims["acr"], "mfa");
     assert!(claims["amr"].as_array().unwrap().contains(&"otp".into()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_login_asks_for_both_factors_again() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "pam").await;
+    let seed = enrol_totp(&app, &b).await;
+    let registered = register(&app, "default", "lms", |_| {}).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+    let before = app.clock.unix();
+    app.clock.advance(chrono::Duration::minutes(5));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .add_prompt(openidconnect::core::CoreAuthPrompt::Login)
+        .url();
+    let res = b.client.get(url.as_str()).send().await.unwrap();
+    let login = location(&res);
+    assert!(
+        login.starts_with("/t/default/login?return_to="),
+        "prompt=login asks for the password: {login}"
+    );
+    let return_to = url::Url::parse(&b.url(&login))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .unwrap()
+        .1
+        .into_owned();
+    let res = b
+        .sign_in_to("default", "pam", crate::common::GOOD_PASSWORD, &return_to)
+        .await;
+    assert_eq!(
+        location(&res),
+        "/t/default/login/verify",
+        "then the second factor"
+    );
+    let res = second_factor(&b, "totp", &next_code(&app, &seed)).await;
+    let back = follow(&b, &b.url(&location(&res))).await;
+    let claims = id_claims(&client, &back, PkceVerifierNonce { verifier, nonce }).await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert!(claims["auth_time"].as_i64().unwrap() > before);
+}
