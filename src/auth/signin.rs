@@ -370,6 +370,14 @@ async fn audit_started(
         )
         .origin(origin.clone())
     };
+    if let Started::Session { session, .. } = started {
+        metrics::counter!(
+            "watchword_sessions_started_total",
+            "tenant" => tenant.slug.to_string(),
+            "acr" => crate::domain::session::Acr::of(&session.record.amr).as_str(),
+        )
+        .increment(1);
+    }
     let event = match started {
         Started::Session {
             session, evicted, ..

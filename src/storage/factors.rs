@@ -13,7 +13,7 @@ use crate::domain::ids::{TenantId, UserId};
 pub struct TotpRow {
     pub user_id: String,
     pub tenant_id: String,
-    /// The base32 seed, sealed with AES-256-GCM (see `crate::auth::mfa::totp`).
+    /// The seed (raw bytes), sealed with AES-256-GCM (see `crate::auth::mfa::totp`).
     pub secret_sealed: Vec<u8>,
     /// `None` while enrolment waits for a first valid code.
     pub confirmed_at: Option<i64>,

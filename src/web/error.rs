@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::admin::AdminError;
+use crate::auth::mfa::FactorError;
 use crate::auth::signin::SignInError;
 use crate::session_store::StoreError;
 use crate::storage::StorageError;
@@ -249,5 +250,15 @@ impl ResponseError for ApiError {
                 "error_description": self.description,
                 "request_id": request_id(),
             }))
+    }
+}
+
+impl From<FactorError> for PageError {
+    fn from(e: FactorError) -> Self {
+        match e {
+            FactorError::Storage(s) => s.into(),
+            FactorError::Store(s) => s.into(),
+            other => PageError::bad_request(other.to_string()),
+        }
     }
 }

@@ -8,7 +8,9 @@ use super::error::PageError;
 use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
-use super::pages::{account, assets, factors, health, home, login, logout, mfa, session, setup};
+use super::pages::{
+    account, assets, factors, health, home, login, logout, mfa, mfa_enrol, session, setup, webauthn,
+};
 
 async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::not_found())
@@ -79,24 +81,27 @@ pub fn configure(cfg: &mut ServiceConfig) {
         )
         .route(
             "/t/{tenant}/login/verify/webauthn/options",
-            web::post().to(mfa::verify_webauthn_options),
+            web::post().to(webauthn::verify_webauthn_options),
         )
         .route(
             "/t/{tenant}/login/verify/webauthn",
-            web::post().to(mfa::verify_webauthn_finish),
+            web::post().to(webauthn::verify_webauthn_finish),
         )
-        .route("/t/{tenant}/login/enrol", web::get().to(mfa::enrol_page))
+        .route(
+            "/t/{tenant}/login/enrol",
+            web::get().to(mfa_enrol::enrol_page),
+        )
         .route(
             "/t/{tenant}/login/enrol/totp",
-            web::post().to(mfa::enrol_totp),
+            web::post().to(mfa_enrol::enrol_totp),
         )
         .route(
             "/t/{tenant}/login/enrol/webauthn/options",
-            web::post().to(mfa::enrol_webauthn_options),
+            web::post().to(webauthn::enrol_webauthn_options),
         )
         .route(
             "/t/{tenant}/login/enrol/webauthn",
-            web::post().to(mfa::enrol_webauthn_finish),
+            web::post().to(webauthn::enrol_webauthn_finish),
         )
         .route(
             "/t/{tenant}/login/recovery-used",
@@ -115,11 +120,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         )
         .route(
             "/t/{tenant}/account/webauthn/options",
-            web::post().to(factors::key_options),
+            web::post().to(webauthn::key_options),
         )
         .route(
             "/t/{tenant}/account/webauthn",
-            web::post().to(factors::key_finish),
+            web::post().to(webauthn::key_finish),
         )
         .route(
             "/t/{tenant}/account/webauthn/{id}/remove",
@@ -131,9 +136,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         )
         .route(
             "/t/{tenant}/passkey/options",
-            web::post().to(mfa::passkey_options),
+            web::post().to(webauthn::passkey_options),
         )
-        .route("/t/{tenant}/passkey", web::post().to(mfa::passkey_finish))
+        .route(
+            "/t/{tenant}/passkey",
+            web::post().to(webauthn::passkey_finish),
+        )
         .service(
             web::resource("/t/{tenant}/logout")
                 .get(logout::confirm)

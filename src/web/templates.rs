@@ -259,6 +259,7 @@ pub struct AccountSecurityPage<'a> {
     pub notice: Option<&'a str>,
     pub offer_end_others: bool,
     pub totp: bool,
+    pub mfa_enabled: bool,
     pub keys: Vec<KeyRow>,
     pub webauthn: bool,
     pub recovery_left: i64,

@@ -1,6 +1,6 @@
 //! Second factors: TOTP (`totp`), WebAuthn security keys and passkeys (`webauthn`), recovery
 //! codes (`recovery`), and the rules that decide whether a sign-in needs one (`needs`). The
-//! sign-in state machine that asks for them is `crate::auth::pending`.
+//! sign-in state machine that asks for them is `crate::auth::pending_signin`.
 
 pub mod recovery;
 pub mod totp;
@@ -18,7 +18,9 @@ pub enum Need {
     Nothing,
     /// A second factor the user has.
     SecondFactor,
-    /// The tenant requires a second factor and the user has none: set one up first.
+    /// The tenant requires a second factor and the user has none at all (not even recovery
+    /// codes): set one up first. Only then may a sign-in that proved just the password register
+    /// a factor; anyone else must prove the factor they have.
     Enrolment,
 }
 
@@ -27,7 +29,7 @@ pub fn needs(tenant: &Tenant, user: &User, factors: &Factors) -> Need {
     let policy = &tenant.policy.mfa;
     if !policy.enabled() {
         Need::Nothing
-    } else if factors.any() {
+    } else if factors.any() || factors.recovery_left > 0 {
         Need::SecondFactor
     } else if policy.required_for(user.admin_role.is_some()) {
         Need::Enrolment

@@ -1,5 +1,5 @@
-//! Recovery codes: 10 single-use codes (50 random bits each, `xxxxx-xxxxx` in a lowercase base32
-//! alphabet without look-alikes), shown once, stored as keyed digests. A new set replaces the old
+//! Recovery codes: 10 single-use codes (10 characters each from a 31-letter alphabet without
+//! look-alikes, about 49.5 random bits, `xxxxx-xxxxx`), shown once, stored as keyed digests. A new set replaces the old
 //! one. Using one is a second factor (audited; the user is told how many remain).
 
 use super::FactorError;
@@ -13,11 +13,17 @@ pub const COUNT: usize = 10;
 const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789"; // no i, l, o, 0, 1
 
 fn one() -> String {
-    let bytes = random::bytes::<10>();
-    let chars: String = bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect();
+    // Uniform choice: bytes at or above the largest multiple of the alphabet's size are drawn
+    // again (no modulo bias).
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut chars = String::with_capacity(10);
+    while chars.len() < 10 {
+        for b in random::bytes::<16>() {
+            if usize::from(b) < limit && chars.len() < 10 {
+                chars.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
+            }
+        }
+    }
     format!("{}-{}", &chars[..5], &chars[5..])
 }
 

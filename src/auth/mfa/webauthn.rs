@@ -2,8 +2,8 @@
 //! passkeys (discoverable credentials) for signing in without a password. Ceremony state lives in
 //! the session store for five minutes under a random handle, bound to the user it was started for,
 //! and is taken (single use) when the ceremony finishes. The relying party is the host of
-//! `server.public_url` (or `webauthn.rp_id`); an IP address cannot be one, so WebAuthn is off
-//! when Watchword is addressed by IP.
+//! `server.public_url`; an IP address cannot be one, so WebAuthn is off when Watchword is
+//! addressed by IP (see `crate::context`).
 
 use std::time::Duration;
 

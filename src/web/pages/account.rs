@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{Visitor, must_sign_in, see_other, sessions, visitor};
+use super::{see_other, sessions};
 use crate::domain::audit::Actor;
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
@@ -35,25 +35,13 @@ pub struct EndOthersForm {
     csrf_token: String,
 }
 
-/// The signed-in visitor, or the response that sends them to sign in.
-async fn signed_in(
+/// The signed-in visitor, or where to send them.
+pub async fn signed_in(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
 ) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
-    Ok(match visitor(state, req, tenant).await? {
-        Visitor::SignedIn { session, user } => Ok((*session, *user)),
-        Visitor::Anonymous {
-            stale_cookie,
-            ended,
-        } => Err(must_sign_in(
-            state,
-            tenant,
-            &format!("/t/{}/account", tenant.slug),
-            stale_cookie,
-            ended.as_deref(),
-        )),
-    })
+    super::signed_in_or_redirect(state, req, tenant, &format!("/t/{}/account", tenant.slug)).await
 }
 
 pub async fn show(

@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::mfa::enrol_form_page;
-use super::{Visitor, must_sign_in, see_other, visitor};
+use super::mfa_enrol::enrol_form_page;
+use super::see_other;
 use crate::auth::mfa::{self, FactorError, recovery, totp, webauthn};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::session::{Acr, BrowserSession};
@@ -18,39 +18,27 @@ use crate::domain::user::User;
 use crate::storage;
 use crate::web::client::Client;
 use crate::web::csrf;
-use crate::web::error::{ApiError, PageError};
+use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
 use crate::web::templates::{AccountSecurityPage, KeyRow, RecoveryCodesPage, html};
 
-fn security_path(tenant: &Tenant) -> String {
+pub fn security_path(tenant: &Tenant) -> String {
     format!("/t/{}/account/security", tenant.slug)
 }
 
 /// The signed-in visitor, or where to send them.
-async fn signed_in(
+pub async fn signed_in(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
 ) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
-    Ok(match visitor(state, req, tenant).await? {
-        Visitor::SignedIn { session, user } => Ok((*session, *user)),
-        Visitor::Anonymous {
-            stale_cookie,
-            ended,
-        } => Err(must_sign_in(
-            state,
-            tenant,
-            &security_path(tenant),
-            stale_cookie,
-            ended.as_deref(),
-        )),
-    })
+    super::signed_in_or_redirect(state, req, tenant, &security_path(tenant)).await
 }
 
 /// Whether the session proved a second factor recently enough to change factors. A user without
 /// any second factor may add a first one.
-async fn fresh_enough(
+pub async fn fresh_enough(
     state: &AppState,
     tenant: &Tenant,
     session: &BrowserSession,
@@ -91,14 +79,6 @@ fn audit(
     .subject(format!("user:{}", user.id))
     .origin(client.origin())
     .details(details)
-}
-
-fn factor_error(e: FactorError) -> PageError {
-    match e {
-        FactorError::Storage(s) => s.into(),
-        FactorError::Store(s) => s.into(),
-        other => PageError::bad_request(other.to_string()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -158,6 +138,7 @@ pub async fn show(
             notice,
             offer_end_others: changed && others && allows_several,
             totp: factors.totp,
+            mfa_enabled: tenant.policy.mfa.enabled(),
             keys,
             webauthn: state.ctx.webauthn.is_some() && tenant.policy.mfa.enabled(),
             recovery_left: factors.recovery_left,
@@ -192,10 +173,7 @@ pub async fn totp_page(
     if !fresh_enough(&state, &tenant, &session, &user).await? {
         return Ok(step_up(&tenant));
     }
-    let Some(setup) = totp::start(&state.ctx, &tenant, &user)
-        .await
-        .map_err(factor_error)?
-    else {
+    let Some(setup) = totp::start(&state.ctx, &tenant, &user).await? else {
         return Ok(see_other(&security_path(&tenant)));
     };
     enrol_form_page(
@@ -228,10 +206,7 @@ pub async fn totp_confirm(
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if !totp::pending(&state.ctx, &tenant, &user)
-        .await
-        .map_err(factor_error)?
-    {
+    if !totp::pending(&state.ctx, &tenant, &user).await? {
         return Ok(see_other(&security_path(&tenant)));
     }
     match totp::verify(&state.ctx, &tenant, &user, &form.code).await {
@@ -253,8 +228,7 @@ pub async fn totp_confirm(
         Err(FactorError::WrongCode) => {
             // Show a new QR code: the seed of the failed attempt is replaced.
             let setup = totp::start(&state.ctx, &tenant, &user)
-                .await
-                .map_err(factor_error)?
+                .await?
                 .ok_or_else(PageError::not_found)?;
             enrol_form_page(
                 &state,
@@ -266,7 +240,7 @@ pub async fn totp_confirm(
                 Some(&FactorError::WrongCode.to_string()),
             )
         }
-        Err(e) => Err(factor_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -291,10 +265,7 @@ pub async fn totp_remove(
     if !fresh_enough(&state, &tenant, &session, &user).await? {
         return Ok(step_up(&tenant));
     }
-    if totp::remove(&state.ctx, &user)
-        .await
-        .map_err(factor_error)?
-    {
+    if totp::remove(&state.ctx, &user).await? {
         storage::audit::record(
             &state.ctx.db,
             audit(
@@ -331,10 +302,7 @@ pub async fn key_remove(
     if !fresh_enough(&state, &tenant, &session, &user).await? {
         return Ok(step_up(&tenant));
     }
-    if webauthn::remove(&state.ctx, &tenant, &user, &id)
-        .await
-        .map_err(factor_error)?
-    {
+    if webauthn::remove(&state.ctx, &tenant, &user, &id).await? {
         storage::audit::record(
             &state.ctx.db,
             audit(
@@ -370,9 +338,7 @@ pub async fn recovery_generate(
     if !fresh_enough(&state, &tenant, &session, &user).await? {
         return Ok(step_up(&tenant));
     }
-    let codes = recovery::regenerate(&state.ctx, &tenant, &user)
-        .await
-        .map_err(factor_error)?;
+    let codes = recovery::regenerate(&state.ctx, &tenant, &user).await?;
     storage::audit::record(
         &state.ctx.db,
         audit(
@@ -393,117 +359,4 @@ pub async fn recovery_generate(
             codes,
         },
     ))
-}
-
-// ---- Registering a security key or passkey (JSON, for static/js/webauthn.js) ----
-
-fn api(status: StatusCode, e: impl std::fmt::Display) -> actix_web::Error {
-    ApiError::new(status, "invalid_request", e.to_string()).into()
-}
-
-async fn json_user(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-) -> Result<(BrowserSession, User), actix_web::Error> {
-    let token = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    csrf::verify(state, req, token).map_err(|e| api(e.status, e.message))?;
-    match signed_in(state, req, tenant).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(_)) => Err(api(StatusCode::UNAUTHORIZED, "sign in first")),
-        Err(e) => Err(api(e.status, e.message)),
-    }
-}
-
-#[derive(Deserialize)]
-struct StartBody {
-    #[serde(default)]
-    kind: Option<webauthn::Kind>,
-}
-
-#[derive(Deserialize)]
-struct FinishBody {
-    handle: String,
-    credential: serde_json::Value,
-    #[serde(default)]
-    name: String,
-}
-
-pub async fn key_options(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    bytes: web::Bytes,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let (session, user) = json_user(&state, &req, &tenant).await?;
-    if !tenant.policy.mfa.enabled() {
-        return Err(api(
-            StatusCode::FORBIDDEN,
-            "second factors are off for this organization",
-        ));
-    }
-    if !fresh_enough(&state, &tenant, &session, &user)
-        .await
-        .map_err(|e| api(e.status, e.message))?
-    {
-        return Ok(HttpResponse::Ok().json(serde_json::json!({
-            "redirect": format!("/t/{}/login/verify?step_up=mfa&return_to={}", tenant.slug, super::query_escape(&security_path(&tenant)))
-        })));
-    }
-    let input: StartBody =
-        serde_json::from_slice(&bytes).map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
-    let kind = input.kind.unwrap_or(webauthn::Kind::SecurityKey);
-    let (options, handle) = webauthn::start_registration(&state.ctx, &tenant, &user, kind)
-        .await
-        .map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
-}
-
-pub async fn key_finish(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    client: Client,
-    bytes: web::Bytes,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let (_, user) = json_user(&state, &req, &tenant).await?;
-    let input: FinishBody =
-        serde_json::from_slice(&bytes).map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
-    let credential = serde_json::from_value(input.credential).map_err(|e| {
-        api(
-            StatusCode::BAD_REQUEST,
-            format!("malformed credential: {e}"),
-        )
-    })?;
-    let row = webauthn::finish_registration(
-        &state.ctx,
-        &tenant,
-        &user,
-        &input.handle,
-        &input.name,
-        &credential,
-    )
-    .await
-    .map_err(|e| api(StatusCode::BAD_REQUEST, e))?;
-    storage::audit::record(
-        &state.ctx.db,
-        audit(
-            &state,
-            &tenant,
-            AuditAction::FactorAdded,
-            &user,
-            &client,
-            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name }),
-        ),
-    )
-    .await;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "redirect": format!("{}?done=key", security_path(&tenant))
-    })))
 }

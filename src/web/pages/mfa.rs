@@ -1,8 +1,8 @@
-//! The second step of signing in: a second factor (authenticator-app code, security key or
-//! passkey, recovery code), setting one up when the tenant requires it, stepping up an existing
-//! session (an application asked for `mfa` or `phr`, or the user is changing their factors), and
-//! signing in with a passkey alone. The state between steps is `crate::auth::pending_signin`,
-//! named by a cookie; the WebAuthn halves are JSON endpoints used by `static/js/webauthn.js`.
+//! The second step of signing in: the second-factor page (authenticator-app code or recovery
+//! code; security keys and passkeys through `super::webauthn`), stepping up an existing session
+//! (an application asked for `mfa` or `phr`, or the user is changing their factors), and what a
+//! finished step answers. Setting a factor up during sign-in is `super::mfa_enrol`. The state
+//! between steps is `crate::auth::pending_signin`, named by a cookie.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::login::{started_response, throttled_message};
 use super::{Visitor, see_other, visitor};
-use crate::auth::mfa::{self, FactorError, recovery, totp, webauthn};
+use crate::auth::mfa::{self, FactorError, recovery, totp};
 use crate::auth::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
 use crate::auth::throttle;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
@@ -19,10 +19,10 @@ use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage;
 use crate::web::client::Client;
-use crate::web::error::{ApiError, PageError};
+use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
-use crate::web::templates::{MfaEnrolPage, MfaVerifyPage, TotpSetup, html};
+use crate::web::templates::{MfaVerifyPage, html};
 use crate::web::{cookies, csrf, return_to};
 
 /// A pending sign-in and its user.
@@ -61,7 +61,7 @@ pub async fn current(
 }
 
 /// Back to the sign-in page: the pending sign-in expired or never existed.
-fn start_over(state: &AppState, tenant: &Tenant) -> HttpResponse {
+pub fn start_over(state: &AppState, tenant: &Tenant) -> HttpResponse {
     let mut res = see_other(&format!("/t/{}/login?reason=expired", tenant.slug));
     let _ = res.add_cookie(&cookies::removal(
         state.https,
@@ -70,7 +70,7 @@ fn start_over(state: &AppState, tenant: &Tenant) -> HttpResponse {
     res
 }
 
-fn audit(
+pub fn audit(
     state: &AppState,
     tenant: &Tenant,
     action: AuditAction,
@@ -89,7 +89,7 @@ fn audit(
     .origin(client.origin())
 }
 
-fn count(tenant: &Tenant, method: &'static str, result: &'static str) {
+pub fn count(tenant: &Tenant, method: &'static str, result: &'static str) {
     metrics::counter!(
         "watchword_second_factor_attempts_total",
         "tenant" => tenant.slug.to_string(),
@@ -198,15 +198,14 @@ async fn start_step_up(
     };
     let level = LevelState::from_acr(Acr::parse(level).unwrap_or(Acr::Mfa).max(Acr::Mfa));
     let factors = mfa::factors(&state.ctx, tenant, &user).await?;
-    let enough = match level {
-        LevelState::Phr => !factors.credentials.is_empty(),
-        LevelState::Mfa => factors.any() || factors.recovery_left > 0,
-    };
+    // Setting a factor up instead of proving one is only for users who have none at all:
+    // otherwise a session that proved just a password could register its own.
+    let has_any = factors.any() || factors.recovery_left > 0;
     let pending = PendingSignIn {
         tenant_id: tenant.id,
         user_id: user.id,
         amr: session.amr.clone(),
-        need: if enough {
+        need: if has_any {
             NeedState::SecondFactor
         } else {
             NeedState::Enrolment
@@ -220,7 +219,7 @@ async fn start_step_up(
         user_agent: Some(client.user_agent.clone()),
     };
     let token = pending_signin::begin(&state.ctx, &pending).await?;
-    let next = if enough { "verify" } else { "enrol" };
+    let next = if has_any { "verify" } else { "enrol" };
     let mut res = see_other(&format!("/t/{}/login/{next}", tenant.slug));
     let _ = res.add_cookie(&cookies::build(
         state.https,
@@ -361,15 +360,7 @@ pub async fn verify_submit(
             let msg = checked.err().map(|e| e.to_string()).unwrap_or_default();
             render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await
         }
-        Err(other) => Err(factor_page_error(other)),
-    }
-}
-
-fn factor_page_error(e: FactorError) -> PageError {
-    match e {
-        FactorError::Storage(s) => s.into(),
-        FactorError::Store(s) => s.into(),
-        other => PageError::bad_request(other.to_string()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -418,550 +409,6 @@ pub async fn finished_response(
         }
         Finished::SessionGone => Ok(start_over(state, tenant)),
     }
-}
-
-// ---- Setting up a second factor during sign-in (the tenant requires one) ----
-
-pub async fn enrol_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let Some(cur) = current(&state, &req, &tenant).await? else {
-        return Ok(start_over(&state, &tenant));
-    };
-    render_enrol(&state, &req, &tenant, &cur, None).await
-}
-
-async fn render_enrol(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-    cur: &Current,
-    error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
-    let phr = cur.pending.level == LevelState::Phr;
-    let totp = if phr {
-        None
-    } else {
-        // A new seed for every page view: a code from an older scan fails, so scan again.
-        totp::start(&state.ctx, tenant, &cur.user)
-            .await
-            .map_err(factor_page_error)?
-            .map(|e| TotpSetup {
-                qr_png_base64: e.qr_png_base64,
-                manual_key: e.manual_key,
-            })
-    };
-    let totp_action = format!("/t/{}/login/enrol/totp", tenant.slug);
-    let webauthn_base = format!("/t/{}/login/enrol/webauthn", tenant.slug);
-    Ok(enrol_html(
-        state,
-        req,
-        tenant,
-        if phr {
-            "This application asks for a security key or passkey. Register one to continue."
-        } else {
-            "Your organization requires a second factor. Set one up to continue."
-        },
-        totp,
-        &totp_action,
-        state
-            .ctx
-            .webauthn
-            .is_some()
-            .then_some(webauthn_base.as_str()),
-        None,
-        error,
-    ))
-}
-
-/// The set-up page: an authenticator app's QR code and first-code form, and/or registering a
-/// security key or passkey (at `webauthn_base`).
-#[allow(clippy::too_many_arguments)]
-fn enrol_html(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-    intro: &str,
-    totp: Option<TotpSetup>,
-    totp_action: &str,
-    webauthn_base: Option<&str>,
-    back: Option<&str>,
-    error: Option<&str>,
-) -> HttpResponse {
-    let issue = csrf::issue(state, req);
-    let mut res = html(
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-        &MfaEnrolPage {
-            tenant_name: &tenant.display_name,
-            csrf_token: &issue.token,
-            intro,
-            totp,
-            totp_action,
-            webauthn: webauthn_base.is_some(),
-            webauthn_base: webauthn_base.unwrap_or(""),
-            error,
-            back,
-        },
-    );
-    if let Some(c) = issue.cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
-}
-
-/// The account page's "set up an authenticator app" form.
-pub fn enrol_form_page(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-    setup: totp::Enrolment,
-    action: &str,
-    back: &str,
-    error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
-    Ok(enrol_html(
-        state,
-        req,
-        tenant,
-        "Add an authenticator app as a second factor.",
-        Some(TotpSetup {
-            qr_png_base64: setup.qr_png_base64,
-            manual_key: setup.manual_key,
-        }),
-        action,
-        None,
-        Some(back),
-        error,
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    csrf_token: String,
-    code: String,
-}
-
-pub async fn enrol_totp(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    client: Client,
-    StrictForm(form): StrictForm<CodeForm>,
-) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
-    let Some(cur) = current(&state, &req, &tenant).await? else {
-        return Ok(start_over(&state, &tenant));
-    };
-    match totp::verify(&state.ctx, &tenant, &cur.user, &form.code).await {
-        Ok(()) => {
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::FactorAdded,
-                    "success",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "factor": "totp", "during": "sign_in" })),
-            )
-            .await;
-            let finished = pending_signin::finish(
-                &state.ctx,
-                &tenant,
-                &cur.user,
-                &cur.token,
-                &cur.pending,
-                &[AuthMethod::Otp],
-            )
-            .await?;
-            finished_response(&state, &req, &tenant, &client, &cur, finished).await
-        }
-        Err(FactorError::WrongCode) => {
-            render_enrol(
-                &state,
-                &req,
-                &tenant,
-                &cur,
-                Some(&FactorError::WrongCode.to_string()),
-            )
-            .await
-        }
-        Err(other) => Err(factor_page_error(other)),
-    }
-}
-
-// ---- JSON halves of the WebAuthn ceremonies ----
-
-fn api(e: impl std::fmt::Display, status: StatusCode) -> actix_web::Error {
-    ApiError::new(status, "invalid_request", e.to_string()).into()
-}
-
-fn factor_api_error(e: FactorError) -> actix_web::Error {
-    match e {
-        FactorError::Storage(_) | FactorError::Store(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            e.to_string(),
-        )
-        .into(),
-        FactorError::UnknownCredential => api(e, StatusCode::UNAUTHORIZED),
-        other => api(other, StatusCode::BAD_REQUEST),
-    }
-}
-
-fn page_api_error(e: PageError) -> actix_web::Error {
-    ApiError::new(e.status, "invalid_request", e.message).into()
-}
-
-/// JSON requests carry the page's CSRF token in `X-CSRF-Token`.
-fn json_csrf(state: &AppState, req: &HttpRequest) -> Result<(), actix_web::Error> {
-    let token = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    csrf::verify(state, req, token).map_err(page_api_error)
-}
-
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, actix_web::Error> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| api(format!("malformed request: {e}"), StatusCode::BAD_REQUEST))
-}
-
-#[derive(Deserialize)]
-struct StartBody {
-    #[serde(default)]
-    kind: Option<webauthn::Kind>,
-}
-
-#[derive(Deserialize)]
-struct FinishBody {
-    handle: String,
-    credential: serde_json::Value,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    return_to: String,
-}
-
-/// A page answer (a 303 with cookies) as JSON for the script: `{"redirect": …}`, same cookies.
-fn as_json(res: HttpResponse) -> HttpResponse {
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut out = match location {
-        Some(to) => HttpResponse::Ok().json(serde_json::json!({ "redirect": to })),
-        None => HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({
-            "message": "Your account is signed in on too many devices. Sign in with your password to choose which session to end.",
-        })),
-    };
-    for c in res.cookies() {
-        let _ = out.add_cookie(&c.into_owned());
-    }
-    out.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    out
-}
-
-async fn json_current(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-) -> Result<Current, actix_web::Error> {
-    current(state, req, tenant)
-        .await
-        .map_err(page_api_error)?
-        .ok_or_else(|| api("the sign-in expired; start again", StatusCode::UNAUTHORIZED))
-}
-
-pub async fn verify_webauthn_options(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    json_csrf(&state, &req)?;
-    let cur = json_current(&state, &req, &tenant).await?;
-    let (options, handle) = webauthn::start_authentication(&state.ctx, &tenant, &cur.user)
-        .await
-        .map_err(factor_api_error)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
-}
-
-pub async fn verify_webauthn_finish(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    client: Client,
-    bytes: web::Bytes,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    json_csrf(&state, &req)?;
-    let cur = json_current(&state, &req, &tenant).await?;
-    let input: FinishBody = body(&bytes)?;
-    let credential = serde_json::from_value(input.credential).map_err(|e| {
-        api(
-            format!("malformed credential: {e}"),
-            StatusCode::BAD_REQUEST,
-        )
-    })?;
-    let user_id = cur.user.id.to_string();
-    if let Some(wait) = throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip)
-        .await
-        .map_err(|e| page_api_error(e.into()))?
-    {
-        count(&tenant, "webauthn", "throttled");
-        let mut res = HttpResponse::TooManyRequests().json(serde_json::json!({
-            "error": "temporarily_unavailable",
-            "error_description": throttled_message(wait).replace("sign-in attempts", "attempts"),
-        }));
-        res.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(wait),
-        );
-        return Ok(res);
-    }
-    match webauthn::finish_authentication(
-        &state.ctx,
-        &tenant,
-        &cur.user,
-        &input.handle,
-        &credential,
-    )
-    .await
-    {
-        Ok(methods) => {
-            count(&tenant, "webauthn", "success");
-            throttle::second_factor_succeeded(&state.ctx, &tenant, &user_id, client.ip)
-                .await
-                .map_err(|e| page_api_error(e.into()))?;
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::SecondFactor,
-                    "success",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "method": "webauthn" })),
-            )
-            .await;
-            let finished = pending_signin::finish(
-                &state.ctx,
-                &tenant,
-                &cur.user,
-                &cur.token,
-                &cur.pending,
-                &methods,
-            )
-            .await
-            .map_err(|e| page_api_error(e.into()))?;
-            let res = finished_response(&state, &req, &tenant, &client, &cur, finished)
-                .await
-                .map_err(page_api_error)?;
-            Ok(as_json(res))
-        }
-        Err(e) => {
-            count(&tenant, "webauthn", "failure");
-            throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip)
-                .await
-                .map_err(|e| page_api_error(e.into()))?;
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::SecondFactor,
-                    "failure",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "method": "webauthn", "reason": e.to_string() })),
-            )
-            .await;
-            Err(factor_api_error(e))
-        }
-    }
-}
-
-pub async fn enrol_webauthn_options(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    bytes: web::Bytes,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    json_csrf(&state, &req)?;
-    let cur = json_current(&state, &req, &tenant).await?;
-    let input: StartBody = body(&bytes)?;
-    let kind = input.kind.unwrap_or(webauthn::Kind::SecurityKey);
-    let (options, handle) = webauthn::start_registration(&state.ctx, &tenant, &cur.user, kind)
-        .await
-        .map_err(factor_api_error)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
-}
-
-pub async fn enrol_webauthn_finish(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    client: Client,
-    bytes: web::Bytes,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    json_csrf(&state, &req)?;
-    let cur = json_current(&state, &req, &tenant).await?;
-    let input: FinishBody = body(&bytes)?;
-    let credential = serde_json::from_value(input.credential).map_err(|e| {
-        api(
-            format!("malformed credential: {e}"),
-            StatusCode::BAD_REQUEST,
-        )
-    })?;
-    let row = webauthn::finish_registration(
-        &state.ctx,
-        &tenant,
-        &cur.user,
-        &input.handle,
-        &input.name,
-        &credential,
-    )
-    .await
-    .map_err(factor_api_error)?;
-    storage::audit::record(
-        &state.ctx.db,
-        audit(&state, &tenant, AuditAction::FactorAdded, "success", &cur.user, &client).details(
-            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name, "during": "sign_in" }),
-        ),
-    )
-    .await;
-    // Registering proves possession with user verification: the sign-in is complete.
-    let methods = [
-        if row.backup_eligible {
-            AuthMethod::Swk
-        } else {
-            AuthMethod::Hwk
-        },
-        AuthMethod::User,
-    ];
-    let finished = pending_signin::finish(
-        &state.ctx,
-        &tenant,
-        &cur.user,
-        &cur.token,
-        &cur.pending,
-        &methods,
-    )
-    .await
-    .map_err(|e| page_api_error(e.into()))?;
-    let res = finished_response(&state, &req, &tenant, &client, &cur, finished)
-        .await
-        .map_err(page_api_error)?;
-    Ok(as_json(res))
-}
-
-// ---- Signing in with a passkey alone ----
-
-pub async fn passkey_options(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    json_csrf(&state, &req)?;
-    if !tenant.policy.mfa.enabled() {
-        return Err(api("passkeys are not enabled here", StatusCode::FORBIDDEN));
-    }
-    let (options, handle) = webauthn::start_passwordless(&state.ctx)
-        .await
-        .map_err(factor_api_error)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
-}
-
-pub async fn passkey_finish(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    client: Client,
-    bytes: web::Bytes,
-) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    json_csrf(&state, &req)?;
-    let input: FinishBody = body(&bytes)?;
-    let credential = serde_json::from_value(input.credential).map_err(|e| {
-        api(
-            format!("malformed credential: {e}"),
-            StatusCode::BAD_REQUEST,
-        )
-    })?;
-    let (user_id, methods) = match webauthn::finish_passwordless(
-        &state.ctx,
-        &tenant,
-        &input.handle,
-        &credential,
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) => {
-            count(&tenant, "passkey", "failure");
-            let event = AuditEvent::new(
-                state.ctx.clock.now(),
-                Some(tenant.id),
-                AuditAction::SignIn,
-                "passkey_refused",
-                Actor::Anonymous,
-            )
-            .origin(client.origin())
-            .details(serde_json::json!({ "reason": e.to_string() }));
-            storage::audit::record(&state.ctx.db, event).await;
-            return Err(factor_api_error(e));
-        }
-    };
-    let user = crate::admin::users::find_by_id(&state.ctx, &tenant, user_id)
-        .await
-        .map_err(|e| page_api_error(e.into()))?
-        .filter(|u| u.enabled)
-        .ok_or_else(|| api(super::login::ACCOUNT_DISABLED, StatusCode::FORBIDDEN))?;
-    count(&tenant, "passkey", "success");
-    let request = crate::auth::signin::SessionRequest {
-        origin: client.origin(),
-        replaces_session: super::session_token(&state, &req, &tenant),
-        end_other_sessions: false,
-    };
-    let started = crate::auth::signin::start_session(&state.ctx, &tenant, &user, methods, &request)
-        .await
-        .map_err(|e| page_api_error(e.into()))?;
-    let back = return_to::safe_path(&input.return_to).unwrap_or("");
-    let res = started_response(
-        &state,
-        &req,
-        &tenant,
-        &client.origin(),
-        &user,
-        started,
-        back,
-        None,
-    )
-    .await
-    .map_err(page_api_error)?;
-    Ok(as_json(res))
 }
 
 #[derive(Deserialize)]

@@ -9,8 +9,10 @@ pub mod home;
 pub mod login;
 pub mod logout;
 pub mod mfa;
+pub mod mfa_enrol;
 pub mod session;
 pub mod setup;
+pub mod webauthn;
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 
@@ -201,6 +203,29 @@ pub fn must_sign_in(
         ));
     }
     res
+}
+
+/// The signed-in visitor of a page that needs one, or the answer that sends them to sign in and
+/// come back to `back`.
+pub async fn signed_in_or_redirect(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    back: &str,
+) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
+    Ok(match visitor(state, req, tenant).await? {
+        Visitor::SignedIn { session, user } => Ok((*session, *user)),
+        Visitor::Anonymous {
+            stale_cookie,
+            ended,
+        } => Err(must_sign_in(
+            state,
+            tenant,
+            back,
+            stale_cookie,
+            ended.as_deref(),
+        )),
+    })
 }
 
 /// A 303 redirect (the right answer after a POST, and harmless after a GET).

@@ -288,3 +288,47 @@ async fn removing_a_factor_needs_a_fresh_second_factor() {
     let d = app.browser();
     assert_eq!(password(&d, "fay").await, "/t/default/");
 }
+
+/// Knowing the password is not enough to add a factor during sign-in: a user who has one must
+/// prove it; setting one up at sign-in is only for users who have none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_alone_cannot_register_a_new_factor() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "vera").await;
+    let _seed = enrol_totp(&app, &b).await;
+    let attacker = app.browser();
+    assert_eq!(password(&attacker, "vera").await, "/t/default/login/verify");
+    let res = attacker.get("/t/default/login/enrol").await;
+    assert_eq!(location(&res), "/t/default/login/verify", "no set-up page");
+    let csrf = attacker.csrf("/t/default/login/verify").await;
+    let res = attacker
+        .post_form(
+            "/t/default/login/enrol/totp",
+            &[("csrf_token", &csrf), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(location(&res), "/t/default/login/verify");
+    let res = attacker
+        .client
+        .post(attacker.url("/t/default/login/enrol/webauthn/options"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({ "kind": "passkey" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        attacker.get("/t/default/").await.status(),
+        StatusCode::SEE_OTHER,
+        "still not signed in"
+    );
+    // The same for a step-up of a password-only session: prove the factor, do not add one.
+    let res = b
+        .get("/t/default/login/verify?step_up=mfa&return_to=/t/default/")
+        .await;
+    assert_eq!(location(&res), "/t/default/login/verify");
+    assert_eq!(
+        location(&b.get("/t/default/login/enrol").await),
+        "/t/default/login/verify"
+    );
+}

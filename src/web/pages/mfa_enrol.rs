@@ -1,0 +1,234 @@
+//! Setting up a second factor during sign-in, when the tenant requires one and the user has
+//! none (or an application asks for a security key the user does not have yet): an authenticator
+//! app's QR code and first code, or registering a security key or passkey (the JSON ceremony is
+//! `super::webauthn`). Also the form the account page uses to add an authenticator app.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::mfa::{Current, audit, current, finished_response, start_over};
+use crate::auth::mfa::{FactorError, totp};
+use crate::auth::pending_signin::NeedState;
+use crate::auth::pending_signin::{self, LevelState};
+use crate::domain::audit::AuditAction;
+use crate::domain::session::AuthMethod;
+use crate::domain::tenant::Tenant;
+use crate::storage;
+use crate::web::client::Client;
+use crate::web::csrf;
+use crate::web::error::PageError;
+use crate::web::form::StrictForm;
+use crate::web::state::AppState;
+use crate::web::templates::{MfaEnrolPage, TotpSetup, html};
+
+pub async fn enrol_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let cur = match enrolling(&state, &req, &tenant).await? {
+        Ok(cur) => cur,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    render_enrol(&state, &req, &tenant, &cur, None).await
+}
+
+async fn render_enrol(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    cur: &Current,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let phr = cur.pending.level == LevelState::Phr;
+    let totp = if phr {
+        None
+    } else {
+        // A new seed for every page view: a code from an older scan fails, so scan again.
+        totp::start(&state.ctx, tenant, &cur.user)
+            .await
+            .map_err(PageError::from)?
+            .map(|e| TotpSetup {
+                qr_png_base64: e.qr_png_base64,
+                manual_key: e.manual_key,
+            })
+    };
+    let totp_action = format!("/t/{}/login/enrol/totp", tenant.slug);
+    let webauthn_base = format!("/t/{}/login/enrol/webauthn", tenant.slug);
+    Ok(enrol_html(
+        state,
+        req,
+        tenant,
+        if phr {
+            "This application asks for a security key or passkey. Register one to continue."
+        } else {
+            "Your organization requires a second factor. Set one up to continue."
+        },
+        totp,
+        &totp_action,
+        state
+            .ctx
+            .webauthn
+            .is_some()
+            .then_some(webauthn_base.as_str()),
+        None,
+        error,
+    ))
+}
+
+/// The pending sign-in, if it is one that must set a factor up (the user has none at all).
+/// Any other pending sign-in goes to the second-factor page: it must prove the factor it has.
+pub async fn enrolling(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<Result<Current, HttpResponse>, PageError> {
+    Ok(match current(state, req, tenant).await? {
+        Some(cur) if cur.pending.need == NeedState::Enrolment => Ok(cur),
+        Some(_) => Err(super::see_other(&format!(
+            "/t/{}/login/verify",
+            tenant.slug
+        ))),
+        None => Err(start_over(state, tenant)),
+    })
+}
+
+/// The set-up page: an authenticator app's QR code and first-code form, and/or registering a
+/// security key or passkey (at `webauthn_base`).
+#[allow(clippy::too_many_arguments)]
+fn enrol_html(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    intro: &str,
+    totp: Option<TotpSetup>,
+    totp_action: &str,
+    webauthn_base: Option<&str>,
+    back: Option<&str>,
+    error: Option<&str>,
+) -> HttpResponse {
+    let issue = csrf::issue(state, req);
+    let mut res = html(
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+        &MfaEnrolPage {
+            tenant_name: &tenant.display_name,
+            csrf_token: &issue.token,
+            intro,
+            totp,
+            totp_action,
+            webauthn: webauthn_base.is_some(),
+            webauthn_base: webauthn_base.unwrap_or(""),
+            error,
+            back,
+        },
+    );
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+/// The account page's "set up an authenticator app" form.
+pub fn enrol_form_page(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    setup: totp::Enrolment,
+    action: &str,
+    back: &str,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    Ok(enrol_html(
+        state,
+        req,
+        tenant,
+        "Add an authenticator app as a second factor.",
+        Some(TotpSetup {
+            qr_png_base64: setup.qr_png_base64,
+            manual_key: setup.manual_key,
+        }),
+        action,
+        None,
+        Some(back),
+        error,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    code: String,
+}
+
+pub async fn enrol_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    StrictForm(form): StrictForm<CodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let cur = match enrolling(&state, &req, &tenant).await? {
+        Ok(cur) => cur,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let user_id = cur.user.id.to_string();
+    if let Some(wait) =
+        crate::auth::throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip).await?
+    {
+        let msg = super::login::throttled_message(wait).replace("sign-in attempts", "codes");
+        let mut res = render_enrol(&state, &req, &tenant, &cur, Some(&msg)).await?;
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return Ok(res);
+    }
+    let checked = totp::verify(&state.ctx, &tenant, &cur.user, &form.code).await;
+    if matches!(checked, Err(FactorError::WrongCode)) {
+        crate::auth::throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip)
+            .await?;
+    }
+    match checked {
+        Ok(()) => {
+            storage::audit::record(
+                &state.ctx.db,
+                audit(
+                    &state,
+                    &tenant,
+                    AuditAction::FactorAdded,
+                    "success",
+                    &cur.user,
+                    &client,
+                )
+                .details(serde_json::json!({ "factor": "totp", "during": "sign_in" })),
+            )
+            .await;
+            let finished = pending_signin::finish(
+                &state.ctx,
+                &tenant,
+                &cur.user,
+                &cur.token,
+                &cur.pending,
+                &[AuthMethod::Otp],
+            )
+            .await?;
+            finished_response(&state, &req, &tenant, &client, &cur, finished).await
+        }
+        Err(FactorError::WrongCode) => {
+            render_enrol(
+                &state,
+                &req,
+                &tenant,
+                &cur,
+                Some(&FactorError::WrongCode.to_string()),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,482 @@
+//! The JSON halves of the WebAuthn ceremonies, for `static/js/webauthn.js`: a security key or
+//! passkey as the second factor of a pending sign-in, registering one during sign-in or on the
+//! account page, and signing in with a passkey alone. Requests carry the page's CSRF token in
+//! `X-CSRF-Token`; answers are `{"handle", "options"}` to start and `{"redirect"}` when done, with
+//! the same cookies a form post would set.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::login::{started_response, throttled_message};
+use super::mfa::{Current, audit, count, current, finished_response};
+use crate::auth::mfa::{FactorError, webauthn};
+use crate::auth::pending_signin;
+use crate::auth::throttle;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::session::{AuthMethod, BrowserSession};
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::storage;
+use crate::web::client::Client;
+use crate::web::csrf;
+use crate::web::error::{ApiError, PageError};
+use crate::web::return_to;
+use crate::web::state::AppState;
+
+fn api(e: impl std::fmt::Display, status: StatusCode) -> actix_web::Error {
+    ApiError::new(status, "invalid_request", e.to_string()).into()
+}
+
+fn factor_api_error(e: FactorError) -> actix_web::Error {
+    match e {
+        FactorError::Storage(_) | FactorError::Store(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            e.to_string(),
+        )
+        .into(),
+        FactorError::UnknownCredential => api(e, StatusCode::UNAUTHORIZED),
+        other => api(other, StatusCode::BAD_REQUEST),
+    }
+}
+
+fn page_api_error(e: PageError) -> actix_web::Error {
+    ApiError::new(e.status, "invalid_request", e.message).into()
+}
+
+/// JSON requests carry the page's CSRF token in `X-CSRF-Token`.
+fn json_csrf(state: &AppState, req: &HttpRequest) -> Result<(), actix_web::Error> {
+    let token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    csrf::verify(state, req, token).map_err(page_api_error)
+}
+
+/// The `credential` of a finishing request, as webauthn-rs reads it.
+fn credential<T: serde::de::DeserializeOwned>(
+    raw: serde_json::Value,
+) -> Result<T, actix_web::Error> {
+    serde_json::from_value(raw).map_err(|e| {
+        api(
+            format!("malformed credential: {e}"),
+            StatusCode::BAD_REQUEST,
+        )
+    })
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, actix_web::Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| api(format!("malformed request: {e}"), StatusCode::BAD_REQUEST))
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    #[serde(default)]
+    kind: Option<webauthn::Kind>,
+}
+
+#[derive(Deserialize)]
+struct FinishBody {
+    handle: String,
+    credential: serde_json::Value,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// A page answer (a 303 with cookies) as JSON for the script: `{"redirect": …}`, same cookies.
+fn as_json(res: HttpResponse) -> HttpResponse {
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut out = match location {
+        Some(to) => HttpResponse::Ok().json(serde_json::json!({ "redirect": to })),
+        None => HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({
+            "message": "Your account is signed in on too many devices. Sign in with your password to choose which session to end.",
+        })),
+    };
+    for c in res.cookies() {
+        let _ = out.add_cookie(&c.into_owned());
+    }
+    out.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    out
+}
+
+async fn json_current(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<Current, actix_web::Error> {
+    current(state, req, tenant)
+        .await
+        .map_err(page_api_error)?
+        .ok_or_else(|| api("the sign-in expired; start again", StatusCode::UNAUTHORIZED))
+}
+
+/// A pending sign-in that must set a factor up (the user has none at all): only such a sign-in
+/// may register a credential without proving one first.
+async fn json_enrolling(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<Current, actix_web::Error> {
+    let cur = json_current(state, req, tenant).await?;
+    if cur.pending.need != pending_signin::NeedState::Enrolment {
+        return Err(api(
+            "prove your second factor first; new ones are added on the account page",
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    Ok(cur)
+}
+
+pub async fn verify_webauthn_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    json_csrf(&state, &req)?;
+    let cur = json_current(&state, &req, &tenant).await?;
+    let (options, handle) = webauthn::start_authentication(&state.ctx, &tenant, &cur.user)
+        .await
+        .map_err(factor_api_error)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
+}
+
+pub async fn verify_webauthn_finish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    json_csrf(&state, &req)?;
+    let cur = json_current(&state, &req, &tenant).await?;
+    let input: FinishBody = body(&bytes)?;
+    let credential = credential(input.credential)?;
+    let user_id = cur.user.id.to_string();
+    if let Some(wait) = throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip)
+        .await
+        .map_err(|e| page_api_error(e.into()))?
+    {
+        count(&tenant, "webauthn", "throttled");
+        let mut res = HttpResponse::TooManyRequests().json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": throttled_message(wait).replace("sign-in attempts", "attempts"),
+        }));
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(res);
+    }
+    match webauthn::finish_authentication(
+        &state.ctx,
+        &tenant,
+        &cur.user,
+        &input.handle,
+        &credential,
+    )
+    .await
+    {
+        Ok(methods) => {
+            count(&tenant, "webauthn", "success");
+            throttle::second_factor_succeeded(&state.ctx, &tenant, &user_id, client.ip)
+                .await
+                .map_err(|e| page_api_error(e.into()))?;
+            storage::audit::record(
+                &state.ctx.db,
+                audit(
+                    &state,
+                    &tenant,
+                    AuditAction::SecondFactor,
+                    "success",
+                    &cur.user,
+                    &client,
+                )
+                .details(serde_json::json!({ "method": "webauthn" })),
+            )
+            .await;
+            let finished = pending_signin::finish(
+                &state.ctx,
+                &tenant,
+                &cur.user,
+                &cur.token,
+                &cur.pending,
+                &methods,
+            )
+            .await
+            .map_err(|e| page_api_error(e.into()))?;
+            let res = finished_response(&state, &req, &tenant, &client, &cur, finished)
+                .await
+                .map_err(page_api_error)?;
+            Ok(as_json(res))
+        }
+        Err(e) => {
+            count(&tenant, "webauthn", "failure");
+            throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip)
+                .await
+                .map_err(|e| page_api_error(e.into()))?;
+            storage::audit::record(
+                &state.ctx.db,
+                audit(
+                    &state,
+                    &tenant,
+                    AuditAction::SecondFactor,
+                    "failure",
+                    &cur.user,
+                    &client,
+                )
+                .details(serde_json::json!({ "method": "webauthn", "reason": e.to_string() })),
+            )
+            .await;
+            Err(factor_api_error(e))
+        }
+    }
+}
+
+pub async fn enrol_webauthn_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    json_csrf(&state, &req)?;
+    let cur = json_enrolling(&state, &req, &tenant).await?;
+    let input: StartBody = body(&bytes)?;
+    let kind = input.kind.unwrap_or(webauthn::Kind::SecurityKey);
+    let (options, handle) = webauthn::start_registration(&state.ctx, &tenant, &cur.user, kind)
+        .await
+        .map_err(factor_api_error)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
+}
+
+pub async fn enrol_webauthn_finish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    json_csrf(&state, &req)?;
+    let cur = json_enrolling(&state, &req, &tenant).await?;
+    let input: FinishBody = body(&bytes)?;
+    let credential = credential(input.credential)?;
+    let row = webauthn::finish_registration(
+        &state.ctx,
+        &tenant,
+        &cur.user,
+        &input.handle,
+        &input.name,
+        &credential,
+    )
+    .await
+    .map_err(factor_api_error)?;
+    storage::audit::record(
+        &state.ctx.db,
+        audit(&state, &tenant, AuditAction::FactorAdded, "success", &cur.user, &client).details(
+            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name, "during": "sign_in" }),
+        ),
+    )
+    .await;
+    // Registering proves possession with user verification: the sign-in is complete.
+    let methods = [
+        if row.backup_eligible {
+            AuthMethod::Swk
+        } else {
+            AuthMethod::Hwk
+        },
+        AuthMethod::User,
+    ];
+    let finished = pending_signin::finish(
+        &state.ctx,
+        &tenant,
+        &cur.user,
+        &cur.token,
+        &cur.pending,
+        &methods,
+    )
+    .await
+    .map_err(|e| page_api_error(e.into()))?;
+    let res = finished_response(&state, &req, &tenant, &client, &cur, finished)
+        .await
+        .map_err(page_api_error)?;
+    Ok(as_json(res))
+}
+
+pub async fn passkey_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    json_csrf(&state, &req)?;
+    if !tenant.policy.mfa.enabled() {
+        return Err(api("passkeys are not enabled here", StatusCode::FORBIDDEN));
+    }
+    let (options, handle) = webauthn::start_passwordless(&state.ctx)
+        .await
+        .map_err(factor_api_error)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
+}
+
+pub async fn passkey_finish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    json_csrf(&state, &req)?;
+    let input: FinishBody = body(&bytes)?;
+    let credential = credential(input.credential)?;
+    let (user_id, methods) = match webauthn::finish_passwordless(
+        &state.ctx,
+        &tenant,
+        &input.handle,
+        &credential,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            count(&tenant, "passkey", "failure");
+            let event = AuditEvent::new(
+                state.ctx.clock.now(),
+                Some(tenant.id),
+                AuditAction::SignIn,
+                "passkey_refused",
+                Actor::Anonymous,
+            )
+            .origin(client.origin())
+            .details(serde_json::json!({ "reason": e.to_string() }));
+            storage::audit::record(&state.ctx.db, event).await;
+            return Err(factor_api_error(e));
+        }
+    };
+    let user = crate::admin::users::find_by_id(&state.ctx, &tenant, user_id)
+        .await
+        .map_err(|e| page_api_error(e.into()))?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| api(super::login::ACCOUNT_DISABLED, StatusCode::FORBIDDEN))?;
+    count(&tenant, "passkey", "success");
+    let request = crate::auth::signin::SessionRequest {
+        origin: client.origin(),
+        replaces_session: super::session_token(&state, &req, &tenant),
+        end_other_sessions: false,
+    };
+    let started = crate::auth::signin::start_session(&state.ctx, &tenant, &user, methods, &request)
+        .await
+        .map_err(|e| page_api_error(e.into()))?;
+    let back = return_to::safe_path(&input.return_to).unwrap_or("");
+    let res = started_response(
+        &state,
+        &req,
+        &tenant,
+        &client.origin(),
+        &user,
+        started,
+        back,
+        None,
+    )
+    .await
+    .map_err(page_api_error)?;
+    Ok(as_json(res))
+}
+
+// ---- Registering a security key or passkey on the account page ----
+
+/// The signed-in user behind a JSON request (CSRF checked).
+async fn json_user(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+) -> Result<(BrowserSession, User), actix_web::Error> {
+    json_csrf(state, req)?;
+    match super::factors::signed_in(state, req, tenant).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(api("sign in first", StatusCode::UNAUTHORIZED)),
+        Err(e) => Err(page_api_error(e)),
+    }
+}
+
+pub async fn key_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let (session, user) = json_user(&state, &req, &tenant).await?;
+    if !tenant.policy.mfa.enabled() {
+        return Err(api(
+            "second factors are off for this organization",
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    if !super::factors::fresh_enough(&state, &tenant, &session, &user)
+        .await
+        .map_err(page_api_error)?
+    {
+        let back = super::factors::security_path(&tenant);
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "redirect": format!(
+                "/t/{}/login/verify?step_up=mfa&return_to={}",
+                tenant.slug,
+                super::query_escape(&back)
+            )
+        })));
+    }
+    let input: StartBody = body(&bytes)?;
+    let kind = input.kind.unwrap_or(webauthn::Kind::SecurityKey);
+    let (options, handle) = webauthn::start_registration(&state.ctx, &tenant, &user, kind)
+        .await
+        .map_err(factor_api_error)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
+}
+
+pub async fn key_finish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    client: Client,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let tenant = super::load_tenant_for(&state, &req, &path).await?;
+    let (_, user) = json_user(&state, &req, &tenant).await?;
+    let input: FinishBody = body(&bytes)?;
+    let row = webauthn::finish_registration(
+        &state.ctx,
+        &tenant,
+        &user,
+        &input.handle,
+        &input.name,
+        &credential(input.credential)?,
+    )
+    .await
+    .map_err(factor_api_error)?;
+    storage::audit::record(
+        &state.ctx.db,
+        audit(&state, &tenant, AuditAction::FactorAdded, "success", &user, &client).details(
+            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name }),
+        ),
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "redirect": format!("{}?done=key", super::factors::security_path(&tenant))
+    })))
+}
