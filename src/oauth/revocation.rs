@@ -22,7 +22,8 @@ fn jti_key(jti: &str) -> String {
 }
 
 /// Is an (already verified) access token still good? Not if it or its grant was revoked, its
-/// browser session ended (session-bound tokens), or its client was deleted.
+/// browser session ended (session-bound tokens) or was ended against its holder (offline
+/// grants), or its client was deleted.
 pub async fn access_token_live(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -49,6 +50,17 @@ pub async fn access_token_live(
             sessions.lookup_sid(tenant, sid, false).await?,
             SessionLookup::Active(_)
         ) {
+            return Ok(false);
+        }
+    } else if let Some(origin) = &claims.osid {
+        // The database revocation of the offline grant follows the eviction within
+        // milliseconds; the session's end note closes the gap before it.
+        let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+        if sessions
+            .end_reason(origin)
+            .await?
+            .is_some_and(|r| crate::domain::session::ends_offline_grants(&r))
+        {
             return Ok(false);
         }
     }

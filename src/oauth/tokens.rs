@@ -30,6 +30,10 @@ pub struct AccessClaims {
     /// The browser session the token depends on (absent for offline grants and machines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The browser session an offline grant started in: the token outlives it, unless it was
+    /// ended against its holder (evicted by a sign-in elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osid: Option<String>,
     /// The grant (refresh-token family) the token belongs to, for revocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,

@@ -83,7 +83,10 @@ pub async fn exchange(
     }
 
     let scope = Scope::parse(&record.scope)?;
-    let offline = scope.contains(OFFLINE_ACCESS);
+    let with_refresh = client.allows_grant(GrantType::RefreshToken);
+    // Offline access is a refresh token that outlives the browser session; without one, the
+    // tokens are bound to the session like any other.
+    let offline = scope.contains(OFFLINE_ACCESS) && with_refresh;
     let subject = Subject {
         user_id: Some(user.id),
         profile: Some(&user),
@@ -104,11 +107,21 @@ pub async fn exchange(
         true,
     )
     .await?;
-    let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
+    let refresh_token = if with_refresh {
         let (token, row) = new_refresh_token(ctx, tenant, client, &record, &grant_id, offline);
         ctx.db
             .write(move |c| storage::refresh_tokens::insert(c, &row))
             .await?;
+        // The session may have ended (e.g. evicted by a sign-in elsewhere) between the check
+        // above and the insert, after its ending had already revoked its grants: look again now
+        // that the grant is stored. Whatever ends the session later finds the grant.
+        if !matches!(
+            sessions.lookup_sid(tenant, &record.sid, false).await?,
+            SessionLookup::Active(_)
+        ) {
+            revocation::revoke_grant(ctx, &grant_id).await?;
+            return Err(OAuthError::invalid_grant("the sign-in session has ended"));
+        }
         Some(token)
     } else {
         None

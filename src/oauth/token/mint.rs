@@ -18,7 +18,7 @@ pub struct Subject<'a> {
     pub user_id: Option<UserId>,
     /// The user's profile, for the ID token's claims; only grants that issue ID tokens load it.
     pub profile: Option<&'a User>,
-    /// The browser session (ID token `sid`).
+    /// The browser session (ID token `sid`; for offline grants, the session they started in).
     pub sid: Option<&'a str>,
     /// Whether access tokens die with that session (not for offline grants).
     pub session_bound: bool,
@@ -69,6 +69,9 @@ pub async fn mint(
         acr: subject.acr.clone(),
         sid: subject
             .session_bound
+            .then(|| subject.sid.map(str::to_owned))
+            .flatten(),
+        osid: (!subject.session_bound)
             .then(|| subject.sid.map(str::to_owned))
             .flatten(),
         gid: subject.grant_id.map(str::to_owned),

@@ -207,7 +207,7 @@ pub async fn exchange(
         user_id: Some(grant.user_id.parse().map_err(|_| invalid())?),
         // No ID token on refresh, so the user's profile is not needed (no user lookup).
         profile: None,
-        sid: grant.sid.as_deref(),
+        sid: grant.sid.as_deref().or(grant.origin_sid.as_deref()),
         session_bound: grant.sid.is_some(),
         grant_id: Some(&grant.family_id),
         auth_time: Some(grant.auth_time),

@@ -313,8 +313,8 @@ async fn concurrent_sign_ins_leave_exactly_the_limit() {
     }
 }
 
-/// An offline grant dies with a session ended against its holder even before the database
-/// revocation (which runs in the background after an eviction) has happened; after a plain
+/// An offline grant (its refresh token and its access tokens) dies with a session ended against
+/// its holder even before the database revocation (which runs in the background after an eviction) has happened; after a plain
 /// sign-out it lives on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_grants_follow_how_their_session_ended() {
@@ -333,6 +333,14 @@ async fn offline_grants_follow_how_their_session_ended() {
         let found = sessions.find_by_sid(&sid).await.unwrap().unwrap();
         let ended = Ended::new(reason, app.clock.unix(), None);
         assert!(sessions.remove(&found.record, &ended).await.unwrap());
+        let (_, body) = post(
+            &app,
+            "/t/default/introspect",
+            Some(("lms", secret.as_str())),
+            &[("token", tokens.access_token().secret())],
+        )
+        .await;
+        assert_eq!(body["active"] == true, survives, "{reason}: {body}");
         let (status, body) = post(
             &app,
             "/t/default/token",
