@@ -68,13 +68,14 @@ pub async fn sweep_sessions(ctx: &Ctx) -> usize {
     }
 }
 
-/// Deletes refresh tokens whose family has ended and keys that left the JWKS a week ago.
+/// Deletes refresh tokens and grants whose family has ended and keys that left the JWKS a week ago.
 pub async fn purge(ctx: &Ctx) {
     let now = ctx.clock.unix();
     let result = ctx
         .db
         .run(move |c| {
             let tokens = storage::refresh_tokens::purge(c, now - 86_400)?;
+            storage::grants::purge(c, now - 86_400)?;
             let keys = storage::signing_keys::purge(c, now - 7 * 86_400)?;
             Ok((tokens, keys))
         })

@@ -174,7 +174,14 @@ async fn finish(
     let offline = reason.ends_offline_grants();
     let families = ctx
         .db
-        .write(move |c| storage::refresh_tokens::revoke_session(c, tenant_id, &sid, offline, now))
+        .write(move |c| {
+            storage::grants::revoke(
+                c,
+                tenant_id,
+                storage::grants::Whose::Session { sid: &sid, offline },
+                now,
+            )
+        })
         .await?;
     if offline {
         // Access tokens of offline grants are not bound to the session: mark their grants.

@@ -249,7 +249,7 @@ pub async fn delete(
                     return Err(crate::storage::StorageError::NotFound);
                 }
                 storage::consents::delete_for_client(c, tenant_id, &id)?;
-                storage::refresh_tokens::revoke_client(c, tenant_id, &id, now)
+                storage::grants::revoke(c, tenant_id, storage::grants::Whose::Client(&id), now)
             })
         })
         .await

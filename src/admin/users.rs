@@ -166,6 +166,33 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Removes every second factor of a user who lost theirs, after the operator has re-proofed who
+/// they are: TOTP, security keys and passkeys, recovery codes. Under a tenant policy that
+/// requires a second factor, the user sets a new one up at the next sign-in. Sessions are left
+/// alone (`watchword session end --user` ends them). Audited as `factors_reset`.
+pub async fn reset_factors(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    actor: Actor,
+) -> Result<storage::factors::Removed, AdminError> {
+    let (tenant_id, id) = (tenant.id, user.id);
+    let removed = ctx
+        .db
+        .write(move |c| storage::factors::remove_all(c, tenant_id, id))
+        .await?;
+    storage::audit::record(
+        &ctx.db,
+        audit(ctx, tenant, AuditAction::FactorsReset, user.id, actor).details(serde_json::json!({
+            "totp": removed.totp,
+            "webauthn_credentials": removed.credentials,
+            "recovery_codes_left": removed.recovery_codes,
+        })),
+    )
+    .await;
+    Ok(removed)
+}
+
 /// Enables or disables an account. Disabling ends every session of the user at once.
 /// Returns how many sessions were ended.
 pub async fn set_enabled(

@@ -97,9 +97,14 @@ impl PendingSignIn {
         }
     }
 
-    pub fn session_request(&self) -> SessionRequest {
+    /// The session to start, with the request id of the request that finishes the sign-in (the
+    /// address and user agent stay those of the password step).
+    pub fn session_request(&self, request_id: Option<String>) -> SessionRequest {
         SessionRequest {
-            origin: self.origin(),
+            origin: Origin {
+                request_id,
+                ..self.origin()
+            },
             replaces_session: self.replaces_session.clone(),
             end_other_sessions: self.end_other_sessions,
         }
@@ -151,6 +156,7 @@ pub async fn finish(
     token: &str,
     pending: &PendingSignIn,
     proved: &[AuthMethod],
+    request_id: Option<String>,
 ) -> Result<Finished, SignInError> {
     if ctx.store.take(&key(token)).await?.is_none() {
         return Ok(Finished::SessionGone);
@@ -163,7 +169,7 @@ pub async fn finish(
     }
     let Some(sid) = &pending.step_up else {
         return Ok(Finished::SignedIn(
-            start_session(ctx, tenant, user, amr, &pending.session_request()).await?,
+            start_session(ctx, tenant, user, amr, &pending.session_request(request_id)).await?,
         ));
     };
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());

@@ -243,6 +243,23 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 .map_err(admin_err)?;
             println!("disabled {} ({ended} session(s) ended)", user.username);
         }
+        UserCommand::ResetMfa { tenant, username } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let user = admin::users::get(ctx, &tenant, &username)
+                .await
+                .map_err(admin_err)?
+                .user;
+            let removed = admin::users::reset_factors(ctx, &tenant, &user, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!(
+                "removed the second factors of {}: authenticator app: {}, security keys and passkeys: {}, unused recovery codes: {}",
+                user.username,
+                if removed.totp { "yes" } else { "none" },
+                removed.credentials,
+                removed.recovery_codes
+            );
+        }
         UserCommand::Enable { tenant, username } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
             let user = admin::users::get(ctx, &tenant, &username)

@@ -129,6 +129,13 @@ pub enum UserCommand {
         tenant: String,
         username: String,
     },
+    /// Remove every second factor of a user who lost theirs (authenticator app, security keys,
+    /// passkeys, recovery codes), once you have made sure who they are. Audited.
+    ResetMfa {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        username: String,
+    },
     /// Enable a disabled account.
     Enable {
         #[arg(long, default_value = "default")]

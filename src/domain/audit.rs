@@ -39,6 +39,10 @@ pub enum AuditAction {
     FactorRemoved,
     /// A new set of recovery codes (the old set stops working).
     RecoveryCodesGenerated,
+    /// A user withdrew a client's access (consent forgotten, grants revoked).
+    AccessWithdrawn,
+    /// An administrator removed every second factor of a user (lost factor, re-proofed).
+    FactorsReset,
 }
 
 impl AuditAction {
@@ -68,6 +72,8 @@ impl AuditAction {
             AuditAction::FactorAdded => "factor_added",
             AuditAction::FactorRemoved => "factor_removed",
             AuditAction::RecoveryCodesGenerated => "recovery_codes_generated",
+            AuditAction::AccessWithdrawn => "access_withdrawn",
+            AuditAction::FactorsReset => "factors_reset",
         }
     }
 }

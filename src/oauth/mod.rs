@@ -2,6 +2,7 @@
 //! stores, keys) in, typed responses out; it never sees an actix type. One file per grant and
 //! per authorize check; `web::oauth` turns HTTP into these calls and their results into HTTP.
 
+pub mod access;
 pub mod authorize;
 pub mod claims;
 pub mod clients;

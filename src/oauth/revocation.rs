@@ -86,7 +86,9 @@ pub async fn revoke_user_grants(
     let (tenant_id, user, now) = (tenant.id, user.to_owned(), ctx.clock.unix());
     let families = ctx
         .db
-        .write(move |c| storage::refresh_tokens::revoke_user(c, tenant_id, &user, now))
+        .write(move |c| {
+            storage::grants::revoke(c, tenant_id, storage::grants::Whose::User(&user), now)
+        })
         .await?;
     for f in &families {
         mark_grant(ctx, f).await?;

@@ -28,6 +28,33 @@ pub fn get(
     }))
 }
 
+/// Every client a user consented to: (client id, scopes, when), newest first.
+pub fn of_user(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<(String, Vec<String>, i64)>, StorageError> {
+    let rows: Vec<(String, String, i64)> = consents::table
+        .filter(consents::tenant_id.eq(tenant.to_string()))
+        .filter(consents::user_id.eq(user.to_string()))
+        .order(consents::granted_at.desc())
+        .select((consents::client_id, consents::scopes, consents::granted_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, s, at)| {
+            (
+                c,
+                s.split(' ')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                at,
+            )
+        })
+        .collect())
+}
+
 /// Records (replacing) the scopes granted.
 pub fn put(
     conn: &mut DbConn,

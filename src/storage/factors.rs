@@ -246,6 +246,47 @@ pub fn recovery_delete(conn: &mut DbConn, user: UserId) -> Result<(), StorageErr
     Ok(())
 }
 
+/// What [`remove_all`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub totp: bool,
+    pub credentials: usize,
+    pub recovery_codes: usize,
+}
+
+/// Removes every second factor of a user (TOTP, security keys and passkeys, recovery codes) in
+/// one transaction.
+pub fn remove_all(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Removed, StorageError> {
+    super::write_transaction(conn, |conn| {
+        let totp = diesel::delete(mfa_totp::table.filter(mfa_totp::user_id.eq(user.to_string())))
+            .execute(conn)?
+            > 0;
+        let credentials = diesel::delete(
+            webauthn_credentials::table
+                .filter(webauthn_credentials::tenant_id.eq(tenant.to_string()))
+                .filter(webauthn_credentials::user_id.eq(user.to_string())),
+        )
+        .execute(conn)?;
+        let recovery_codes = diesel::delete(
+            recovery_codes::table
+                .filter(recovery_codes::user_id.eq(user.to_string()))
+                .filter(recovery_codes::used_at.is_null()),
+        )
+        .execute(conn)?;
+        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.to_string())))
+            .execute(conn)?;
+        Ok(Removed {
+            totp,
+            credentials,
+            recovery_codes,
+        })
+    })
+}
+
 /// What second factors a user has.
 #[derive(Clone, Debug, Default)]
 pub struct Factors {

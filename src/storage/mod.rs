@@ -8,6 +8,7 @@ mod conn;
 pub mod consents;
 mod error;
 pub mod factors;
+pub mod grants;
 pub mod migrations;
 pub mod refresh_tokens;
 pub mod schema;

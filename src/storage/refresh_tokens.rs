@@ -6,7 +6,6 @@ use diesel::prelude::*;
 
 use super::schema::refresh_tokens;
 use super::{DbConn, StorageError};
-use crate::domain::ids::TenantId;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_tokens)]
@@ -30,13 +29,6 @@ pub struct RefreshRow {
     pub revoked_at: Option<i64>,
     /// The browser session the grant was issued in (also for offline grants).
     pub origin_sid: Option<String>,
-}
-
-pub fn insert(conn: &mut DbConn, row: &RefreshRow) -> Result<(), StorageError> {
-    diesel::insert_into(refresh_tokens::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
 }
 
 pub fn find_by_hash(conn: &mut DbConn, hash: &str) -> Result<Option<RefreshRow>, StorageError> {
@@ -75,101 +67,25 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<usi
     })
 }
 
-/// Revokes the session-bound families of a browser session, and with `offline` also the offline
-/// grants issued in it; returns the families' ids.
-pub fn revoke_session(
+/// Revokes every live token of the given families (inside the caller's transaction).
+pub(super) fn revoke_families(
     conn: &mut DbConn,
-    tenant: TenantId,
-    sid: &str,
-    offline: bool,
+    families: &[String],
     now: i64,
-) -> Result<Vec<String>, StorageError> {
-    // A session-bound grant's `sid` is its `origin_sid`: both go through the `origin_sid` index.
-    let of_session = || {
-        let base = refresh_tokens::table
-            .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
-            .filter(refresh_tokens::origin_sid.eq(sid.to_owned()))
-            .filter(refresh_tokens::revoked_at.is_null())
-            .into_boxed();
-        if offline {
-            base
-        } else {
-            base.filter(refresh_tokens::sid.eq(sid.to_owned()))
-        }
-    };
-    super::write_transaction(conn, |conn| {
-        let families: Vec<String> = of_session()
-            .select(refresh_tokens::family_id)
-            .distinct()
-            .load(conn)?;
-        revoke_passes(conn, |conn| {
+) -> Result<usize, StorageError> {
+    let mut n = 0;
+    for chunk in families.chunks(500) {
+        n += revoke_passes(conn, |conn| {
             diesel::update(
                 refresh_tokens::table
-                    .filter(refresh_tokens::family_id.eq_any(&families))
+                    .filter(refresh_tokens::family_id.eq_any(chunk))
                     .filter(refresh_tokens::revoked_at.is_null()),
             )
             .set(refresh_tokens::revoked_at.eq(now))
             .execute(conn)
         })?;
-        Ok(families)
-    })
-}
-
-/// Revokes every live token matching `filter` (a client's or a user's); returns the families.
-fn revoke_where(
-    conn: &mut DbConn,
-    tenant: TenantId,
-    column_is_client: bool,
-    value: &str,
-    now: i64,
-) -> Result<Vec<String>, StorageError> {
-    super::write_transaction(conn, |conn| {
-        let base = refresh_tokens::table
-            .filter(refresh_tokens::tenant_id.eq(tenant.to_string()))
-            .filter(refresh_tokens::revoked_at.is_null())
-            .into_boxed();
-        let base = if column_is_client {
-            base.filter(refresh_tokens::client_id.eq(value.to_owned()))
-        } else {
-            base.filter(refresh_tokens::user_id.eq(value.to_owned()))
-        };
-        let families: Vec<String> = base
-            .select(refresh_tokens::family_id)
-            .distinct()
-            .load(conn)?;
-        for chunk in families.chunks(500) {
-            revoke_passes(conn, |conn| {
-                diesel::update(
-                    refresh_tokens::table
-                        .filter(refresh_tokens::family_id.eq_any(chunk))
-                        .filter(refresh_tokens::revoked_at.is_null()),
-                )
-                .set(refresh_tokens::revoked_at.eq(now))
-                .execute(conn)
-            })?;
-        }
-        Ok(families)
-    })
-}
-
-/// Revokes every grant of a client (deleted client); returns the families.
-pub fn revoke_client(
-    conn: &mut DbConn,
-    tenant: TenantId,
-    client_id: &str,
-    now: i64,
-) -> Result<Vec<String>, StorageError> {
-    revoke_where(conn, tenant, true, client_id, now)
-}
-
-/// Revokes every grant of a user (disabled account); returns the families.
-pub fn revoke_user(
-    conn: &mut DbConn,
-    tenant: TenantId,
-    user_id: &str,
-    now: i64,
-) -> Result<Vec<String>, StorageError> {
-    revoke_where(conn, tenant, false, user_id, now)
+    }
+    Ok(n)
 }
 
 /// Deletes tokens whose family ended before `before` (nothing can be detected from them anymore).

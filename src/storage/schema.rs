@@ -156,11 +156,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    grants (family_id) {
+        family_id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        origin_sid -> Nullable<Text>,
+        offline -> Bool,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     clients,
     signing_keys,
     refresh_tokens,
+    grants,
     consents,
     mfa_totp,
     webauthn_credentials,

@@ -180,6 +180,15 @@ impl From<StorageError> for PageError {
     }
 }
 
+impl From<crate::oauth::revocation::RevokeError> for PageError {
+    fn from(e: crate::oauth::revocation::RevokeError) -> Self {
+        match e {
+            crate::oauth::revocation::RevokeError::Store(s) => s.into(),
+            crate::oauth::revocation::RevokeError::Storage(s) => s.into(),
+        }
+    }
+}
+
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         Self::unavailable(e.to_string())

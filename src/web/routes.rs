@@ -9,7 +9,8 @@ use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
-    account, assets, factors, health, home, login, logout, mfa, mfa_enrol, session, setup, webauthn,
+    account, apps, assets, factors, health, home, login, logout, mfa, mfa_enrol, session, setup,
+    webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -152,6 +153,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
             web::resource("/t/{tenant}/account")
                 .get(account::show)
                 .default_service(web::to(not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/account/apps")
+                .get(apps::show)
+                .default_service(web::to(not_allowed("GET"))),
+        )
+        .route(
+            "/t/{tenant}/account/apps/remove",
+            web::post().to(apps::remove),
         )
         .route(
             "/t/{tenant}/account/sessions/end",

@@ -282,3 +282,55 @@ pub struct RecoveryUsedPage<'a> {
     pub left_text: String,
     pub continue_to: &'a str,
 }
+
+#[derive(Template)]
+#[template(path = "account_apps.html")]
+pub struct AccountAppsPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub notice: Option<&'a str>,
+    pub apps: Vec<AppRow>,
+}
+
+/// One application on the account's applications page.
+pub struct AppRow {
+    pub client_id: String,
+    pub name: String,
+    pub first_party: bool,
+    /// The approved scopes, space-separated (empty without consent).
+    pub scopes: String,
+    /// When access was last given (consent or newest grant).
+    pub since: String,
+    pub since_iso: String,
+    pub grants: usize,
+    pub offline: bool,
+}
+
+impl AppRow {
+    pub fn new(a: &crate::oauth::access::AppAccess) -> Self {
+        let newest = a.grants.iter().map(|g| g.created_at).max().unwrap_or(0);
+        let since = crate::clock::from_unix(newest.max(a.consent.as_ref().map_or(0, |c| c.1)));
+        let mut scopes: Vec<&str> = Vec::new();
+        for s in a
+            .consent
+            .iter()
+            .flat_map(|c| c.0.iter().map(String::as_str))
+            .chain(a.grants.iter().flat_map(|g| g.scope.split(' ')))
+        {
+            if !s.is_empty() && !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        Self {
+            client_id: a.client_id.clone(),
+            name: a.name.clone(),
+            first_party: a.first_party,
+            scopes: scopes.join(" "),
+            since: since.format("%Y-%m-%d %H:%M UTC").to_string(),
+            since_iso: since.to_rfc3339(),
+            grants: a.grants.len(),
+            offline: a.offline(),
+        }
+    }
+}

@@ -110,7 +110,7 @@ pub async fn exchange(
     let refresh_token = if with_refresh {
         let (token, row) = new_refresh_token(ctx, tenant, client, &record, &grant_id, offline);
         ctx.db
-            .write(move |c| storage::refresh_tokens::insert(c, &row))
+            .write(move |c| storage::grants::start(c, &row))
             .await?;
         // The session may have ended (e.g. evicted by a sign-in elsewhere) between the check
         // above and the insert, after its ending had already revoked its grants: look again now

@@ -317,6 +317,7 @@ pub async fn verify_submit(
                 &cur.token,
                 &cur.pending,
                 &[method],
+                Some(crate::web::error::request_id()),
             )
             .await?;
             let mut res = finished_response(&state, &req, &tenant, &client, &cur, finished).await?;

@@ -215,6 +215,7 @@ pub async fn enrol_totp(
                 &cur.token,
                 &cur.pending,
                 &[AuthMethod::Otp],
+                Some(crate::web::error::request_id()),
             )
             .await?;
             finished_response(&state, &req, &tenant, &client, &cur, finished).await

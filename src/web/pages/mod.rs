@@ -2,6 +2,7 @@
 //! endpoints (health, readiness, metrics, static assets), plus the helpers they share.
 
 pub mod account;
+pub mod apps;
 pub mod assets;
 pub mod factors;
 pub mod health;

@@ -215,6 +215,7 @@ pub async fn verify_webauthn_finish(
                 &cur.token,
                 &cur.pending,
                 &methods,
+                Some(crate::web::error::request_id()),
             )
             .await
             .map_err(|e| page_api_error(e.into()))?;
@@ -308,6 +309,7 @@ pub async fn enrol_webauthn_finish(
         &cur.token,
         &cur.pending,
         &methods,
+        Some(crate::web::error::request_id()),
     )
     .await
     .map_err(|e| page_api_error(e.into()))?;

@@ -25,6 +25,7 @@ fn every_command_has_help() {
         vec!["user", "set-password", "--help"],
         vec!["user", "disable", "--help"],
         vec!["user", "enable", "--help"],
+        vec!["user", "reset-mfa", "--help"],
     ] {
         let out = cli(&dir, &args, "");
         assert!(out.status.success(), "{args:?}");

@@ -95,6 +95,13 @@ async fn totp_set_up_then_required_at_every_sign_in() {
             .iter()
             .any(|e| e.action == "second_factor" && e.outcome == "success")
     );
+    // The sign-in that finished with the code is audited with the finishing request's id.
+    let signed_in = audit
+        .iter()
+        .find(|e| e.action == "sign_in" && e.outcome == "success" && e.details.contains("otp"))
+        .expect("the sign-in is audited");
+    assert!(signed_in.request_id.is_some(), "{signed_in:?}");
+    assert!(signed_in.ip.is_some());
 }
 
 fn base32_decode(s: &str) -> Vec<u8> {
@@ -331,4 +338,73 @@ async fn a_password_alone_cannot_register_a_new_factor() {
         location(&b.get("/t/default/login/enrol").await),
         "/t/default/login/verify"
     );
+}
+
+/// A user who lost their factors: an operator removes them all (`watchword user reset-mfa`),
+/// audited; under a policy that requires a second factor, the next sign-in sets up a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_resets_the_factors_of_a_user_who_lost_them() {
+    use crate::common::binary::{run, stderr, stdout};
+    let app = TestApp::start().await;
+    set_mfa(&app, MfaMode::Required).await;
+    app.create_user("default", "lou", GOOD_PASSWORD).await;
+    let b = app.browser();
+    assert_eq!(password(&b, "lou").await, "/t/default/login/enrol");
+    let page = b.get("/t/default/login/enrol").await.text().await.unwrap();
+    let seed = super::manual_key(&page);
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let res = b
+        .post_form(
+            "/t/default/login/enrol/totp",
+            &[("csrf_token", &csrf), ("code", &next_code(&app, &seed))],
+        )
+        .await;
+    assert_eq!(location(&res), "/t/default/");
+    // Lost: the password alone leads to the code prompt, not to a new set-up.
+    app.clock.advance(Duration::seconds(60));
+    let c = app.browser();
+    assert_eq!(password(&c, "lou").await, "/t/default/login/verify");
+
+    let cli = |args: &[&str]| {
+        let mut cmd = app.cli();
+        cmd.args(args);
+        run(cmd, "")
+    };
+    let out = tokio::task::block_in_place(|| cli(&["user", "reset-mfa", "nobody"]));
+    assert!(!out.status.success(), "unknown user: {}", stdout(&out));
+    let out = tokio::task::block_in_place(|| cli(&["user", "reset-mfa", "LOU"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("authenticator app: yes"),
+        "{}",
+        stdout(&out)
+    );
+
+    let tenant = app.tenant("default").await;
+    let user = watchword::admin::users::find(&app.app.ctx, &tenant, "lou")
+        .await
+        .unwrap()
+        .unwrap();
+    let (t, u) = (tenant.id, user.user.id);
+    let left = app
+        .app
+        .ctx
+        .db
+        .run(move |c| watchword::storage::factors::factors(c, t, u))
+        .await
+        .unwrap();
+    assert!(!left.any() && left.recovery_left == 0, "{left:?}");
+    let d = app.browser();
+    assert_eq!(
+        password(&d, "lou").await,
+        "/t/default/login/enrol",
+        "a new factor is set up at the next sign-in"
+    );
+    let audit = app.audit("default").await;
+    let reset = audit
+        .iter()
+        .find(|e| e.action == "factors_reset")
+        .expect("audited");
+    assert_eq!(reset.actor, "cli");
+    assert!(reset.details.contains("\"totp\":true"), "{}", reset.details);
 }

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 / OpenID Connect provider, driven by the `openidconnect` crate as relying
 //! party plus a cookie-carrying browser for the hosted pages.
 
+mod access;
 mod authorize;
 mod clients;
 mod code_flow;
