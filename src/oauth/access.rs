@@ -11,6 +11,9 @@ use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
 use crate::storage::{self, grants::GrantRow, grants::Whose};
 
+/// Approved scopes and when they were approved.
+pub type Consent = (Vec<String>, i64);
+
 /// One client's access to the user's account.
 #[derive(Clone, Debug)]
 pub struct AppAccess {
@@ -19,7 +22,7 @@ pub struct AppAccess {
     pub name: String,
     pub first_party: bool,
     /// The scopes the user approved and when (none for first-party clients).
-    pub consent: Option<(Vec<String>, i64)>,
+    pub consent: Option<Consent>,
     /// Live grants, newest first.
     pub grants: Vec<GrantRow>,
 }
@@ -57,8 +60,7 @@ pub async fn of_user(
             Ok((consents, grants, clients))
         })
         .await?;
-    let mut by_client: BTreeMap<String, (Option<(Vec<String>, i64)>, Vec<GrantRow>)> =
-        BTreeMap::new();
+    let mut by_client: BTreeMap<String, (Option<Consent>, Vec<GrantRow>)> = BTreeMap::new();
     for (client_id, scopes, at) in consents {
         by_client.entry(client_id).or_default().0 = Some((scopes, at));
     }
