@@ -4,6 +4,7 @@
 #
 #   bench/run-oidc.sh                       SQLite + in-process store
 #   DB=postgres bench/run-oidc.sh           PostgreSQL (postgres://postgres@127.0.0.1/test, fresh schema)
+#   PG_SETUP_SQL="create index ..." DB=postgres bench/run-oidc.sh   an A/B of a schema change
 #
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
@@ -75,6 +76,11 @@ run() { # name, wrk args...
 echo "== preparing refresh tokens"
 (cd "$root" && target/release/examples/oidc_setup "$base" $((CONNS * 4))) > tokens.txt
 access=$(awk '/^access_token/{print $2}' tokens.txt)
+# PG_SETUP_SQL: SQL run in the benchmark's schema before the load (A/B of an index, a setting).
+if [ -n "${PG_SETUP_SQL:-}" ] && [ -n "$schema" ]; then
+  psql -h 127.0.0.1 -U postgres -d test -qc "set search_path = $schema; $PG_SETUP_SQL" >/dev/null
+  echo "== ran in the schema: $PG_SETUP_SQL"
+fi
 
 WW_BASIC="$m2m" WW_BODY="grant_type=client_credentials&scope=api:read" \
   run "client_credentials: wrk -t$THREADS -c$CONNS -d${DURATION}s" -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$root/bench/basic.lua" "$base/t/default/token"

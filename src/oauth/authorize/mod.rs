@@ -118,6 +118,8 @@ pub async fn next_step(
 /// MFA (whether or not the user has a second factor: one is set up then), and the weakest known
 /// `acr_values` level, if the user has a factor that can reach it (`acr_values` are a request,
 /// not a demand: otherwise the code is issued and the ID token's `acr` says what was reached).
+/// A client that requires MFA in a tenant whose MFA mode is `off` gets `access_denied`: its
+/// requirement fails closed.
 async fn step_up(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -125,6 +127,13 @@ async fn step_up(
     session: &BrowserSession,
 ) -> Result<Option<Acr>, OAuthError> {
     if !tenant.policy.mfa.enabled() {
+        if req.client.settings.require_mfa && Acr::of(&session.amr) < Acr::Mfa {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this client requires a second factor, and second factors are turned off for \
+                 this tenant",
+            ));
+        }
         return Ok(None);
     }
     let have = Acr::of(&session.amr);

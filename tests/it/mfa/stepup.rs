@@ -157,6 +157,15 @@ async fn a_client_that_requires_mfa_gets_it_or_an_error() {
     let claims = id_claims(&client, &back, p).await;
     assert_eq!(claims["acr"], "mfa");
     assert!(claims["amr"].as_array().unwrap().contains(&"otp".into()));
+
+    // With second factors turned off for the tenant, the requirement fails closed: a session
+    // with a password alone gets access_denied, never a code.
+    super::set_mfa(&app, watchword::domain::mfa::MfaMode::Off).await;
+    let c = signed_in(&app, "ron").await;
+    let (back, _) = authorize(&c, &client, None, false).await;
+    let url = url::Url::parse(&back).unwrap();
+    assert_eq!(param(&url, "error").as_deref(), Some("access_denied"), "{back}");
+    assert!(param(&url, "code").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
