@@ -164,7 +164,11 @@ async fn a_client_that_requires_mfa_gets_it_or_an_error() {
     let c = signed_in(&app, "ron").await;
     let (back, _) = authorize(&c, &client, None, false).await;
     let url = url::Url::parse(&back).unwrap();
-    assert_eq!(param(&url, "error").as_deref(), Some("access_denied"), "{back}");
+    assert_eq!(
+        param(&url, "error").as_deref(),
+        Some("access_denied"),
+        "{back}"
+    );
     assert!(param(&url, "code").is_none());
 }
 
