@@ -19,8 +19,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::SharedClock;
 use crate::crypto::{constant_time_eq, random, sha256_b64};
 use crate::domain::ids::{TenantId, UserId};
@@ -31,51 +29,15 @@ use crate::domain::session::{
 use crate::domain::tenant::Tenant;
 use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
 
+mod ended;
+
+pub use ended::{Elsewhere, Ended};
+
 /// A session just created (or continued under a new cookie): the cookie value and the record.
 #[derive(Debug)]
 pub struct NewSession {
     pub token: Secret<String>,
     pub record: BrowserSession,
-}
-
-/// Why a session ended (kept for an hour so a returning browser can be told).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ended {
-    pub reason: String,
-    pub at: i64,
-    /// For a session ended by a sign-in elsewhere (the session limit): where that was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<Elsewhere>,
-    /// The hash of the ended session's cookie secret: only its browser may read this note.
-    #[serde(default, skip_serializing)]
-    pub(crate) holder: String,
-}
-
-/// The stored form of [`Ended`] (with the holder's hash).
-#[derive(Serialize)]
-struct EndedNote<'a> {
-    #[serde(flatten)]
-    ended: &'a Ended,
-    holder: &'a str,
-}
-
-impl Ended {
-    pub fn new(reason: &str, at: i64, by: Option<Elsewhere>) -> Self {
-        Self {
-            reason: reason.to_owned(),
-            at,
-            by,
-            holder: String::new(),
-        }
-    }
-}
-
-/// The sign-in that took a session's place: approximate device and address, for the page that
-/// tells the evicted browser what happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Elsewhere {
-    pub device: String,
-    pub ip: String,
 }
 
 /// What creating a session did.
@@ -123,7 +85,7 @@ fn record_key(sid: &str) -> String {
     format!("{RECORD_PREFIX}{sid}")
 }
 
-fn gone_key(sid: &str) -> String {
+pub(super) fn gone_key(sid: &str) -> String {
     format!("gone:{sid}")
 }
 
@@ -136,7 +98,7 @@ fn user_index(tenant: TenantId, user: UserId) -> String {
 }
 
 /// Splits a cookie value into the session id and the secret's hash.
-fn parse_cookie(token: &str) -> Option<(&str, String)> {
+pub(super) fn parse_cookie(token: &str) -> Option<(&str, String)> {
     let (sid, secret) = token.split_once('.')?;
     let ok = |s: &str| {
         (20..=64).contains(&s.len())
@@ -403,55 +365,6 @@ impl Sessions {
             .await?;
         self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
         self.note_ended(record, ended).await
-    }
-
-    /// The note of why a session ended, for the returning browser (the admission that evicted a
-    /// session already removed its record and index entries).
-    pub async fn note_ended(
-        &self,
-        record: &BrowserSession,
-        ended: &Ended,
-    ) -> Result<(), StoreError> {
-        let note = EndedNote {
-            ended,
-            holder: &record.secret_hash,
-        };
-        let bytes = serde_json::to_vec(&note).expect("serializes");
-        self.store
-            .set(
-                &gone_key(&record.sid),
-                &bytes,
-                Duration::from_secs(EXPIRED_GRACE_SECS as u64),
-            )
-            .await
-    }
-
-    async fn ended_note(&self, sid: &str, hash: &str) -> Result<Option<Ended>, StoreError> {
-        Ok(self
-            .store
-            .get(&gone_key(sid))
-            .await?
-            .and_then(|b| serde_json::from_slice::<Ended>(&b).ok())
-            .filter(|e| constant_time_eq(e.holder.as_bytes(), hash.as_bytes())))
-    }
-
-    /// Why the session with public id `sid` ended, if it did within the last hour (for the
-    /// server's own checks; browsers read their note with [`Sessions::ended`]).
-    pub async fn end_reason(&self, sid: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .store
-            .get(&gone_key(sid))
-            .await?
-            .and_then(|b| serde_json::from_slice::<Ended>(&b).ok())
-            .map(|e| e.reason))
-    }
-
-    /// Why the session behind a cookie value ended, if it did within the last hour.
-    pub async fn ended(&self, token: &str) -> Result<Option<Ended>, StoreError> {
-        match parse_cookie(token) {
-            Some((sid, hash)) => self.ended_note(sid, &hash).await,
-            None => Ok(None),
-        }
     }
 
     /// The record of the session with public id `sid`, whatever its timeout state.
