@@ -37,6 +37,8 @@ pub enum AuditAction {
     FactorAdded,
     /// A second factor removed.
     FactorRemoved,
+    /// A security key or passkey given a new name.
+    FactorRenamed,
     /// A new set of recovery codes (the old set stops working).
     RecoveryCodesGenerated,
     /// A user withdrew a client's access (consent forgotten, grants revoked).
@@ -71,6 +73,7 @@ impl AuditAction {
             AuditAction::SecondFactor => "second_factor",
             AuditAction::FactorAdded => "factor_added",
             AuditAction::FactorRemoved => "factor_removed",
+            AuditAction::FactorRenamed => "factor_renamed",
             AuditAction::RecoveryCodesGenerated => "recovery_codes_generated",
             AuditAction::AccessWithdrawn => "access_withdrawn",
             AuditAction::FactorsReset => "factors_reset",

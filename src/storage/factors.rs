@@ -185,6 +185,25 @@ pub fn credential_delete(
         > 0)
 }
 
+/// Renames one of the user's credentials; returns whether it exists.
+pub fn credential_rename(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    user: UserId,
+    row_id: &str,
+    name: &str,
+) -> Result<bool, StorageError> {
+    Ok(diesel::update(
+        webauthn_credentials::table
+            .filter(webauthn_credentials::tenant_id.eq(tenant.to_string()))
+            .filter(webauthn_credentials::user_id.eq(user.to_string()))
+            .filter(webauthn_credentials::id.eq(row_id)),
+    )
+    .set(webauthn_credentials::name.eq(name))
+    .execute(conn)?
+        > 0)
+}
+
 /// Replaces the user's recovery codes with a new set (the old ones stop working).
 pub fn recovery_replace(
     conn: &mut DbConn,

@@ -132,6 +132,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             web::post().to(factors::key_remove),
         )
         .route(
+            "/t/{tenant}/account/webauthn/{id}/rename",
+            web::post().to(factors::key_rename),
+        )
+        .route(
             "/t/{tenant}/account/recovery",
             web::post().to(factors::recovery_generate),
         )

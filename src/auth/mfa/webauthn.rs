@@ -160,7 +160,7 @@ pub async fn finish_registration(
         .map_err(err)?;
     let json = serde_json::to_value(&key).expect("passkeys serialize");
     let flag = |f: &str| json["cred"][f].as_bool().unwrap_or(false);
-    let name: String = name.trim().chars().take(64).collect();
+    let name = clean_name(name);
     let row = CredentialRow {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: tenant.id.to_string(),
@@ -342,6 +342,35 @@ async fn record_use(
         methods.push(AuthMethod::User);
     }
     Ok(methods)
+}
+
+/// A credential's name as stored: trimmed, control characters dropped, at most 64 characters.
+fn clean_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect()
+}
+
+/// Renames one of the user's credentials (an empty name is refused); returns whether it was
+/// renamed.
+pub async fn rename(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    row_id: &str,
+    name: &str,
+) -> Result<bool, FactorError> {
+    let name = clean_name(name);
+    if name.is_empty() {
+        return Ok(false);
+    }
+    let (t, u, id) = (tenant.id, user.id, row_id.to_owned());
+    Ok(ctx
+        .db
+        .write(move |c| storage::factors::credential_rename(c, t, u, &id, &name))
+        .await?)
 }
 
 /// Removes one of the user's credentials.

@@ -103,6 +103,8 @@ pub async fn show(
         Some("totp-removed") => (Some("The authenticator app was removed."), true),
         Some("key") => (Some("The security key or passkey was added."), true),
         Some("key-removed") => (Some("The security key or passkey was removed."), true),
+        Some("key-renamed") => (Some("The security key or passkey was renamed."), false),
+        Some("key-not-renamed") => (Some("Give the key a name that is not empty."), false),
         _ => (None, false),
     };
     let others = super::sessions(&state)
@@ -318,6 +320,53 @@ pub async fn key_remove(
     }
     Ok(see_other(&format!(
         "{}?done=key-removed",
+        security_path(&tenant)
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    csrf_token: String,
+    name: String,
+}
+
+/// Renames a security key or passkey (a label: no fresh second factor needed). Audited.
+pub async fn key_rename(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    client: Client,
+    StrictForm(form): StrictForm<RenameForm>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let tenant = super::load_tenant_for(&state, &req, &slug).await?;
+    csrf::verify(&state, &req, &form.csrf_token)?;
+    let (_, user) = match signed_in(&state, &req, &tenant).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let renamed = webauthn::rename(&state.ctx, &tenant, &user, &id, &form.name).await?;
+    if renamed {
+        storage::audit::record(
+            &state.ctx.db,
+            audit(
+                &state,
+                &tenant,
+                AuditAction::FactorRenamed,
+                &user,
+                &client,
+                serde_json::json!({ "factor": "webauthn", "credential": id }),
+            ),
+        )
+        .await;
+    }
+    let done = if renamed {
+        "key-renamed"
+    } else {
+        "key-not-renamed"
+    };
+    Ok(see_other(&format!(
+        "{}?done={done}",
         security_path(&tenant)
     )))
 }

@@ -10,7 +10,8 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
 use super::{password, session_methods};
-use crate::common::{Browser, GOOD_PASSWORD, TestApp};
+use crate::common::browser::location;
+use crate::common::{Browser, GOOD_PASSWORD, TestApp, hidden_field};
 
 /// A soft authenticator that also plays a discoverable one: it remembers the credential it made
 /// and the user handle it was made for, offers that credential when the server allows any, and
@@ -351,4 +352,101 @@ async fn acr_values_phr_asks_for_the_security_key() {
     let claims = super::stepup::id_claims(&client, &back, p).await;
     assert_eq!(claims["acr"], "phr");
     assert_eq!(claims["amr"], json!(["pwd", "hwk", "user", "mfa"]));
+}
+
+/// Users rename their keys (CSRF-protected, audited, someone else's key untouched, an empty
+/// name refused), and after adding one, where the tenant allows several sessions, they are
+/// offered to sign out their other sessions, which the offer's button does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_renamed_and_a_new_key_offers_to_end_other_sessions() {
+    use watchword::domain::session::SessionLimit;
+    let app = localhost_app().await;
+    crate::sessions::set_session_policy(&app, "default", |p| {
+        p.max_sessions_per_user = SessionLimit::Max(3)
+    })
+    .await;
+    let b = super::signed_in(&app, "ren").await;
+    let elsewhere = app.browser();
+    assert_eq!(password(&elsewhere, "ren").await, "/t/default/");
+    let mut key = SoftKey::new(&app.base);
+    register(&b, &mut key, "security_key", "Old name").await;
+
+    // The page after the change offers to end the other session.
+    let page = b
+        .get("/t/default/account/security?done=key")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign out everywhere else"), "{page}");
+    let id = page
+        .split("/t/default/account/webauthn/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let rename = format!("/t/default/account/webauthn/{id}/rename");
+
+    let res = b
+        .post_form(&rename, &[("csrf_token", "forged"), ("name", "Stolen")])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = b
+        .post_form(&rename, &[("csrf_token", &csrf), ("name", "   ")])
+        .await;
+    assert!(location(&res).ends_with("done=key-not-renamed"));
+    let res = b
+        .post_form(
+            &rename,
+            &[("csrf_token", &csrf), ("name", " Blue YubiKey ")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).ends_with("done=key-renamed"));
+    let page = b.get(&location(&res)).await.text().await.unwrap();
+    assert!(
+        page.contains("Blue YubiKey") && !page.contains("Old name"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Sign out everywhere else"),
+        "a new name is no reason to end sessions"
+    );
+    // Another user cannot rename it.
+    let other = super::signed_in(&app, "eve").await;
+    let csrf_eve = other.csrf("/t/default/account/security").await;
+    let res = other
+        .post_form(&rename, &[("csrf_token", &csrf_eve), ("name", "Mine now")])
+        .await;
+    assert!(location(&res).ends_with("done=key-not-renamed"));
+    let page = b
+        .get("/t/default/account/security")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Blue YubiKey"));
+    let renamed: Vec<_> = app
+        .audit("default")
+        .await
+        .into_iter()
+        .filter(|e| e.action == "factor_renamed")
+        .collect();
+    assert_eq!(renamed.len(), 1);
+
+    // The offer's button signs the other browser out.
+    let res = b
+        .post_form(
+            "/t/default/account/sessions/end-others",
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        elsewhere.get("/t/default/").await.status(),
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    assert_eq!(b.get("/t/default/").await.status(), StatusCode::OK);
 }
