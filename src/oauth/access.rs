@@ -32,6 +32,12 @@ impl AppAccess {
     pub fn offline(&self) -> bool {
         self.grants.iter().any(|g| g.offline)
     }
+
+    /// When access was last given: the consent or the newest grant (Unix seconds).
+    pub fn last_given(&self) -> i64 {
+        let newest = self.grants.iter().map(|g| g.created_at).max().unwrap_or(0);
+        newest.max(self.consent.as_ref().map_or(0, |c| c.1))
+    }
 }
 
 /// The clients that have the user's consent or a live grant, most recent first.
@@ -78,11 +84,7 @@ pub async fn of_user(
             grants,
         });
     }
-    let latest = |a: &AppAccess| {
-        let g = a.grants.iter().map(|g| g.created_at).max().unwrap_or(0);
-        g.max(a.consent.as_ref().map_or(0, |c| c.1))
-    };
-    out.sort_by_key(|a| std::cmp::Reverse(latest(a)));
+    out.sort_by_key(|a| std::cmp::Reverse(a.last_given()));
     Ok(out)
 }
 

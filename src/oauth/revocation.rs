@@ -56,11 +56,7 @@ pub async fn access_token_live(
         // The database revocation of the offline grant follows the eviction within
         // milliseconds; the session's end note closes the gap before it.
         let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-        if sessions
-            .end_reason(origin)
-            .await?
-            .is_some_and(|r| crate::domain::session::ends_offline_grants(&r))
-        {
+        if sessions.ended_against_holder(origin).await? {
             return Ok(false);
         }
     }

@@ -281,23 +281,15 @@ pub fn remove_all(
     user: UserId,
 ) -> Result<Removed, StorageError> {
     super::write_transaction(conn, |conn| {
-        let totp = diesel::delete(mfa_totp::table.filter(mfa_totp::user_id.eq(user.to_string())))
-            .execute(conn)?
-            > 0;
+        let totp = totp_delete(conn, user)?;
         let credentials = diesel::delete(
             webauthn_credentials::table
                 .filter(webauthn_credentials::tenant_id.eq(tenant.to_string()))
                 .filter(webauthn_credentials::user_id.eq(user.to_string())),
         )
         .execute(conn)?;
-        let recovery_codes = diesel::delete(
-            recovery_codes::table
-                .filter(recovery_codes::user_id.eq(user.to_string()))
-                .filter(recovery_codes::used_at.is_null()),
-        )
-        .execute(conn)?;
-        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.to_string())))
-            .execute(conn)?;
+        let recovery_codes = recovery_left(conn, user)? as usize;
+        recovery_delete(conn, user)?;
         Ok(Removed {
             totp,
             credentials,

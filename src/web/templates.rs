@@ -309,8 +309,7 @@ pub struct AppRow {
 
 impl AppRow {
     pub fn new(a: &crate::oauth::access::AppAccess) -> Self {
-        let newest = a.grants.iter().map(|g| g.created_at).max().unwrap_or(0);
-        let since = crate::clock::from_unix(newest.max(a.consent.as_ref().map_or(0, |c| c.1)));
+        let since = crate::clock::from_unix(a.last_given());
         let mut scopes: Vec<&str> = Vec::new();
         for s in a
             .consent

@@ -96,6 +96,16 @@ impl Sessions {
             .map(|e| e.reason))
     }
 
+    /// Was the session with public id `sid` ended against its holder (evicted, ended from
+    /// another device, by an administrator, the account disabled) within the last hour? Offline
+    /// grants issued in it die then too (see `domain::session::ends_offline_grants`).
+    pub async fn ended_against_holder(&self, sid: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .end_reason(sid)
+            .await?
+            .is_some_and(|r| crate::domain::session::ends_offline_grants(&r)))
+    }
+
     /// Why the session behind a cookie value ended, if it did within the last hour.
     pub async fn ended(&self, token: &str) -> Result<Option<Ended>, StoreError> {
         match parse_cookie(token) {

@@ -175,10 +175,7 @@ pub async fn exchange(
         // An offline grant outlives its session, unless that session was ended against its
         // holder (e.g. evicted by a sign-in elsewhere): then the grant goes too. The database
         // revocation follows within milliseconds; this closes the gap before it.
-        (None, Some(origin)) => sessions
-            .end_reason(origin)
-            .await?
-            .is_some_and(|r| crate::domain::session::ends_offline_grants(&r)),
+        (None, Some(origin)) => sessions.ended_against_holder(origin).await?,
         (None, None) => false,
     };
     if ended || session_gone {
