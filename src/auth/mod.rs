@@ -4,6 +4,7 @@
 
 pub mod mfa;
 pub mod pending_signin;
+pub mod second_step;
 pub mod sessions;
 pub mod signin;
 pub mod throttle;

@@ -11,13 +11,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::mfa::Need;
-use super::sessions::{NewSession, SessionLookup, Sessions};
+use super::sessions::{NewSession, Reauthentication, SessionLookup, Sessions};
 use super::signin::{SessionRequest, SignInError, Started, start_session};
 use crate::context::Ctx;
 use crate::crypto::{random, sha256_hex};
 use crate::domain::audit::Origin;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::session::{Acr, AuthMethod};
+use crate::domain::session::{Acr, AuthMethod, is_new_authentication, proves_second_factor};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::session_store::StoreError;
@@ -41,6 +41,10 @@ pub struct PendingSignIn {
     pub replaces_session: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// A step-up that re-proved the password (`NeedState::Password`): finishing it is a new
+    /// authentication of the session, and `amr` holds only what this step proved.
+    #[serde(default)]
+    pub reauthenticated: bool,
 }
 
 /// Serializable form of [`Need`].
@@ -49,6 +53,9 @@ pub struct PendingSignIn {
 pub enum NeedState {
     SecondFactor,
     Enrolment,
+    /// A step-up for a user with no second factor: the password again first (a session alone,
+    /// however old, may not add a first factor), then `Enrolment`.
+    Password,
 }
 
 impl From<Need> for NeedState {
@@ -111,6 +118,20 @@ impl PendingSignIn {
     }
 }
 
+/// Moves a pending step-up past its password step: from now on `amr` is what this step proved.
+pub async fn password_confirmed(
+    ctx: &Ctx,
+    token: &str,
+    pending: &PendingSignIn,
+) -> Result<PendingSignIn, StoreError> {
+    let mut next = pending.clone();
+    next.amr = vec![AuthMethod::Pwd];
+    next.need = NeedState::Enrolment;
+    next.reauthenticated = true;
+    save(ctx, token, &next).await?;
+    Ok(next)
+}
+
 /// Parks a sign-in; returns the token for the browser's cookie.
 pub async fn begin(ctx: &Ctx, pending: &PendingSignIn) -> Result<String, StoreError> {
     let token = random::token();
@@ -148,7 +169,8 @@ pub enum Finished {
 }
 
 /// Finishes a pending sign-in once `proved` has been added to what it had. The token is used up
-/// (taken) so the same proof cannot finish it twice.
+/// (taken) so the same proof cannot finish it twice. A step-up moves the session's `auth_time`
+/// only if it re-proved the password or a passkey.
 pub async fn finish(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -181,8 +203,16 @@ pub async fn finish(
     }
     let ip = pending.ip.as_deref().unwrap_or("");
     let ua = pending.user_agent.as_deref().unwrap_or("");
+    let proof = Reauthentication {
+        amr,
+        new_authentication: pending.reauthenticated || is_new_authentication(proved),
+        second_factor: proves_second_factor(proved),
+    };
     Ok(
-        match sessions.reauthenticate(tenant, &found, amr, ip, ua).await? {
+        match sessions
+            .reauthenticate(tenant, &found, proof, ip, ua)
+            .await?
+        {
             Some(session) => Finished::SteppedUp(Box::new(session)),
             None => Finished::SessionGone,
         },

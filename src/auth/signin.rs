@@ -11,7 +11,7 @@ use crate::domain::user::{LoginIdentifier, User};
 use crate::session_store::StoreError;
 use crate::storage::{self, StorageError};
 
-use super::sessions::{Created, Found, NewSession, SessionLookup, Sessions};
+use super::sessions::{Created, Found, NewSession, Reauthentication, SessionLookup, Sessions};
 use super::throttle::{self, Verdict};
 
 /// Longest identifier or password looked at; longer input fails like a wrong password.
@@ -248,6 +248,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             replaces_session: req.replaces_session.clone(),
             ip: req.origin.ip.clone(),
             user_agent: req.origin.user_agent.clone(),
+            reauthenticated: false,
         };
         let token = super::pending_signin::begin(ctx, &pending).await?;
         storage::audit::record(
@@ -318,7 +319,7 @@ pub async fn start_session(
                 && prev.record.state(now, &tenant.policy.session) == SessionState::Active =>
         {
             if let Some(session) = sessions
-                .reauthenticate(tenant, &prev, amr.clone(), ip, ua)
+                .reauthenticate(tenant, &prev, Reauthentication::fresh(amr.clone()), ip, ua)
                 .await?
             {
                 let started = Started::Session {

@@ -33,6 +33,8 @@ pub enum AuditAction {
     /// A second factor presented at sign-in or step-up (outcome `success`, `failure`,
     /// `throttled`; details name the method).
     SecondFactor,
+    /// A signed-in user re-entered their password (before setting up a first second factor).
+    PasswordConfirmed,
     /// A second factor set up (TOTP, security key, passkey).
     FactorAdded,
     /// A second factor removed.
@@ -71,6 +73,7 @@ impl AuditAction {
             AuditAction::TokenReuseDetected => "token_reuse_detected",
             AuditAction::RequestRefused => "request_refused",
             AuditAction::SecondFactor => "second_factor",
+            AuditAction::PasswordConfirmed => "password_confirmed",
             AuditAction::FactorAdded => "factor_added",
             AuditAction::FactorRemoved => "factor_removed",
             AuditAction::FactorRenamed => "factor_renamed",

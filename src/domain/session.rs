@@ -153,7 +153,7 @@ impl AuthMethod {
     }
 
     /// Something the user has (a device, an app, a code sheet), as opposed to knows or is.
-    fn is_possession(self) -> bool {
+    pub fn is_possession(self) -> bool {
         matches!(
             self,
             AuthMethod::Otp | AuthMethod::Rec | AuthMethod::Hwk | AuthMethod::Swk
@@ -163,6 +163,18 @@ impl AuthMethod {
     fn is_webauthn(self) -> bool {
         matches!(self, AuthMethod::Hwk | AuthMethod::Swk)
     }
+}
+
+/// Whether proving `methods` is a new authentication of the user (moves `auth_time` and
+/// satisfies `prompt=login` / `max_age`): the password, or a WebAuthn credential that verified
+/// the user (a passkey). A code or a security key alone only adds a factor to the session.
+pub fn is_new_authentication(methods: &[AuthMethod]) -> bool {
+    methods.contains(&AuthMethod::Pwd) || methods.contains(&AuthMethod::User)
+}
+
+/// Whether `methods` include a second factor (something the user has).
+pub fn proves_second_factor(methods: &[AuthMethod]) -> bool {
+    methods.iter().any(|m| m.is_possession())
 }
 
 /// Authentication context classes (`acr`), weakest first. Documented in docs/oidc.md.
@@ -258,8 +270,14 @@ pub struct BrowserSession {
     /// new one (seconds are too coarse to tell two sign-ins apart).
     #[serde(rename = "ai", default)]
     pub auth_id: String,
+    /// What was proven in that authentication (plus second factors proven since, by step-up).
     #[serde(rename = "m")]
     pub amr: Vec<AuthMethod>,
+    /// When a second factor was last proven in this session (step-ups included), Unix seconds:
+    /// what "a recent second factor" is judged by. Step-ups by a second factor alone do not move
+    /// `auth_time` (only the password or a passkey does).
+    #[serde(rename = "mt", default, skip_serializing_if = "Option::is_none")]
+    pub mfa_at: Option<i64>,
     pub ip: String,
     /// "Firefox on Linux" (see `crate::domain::device`).
     #[serde(rename = "d")]
@@ -353,6 +371,7 @@ mod tests {
             auth_time: created,
             auth_id: "a".into(),
             amr: vec![AuthMethod::Pwd],
+            mfa_at: None,
             ip: "127.0.0.1".into(),
             device: "Firefox on Linux".into(),
             created_at: created,

@@ -57,28 +57,28 @@ pub fn totp_start(conn: &mut DbConn, row: &TotpRow) -> Result<bool, StorageError
 
 /// Accepts time step `step` (a later one than any accepted before), and confirms an enrolment.
 /// Returns `false` if that step, or a later one, was already used: a replay.
+/// Accepts time step `step` if it is later than the last accepted one (single use). With
+/// `confirming`, only for an unconfirmed seed, which this confirms; otherwise only for a
+/// confirmed one. One conditional update, so two requests cannot both accept a step.
 pub fn totp_accept(
     conn: &mut DbConn,
     user: UserId,
     step: i64,
     now: i64,
+    confirming: bool,
 ) -> Result<bool, StorageError> {
-    let n = diesel::update(
-        mfa_totp::table
-            .filter(mfa_totp::user_id.eq(user.to_string()))
-            .filter(mfa_totp::last_step.lt(step)),
-    )
-    .set(mfa_totp::last_step.eq(step))
-    .execute(conn)?;
-    if n == 1 {
-        diesel::update(
-            mfa_totp::table
-                .filter(mfa_totp::user_id.eq(user.to_string()))
-                .filter(mfa_totp::confirmed_at.is_null()),
-        )
-        .set(mfa_totp::confirmed_at.eq(now))
-        .execute(conn)?;
-    }
+    let target = mfa_totp::table
+        .filter(mfa_totp::user_id.eq(user.to_string()))
+        .filter(mfa_totp::last_step.lt(step));
+    let n = if confirming {
+        diesel::update(target.filter(mfa_totp::confirmed_at.is_null()))
+            .set((mfa_totp::last_step.eq(step), mfa_totp::confirmed_at.eq(now)))
+            .execute(conn)?
+    } else {
+        diesel::update(target.filter(mfa_totp::confirmed_at.is_not_null()))
+            .set(mfa_totp::last_step.eq(step))
+            .execute(conn)?
+    };
     Ok(n == 1)
 }
 

@@ -211,6 +211,8 @@ pub struct MfaVerifyPage<'a> {
     pub csrf_token: &'a str,
     pub user_label: &'a str,
     pub heading: &'a str,
+    /// The password again (a step-up for a user who has no second factor yet).
+    pub password: bool,
     pub totp: bool,
     pub webauthn: bool,
     pub recovery: bool,

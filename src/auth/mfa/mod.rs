@@ -2,6 +2,7 @@
 //! codes (`recovery`), and the rules that decide whether a sign-in needs one (`needs`). The
 //! sign-in state machine that asks for them is `crate::auth::pending_signin`.
 
+pub mod changes;
 pub mod recovery;
 pub mod totp;
 pub mod webauthn;

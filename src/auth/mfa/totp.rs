@@ -2,6 +2,8 @@
 //! one step of tolerance either way. Seeds are sealed with AES-256-GCM under the master key (the
 //! user id is the associated data, so a seed cannot be moved to another user). A step is accepted
 //! once: the last accepted step is stored and only later ones pass (a conditional update).
+//! A seed is a factor only once confirmed by a first valid code; until then it is an enrolment
+//! that expires after `ENROLMENT_SECS` and is shown again (the same key) while it lasts.
 
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -12,6 +14,18 @@ use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage::{self, factors::TotpRow};
+
+/// How long an unconfirmed seed can be confirmed (and is shown again) after it was created.
+pub const ENROLMENT_SECS: i64 = 15 * 60;
+
+/// What a code is checked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Signing in or stepping up: only a confirmed seed counts.
+    Verify,
+    /// The first code of an enrolment: only an unconfirmed seed younger than `ENROLMENT_SECS`.
+    Confirm,
+}
 
 /// What the enrolment page shows: the QR code (PNG, base64) and the key to type by hand.
 pub struct Enrolment {
@@ -37,30 +51,50 @@ fn build(secret: Vec<u8>, issuer: &str, account: &str) -> Result<Totp, FactorErr
         .map_err(|e| FactorError::WebAuthn(format!("TOTP setup failed: {e}")))
 }
 
-/// Starts (or restarts) setting up an authenticator app: a new 160-bit seed, stored sealed and
+/// Starts setting up an authenticator app, or shows again the one being set up: an unconfirmed
+/// seed younger than `ENROLMENT_SECS` is shown again (the app the user already scanned keeps
+/// matching after a mistyped code); otherwise a new 160-bit seed is stored sealed and
 /// unconfirmed. `None` if the user already has a confirmed one (remove it first).
 pub async fn start(
     ctx: &Ctx,
     tenant: &Tenant,
     user: &User,
 ) -> Result<Option<Enrolment>, FactorError> {
-    let seed = random::bytes::<20>().to_vec();
-    let totp = build(seed.clone(), &tenant.display_name, &user.username)?;
-    let row = TotpRow {
-        user_id: user.id.to_string(),
-        tenant_id: tenant.id.to_string(),
-        secret_sealed: aead::seal(&ctx.keys.encryption, &aad(user.id), &seed),
-        confirmed_at: None,
-        last_step: 0,
-        created_at: ctx.clock.unix(),
-    };
-    if !ctx
+    let (t, u, now) = (tenant.id, user.id, ctx.clock.unix());
+    let existing = ctx
         .db
-        .write(move |c| storage::factors::totp_start(c, &row))
-        .await?
-    {
-        return Ok(None);
-    }
+        .run(move |c| storage::factors::totp_get(c, t, u))
+        .await?;
+    let reusable = match &existing {
+        Some(row) if row.confirmed_at.is_some() => return Ok(None),
+        Some(row) if now - row.created_at < ENROLMENT_SECS => {
+            aead::open(&ctx.keys.encryption, &aad(user.id), &row.secret_sealed).ok()
+        }
+        _ => None,
+    };
+    let seed = match reusable {
+        Some(seed) => seed,
+        None => {
+            let seed = random::bytes::<20>().to_vec();
+            let row = TotpRow {
+                user_id: user.id.to_string(),
+                tenant_id: tenant.id.to_string(),
+                secret_sealed: aead::seal(&ctx.keys.encryption, &aad(user.id), &seed),
+                confirmed_at: None,
+                last_step: 0,
+                created_at: now,
+            };
+            if !ctx
+                .db
+                .write(move |c| storage::factors::totp_start(c, &row))
+                .await?
+            {
+                return Ok(None);
+            }
+            seed
+        }
+    };
+    let totp = build(seed, &tenant.display_name, &user.username)?;
     Ok(Some(Enrolment {
         qr_png_base64: totp
             .to_qr_base64()
@@ -81,13 +115,15 @@ fn group(base32: &str) -> String {
 }
 
 /// Checks a code: right for the current step (±1), and a later step than any accepted before.
-/// A first valid code confirms a pending enrolment. `WrongCode` for wrong, malformed, replayed
-/// codes alike.
+/// For `Purpose::Verify` the seed must be confirmed; for `Purpose::Confirm` it must be an
+/// unexpired enrolment, which the code then confirms. `WrongCode` for wrong, malformed, replayed
+/// codes and a seed of the wrong kind alike.
 pub async fn verify(
     ctx: &Ctx,
     tenant: &Tenant,
     user: &User,
     code: &str,
+    purpose: Purpose,
 ) -> Result<(), FactorError> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -101,6 +137,15 @@ pub async fn verify(
     else {
         return Err(FactorError::WrongCode);
     };
+    let usable = match purpose {
+        Purpose::Verify => row.confirmed_at.is_some(),
+        Purpose::Confirm => {
+            row.confirmed_at.is_none() && ctx.clock.unix() - row.created_at < ENROLMENT_SECS
+        }
+    };
+    if !usable {
+        return Err(FactorError::WrongCode);
+    }
     let seed = aead::open(&ctx.keys.encryption, &aad(user.id), &row.secret_sealed)
         .map_err(|_| FactorError::WebAuthn("the stored TOTP seed cannot be read".into()))?;
     let totp = build(seed, &tenant.display_name, &user.username)?;
@@ -111,7 +156,7 @@ pub async fn verify(
     let (step, at) = (step as i64, ctx.clock.unix());
     if ctx
         .db
-        .write(move |c| storage::factors::totp_accept(c, u, step, at))
+        .write(move |c| storage::factors::totp_accept(c, u, step, at, purpose == Purpose::Confirm))
         .await?
     {
         Ok(())
@@ -120,14 +165,14 @@ pub async fn verify(
     }
 }
 
-/// Whether the user has started but not confirmed an enrolment.
+/// Whether the user has started, and can still confirm, an enrolment.
 pub async fn pending(ctx: &Ctx, tenant: &Tenant, user: &User) -> Result<bool, FactorError> {
-    let (t, u) = (tenant.id, user.id);
+    let (t, u, now) = (tenant.id, user.id, ctx.clock.unix());
     Ok(ctx
         .db
         .run(move |c| storage::factors::totp_get(c, t, u))
         .await?
-        .is_some_and(|r| r.confirmed_at.is_none()))
+        .is_some_and(|r| r.confirmed_at.is_none() && now - r.created_at < ENROLMENT_SECS))
 }
 
 pub async fn remove(ctx: &Ctx, user: &User) -> Result<bool, FactorError> {

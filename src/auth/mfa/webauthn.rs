@@ -17,7 +17,7 @@ use webauthn_rs::prelude::{
 use super::FactorError;
 use crate::context::Ctx;
 use crate::crypto::random;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{TenantId, UserId};
 use crate::domain::session::AuthMethod;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
@@ -58,25 +58,37 @@ enum State {
     },
 }
 
+/// A ceremony's state and the tenant it was started in: one relying party (the host) serves
+/// every tenant, so a ceremony finishes only in the tenant that started it.
+#[derive(Serialize, Deserialize)]
+struct Parked {
+    tenant: TenantId,
+    state: State,
+}
+
 fn key(handle: &str) -> String {
     format!("wa:{}", crate::crypto::sha256_hex(handle.as_bytes()))
 }
 
-async fn park(ctx: &Ctx, state: &State) -> Result<String, FactorError> {
+async fn park(ctx: &Ctx, tenant: &Tenant, state: State) -> Result<String, FactorError> {
     let handle = random::token();
-    let bytes = serde_json::to_vec(state).expect("ceremony state serializes");
+    let parked = Parked {
+        tenant: tenant.id,
+        state,
+    };
+    let bytes = serde_json::to_vec(&parked).expect("ceremony state serializes");
     ctx.store.set(&key(&handle), &bytes, CEREMONY_TTL).await?;
     Ok(handle)
 }
 
-async fn take(ctx: &Ctx, handle: &str) -> Result<State, FactorError> {
-    let bytes = ctx
-        .store
-        .take(&key(handle))
-        .await?
-        .ok_or_else(|| FactorError::WebAuthn("the request expired; try again".into()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| FactorError::WebAuthn("the request expired; try again".into()))
+async fn take(ctx: &Ctx, tenant: &Tenant, handle: &str) -> Result<State, FactorError> {
+    let expired = || FactorError::WebAuthn("the request expired; try again".into());
+    let bytes = ctx.store.take(&key(handle)).await?.ok_or_else(expired)?;
+    serde_json::from_slice::<Parked>(&bytes)
+        .ok()
+        .filter(|p| p.tenant == tenant.id)
+        .map(|p| p.state)
+        .ok_or_else(expired)
 }
 
 fn err(e: impl std::fmt::Display) -> FactorError {
@@ -125,7 +137,8 @@ pub async fn start_registration(
     }
     let handle = park(
         ctx,
-        &State::Register {
+        tenant,
+        State::Register {
             user: user.id,
             kind,
             state,
@@ -148,7 +161,7 @@ pub async fn finish_registration(
         user: started_for,
         kind,
         state,
-    } = take(ctx, handle).await?
+    } = take(ctx, tenant, handle).await?
     else {
         return Err(err("this is not a registration"));
     };
@@ -212,7 +225,8 @@ pub async fn start_authentication(
         .map_err(err)?;
     let handle = park(
         ctx,
-        &State::Authenticate {
+        tenant,
+        State::Authenticate {
             user: user.id,
             state,
         },
@@ -232,7 +246,7 @@ pub async fn finish_authentication(
     let State::Authenticate {
         user: started_for,
         state,
-    } = take(ctx, handle).await?
+    } = take(ctx, tenant, handle).await?
     else {
         return Err(err("this is not a sign-in with a security key"));
     };
@@ -248,11 +262,12 @@ pub async fn finish_authentication(
 /// Options for signing in with a passkey (no username): conditional UI ("autofill") by default.
 pub async fn start_passwordless(
     ctx: &Ctx,
+    tenant: &Tenant,
 ) -> Result<(RequestChallengeResponse, String), FactorError> {
     let (options, state) = webauthn(ctx)?
         .start_discoverable_authentication()
         .map_err(err)?;
-    let handle = park(ctx, &State::Discoverable { state }).await?;
+    let handle = park(ctx, tenant, State::Discoverable { state }).await?;
     Ok((options, handle))
 }
 
@@ -263,7 +278,7 @@ pub async fn finish_passwordless(
     handle: &str,
     response: &PublicKeyCredential,
 ) -> Result<(UserId, Vec<AuthMethod>), FactorError> {
-    let State::Discoverable { state } = take(ctx, handle).await? else {
+    let State::Discoverable { state } = take(ctx, tenant, handle).await? else {
         return Err(err("this is not a passkey sign-in"));
     };
     let w = webauthn(ctx)?;

@@ -25,6 +25,7 @@ use crate::domain::ids::{TenantId, UserId};
 use crate::domain::secret::Secret;
 use crate::domain::session::{
     AuthMethod, BrowserSession, EXPIRED_GRACE_SECS, OnLimit, SessionPolicy, SessionState,
+    is_new_authentication, proves_second_factor,
 };
 use crate::domain::tenant::Tenant;
 use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
@@ -32,6 +33,28 @@ use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
 mod ended;
 
 pub use ended::{Elsewhere, Ended};
+
+/// What a re-authentication of an existing session proved.
+#[derive(Clone, Debug)]
+pub struct Reauthentication {
+    /// The session's methods afterwards.
+    pub amr: Vec<AuthMethod>,
+    /// The password or a passkey was proven (see `domain::session::is_new_authentication`).
+    pub new_authentication: bool,
+    /// A second factor was proven.
+    pub second_factor: bool,
+}
+
+impl Reauthentication {
+    /// A whole new authentication that proved `amr`.
+    pub fn fresh(amr: Vec<AuthMethod>) -> Self {
+        Self {
+            new_authentication: is_new_authentication(&amr),
+            second_factor: proves_second_factor(&amr),
+            amr,
+        }
+    }
+}
 
 /// A session just created (or continued under a new cookie): the cookie value and the record.
 #[derive(Debug)]
@@ -154,6 +177,7 @@ impl Sessions {
             user_id: user,
             auth_time: now,
             auth_id: random::token()[..16].to_owned(),
+            mfa_at: proves_second_factor(&amr).then_some(now),
             amr,
             ip: clip(ip, 64),
             device: crate::domain::device::describe(user_agent),
@@ -212,14 +236,15 @@ impl Sessions {
 
     /// The same user proved who they are again in a browser that has a session: a new cookie
     /// secret (no fixation: the old cookie stops working) for the same session (same `sid`, so
-    /// its clients stay signed in and it keeps its place among the user's sessions), with a
-    /// fresh `auth_time`. `None` if the session ended meanwhile (e.g. evicted): the caller
-    /// creates a new one.
+    /// its clients stay signed in and it keeps its place among the user's sessions). A new
+    /// authentication (password or passkey) moves `auth_time` and `auth_id`; a second factor
+    /// alone (a step-up) only adds to `amr` and moves `mfa_at`. `None` if the session ended
+    /// meanwhile (e.g. evicted): the caller creates a new one.
     pub async fn reauthenticate(
         &self,
         tenant: &Tenant,
         old: &Found,
-        amr: Vec<AuthMethod>,
+        proof: Reauthentication,
         ip: &str,
         user_agent: &str,
     ) -> Result<Option<NewSession>, StoreError> {
@@ -227,10 +252,15 @@ impl Sessions {
         let mut record = old.record.clone();
         let (token, secret_hash) = new_cookie(&record.sid);
         record.secret_hash = secret_hash;
-        record.auth_time = now;
-        record.auth_id = random::token()[..16].to_owned();
+        if proof.new_authentication {
+            record.auth_time = now;
+            record.auth_id = random::token()[..16].to_owned();
+        }
+        if proof.second_factor {
+            record.mfa_at = Some(now);
+        }
         record.last_seen = now;
-        record.amr = amr;
+        record.amr = proof.amr;
         record.ip = clip(ip, 64);
         record.device = crate::domain::device::describe(user_agent);
         if !self.write(&record, &tenant.policy.session, true).await? {

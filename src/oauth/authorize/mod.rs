@@ -21,7 +21,7 @@ use crate::domain::session::{Acr, BrowserSession};
 use crate::domain::tenant::Tenant;
 
 use super::error::{ErrorCode, OAuthError};
-use pending::Pending;
+use pending::{ParkedFor, Pending};
 
 /// What the browser must do next.
 #[derive(Debug)]
@@ -72,7 +72,7 @@ pub async fn next_step(
                 "the user must sign in",
             )));
         }
-        let pending_id = pending::save(ctx, &pending)
+        let pending_id = pending::save(ctx, &pending, ParkedFor::SignIn)
             .await
             .map_err(|e| fail(e.into()))?;
         return Ok(Step::SignIn {
@@ -88,14 +88,15 @@ pub async fn next_step(
                 "the user must confirm a second factor",
             )));
         }
-        let pending_id = pending::save(ctx, &pending)
+        let pending_id = pending::save(ctx, &pending, ParkedFor::StepUp)
             .await
             .map_err(|e| fail(e.into()))?;
         return Ok(Step::StepUp { pending_id, level });
     }
-    if consent::needed(ctx, tenant, req, session.user_id)
-        .await
-        .map_err(fail)?
+    if !pending.consented
+        && consent::needed(ctx, tenant, req, session.user_id)
+            .await
+            .map_err(fail)?
     {
         if req.prompt.none {
             return Err(fail(OAuthError::new(
@@ -103,7 +104,7 @@ pub async fn next_step(
                 "the user must consent",
             )));
         }
-        let pending_id = pending::save(ctx, &pending)
+        let pending_id = pending::save(ctx, &pending, ParkedFor::Consent)
             .await
             .map_err(|e| fail(e.into()))?;
         return Ok(Step::Consent { pending_id });
@@ -115,7 +116,9 @@ pub async fn next_step(
 }
 
 /// The level the session must reach first, if it falls short: `mfa` for a client that requires
-/// MFA (whether or not the user has a second factor: one is set up then), and the weakest known
+/// MFA or a tenant that requires a second factor of this user (whether or not the user has one:
+/// one is set up then; so sessions from before the tenant's switch to `required` step up before
+/// they get another code), and the weakest known
 /// `acr_values` level, if the user has a factor that can reach it (`acr_values` are a request,
 /// not a demand: otherwise the code is issued and the ID token's `acr` says what was reached).
 /// A client that requires MFA in a tenant whose MFA mode is `off` gets `access_denied`: its
@@ -137,7 +140,13 @@ async fn step_up(
         return Ok(None);
     }
     let have = Acr::of(&session.amr);
-    let required = req.client.settings.require_mfa.then_some(Acr::Mfa);
+    let tenant_requires = tenant.policy.mfa.required_for(false)
+        || (have < Acr::Mfa
+            && tenant
+                .policy
+                .mfa
+                .required_for(is_admin(ctx, tenant, session).await?));
+    let required = (req.client.settings.require_mfa || tenant_requires).then_some(Acr::Mfa);
     let requested = req.acr_values.as_deref().and_then(Acr::weakest_requested);
     if let Some(level) = required.filter(|l| have < *l) {
         return Ok(Some(level.max(requested.unwrap_or(level))));
@@ -155,6 +164,20 @@ async fn step_up(
         _ => factors.any(),
     };
     Ok(reachable.then_some(level))
+}
+
+/// Whether the session's user is an administrator (for `mfa.mode = required_for_admins`).
+async fn is_admin(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    session: &BrowserSession,
+) -> Result<bool, OAuthError> {
+    let (t, u) = (tenant.id, session.user_id);
+    Ok(ctx
+        .db
+        .run(move |c| crate::storage::users::find_by_id(c, t, u))
+        .await?
+        .is_some_and(|found| found.user.admin_role.is_some()))
 }
 
 /// Issues the authorization code and notes the client in the session (back-channel logout).

@@ -25,6 +25,23 @@ pub struct Pending {
     /// session the browser had when the request arrived, which does not count.
     pub force_login: bool,
     pub stale_auth_id: Option<String>,
+    /// What the request waits for. Only a request parked for consent may be answered on the
+    /// consent page; the others resume through `/authorize/continue`, which runs every check.
+    #[serde(default)]
+    pub parked_for: ParkedFor,
+    /// The user approved this request on the consent page (so `prompt=consent` is satisfied).
+    #[serde(default)]
+    pub consented: bool,
+}
+
+/// Why a request was parked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParkedFor {
+    #[default]
+    SignIn,
+    StepUp,
+    Consent,
 }
 
 impl Pending {
@@ -42,6 +59,8 @@ impl Pending {
             created_at: now,
             force_login,
             stale_auth_id: current.map(|s| s.auth_id.clone()),
+            parked_for: ParkedFor::SignIn,
+            consented: false,
         }
     }
 
@@ -55,10 +74,16 @@ fn key(id: &str) -> String {
     format!("authz:{id}")
 }
 
-/// Saves (under its id, or a new one) and returns the id.
-pub async fn save(ctx: &Ctx, pending: &Pending) -> Result<String, StoreError> {
+/// Saves (under its id, or a new one), noting what it waits for, and returns the id.
+pub async fn save(
+    ctx: &Ctx,
+    pending: &Pending,
+    parked_for: ParkedFor,
+) -> Result<String, StoreError> {
     let id = pending.id.clone().unwrap_or_else(random::token);
-    let bytes = serde_json::to_vec(pending).expect("serializes");
+    let mut pending = pending.clone();
+    pending.parked_for = parked_for;
+    let bytes = serde_json::to_vec(&pending).expect("serializes");
     ctx.store.set(&key(&id), &bytes, TTL).await?;
     Ok(id)
 }

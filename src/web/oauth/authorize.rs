@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{page_error, read_body};
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
-use crate::oauth::authorize::pending::{self, Pending};
+use crate::oauth::authorize::pending::{self, ParkedFor, Pending};
 use crate::oauth::authorize::{
     self, AuthorizationResponse, AuthorizeError, ResponseMode, Step, consent,
 };
@@ -244,10 +244,13 @@ pub async fn consent_page(
     query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant_for(&state, &req, &path).await?;
-    let (_, request) = match resume(&state, &tenant, &query.id).await {
+    let (pending, request) = match resume(&state, &tenant, &query.id).await {
         Ok(p) => p,
         Err(response) => return response,
     };
+    if pending.parked_for != ParkedFor::Consent {
+        return Err(expired_request());
+    }
     let Visitor::SignedIn { user, .. } = visitor(&state, &req, &tenant).await? else {
         return Ok(see_other(&format!(
             "/t/{}/authorize/continue?id={}",
@@ -300,10 +303,10 @@ pub async fn consent_answer(
             query_escape(&form.id)
         )));
     };
-    pending::delete(&state.ctx, &form.id).await?;
-    if !pending.login_satisfied(&session) {
+    if pending.parked_for != ParkedFor::Consent {
         return Err(expired_request());
     }
+    pending::delete(&state.ctx, &form.id).await?;
     if form.decision != "allow" {
         let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         return fail(&state, &tenant, AuthorizeError::redirect(&request, denied));
@@ -319,7 +322,10 @@ pub async fn consent_answer(
     {
         return fail(&state, &tenant, AuthorizeError::redirect(&request, e));
     }
-    match authorize::issue(&state.ctx, &tenant, &request, &session).await {
+    // Issuing the code re-runs every check (sign-in, step-up), not only consent.
+    let mut pending = pending;
+    pending.consented = true;
+    match authorize::next_step(&state.ctx, &tenant, &request, pending, Some(&session)).await {
         Ok(step) => Ok(render_step(&tenant, step)),
         Err(e) => fail(&state, &tenant, e),
     }

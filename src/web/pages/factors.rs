@@ -1,8 +1,8 @@
 //! The account's sign-in methods: authenticator app (set up, remove), security keys and passkeys
-//! (register, remove), recovery codes (create, replace). Changing them needs a recent second
-//! factor (`mfa.fresh_for_secs`) once the user has any: otherwise the user is sent to confirm one
-//! first. Every change is audited, and where the tenant allows several sessions the user is
-//! offered to end the others.
+//! (register, remove), recovery codes (create, replace). Whether the session may make a change
+//! now, and the change with its audit event, are `crate::auth::mfa::changes`; a session that must
+//! confirm a factor (or its password) first is sent to a step-up. Where the tenant allows several
+//! sessions the user is offered to end the others after a change.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,12 +10,11 @@ use serde::Deserialize;
 
 use super::mfa_enrol::enrol_form_page;
 use super::see_other;
-use crate::auth::mfa::{self, FactorError, recovery, totp, webauthn};
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
-use crate::domain::session::{Acr, BrowserSession};
+use crate::auth::mfa::changes::{self, Changed};
+use crate::auth::mfa::{self, FactorError, totp};
+use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::storage;
 use crate::web::client::Client;
 use crate::web::csrf;
 use crate::web::error::PageError;
@@ -36,49 +35,26 @@ pub async fn signed_in(
     super::signed_in_or_redirect(state, req, tenant, &security_path(tenant)).await
 }
 
-/// Whether the session proved a second factor recently enough to change factors. A user without
-/// any second factor may add a first one.
-pub async fn fresh_enough(
-    state: &AppState,
-    tenant: &Tenant,
-    session: &BrowserSession,
-    user: &User,
-) -> Result<bool, PageError> {
-    let factors = mfa::factors(&state.ctx, tenant, user).await?;
-    if !factors.any() && factors.recovery_left == 0 {
-        return Ok(true);
-    }
-    let recent = state.ctx.clock.unix() - session.auth_time <= tenant.policy.mfa.fresh_for_secs;
-    Ok(recent && Acr::of(&session.amr) >= Acr::Mfa)
-}
-
-/// "Confirm a second factor first, then come back here."
-fn step_up(tenant: &Tenant) -> HttpResponse {
-    see_other(&format!(
+/// Where a session that may not change factors yet goes first: a step-up (a second factor, or
+/// the password again for a user with none), then back to the sign-in methods page.
+pub fn confirm_first_path(tenant: &Tenant) -> String {
+    format!(
         "/t/{}/login/verify?step_up=mfa&return_to={}",
         tenant.slug,
         super::query_escape(&security_path(tenant))
-    ))
+    )
 }
 
-fn audit(
-    state: &AppState,
-    tenant: &Tenant,
-    action: AuditAction,
-    user: &User,
-    client: &Client,
-    details: serde_json::Value,
-) -> AuditEvent {
-    AuditEvent::new(
-        state.ctx.clock.now(),
-        Some(tenant.id),
-        action,
-        "success",
-        Actor::User(user.id.to_string()),
-    )
-    .subject(format!("user:{}", user.id))
-    .origin(client.origin())
-    .details(details)
+/// The page answer for a change the engine did not make.
+fn not_changed<T>(tenant: &Tenant, changed: Changed<T>) -> Result<HttpResponse, PageError> {
+    match changed {
+        Changed::Done(_) | Changed::ConfirmFirst => Ok(see_other(&confirm_first_path(tenant))),
+        Changed::Refused(why) => Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "This change is not allowed",
+            why,
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -169,14 +145,10 @@ pub async fn totp_page(
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if !tenant.policy.mfa.enabled() {
-        return Err(PageError::not_found());
-    }
-    if !fresh_enough(&state, &tenant, &session, &user).await? {
-        return Ok(step_up(&tenant));
-    }
-    let Some(setup) = totp::start(&state.ctx, &tenant, &user).await? else {
-        return Ok(see_other(&security_path(&tenant)));
+    let setup = match changes::start_totp(&state.ctx, &tenant, &session, &user).await? {
+        Changed::Done(Some(setup)) => setup,
+        Changed::Done(None) => return Ok(see_other(&security_path(&tenant))),
+        other => return not_changed(&tenant, other),
     };
     enrol_form_page(
         &state,
@@ -204,31 +176,19 @@ pub async fn totp_confirm(
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
     csrf::verify(&state, &req, &form.csrf_token)?;
-    let (_, user) = match signed_in(&state, &req, &tenant).await? {
+    let (session, user) = match signed_in(&state, &req, &tenant).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
     if !totp::pending(&state.ctx, &tenant, &user).await? {
         return Ok(see_other(&security_path(&tenant)));
     }
-    match totp::verify(&state.ctx, &tenant, &user, &form.code).await {
-        Ok(()) => {
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::FactorAdded,
-                    &user,
-                    &client,
-                    serde_json::json!({ "factor": "totp" }),
-                ),
-            )
-            .await;
-            Ok(see_other(&format!("{}?done=totp", security_path(&tenant))))
-        }
+    let origin = client.origin();
+    match changes::confirm_totp(&state.ctx, &tenant, &session, &user, &form.code, &origin).await {
+        Ok(Changed::Done(())) => Ok(see_other(&format!("{}?done=totp", security_path(&tenant)))),
+        Ok(other) => not_changed(&tenant, other),
         Err(FactorError::WrongCode) => {
-            // Show a new QR code: the seed of the failed attempt is replaced.
+            // The same key again: the app scanned before the mistyped code keeps matching.
             let setup = totp::start(&state.ctx, &tenant, &user)
                 .await?
                 .ok_or_else(PageError::not_found)?;
@@ -264,27 +224,14 @@ pub async fn totp_remove(
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if !fresh_enough(&state, &tenant, &session, &user).await? {
-        return Ok(step_up(&tenant));
+    let origin = client.origin();
+    match changes::remove_totp(&state.ctx, &tenant, &session, &user, &origin).await? {
+        Changed::Done(()) => Ok(see_other(&format!(
+            "{}?done=totp-removed",
+            security_path(&tenant)
+        ))),
+        other => not_changed(&tenant, other),
     }
-    if totp::remove(&state.ctx, &user).await? {
-        storage::audit::record(
-            &state.ctx.db,
-            audit(
-                &state,
-                &tenant,
-                AuditAction::FactorRemoved,
-                &user,
-                &client,
-                serde_json::json!({ "factor": "totp" }),
-            ),
-        )
-        .await;
-    }
-    Ok(see_other(&format!(
-        "{}?done=totp-removed",
-        security_path(&tenant)
-    )))
 }
 
 pub async fn key_remove(
@@ -301,27 +248,14 @@ pub async fn key_remove(
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if !fresh_enough(&state, &tenant, &session, &user).await? {
-        return Ok(step_up(&tenant));
+    let origin = client.origin();
+    match changes::remove_key(&state.ctx, &tenant, &session, &user, &id, &origin).await? {
+        Changed::Done(()) => Ok(see_other(&format!(
+            "{}?done=key-removed",
+            security_path(&tenant)
+        ))),
+        other => not_changed(&tenant, other),
     }
-    if webauthn::remove(&state.ctx, &tenant, &user, &id).await? {
-        storage::audit::record(
-            &state.ctx.db,
-            audit(
-                &state,
-                &tenant,
-                AuditAction::FactorRemoved,
-                &user,
-                &client,
-                serde_json::json!({ "factor": "webauthn", "credential": id }),
-            ),
-        )
-        .await;
-    }
-    Ok(see_other(&format!(
-        "{}?done=key-removed",
-        security_path(&tenant)
-    )))
 }
 
 #[derive(Deserialize)]
@@ -345,21 +279,15 @@ pub async fn key_rename(
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    let renamed = webauthn::rename(&state.ctx, &tenant, &user, &id, &form.name).await?;
-    if renamed {
-        storage::audit::record(
-            &state.ctx.db,
-            audit(
-                &state,
-                &tenant,
-                AuditAction::FactorRenamed,
-                &user,
-                &client,
-                serde_json::json!({ "factor": "webauthn", "credential": id }),
-            ),
-        )
-        .await;
-    }
+    let renamed = changes::rename_key(
+        &state.ctx,
+        &tenant,
+        &user,
+        &id,
+        &form.name,
+        &client.origin(),
+    )
+    .await?;
     let done = if renamed {
         "key-renamed"
     } else {
@@ -384,22 +312,12 @@ pub async fn recovery_generate(
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if !fresh_enough(&state, &tenant, &session, &user).await? {
-        return Ok(step_up(&tenant));
-    }
-    let codes = recovery::regenerate(&state.ctx, &tenant, &user).await?;
-    storage::audit::record(
-        &state.ctx.db,
-        audit(
-            &state,
-            &tenant,
-            AuditAction::RecoveryCodesGenerated,
-            &user,
-            &client,
-            serde_json::json!({ "count": codes.len() }),
-        ),
-    )
-    .await;
+    let origin = client.origin();
+    let codes =
+        match changes::new_recovery_codes(&state.ctx, &tenant, &session, &user, &origin).await? {
+            Changed::Done(codes) => codes,
+            other => return not_changed(&tenant, other),
+        };
     Ok(html(
         StatusCode::OK,
         &RecoveryCodesPage {

@@ -185,8 +185,8 @@ pub async fn submit(
             device,
         } => {
             let next = match need {
-                crate::auth::pending_signin::NeedState::SecondFactor => "verify",
                 crate::auth::pending_signin::NeedState::Enrolment => "enrol",
+                _ => "verify",
             };
             let mut res = see_other(&format!("/t/{}/login/{next}", tenant.slug));
             let _ = res.add_cookie(&cookies::build(

@@ -10,14 +10,13 @@ use serde::Deserialize;
 
 use super::login::{started_response, throttled_message};
 use super::{Visitor, see_other, visitor};
-use crate::auth::mfa::{self, FactorError, recovery, totp};
+use crate::auth::mfa;
 use crate::auth::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
-use crate::auth::throttle;
+use crate::auth::second_step::{self, Outcome, Proof, StepUpStart};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
-use crate::domain::session::{Acr, AuthMethod};
+use crate::domain::session::Acr;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::storage;
 use crate::web::client::Client;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
@@ -89,15 +88,7 @@ pub fn audit(
     .origin(client.origin())
 }
 
-pub fn count(tenant: &Tenant, method: &'static str, result: &'static str) {
-    metrics::counter!(
-        "watchword_second_factor_attempts_total",
-        "tenant" => tenant.slug.to_string(),
-        "method" => method,
-        "result" => result,
-    )
-    .increment(1);
-}
+pub use crate::auth::second_step::count;
 
 #[derive(Deserialize)]
 pub struct VerifyQuery {
@@ -142,6 +133,7 @@ async fn render_verify(
 ) -> Result<HttpResponse, PageError> {
     let factors = mfa::factors(&state.ctx, tenant, &cur.user).await?;
     let phr = cur.pending.level == LevelState::Phr;
+    let password = cur.pending.need == NeedState::Password;
     let issue = csrf::issue(state, req);
     let step_up = cur.pending.step_up.is_some();
     let mut res = html(
@@ -160,9 +152,10 @@ async fn render_verify(
             } else {
                 "Verify it's you"
             },
-            totp: factors.totp && !phr,
-            webauthn: !factors.credentials.is_empty() && state.ctx.webauthn.is_some(),
-            recovery: factors.recovery_left > 0 && !phr,
+            password,
+            totp: factors.totp && !phr && !password,
+            webauthn: !factors.credentials.is_empty() && state.ctx.webauthn.is_some() && !password,
+            recovery: factors.recovery_left > 0 && !phr && !password,
             recovery_open: !factors.totp && factors.credentials.is_empty(),
             no_factor_text: if phr {
                 "This application asks for a security key or passkey, and none is available here."
@@ -180,7 +173,8 @@ async fn render_verify(
 }
 
 /// A signed-in browser asked to prove a second factor again (an application wants `mfa` or
-/// `phr`, or the user is changing their factors): a pending step-up of its session.
+/// `phr`, or the user is changing their factors): a pending step-up of its session
+/// (`auth::second_step::start_step_up` decides what it needs).
 async fn start_step_up(
     state: &AppState,
     req: &HttpRequest,
@@ -196,30 +190,32 @@ async fn start_step_up(
             super::query_escape(back)
         )));
     };
-    let level = LevelState::from_acr(Acr::parse(level).unwrap_or(Acr::Mfa).max(Acr::Mfa));
-    let factors = mfa::factors(&state.ctx, tenant, &user).await?;
-    // Setting a factor up instead of proving one is only for users who have none at all:
-    // otherwise a session that proved just a password could register its own.
-    let has_any = factors.any() || factors.recovery_left > 0;
-    let pending = PendingSignIn {
-        tenant_id: tenant.id,
-        user_id: user.id,
-        amr: session.amr.clone(),
-        need: if has_any {
-            NeedState::SecondFactor
-        } else {
-            NeedState::Enrolment
-        },
-        step_up: Some(session.sid.clone()),
+    let level = Acr::parse(level).unwrap_or(Acr::Mfa);
+    let started = second_step::start_step_up(
+        &state.ctx,
+        tenant,
+        &session,
+        &user,
         level,
-        return_to: back.to_owned(),
-        end_other_sessions: false,
-        replaces_session: None,
-        ip: Some(client.ip.to_string()),
-        user_agent: Some(client.user_agent.clone()),
+        back,
+        &client.origin(),
+    )
+    .await?;
+    let (token, need) = match started {
+        StepUpStart::Parked { token, need } => (token, need),
+        StepUpStart::Refused(why) => {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "Second factors are turned off",
+                why,
+            ));
+        }
     };
-    let token = pending_signin::begin(&state.ctx, &pending).await?;
-    let next = if has_any { "verify" } else { "enrol" };
+    let next = if need == NeedState::Enrolment {
+        "enrol"
+    } else {
+        "verify"
+    };
     let mut res = see_other(&format!("/t/{}/login/{next}", tenant.slug));
     let _ = res.add_cookie(&cookies::build(
         state.https,
@@ -249,124 +245,57 @@ pub async fn verify_submit(
     let Some(cur) = current(&state, &req, &tenant).await? else {
         return Ok(start_over(&state, &tenant));
     };
-    if cur.pending.level == LevelState::Phr {
-        let msg = "This application asks for a security key or passkey.";
-        return render_verify(&state, &req, &tenant, &cur, Some(msg), None).await;
-    }
-    let user_id = cur.user.id.to_string();
-    if let Some(wait) =
-        throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip).await?
-    {
-        count(&tenant, "code", "throttled");
-        let event = audit(
-            &state,
-            &tenant,
-            AuditAction::SecondFactor,
-            "throttled",
-            &cur.user,
-            &client,
-        )
-        .details(serde_json::json!({ "retry_after": wait }));
-        throttle::audit_refusal(&state.ctx, &tenant, &["second_factor", &user_id], event).await?;
-        let msg = throttled_message(wait).replace("sign-in attempts", "codes");
-        let mut res = render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await?;
-        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        res.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(wait),
-        );
-        return Ok(res);
-    }
-    let (method, name) = match form.method.as_str() {
-        "recovery" => (AuthMethod::Rec, "recovery_code"),
-        _ => (AuthMethod::Otp, "totp"),
+    let proof = match form.method.as_str() {
+        "recovery" => Proof::Recovery(&form.code),
+        "password" => Proof::Password(&form.code),
+        _ => Proof::Totp(&form.code),
     };
-    let checked = match method {
-        AuthMethod::Rec => recovery::redeem(&state.ctx, &cur.user, &form.code)
-            .await
-            .map(Some),
-        _ => totp::verify(&state.ctx, &tenant, &cur.user, &form.code)
-            .await
-            .map(|()| None),
-    };
-    match checked {
-        Ok(left) => {
-            count(&tenant, name, "success");
-            throttle::second_factor_succeeded(&state.ctx, &tenant, &user_id, client.ip).await?;
-            let mut details = serde_json::json!({ "method": name });
-            if let Some(left) = left {
-                details["recovery_codes_left"] = left.into();
-            }
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::SecondFactor,
-                    "success",
-                    &cur.user,
-                    &client,
-                )
-                .details(details),
-            )
-            .await;
-            let finished = pending_signin::finish(
-                &state.ctx,
-                &tenant,
-                &cur.user,
-                &cur.token,
-                &cur.pending,
-                &[method],
-                Some(crate::web::error::request_id()),
-            )
-            .await?;
-            let mut res = finished_response(&state, &req, &tenant, &client, &cur, finished).await?;
-            if let Some(left) = left
-                && let Some(next) = res
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            {
-                // Tell the user how many codes remain before going on.
-                let via = format!(
-                    "/t/{}/login/recovery-used?left={left}&continue={}",
-                    tenant.slug,
-                    super::query_escape(&next)
-                );
-                res.headers_mut().insert(
-                    actix_web::http::header::LOCATION,
-                    actix_web::http::header::HeaderValue::from_str(&via)
-                        .map_err(|e| PageError::internal(e.to_string()))?,
-                );
-            }
+    let origin = client.origin();
+    let outcome = second_step::prove(
+        &state.ctx,
+        &tenant,
+        &cur.token,
+        &cur.pending,
+        &cur.user,
+        proof,
+        client.ip,
+        &origin,
+    )
+    .await?;
+    match outcome {
+        Outcome::Finished {
+            finished,
+            recovery_left,
+        } => {
+            let next = recovery_left.map(|left| RecoveryNotice { left });
+            finished_response(&state, &req, &tenant, &client, &cur, finished, next).await
+        }
+        Outcome::PasswordConfirmed => Ok(see_other(&format!("/t/{}/login/enrol", tenant.slug))),
+        Outcome::Wrong(msg) => render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await,
+        Outcome::NotOffered(msg) => {
+            render_verify(&state, &req, &tenant, &cur, Some(msg), None).await
+        }
+        Outcome::Throttled { retry_after } => {
+            let msg = throttled_message(retry_after).replace("sign-in attempts", "codes");
+            let mut res = render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await?;
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after),
+            );
             Ok(res)
         }
-        Err(FactorError::WrongCode | FactorError::WrongRecoveryCode) => {
-            count(&tenant, name, "failure");
-            throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip).await?;
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::SecondFactor,
-                    "failure",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "method": name })),
-            )
-            .await;
-            let msg = checked.err().map(|e| e.to_string()).unwrap_or_default();
-            render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await
-        }
-        Err(other) => Err(other.into()),
     }
 }
 
+/// "You used a recovery code; `left` remain" before going on.
+pub struct RecoveryNotice {
+    pub left: i64,
+}
+
 /// The answer once a pending sign-in is finished: the new session (see `started_response`), the
-/// stepped-up session's new cookie, or back to sign in if the session to step up is gone.
+/// stepped-up session's new cookie, or back to sign in if the session to step up is gone. With
+/// `recovery`, the browser first sees how many recovery codes remain.
 pub async fn finished_response(
     state: &AppState,
     req: &HttpRequest,
@@ -374,8 +303,25 @@ pub async fn finished_response(
     client: &Client,
     cur: &Current,
     finished: Finished,
+    recovery: Option<RecoveryNotice>,
 ) -> Result<HttpResponse, PageError> {
     let back = return_to::safe_path(&cur.pending.return_to).unwrap_or("");
+    let via = |next: &str| {
+        recovery.as_ref().map(|r| {
+            format!(
+                "/t/{}/login/recovery-used?left={}&continue={}",
+                tenant.slug,
+                r.left,
+                super::query_escape(next)
+            )
+        })
+    };
+    let target = if back.is_empty() {
+        format!("/t/{}/", tenant.slug)
+    } else {
+        back.to_owned()
+    };
+    let noted = via(&target);
     match finished {
         Finished::SignedIn(started) => {
             started_response(
@@ -385,18 +331,13 @@ pub async fn finished_response(
                 &client.origin(),
                 &cur.user,
                 started,
-                back,
+                noted.as_deref().unwrap_or(back),
                 None,
             )
             .await
         }
         Finished::SteppedUp(session) => {
-            let target = if back.is_empty() {
-                format!("/t/{}/", tenant.slug)
-            } else {
-                back.to_owned()
-            };
-            let mut res = see_other(&target);
+            let mut res = see_other(&noted.unwrap_or(target));
             let _ = res.add_cookie(&cookies::build(
                 state.https,
                 cookies::session_name(state.https, &tenant.slug),

@@ -7,14 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::mfa::{Current, audit, current, finished_response, start_over};
-use crate::auth::mfa::{FactorError, totp};
-use crate::auth::pending_signin::NeedState;
-use crate::auth::pending_signin::{self, LevelState};
-use crate::domain::audit::AuditAction;
-use crate::domain::session::AuthMethod;
+use super::mfa::{Current, current, finished_response, start_over};
+use crate::auth::mfa::totp;
+use crate::auth::pending_signin::{LevelState, NeedState};
+use crate::auth::second_step::{self, Outcome, Proof};
 use crate::domain::tenant::Tenant;
-use crate::storage;
 use crate::web::client::Client;
 use crate::web::csrf;
 use crate::web::error::PageError;
@@ -46,7 +43,8 @@ async fn render_enrol(
     let totp = if phr {
         None
     } else {
-        // A new seed for every page view: a code from an older scan fails, so scan again.
+        // The seed being set up is shown again while it lasts (`totp::ENROLMENT_SECS`), so the
+        // app scanned before a mistyped code keeps matching.
         totp::start(&state.ctx, tenant, &cur.user)
             .await
             .map_err(PageError::from)?
@@ -179,57 +177,33 @@ pub async fn enrol_totp(
         Ok(cur) => cur,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let user_id = cur.user.id.to_string();
-    if let Some(wait) =
-        crate::auth::throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip).await?
-    {
-        let msg = super::login::throttled_message(wait).replace("sign-in attempts", "codes");
-        let mut res = render_enrol(&state, &req, &tenant, &cur, Some(&msg)).await?;
-        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        return Ok(res);
-    }
-    let checked = totp::verify(&state.ctx, &tenant, &cur.user, &form.code).await;
-    if matches!(checked, Err(FactorError::WrongCode)) {
-        crate::auth::throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip)
-            .await?;
-    }
-    match checked {
-        Ok(()) => {
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::FactorAdded,
-                    "success",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "factor": "totp", "during": "sign_in" })),
-            )
-            .await;
-            let finished = pending_signin::finish(
-                &state.ctx,
-                &tenant,
-                &cur.user,
-                &cur.token,
-                &cur.pending,
-                &[AuthMethod::Otp],
-                Some(crate::web::error::request_id()),
-            )
-            .await?;
-            finished_response(&state, &req, &tenant, &client, &cur, finished).await
+    let origin = client.origin();
+    let outcome = second_step::prove(
+        &state.ctx,
+        &tenant,
+        &cur.token,
+        &cur.pending,
+        &cur.user,
+        Proof::EnrolTotp(&form.code),
+        client.ip,
+        &origin,
+    )
+    .await?;
+    match outcome {
+        Outcome::Finished { finished, .. } => {
+            finished_response(&state, &req, &tenant, &client, &cur, finished, None).await
         }
-        Err(FactorError::WrongCode) => {
-            render_enrol(
-                &state,
-                &req,
-                &tenant,
-                &cur,
-                Some(&FactorError::WrongCode.to_string()),
-            )
-            .await
+        Outcome::Throttled { retry_after } => {
+            let msg =
+                super::login::throttled_message(retry_after).replace("sign-in attempts", "codes");
+            let mut res = render_enrol(&state, &req, &tenant, &cur, Some(&msg)).await?;
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            Ok(res)
         }
-        Err(other) => Err(other.into()),
+        Outcome::Wrong(msg) => render_enrol(&state, &req, &tenant, &cur, Some(&msg)).await,
+        Outcome::NotOffered(msg) => render_enrol(&state, &req, &tenant, &cur, Some(msg)).await,
+        Outcome::PasswordConfirmed => {
+            Ok(super::see_other(&format!("/t/{}/login/enrol", tenant.slug)))
+        }
     }
 }

@@ -9,12 +9,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::login::{started_response, throttled_message};
-use super::mfa::{Current, audit, count, current, finished_response};
+use super::mfa::{Current, current, finished_response};
+use crate::auth::mfa::changes::{self, Change, Changed, Permission};
 use crate::auth::mfa::{FactorError, webauthn};
 use crate::auth::pending_signin;
-use crate::auth::throttle;
+use crate::auth::second_step::{self, Outcome, Proof, count};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
-use crate::domain::session::{AuthMethod, BrowserSession};
+use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage;
@@ -165,85 +166,55 @@ pub async fn verify_webauthn_finish(
     let cur = json_current(&state, &req, &tenant).await?;
     let input: FinishBody = body(&bytes)?;
     let credential = credential(input.credential)?;
-    let user_id = cur.user.id.to_string();
-    if let Some(wait) = throttle::check_second_factor(&state.ctx, &tenant, &user_id, client.ip)
-        .await
-        .map_err(|e| page_api_error(e.into()))?
-    {
-        count(&tenant, "webauthn", "throttled");
-        let mut res = HttpResponse::TooManyRequests().json(serde_json::json!({
-            "error": "temporarily_unavailable",
-            "error_description": throttled_message(wait).replace("sign-in attempts", "attempts"),
-        }));
-        res.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(wait),
-        );
-        return Ok(res);
-    }
-    match webauthn::finish_authentication(
+    let proof = Proof::WebAuthn {
+        handle: &input.handle,
+        credential: &credential,
+    };
+    prove_json(&state, &req, &tenant, &client, &cur, proof).await
+}
+
+/// Runs a WebAuthn proof through the sign-in engine and answers in JSON.
+async fn prove_json(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    client: &Client,
+    cur: &Current,
+    proof: Proof<'_>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let outcome = second_step::prove(
         &state.ctx,
-        &tenant,
+        tenant,
+        &cur.token,
+        &cur.pending,
         &cur.user,
-        &input.handle,
-        &credential,
+        proof,
+        client.ip,
+        &client.origin(),
     )
     .await
-    {
-        Ok(methods) => {
-            count(&tenant, "webauthn", "success");
-            throttle::second_factor_succeeded(&state.ctx, &tenant, &user_id, client.ip)
-                .await
-                .map_err(|e| page_api_error(e.into()))?;
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::SecondFactor,
-                    "success",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "method": "webauthn" })),
-            )
-            .await;
-            let finished = pending_signin::finish(
-                &state.ctx,
-                &tenant,
-                &cur.user,
-                &cur.token,
-                &cur.pending,
-                &methods,
-                Some(crate::web::error::request_id()),
-            )
-            .await
-            .map_err(|e| page_api_error(e.into()))?;
-            let res = finished_response(&state, &req, &tenant, &client, &cur, finished)
+    .map_err(|e| page_api_error(e.into()))?;
+    match outcome {
+        Outcome::Finished { finished, .. } => {
+            let res = finished_response(state, req, tenant, client, cur, finished, None)
                 .await
                 .map_err(page_api_error)?;
             Ok(as_json(res))
         }
-        Err(e) => {
-            count(&tenant, "webauthn", "failure");
-            throttle::second_factor_failed(&state.ctx, &tenant, &user_id, client.ip)
-                .await
-                .map_err(|e| page_api_error(e.into()))?;
-            storage::audit::record(
-                &state.ctx.db,
-                audit(
-                    &state,
-                    &tenant,
-                    AuditAction::SecondFactor,
-                    "failure",
-                    &cur.user,
-                    &client,
-                )
-                .details(serde_json::json!({ "method": "webauthn", "reason": e.to_string() })),
-            )
-            .await;
-            Err(factor_api_error(e))
+        Outcome::Throttled { retry_after } => {
+            let mut res = HttpResponse::TooManyRequests().json(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": throttled_message(retry_after).replace("sign-in attempts", "attempts"),
+            }));
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after),
+            );
+            Ok(res)
         }
+        Outcome::Wrong(msg) => Err(api(msg, StatusCode::BAD_REQUEST)),
+        Outcome::NotOffered(msg) => Err(api(msg, StatusCode::FORBIDDEN)),
+        Outcome::PasswordConfirmed => Err(api("enter your password first", StatusCode::FORBIDDEN)),
     }
 }
 
@@ -276,47 +247,12 @@ pub async fn enrol_webauthn_finish(
     let cur = json_enrolling(&state, &req, &tenant).await?;
     let input: FinishBody = body(&bytes)?;
     let credential = credential(input.credential)?;
-    let row = webauthn::finish_registration(
-        &state.ctx,
-        &tenant,
-        &cur.user,
-        &input.handle,
-        &input.name,
-        &credential,
-    )
-    .await
-    .map_err(factor_api_error)?;
-    storage::audit::record(
-        &state.ctx.db,
-        audit(&state, &tenant, AuditAction::FactorAdded, "success", &cur.user, &client).details(
-            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name, "during": "sign_in" }),
-        ),
-    )
-    .await;
-    // Registering proves possession with user verification: the sign-in is complete.
-    let methods = [
-        if row.backup_eligible {
-            AuthMethod::Swk
-        } else {
-            AuthMethod::Hwk
-        },
-        AuthMethod::User,
-    ];
-    let finished = pending_signin::finish(
-        &state.ctx,
-        &tenant,
-        &cur.user,
-        &cur.token,
-        &cur.pending,
-        &methods,
-        Some(crate::web::error::request_id()),
-    )
-    .await
-    .map_err(|e| page_api_error(e.into()))?;
-    let res = finished_response(&state, &req, &tenant, &client, &cur, finished)
-        .await
-        .map_err(page_api_error)?;
-    Ok(as_json(res))
+    let proof = Proof::EnrolWebAuthn {
+        handle: &input.handle,
+        name: &input.name,
+        credential: &credential,
+    };
+    prove_json(&state, &req, &tenant, &client, &cur, proof).await
 }
 
 pub async fn passkey_options(
@@ -329,7 +265,7 @@ pub async fn passkey_options(
     if !tenant.policy.mfa.enabled() {
         return Err(api("passkeys are not enabled here", StatusCode::FORBIDDEN));
     }
-    let (options, handle) = webauthn::start_passwordless(&state.ctx)
+    let (options, handle) = webauthn::start_passwordless(&state.ctx, &tenant)
         .await
         .map_err(factor_api_error)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "handle": handle, "options": options })))
@@ -424,24 +360,17 @@ pub async fn key_options(
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let (session, user) = json_user(&state, &req, &tenant).await?;
-    if !tenant.policy.mfa.enabled() {
-        return Err(api(
-            "second factors are off for this organization",
-            StatusCode::FORBIDDEN,
-        ));
-    }
-    if !super::factors::fresh_enough(&state, &tenant, &session, &user)
+    match changes::permission(&state.ctx, &tenant, &session, &user, Change::Add)
         .await
-        .map_err(page_api_error)?
+        .map_err(factor_api_error)?
     {
-        let back = super::factors::security_path(&tenant);
-        return Ok(HttpResponse::Ok().json(serde_json::json!({
-            "redirect": format!(
-                "/t/{}/login/verify?step_up=mfa&return_to={}",
-                tenant.slug,
-                super::query_escape(&back)
-            )
-        })));
+        Permission::Allowed => {}
+        Permission::Refused(why) => return Err(api(why, StatusCode::FORBIDDEN)),
+        Permission::ConfirmFirst => {
+            return Ok(HttpResponse::Ok().json(serde_json::json!({
+                "redirect": super::factors::confirm_first_path(&tenant)
+            })));
+        }
     }
     let input: StartBody = body(&bytes)?;
     let kind = input.kind.unwrap_or(webauthn::Kind::SecurityKey);
@@ -459,26 +388,25 @@ pub async fn key_finish(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let (_, user) = json_user(&state, &req, &tenant).await?;
+    let (session, user) = json_user(&state, &req, &tenant).await?;
     let input: FinishBody = body(&bytes)?;
-    let row = webauthn::finish_registration(
+    let credential = credential(input.credential)?;
+    let changed = changes::register_key(
         &state.ctx,
         &tenant,
+        &session,
         &user,
-        &input.handle,
-        &input.name,
-        &credential(input.credential)?,
+        (&input.handle, &input.name),
+        &credential,
+        &client.origin(),
     )
     .await
     .map_err(factor_api_error)?;
-    storage::audit::record(
-        &state.ctx.db,
-        audit(&state, &tenant, AuditAction::FactorAdded, "success", &user, &client).details(
-            serde_json::json!({ "factor": if row.discoverable { "passkey" } else { "security_key" }, "name": row.name }),
-        ),
-    )
-    .await;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "redirect": format!("{}?done=key", super::factors::security_path(&tenant))
-    })))
+    let back = super::factors::security_path(&tenant);
+    let to = match changed {
+        Changed::Done(_) => format!("{back}?done=key"),
+        Changed::ConfirmFirst => super::factors::confirm_first_path(&tenant),
+        Changed::Refused(why) => return Err(api(why, StatusCode::FORBIDDEN)),
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "redirect": to })))
 }

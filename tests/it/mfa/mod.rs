@@ -2,6 +2,7 @@
 //! recovery codes, the per-tenant policy, and step-up through the OpenID Connect flow.
 
 mod browser;
+mod changes;
 mod stepup;
 mod totp;
 mod webauthn;

@@ -103,6 +103,7 @@ async fn acr_values_mfa_steps_up_an_existing_session() {
     let first_auth = claims["auth_time"].as_i64().unwrap();
 
     // acr_values=mfa: a second-factor prompt inside the session, then the code.
+    app.clock.advance(chrono::Duration::minutes(2));
     let (at, p) = authorize(&b, &client, Some("mfa"), false).await;
     assert!(at.ends_with("/t/default/login/verify"), "{at}");
     let res = second_factor(&b, "totp", &next_code(&app, &seed)).await;
@@ -111,11 +112,11 @@ async fn acr_values_mfa_steps_up_an_existing_session() {
     let claims = id_claims(&client, &back, p).await;
     assert_eq!(claims["acr"], "mfa");
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
-    assert!(
-        claims["auth_time"].as_i64().unwrap() > first_auth,
-        "auth_time moves with the step-up"
+    assert_eq!(
+        claims["auth_time"].as_i64().unwrap(),
+        first_auth,
+        "a code adds a factor; only the password or a passkey moves auth_time"
     );
-    assert_eq!(claims["auth_time"].as_i64().unwrap(), app.clock.unix());
 
     // Asked again: the session already has it.
     let (back, p) = authorize(&b, &client, Some("mfa"), false).await;
@@ -217,4 +218,185 @@ async fn prompt_login_asks_for_both_factors_again() {
     let claims = id_claims(&client, &back, PkceVerifierNonce { verifier, nonce }).await;
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert!(claims["auth_time"].as_i64().unwrap() > before);
+}
+
+/// The first redirect of an authorization request, and the id of the request it parked.
+async fn park(b: &Browser, client: &Rp, prompt_login: bool) -> (String, String) {
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    if prompt_login {
+        req = req.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+    }
+    let (url, _, _) = req.url();
+    let res = b.client.get(url.as_str()).send().await.unwrap();
+    let to = location(&res);
+    let full = url::Url::parse(&b.url(&to)).unwrap();
+    let inner = param(&full, "return_to").unwrap_or_else(|| to.clone());
+    let id = inner
+        .split("id=")
+        .nth(1)
+        .expect("a parked request")
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    (to, id)
+}
+
+/// Answers the consent page for request `id` directly (as an attacker would).
+async fn consent_directly(b: &Browser, id: &str) -> (StatusCode, reqwest::Response) {
+    let page = b
+        .get(&format!("/t/default/authorize/consent?id={id}"))
+        .await;
+    let csrf = b.csrf("/t/default/account").await;
+    let res = b
+        .post_form(
+            "/t/default/authorize/consent",
+            &[("csrf_token", &csrf), ("id", id), ("decision", "allow")],
+        )
+        .await;
+    (page.status(), res)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_page_cannot_skip_a_step_up() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "cora").await; // password only
+    for (name, first_party) in [("third", false), ("first", true)] {
+        let registered = register(&app, "default", name, |c| {
+            c.settings.require_mfa = true;
+            c.settings.first_party = first_party;
+        })
+        .await;
+        let client = rp(&discover(&app, "default").await, &registered);
+        let (to, id) = park(&b, &client, false).await;
+        assert!(to.contains("step_up=mfa"), "{to}");
+        let (page, answer) = consent_directly(&b, &id).await;
+        assert_eq!(page, StatusCode::BAD_REQUEST, "{name}: no consent page");
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{name}");
+        assert!(
+            !location(&answer).contains("code="),
+            "{name}: no code without the second factor"
+        );
+        // The request still waits for its step-up.
+        let res = b
+            .get(&format!("/t/default/authorize/continue?id={id}"))
+            .await;
+        assert!(location(&res).contains("step_up=mfa"), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_answer_runs_every_check_again() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "cody").await; // password only
+    let registered = register(&app, "default", "tp", |c| c.settings.first_party = false).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+    let (to, id) = park(&b, &client, false).await;
+    assert!(to.contains("/authorize/consent?"), "{to}");
+    // While the consent page is open, the tenant starts requiring a second factor.
+    super::set_mfa(&app, watchword::domain::mfa::MfaMode::Required).await;
+    let (_, answer) = consent_directly(&b, &id).await;
+    let next = location(&answer);
+    assert!(
+        next.contains("step_up=mfa") && !next.contains("code="),
+        "the code waits for the second factor: {next}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_in_a_step_up_is_not_a_new_authentication() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "erin").await; // password only, no factor
+    let registered = register(&app, "default", "lms", |_| {}).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+    // prompt=login: the password is asked for.
+    let (to, id) = park(&b, &client, true).await;
+    assert!(to.starts_with("/t/default/login?"), "{to}");
+    // With only the cookie, set up a factor through a step-up aimed at the parked request.
+    let back = format!("/t/default/authorize/continue?id={id}");
+    let res = b
+        .get(&format!(
+            "/t/default/login/verify?step_up=mfa&return_to={}",
+            urlencode(&back)
+        ))
+        .await;
+    assert_eq!(location(&res), "/t/default/login/enrol");
+    let page = b.get("/t/default/login/enrol").await.text().await.unwrap();
+    let seed = super::manual_key(&page);
+    let csrf = crate::common::hidden_field(&page, "csrf_token").unwrap();
+    let res = b
+        .post_form(
+            "/t/default/login/enrol/totp",
+            &[("csrf_token", &csrf), ("code", &next_code(&app, &seed))],
+        )
+        .await;
+    assert_eq!(location(&res), back);
+    // The parked prompt=login request still wants the password.
+    let res = b.get(&back).await;
+    assert!(
+        location(&res).starts_with("/t/default/login?"),
+        "enrolment is not a sign-in: {}",
+        location(&res)
+    );
+
+    // Later, with a stale password: a step-up asks for the password before any set-up.
+    let c = signed_in(&app, "eddy").await;
+    app.clock.advance(chrono::Duration::minutes(11));
+    let res = c
+        .get("/t/default/login/verify?step_up=mfa&return_to=/t/default/")
+        .await;
+    assert_eq!(location(&res), "/t/default/login/verify");
+    let page = c.get("/t/default/login/verify").await.text().await.unwrap();
+    assert!(page.contains("current-password"), "{page}");
+    assert_eq!(
+        c.get("/t/default/login/enrol").await.status(),
+        StatusCode::SEE_OTHER,
+        "no set-up before the password"
+    );
+    let res = second_factor(&c, "totp", "123456").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = second_factor(&c, "password", "not the password").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = second_factor(&c, "password", crate::common::GOOD_PASSWORD).await;
+    assert_eq!(location(&res), "/t/default/login/enrol");
+    let audit = app.audit("default").await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "password_confirmed" && e.outcome == "failure")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "password_confirmed" && e.outcome == "success")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_from_before_mfa_became_required_step_up() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "reno").await; // password only
+    let seed = enrol_totp(&app, &b).await;
+    let registered = register(&app, "default", "lms", |_| {}).await;
+    let client = rp(&discover(&app, "default").await, &registered);
+    let (back, p) = authorize(&b, &client, None, false).await;
+    assert_eq!(id_claims(&client, &back, p).await["acr"], "pwd");
+    super::set_mfa(&app, watchword::domain::mfa::MfaMode::Required).await;
+    let (at, p) = authorize(&b, &client, None, false).await;
+    assert!(at.ends_with("/t/default/login/verify"), "{at}");
+    let res = second_factor(&b, "totp", &next_code(&app, &seed)).await;
+    let back = follow(&b, &b.url(&location(&res))).await;
+    let claims = id_claims(&client, &back, p).await;
+    assert_eq!(claims["acr"], "mfa");
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -408,3 +408,78 @@ async fn an_operator_resets_the_factors_of_a_user_who_lost_them() {
     assert_eq!(reset.actor, "cli");
     assert!(reset.details.contains("\"totp\":true"), "{}", reset.details);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_seed_is_not_a_factor() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "una").await;
+    // Opening the set-up page stores a seed, never confirmed.
+    let page = b.get("/t/default/account/totp").await.text().await.unwrap();
+    let seed = super::manual_key(&page);
+    // Recovery codes, so that signing in asks for a second factor at all.
+    let csrf = b.csrf("/t/default/account/security").await;
+    let res = b
+        .post_form("/t/default/account/recovery", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let c = app.browser();
+    assert_eq!(password(&c, "una").await, "/t/default/login/verify");
+    let page = c.get("/t/default/login/verify").await.text().await.unwrap();
+    assert!(!page.contains("authenticator app"), "no TOTP offered");
+    let res = second_factor(&c, "totp", &next_code(&app, &seed)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        c.get("/t/default/").await.status(),
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistyped_first_code_shows_the_same_key_until_it_expires() {
+    let app = TestApp::start().await;
+    let b = signed_in(&app, "mia").await;
+    let page = b.get("/t/default/account/totp").await.text().await.unwrap();
+    let key = super::manual_key(&page);
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let res = b
+        .post_form(
+            "/t/default/account/totp",
+            &[("csrf_token", &csrf), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert_eq!(
+        super::manual_key(&page),
+        key,
+        "the app already scanned still matches"
+    );
+    assert_eq!(
+        super::manual_key(&b.get("/t/default/account/totp").await.text().await.unwrap()),
+        key
+    );
+
+    // An unconfirmed seed expires: its code no longer confirms it.
+    let tenant = app.tenant("default").await;
+    let user = watchword::admin::users::find(&app.app.ctx, &tenant, "mia")
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    use watchword::auth::mfa::totp::{ENROLMENT_SECS, Purpose, verify};
+    app.clock.advance(Duration::seconds(ENROLMENT_SECS + 1));
+    let code = watchword::auth::mfa::totp::code_at(&key, app.clock.unix()).unwrap();
+    assert!(
+        verify(&app.app.ctx, &tenant, &user, &code, Purpose::Confirm)
+            .await
+            .is_err()
+    );
+    // A new set-up shows a new key.
+    let fresh = watchword::auth::mfa::totp::start(&app.app.ctx, &tenant, &user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(fresh.manual_key.replace(' ', ""), key);
+}

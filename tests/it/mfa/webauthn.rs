@@ -450,3 +450,40 @@ async fn keys_are_renamed_and_a_new_key_offers_to_end_other_sessions() {
     );
     assert_eq!(b.get("/t/default/").await.status(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_ceremony_finishes_only_in_the_tenant_that_started_it() {
+    let app = localhost_app().await;
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await
+    .unwrap();
+    let b = super::signed_in(&app, "tess").await;
+    let mut key = SoftKey::new(&app.base);
+    register(&b, &mut key, "passkey", "Laptop").await;
+
+    // Started in another tenant (one relying party serves every tenant), finished here.
+    let c = app.browser();
+    let csrf = c.csrf("/t/other/login").await;
+    let (status, start) = post_json(&c, &csrf, "/t/other/passkey/options", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{start}");
+    let assertion = key.authenticate(start["options"].clone());
+    let (status, done) = post_json(
+        &c,
+        &csrf,
+        "/t/default/passkey",
+        json!({ "handle": start["handle"], "credential": assertion }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{done}");
+    assert_eq!(
+        c.get("/t/default/account").await.status(),
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+}
