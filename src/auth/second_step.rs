@@ -366,3 +366,62 @@ async fn verify(
         Err(e) => Ok(Err(e.to_string())),
     }
 }
+
+/// What signing in with a passkey alone did.
+pub enum PasskeySignIn {
+    Started {
+        user: Box<User>,
+        started: super::signin::Started,
+    },
+    /// The assertion was refused (audited `passkey_refused`).
+    Refused(FactorError),
+    /// The passkey's user is disabled.
+    Disabled,
+}
+
+/// Signs in with a passkey alone (a discoverable credential with user verification): verify the
+/// assertion for the ceremony `handle` (started in this tenant), then start the session.
+pub async fn passkey_sign_in(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    handle: &str,
+    credential: &PublicKeyCredential,
+    request: &super::signin::SessionRequest,
+) -> Result<PasskeySignIn, SignInError> {
+    let (user_id, methods) =
+        match webauthn::finish_passwordless(ctx, tenant, handle, credential).await {
+            Ok(v) => v,
+            Err(FactorError::Storage(e)) => return Err(e.into()),
+            Err(FactorError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                count(tenant, "passkey", "failure");
+                let event = AuditEvent::new(
+                    ctx.clock.now(),
+                    Some(tenant.id),
+                    AuditAction::SignIn,
+                    "passkey_refused",
+                    Actor::Anonymous,
+                )
+                .origin(request.origin.clone())
+                .details(serde_json::json!({ "reason": e.to_string() }));
+                storage::audit::record(&ctx.db, event).await;
+                return Ok(PasskeySignIn::Refused(e));
+            }
+        };
+    let (t, u) = (tenant.id, user_id);
+    let Some(user) = ctx
+        .db
+        .run(move |c| storage::users::find_by_id(c, t, u))
+        .await?
+        .map(|found| found.user)
+        .filter(|u| u.enabled)
+    else {
+        return Ok(PasskeySignIn::Disabled);
+    };
+    count(tenant, "passkey", "success");
+    let started = super::signin::start_session(ctx, tenant, &user, methods, request).await?;
+    Ok(PasskeySignIn::Started {
+        user: Box::new(user),
+        started,
+    })
+}

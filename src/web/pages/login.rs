@@ -1,6 +1,7 @@
 //! The sign-in page: `GET` shows the form, `POST` checks CSRF and the password, then starts a new
 //! session (fresh id, fresh CSRF cookie) and returns the browser to a same-origin path.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -177,7 +178,8 @@ pub async fn submit(
                 return_to,
                 Some(device),
             )
-            .await;
+            .await
+            .map(SignedInAnswer::redirect);
         }
         SignInResult::MoreNeeded {
             token,
@@ -235,9 +237,58 @@ pub async fn submit(
     ))
 }
 
-/// The answer to a finished sign-in (password, second factor or passkey): the session's cookie
-/// and a 303 to `return_to` (the browser's replaced and evicted sessions are ended), or the
-/// session-limit page. `device` is the known-device cookie to set, if any.
+/// What a finished sign-in answers, before it is rendered: as a redirect for pages
+/// ([`SignedInAnswer::redirect`]) or as JSON for the WebAuthn ceremonies
+/// ([`SignedInAnswer::json`]). Never a response whose `Location` is parsed back.
+pub struct SignedInAnswer {
+    pub next: Next,
+    /// Cookies to set or remove (session, CSRF, known device, the pending sign-in).
+    pub cookies: Vec<Cookie<'static>>,
+}
+
+/// Where a finished sign-in goes.
+pub enum Next {
+    /// On to this same-origin path.
+    Go(String),
+    /// The session limit refused it (`deny_new`): this page lets the user choose.
+    TooManySessions(HttpResponse),
+}
+
+impl SignedInAnswer {
+    /// A 303 to where the sign-in goes (or the session-limit page).
+    pub fn redirect(self) -> HttpResponse {
+        let mut res = match self.next {
+            Next::Go(to) => see_other(&to),
+            Next::TooManySessions(page) => page,
+        };
+        for c in &self.cookies {
+            let _ = res.add_cookie(c);
+        }
+        res
+    }
+
+    /// `{"redirect": path}`, or 409 with a message when the session limit refused the sign-in.
+    pub fn json(self) -> HttpResponse {
+        let mut res = match self.next {
+            Next::Go(to) => HttpResponse::Ok().json(serde_json::json!({ "redirect": to })),
+            Next::TooManySessions(_) => HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({
+                "message": "Your account is signed in on too many devices. Sign in with your password to choose which session to end.",
+            })),
+        };
+        for c in &self.cookies {
+            let _ = res.add_cookie(c);
+        }
+        res.headers_mut().insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+        res
+    }
+}
+
+/// The answer to every finished sign-in (password, second factor, passkey): ends the session it
+/// replaced and the ones the session limit evicted (through `logout`), and sets the session
+/// cookie; or the session-limit page. Always removes the pending sign-in cookie.
 #[allow(clippy::too_many_arguments)]
 pub async fn started_response(
     state: &AppState,
@@ -248,8 +299,9 @@ pub async fn started_response(
     started: Started,
     return_to: &str,
     device: Option<String>,
-) -> Result<HttpResponse, PageError> {
-    let mut res = match started {
+) -> Result<SignedInAnswer, PageError> {
+    let mut jar = Vec::new();
+    let next = match started {
         Started::Session {
             session,
             replaced,
@@ -274,35 +326,38 @@ pub async fn started_response(
                 &session.record.sid,
             )
             .await;
-            let target = if return_to.is_empty() {
-                format!("/t/{}/", tenant.slug)
-            } else {
-                return_to.to_owned()
-            };
-            let mut res = see_other(&target);
             let name = cookies::session_name(state.https, &tenant.slug);
-            let _ = res.add_cookie(&cookies::build(
+            jar.push(cookies::build(
                 state.https,
                 name,
                 session.token.expose().clone(),
             ));
             if let Some(c) = csrf::fresh(state).cookie {
-                let _ = res.add_cookie(&c);
+                jar.push(c);
             }
-            res
+            Next::Go(if return_to.is_empty() {
+                format!("/t/{}/", tenant.slug)
+            } else {
+                return_to.to_owned()
+            })
         }
-        Started::Denied { live } => {
-            limit_page(state, req, tenant, &user.username, return_to, &live)
-        }
+        Started::Denied { live } => Next::TooManySessions(limit_page(
+            state,
+            req,
+            tenant,
+            &user.username,
+            return_to,
+            &live,
+        )),
     };
     if let Some(device) = device {
-        let _ = res.add_cookie(&device_cookie(state, tenant, device));
+        jar.push(device_cookie(state, tenant, device));
     }
-    let _ = res.add_cookie(&cookies::removal(
+    jar.push(cookies::removal(
         state.https,
         cookies::pending_name(state.https, &tenant.slug),
     ));
-    Ok(res)
+    Ok(SignedInAnswer { next, cookies: jar })
 }
 
 /// "Too many failed attempts. Wait 2 minutes before trying again."

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::login::{started_response, throttled_message};
+use super::login::{Next, SignedInAnswer, started_response, throttled_message};
 use super::{Visitor, see_other, visitor};
 use crate::auth::mfa;
 use crate::auth::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
@@ -268,7 +268,9 @@ pub async fn verify_submit(
             recovery_left,
         } => {
             let next = recovery_left.map(|left| RecoveryNotice { left });
-            finished_response(&state, &req, &tenant, &client, &cur, finished, next).await
+            finished_response(&state, &req, &tenant, &client, &cur, finished, next)
+                .await
+                .map(SignedInAnswer::redirect)
         }
         Outcome::PasswordConfirmed => Ok(see_other(&format!("/t/{}/login/enrol", tenant.slug))),
         Outcome::Wrong(msg) => render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await,
@@ -304,24 +306,26 @@ pub async fn finished_response(
     cur: &Current,
     finished: Finished,
     recovery: Option<RecoveryNotice>,
-) -> Result<HttpResponse, PageError> {
+) -> Result<SignedInAnswer, PageError> {
     let back = return_to::safe_path(&cur.pending.return_to).unwrap_or("");
-    let via = |next: &str| {
-        recovery.as_ref().map(|r| {
-            format!(
-                "/t/{}/login/recovery-used?left={}&continue={}",
-                tenant.slug,
-                r.left,
-                super::query_escape(next)
-            )
-        })
-    };
     let target = if back.is_empty() {
         format!("/t/{}/", tenant.slug)
     } else {
         back.to_owned()
     };
-    let noted = via(&target);
+    let target = match recovery {
+        Some(r) => format!(
+            "/t/{}/login/recovery-used?left={}&continue={}",
+            tenant.slug,
+            r.left,
+            super::query_escape(&target)
+        ),
+        None => target,
+    };
+    let pending_removal = cookies::removal(
+        state.https,
+        cookies::pending_name(state.https, &tenant.slug),
+    );
     match finished {
         Finished::SignedIn(started) => {
             started_response(
@@ -331,25 +335,26 @@ pub async fn finished_response(
                 &client.origin(),
                 &cur.user,
                 started,
-                noted.as_deref().unwrap_or(back),
+                &target,
                 None,
             )
             .await
         }
-        Finished::SteppedUp(session) => {
-            let mut res = see_other(&noted.unwrap_or(target));
-            let _ = res.add_cookie(&cookies::build(
-                state.https,
-                cookies::session_name(state.https, &tenant.slug),
-                session.token.expose().clone(),
-            ));
-            let _ = res.add_cookie(&cookies::removal(
-                state.https,
-                cookies::pending_name(state.https, &tenant.slug),
-            ));
-            Ok(res)
-        }
-        Finished::SessionGone => Ok(start_over(state, tenant)),
+        Finished::SteppedUp(session) => Ok(SignedInAnswer {
+            next: Next::Go(target),
+            cookies: vec![
+                cookies::build(
+                    state.https,
+                    cookies::session_name(state.https, &tenant.slug),
+                    session.token.expose().clone(),
+                ),
+                pending_removal,
+            ],
+        }),
+        Finished::SessionGone => Ok(SignedInAnswer {
+            next: Next::Go(format!("/t/{}/login?reason=expired", tenant.slug)),
+            cookies: vec![pending_removal],
+        }),
     }
 }
 

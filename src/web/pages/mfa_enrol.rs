@@ -191,7 +191,9 @@ pub async fn enrol_totp(
     .await?;
     match outcome {
         Outcome::Finished { finished, .. } => {
-            finished_response(&state, &req, &tenant, &client, &cur, finished, None).await
+            finished_response(&state, &req, &tenant, &client, &cur, finished, None)
+                .await
+                .map(super::login::SignedInAnswer::redirect)
         }
         Outcome::Throttled { retry_after } => {
             let msg =

@@ -13,12 +13,10 @@ use super::mfa::{Current, current, finished_response};
 use crate::auth::mfa::changes::{self, Change, Changed, Permission};
 use crate::auth::mfa::{FactorError, webauthn};
 use crate::auth::pending_signin;
-use crate::auth::second_step::{self, Outcome, Proof, count};
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::auth::second_step::{self, Outcome, PasskeySignIn, Proof};
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::storage;
 use crate::web::client::Client;
 use crate::web::csrf;
 use crate::web::error::{ApiError, PageError};
@@ -87,29 +85,6 @@ struct FinishBody {
     name: String,
     #[serde(default)]
     return_to: String,
-}
-
-/// A page answer (a 303 with cookies) as JSON for the script: `{"redirect": …}`, same cookies.
-fn as_json(res: HttpResponse) -> HttpResponse {
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut out = match location {
-        Some(to) => HttpResponse::Ok().json(serde_json::json!({ "redirect": to })),
-        None => HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({
-            "message": "Your account is signed in on too many devices. Sign in with your password to choose which session to end.",
-        })),
-    };
-    for c in res.cookies() {
-        let _ = out.add_cookie(&c.into_owned());
-    }
-    out.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    out
 }
 
 async fn json_current(
@@ -196,10 +171,10 @@ async fn prove_json(
     .map_err(|e| page_api_error(e.into()))?;
     match outcome {
         Outcome::Finished { finished, .. } => {
-            let res = finished_response(state, req, tenant, client, cur, finished, None)
+            let answer = finished_response(state, req, tenant, client, cur, finished, None)
                 .await
                 .map_err(page_api_error)?;
-            Ok(as_json(res))
+            Ok(answer.json())
         }
         Outcome::Throttled { retry_after } => {
             let mut res = HttpResponse::TooManyRequests().json(serde_json::json!({
@@ -282,44 +257,27 @@ pub async fn passkey_finish(
     json_csrf(&state, &req)?;
     let input: FinishBody = body(&bytes)?;
     let credential = credential(input.credential)?;
-    let (user_id, methods) = match webauthn::finish_passwordless(
-        &state.ctx,
-        &tenant,
-        &input.handle,
-        &credential,
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) => {
-            count(&tenant, "passkey", "failure");
-            let event = AuditEvent::new(
-                state.ctx.clock.now(),
-                Some(tenant.id),
-                AuditAction::SignIn,
-                "passkey_refused",
-                Actor::Anonymous,
-            )
-            .origin(client.origin())
-            .details(serde_json::json!({ "reason": e.to_string() }));
-            storage::audit::record(&state.ctx.db, event).await;
-            return Err(factor_api_error(e));
-        }
-    };
-    let user = crate::admin::users::find_by_id(&state.ctx, &tenant, user_id)
-        .await
-        .map_err(|e| page_api_error(e.into()))?
-        .filter(|u| u.enabled)
-        .ok_or_else(|| api(super::login::ACCOUNT_DISABLED, StatusCode::FORBIDDEN))?;
-    count(&tenant, "passkey", "success");
     let request = crate::auth::signin::SessionRequest {
         origin: client.origin(),
         replaces_session: super::session_token(&state, &req, &tenant),
         end_other_sessions: false,
     };
-    let started = crate::auth::signin::start_session(&state.ctx, &tenant, &user, methods, &request)
-        .await
-        .map_err(|e| page_api_error(e.into()))?;
+    let (user, started) = match second_step::passkey_sign_in(
+        &state.ctx,
+        &tenant,
+        &input.handle,
+        &credential,
+        &request,
+    )
+    .await
+    .map_err(|e| page_api_error(e.into()))?
+    {
+        PasskeySignIn::Started { user, started } => (user, started),
+        PasskeySignIn::Refused(e) => return Err(factor_api_error(e)),
+        PasskeySignIn::Disabled => {
+            return Err(api(super::login::ACCOUNT_DISABLED, StatusCode::FORBIDDEN));
+        }
+    };
     let back = return_to::safe_path(&input.return_to).unwrap_or("");
     let res = started_response(
         &state,
@@ -333,7 +291,7 @@ pub async fn passkey_finish(
     )
     .await
     .map_err(page_api_error)?;
-    Ok(as_json(res))
+    Ok(res.json())
 }
 
 // ---- Registering a security key or passkey on the account page ----
