@@ -64,7 +64,7 @@ pub struct Caches {
     pub discovery: TtlCache<(TenantId, String), std::sync::Arc<str>>,
     /// Access tokens whose signature was verified, with their key id (see
     /// `oauth::tokens::verify_access_token_cached`).
-    pub verified: TtlCache<String, (String, crate::oauth::tokens::AccessClaims)>,
+    pub verified: TtlCache<String, (String, crate::domain::claims::AccessClaims)>,
     /// CORS origins (of registered redirect URIs) by tenant.
     pub origins: TtlCache<(TenantId, String), std::sync::Arc<std::collections::HashSet<String>>>,
 }

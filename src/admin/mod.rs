@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod error;
+pub mod keys;
 pub mod seed;
 pub mod sessions;
 pub mod setup;

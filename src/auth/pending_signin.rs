@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::SignInError;
 use super::mfa::Need;
+use super::session_start::{SessionRequest, Started, start_session};
 use super::sessions::{NewSession, Reauthentication, SessionLookup, Sessions};
-use super::signin::{SessionRequest, SignInError, Started, start_session};
 use crate::context::Ctx;
 use crate::crypto::{random, sha256_hex};
 use crate::domain::audit::Origin;

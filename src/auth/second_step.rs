@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
+use super::error::SignInError;
 use super::mfa::{self, FactorError, recovery, totp, webauthn};
 use super::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
-use super::signin::SignInError;
 use super::throttle;
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
@@ -371,7 +371,7 @@ async fn verify(
 pub enum PasskeySignIn {
     Started {
         user: Box<User>,
-        started: super::signin::Started,
+        started: super::session_start::Started,
     },
     /// The assertion was refused (audited `passkey_refused`).
     Refused(FactorError),
@@ -386,7 +386,7 @@ pub async fn passkey_sign_in(
     tenant: &Tenant,
     handle: &str,
     credential: &PublicKeyCredential,
-    request: &super::signin::SessionRequest,
+    request: &super::session_start::SessionRequest,
 ) -> Result<PasskeySignIn, SignInError> {
     let (user_id, methods) =
         match webauthn::finish_passwordless(ctx, tenant, handle, credential).await {
@@ -419,7 +419,7 @@ pub async fn passkey_sign_in(
         return Ok(PasskeySignIn::Disabled);
     };
     count(tenant, "passkey", "success");
-    let started = super::signin::start_session(ctx, tenant, &user, methods, request).await?;
+    let started = super::session_start::start_session(ctx, tenant, &user, methods, request).await?;
     Ok(PasskeySignIn::Started {
         user: Box::new(user),
         started,

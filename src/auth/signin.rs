@@ -3,16 +3,16 @@
 //! replace any previous session with a new one (no fixation), audit and count every attempt.
 
 use crate::context::Ctx;
-use crate::crypto::password::HashError;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::{AuthMethod, SessionState};
+use crate::domain::session::AuthMethod;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{LoginIdentifier, User};
-use crate::session_store::StoreError;
-use crate::storage::{self, StorageError};
+use crate::storage;
 
-use super::sessions::{Created, Found, NewSession, Reauthentication, SessionLookup, Sessions};
 use super::throttle::{self, Verdict};
+
+pub use super::error::SignInError;
+pub use super::session_start::{SessionRequest, Started, start_session};
 
 /// Longest identifier or password looked at; longer input fails like a wrong password.
 const MAX_IDENTIFIER_CHARS: usize = 254;
@@ -35,16 +35,6 @@ pub struct PasswordSignIn<'a> {
     pub device: Option<String>,
     /// Where to continue after signing in (a same-origin path), kept if a second step follows.
     pub return_to: &'a str,
-}
-
-/// How a proven user's browser session is to be started: by whom (for the session record and
-/// audit), replacing which session this browser has, and whether to evict the user's oldest
-/// sessions whatever the tenant's `on_limit` (the user confirmed it).
-#[derive(Clone, Debug)]
-pub struct SessionRequest {
-    pub origin: Origin,
-    pub replaces_session: Option<String>,
-    pub end_other_sessions: bool,
 }
 
 impl PasswordSignIn<'_> {
@@ -81,41 +71,6 @@ pub enum SignInResult {
     InvalidCredentials,
     /// Correct password, but the account is disabled.
     Disabled,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignInError {
-    #[error(transparent)]
-    Busy(HashError),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl From<StorageError> for SignInError {
-    fn from(e: StorageError) -> Self {
-        if e.is_unavailable() {
-            Self::Unavailable(e.to_string())
-        } else {
-            Self::Internal(e.to_string())
-        }
-    }
-}
-
-impl From<StoreError> for SignInError {
-    fn from(e: StoreError) -> Self {
-        Self::Unavailable(e.to_string())
-    }
-}
-
-impl From<HashError> for SignInError {
-    fn from(e: HashError) -> Self {
-        match e {
-            HashError::Busy => Self::Busy(e),
-            HashError::Failed(m) => Self::Internal(m),
-        }
-    }
 }
 
 pub async fn password_sign_in(
@@ -276,120 +231,6 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         started,
         device,
     })
-}
-
-/// What [`start_session`] did.
-#[derive(Debug)]
-pub enum Started {
-    Session {
-        session: Box<NewSession>,
-        replaced: Option<Box<Found>>,
-        evicted: Vec<Found>,
-    },
-    Denied {
-        live: Vec<Found>,
-    },
-}
-
-/// The last step of every sign-in (password, second factor, passkey): the browser's session for
-/// `user`. A session this browser
-/// already has for the same user continues under a new cookie token; otherwise a new session is
-/// created within the tenant's session limit (`crate::auth::sessions::Sessions::create`).
-pub async fn start_session(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    user: &User,
-    amr: Vec<AuthMethod>,
-    req: &SessionRequest,
-) -> Result<Started, SignInError> {
-    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    let previous = match &req.replaces_session {
-        Some(token) => match sessions.lookup(tenant, token, false).await? {
-            SessionLookup::Active(found) | SessionLookup::Expired(found, _) => Some(found),
-            SessionLookup::Ended(_) | SessionLookup::Missing => None,
-        },
-        None => None,
-    };
-    let ip = req.origin.ip.as_deref().unwrap_or("");
-    let ua = req.origin.user_agent.as_deref().unwrap_or("");
-    let now = ctx.clock.now();
-    let replaced = match previous {
-        Some(prev)
-            if prev.record.user_id == user.id
-                && prev.record.state(now, &tenant.policy.session) == SessionState::Active =>
-        {
-            if let Some(session) = sessions
-                .reauthenticate(tenant, &prev, Reauthentication::fresh(amr.clone()), ip, ua)
-                .await?
-            {
-                let started = Started::Session {
-                    session: Box::new(session),
-                    replaced: None,
-                    evicted: Vec::new(),
-                };
-                let methods = crate::domain::session::amr_claim(&amr);
-                audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
-                return Ok(started);
-            }
-            None // it ended meanwhile: a new session below
-        }
-        other => other.map(Box::new),
-    };
-    let methods = crate::domain::session::amr_claim(&amr);
-    let started = match sessions
-        .create(tenant, user.id, amr, ip, ua, req.end_other_sessions)
-        .await?
-    {
-        Created::Admitted { session, evicted } => Started::Session {
-            session,
-            replaced,
-            evicted,
-        },
-        Created::Denied { live } => Started::Denied { live },
-    };
-    audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
-    Ok(started)
-}
-
-/// The sign-in's audit event: `success` (the new session, the methods, how many sessions were
-/// evicted) or `session_limit` (refused by `deny_new`).
-async fn audit_started(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    user: &User,
-    started: &Started,
-    methods: &[String],
-    origin: &Origin,
-) {
-    let event = |outcome: &str| {
-        AuditEvent::new(
-            ctx.clock.now(),
-            Some(tenant.id),
-            AuditAction::SignIn,
-            outcome,
-            Actor::User(user.id.to_string()),
-        )
-        .origin(origin.clone())
-    };
-    if let Started::Session { session, .. } = started {
-        metrics::counter!(
-            "watchword_sessions_started_total",
-            "tenant" => tenant.slug.to_string(),
-            "acr" => crate::domain::session::Acr::of(&session.record.amr).as_str(),
-        )
-        .increment(1);
-    }
-    let event = match started {
-        Started::Session {
-            session, evicted, ..
-        } => event("success")
-            .subject(format!("session:{}", session.record.sid))
-            .details(serde_json::json!({ "amr": methods, "sessions_evicted": evicted.len() })),
-        Started::Denied { live } => event("session_limit")
-            .subject(format!("user:{}", user.id))
-            .details(serde_json::json!({ "live_sessions": live.len(), "on_limit": "deny_new" })),
-    };
-    storage::audit::record(&ctx.db, event).await;
 }
 
 /// Re-hashes with the configured parameters in the background; the sign-in does not wait.

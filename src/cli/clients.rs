@@ -2,14 +2,13 @@
 
 use clap::Subcommand;
 
-use super::CliError;
+use super::{CliError, admin_err};
 use crate::admin::{self, clients::NewClient};
 use crate::app::Watchword;
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::audit::Actor;
 use crate::domain::client::{AuthMethod, Client, ClientKind, ClientSettings, GrantType};
 use crate::domain::keys::SigningAlg;
 use crate::signing::rotation;
-use crate::storage;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -142,11 +141,8 @@ fn describe(c: &Client) -> serde_json::Value {
 
 pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError> {
     let ctx = &app.ctx;
-    let tenant_of = |slug: String| async move {
-        admin::tenants::get(ctx, &slug)
-            .await
-            .map_err(super::commands::admin_err)
-    };
+    let tenant_of =
+        |slug: String| async move { admin::tenants::get(ctx, &slug).await.map_err(admin_err) };
     match cmd {
         ClientCommand::Create {
             tenant,
@@ -205,7 +201,7 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
                 Actor::Cli,
             )
             .await
-            .map_err(super::commands::admin_err)?;
+            .map_err(admin_err)?;
             println!("client_id:     {}", registered.client.client_id);
             if let Some(secret) = registered.secret {
                 println!("client_secret: {}", secret.expose());
@@ -217,7 +213,7 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
             let tenant = tenant_of(tenant).await?;
             let clients = admin::clients::list(ctx, &tenant)
                 .await
-                .map_err(super::commands::admin_err)?;
+                .map_err(admin_err)?;
             if json {
                 let rows: Vec<_> = clients.iter().map(describe).collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -245,17 +241,17 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
             let tenant = tenant_of(tenant).await?;
             let c = admin::clients::get(ctx, &tenant, &client_id)
                 .await
-                .map_err(super::commands::admin_err)?;
+                .map_err(admin_err)?;
             println!("{}", serde_json::to_string_pretty(&describe(&c.client))?);
         }
         ClientCommand::RotateSecret { tenant, client_id } => {
             let tenant = tenant_of(tenant).await?;
             let c = admin::clients::get(ctx, &tenant, &client_id)
                 .await
-                .map_err(super::commands::admin_err)?;
+                .map_err(admin_err)?;
             let secret = admin::clients::set_secret(ctx, &tenant, &c.client, None, Actor::Cli)
                 .await
-                .map_err(super::commands::admin_err)?;
+                .map_err(admin_err)?;
             println!("client_secret: {}", secret.expose());
             println!("(the previous secret no longer works; replicas notice within 5 seconds)");
         }
@@ -263,7 +259,7 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
             let tenant = tenant_of(tenant).await?;
             admin::clients::delete(ctx, &tenant, &client_id, Actor::Cli)
                 .await
-                .map_err(super::commands::admin_err)?;
+                .map_err(admin_err)?;
             println!("deleted client {client_id}");
         }
     }
@@ -278,21 +274,15 @@ pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
             algs,
             immediate,
         } => {
-            let tenant = admin::tenants::get(ctx, &tenant)
-                .await
-                .map_err(super::commands::admin_err)?;
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
             let algs = if algs.is_empty() {
                 SigningAlg::ALL.to_vec()
             } else {
                 algs
             };
-            let keys = rotation::rotate(ctx, tenant.id, &algs, immediate).await?;
-            storage::audit::record(
-                &ctx.db,
-                AuditEvent::new(ctx.clock.now(), Some(tenant.id), AuditAction::KeysRotated, "success", Actor::Cli)
-                    .details(serde_json::json!({ "kids": keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(), "immediate": immediate })),
-            )
-            .await;
+            let keys = admin::keys::rotate(ctx, &tenant, &algs, immediate, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
             for k in keys {
                 println!(
                     "{} {} published now, signs from {}",
@@ -303,24 +293,13 @@ pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
             }
         }
         KeysCommand::Revoke { tenant, kid } => {
-            let tenant = admin::tenants::get(ctx, &tenant)
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let replacement = admin::keys::withdraw(ctx, &tenant, &kid, Actor::Cli)
                 .await
-                .map_err(super::commands::admin_err)?;
-            let replacement = rotation::withdraw(ctx, tenant.id, &kid)
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            storage::audit::record(
-                &ctx.db,
-                AuditEvent::new(
-                    ctx.clock.now(),
-                    Some(tenant.id),
-                    AuditAction::KeysRotated,
-                    "withdrawn",
-                    Actor::Cli,
-                )
-                .details(serde_json::json!({ "withdrawn": kid, "replacement": replacement.kid })),
-            )
-            .await;
+                .map_err(|e| match e {
+                    admin::AdminError::Signing(s) => CliError::Usage(s.to_string()),
+                    other => admin_err(other),
+                })?;
             println!(
                 "withdrew {kid}; {} ({}) signs from now on",
                 replacement.kid, replacement.alg
@@ -328,9 +307,7 @@ pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
             println!("(other replicas stop accepting its tokens within 30 seconds)");
         }
         KeysCommand::List { tenant, json } => {
-            let tenant = admin::tenants::get(ctx, &tenant)
-                .await
-                .map_err(super::commands::admin_err)?;
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
             let keys = rotation::list(ctx, tenant.id).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);

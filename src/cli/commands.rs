@@ -4,8 +4,8 @@
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
-use super::{CliError, Command, TenantCommand, UserCommand};
-use crate::admin::{self, AdminError, users::NewUser};
+use super::{CliError, Command, TenantCommand, UserCommand, admin_err, usage_or_failure};
+use crate::admin::{self, users::NewUser};
 use crate::app::Watchword;
 use crate::clock::SystemClock;
 use crate::config::{Config, LogConfig, LogFormat};
@@ -78,26 +78,6 @@ pub(super) fn seed_error(e: crate::app::AppError) -> CliError {
         crate::app::AppError::Seed(other) => CliError::Usage(other.to_string()),
         other => CliError::Failed(other.to_string()),
     }
-}
-
-/// Invalid input is a usage error (exit 2); anything else is a failure (exit 1).
-fn usage_or_failure(e: AdminError, at: &str) -> CliError {
-    let prefix = if at.is_empty() {
-        String::new()
-    } else {
-        format!("{at}: ")
-    };
-    match e {
-        AdminError::Storage(_)
-        | AdminError::Store(_)
-        | AdminError::Hashing(_)
-        | AdminError::Signing(_) => CliError::Failed(format!("{prefix}{e}")),
-        other => CliError::Usage(format!("{prefix}{other}")),
-    }
-}
-
-pub(super) fn admin_err(e: AdminError) -> CliError {
-    usage_or_failure(e, "")
 }
 
 async fn tenant(app: &Watchword, cmd: TenantCommand) -> Result<(), CliError> {

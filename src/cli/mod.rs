@@ -205,3 +205,24 @@ impl<E: std::fmt::Display> From<E> for CliError {
         CliError::Failed(e.to_string())
     }
 }
+
+/// Invalid input is a usage error (exit 2); anything else is a failure (exit 1).
+pub(crate) fn usage_or_failure(e: crate::admin::AdminError, at: &str) -> CliError {
+    let prefix = if at.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    };
+    match e {
+        crate::admin::AdminError::Storage(_)
+        | crate::admin::AdminError::Store(_)
+        | crate::admin::AdminError::Hashing(_)
+        | crate::admin::AdminError::Signing(_) => CliError::Failed(format!("{prefix}{e}")),
+        other => CliError::Usage(format!("{prefix}{other}")),
+    }
+}
+
+/// An admin use case's error as a CLI error (see `usage_or_failure`).
+pub(crate) fn admin_err(e: crate::admin::AdminError) -> CliError {
+    usage_or_failure(e, "")
+}

@@ -95,7 +95,7 @@ pub async fn ask_server(config: &Config, request: &Request) -> Result<Response, 
 pub async fn direct(app: &crate::app::Watchword, cmd: SessionCommand) -> Result<(), CliError> {
     let response = crate::web::control::run(&app.ctx, cmd.request())
         .await
-        .map_err(super::commands::admin_err)?;
+        .map_err(super::admin_err)?;
     print(cmd, response)
 }
 

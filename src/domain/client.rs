@@ -142,8 +142,7 @@ impl Default for ClientSettings {
 /// Scopes a new client may request unless told otherwise.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
-/// Upper bound of any access or ID token lifetime (revocation markers live this long).
-pub const MAX_TOKEN_LIFETIME_SECS: i64 = 86_400;
+pub use super::keys::MAX_TOKEN_LIFETIME_SECS;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Client {

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
+/// Upper bound of any access or ID token lifetime (revocation markers live this long).
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 86_400;
+
 /// JWS algorithms Watchword signs with. RS256 must be offered for OpenID Connect; ES256 and EdDSA
 /// are much cheaper to sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,7 +67,7 @@ impl Default for TokenPolicy {
 
 impl TokenPolicy {
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let max = super::client::MAX_TOKEN_LIFETIME_SECS;
+        let max = MAX_TOKEN_LIFETIME_SECS;
         for (k, v) in [
             ("access_token_secs", self.access_token_secs),
             ("id_token_secs", self.id_token_secs),

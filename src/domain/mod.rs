@@ -1,6 +1,7 @@
 //! Types and rules of the identity domain. Imports no framework: no actix, diesel, redis or askama.
 
 pub mod audit;
+pub mod claims;
 pub mod client;
 pub mod device;
 pub mod ids;

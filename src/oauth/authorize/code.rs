@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::request::AuthorizeRequest;
+use super::types::AuthorizeRequest;
 use crate::context::Ctx;
 use crate::crypto::{random, sha256_hex};
 use crate::domain::session::BrowserSession;

@@ -1,7 +1,7 @@
 //! Consent: first-party clients need none; otherwise the user approves the requested scopes once
 //! per client (remembered), and again whenever `prompt=consent` or new scopes are asked for.
 
-use super::request::AuthorizeRequest;
+use super::types::AuthorizeRequest;
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::ids::UserId;

@@ -9,11 +9,11 @@ pub mod consent;
 pub mod pending;
 pub mod request;
 pub mod response;
+pub mod types;
 
-pub use request::{
-    AuthorizeError, AuthorizeRequest, Prompt, ResponseMode, validate, validate_with_repeats,
-};
+pub use request::{validate, validate_with_repeats};
 pub use response::AuthorizationResponse;
+pub use types::{AuthorizeError, AuthorizeRequest, Prompt, ResponseMode};
 
 use crate::auth::sessions::Sessions;
 use crate::context::Ctx;

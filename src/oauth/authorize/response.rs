@@ -1,7 +1,7 @@
 //! The authorization response: `code`, `state` and `iss` (RFC 9207) on success, `error`,
 //! `error_description`, `state` and `iss` on failure; delivered in the query or by form post.
 
-use super::request::{AuthorizeRequest, ResponseMode};
+use super::types::{AuthorizeRequest, ResponseMode};
 use crate::context::Ctx;
 use crate::domain::tenant::Tenant;
 use crate::oauth::error::OAuthError;

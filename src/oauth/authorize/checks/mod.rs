@@ -15,7 +15,7 @@ pub mod unsupported;
 
 use std::sync::Arc;
 
-use super::request::{AuthorizeRequest, Prompt, ResponseMode};
+use super::types::{AuthorizeRequest, Prompt, ResponseMode};
 use crate::domain::client::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;

@@ -1,0 +1,60 @@
+//! Signing-key operations an operator (CLI today, the admin API later) performs on a tenant:
+//! rotating and withdrawing keys, each audited (`keys_rotated`, outcome `success` or
+//! `withdrawn`). The key ring itself is `crate::signing`.
+
+use super::AdminError;
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::keys::SigningAlg;
+use crate::domain::tenant::Tenant;
+use crate::signing::rotation::{self, KeyInfo};
+use crate::storage;
+
+/// New keys for `algs`: published now, signing after the usual delay (or at once with
+/// `immediate`).
+pub async fn rotate(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    algs: &[SigningAlg],
+    immediate: bool,
+    actor: Actor,
+) -> Result<Vec<KeyInfo>, AdminError> {
+    let keys = rotation::rotate(ctx, tenant.id, algs, immediate).await?;
+    let kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
+    storage::audit::record(
+        &ctx.db,
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::KeysRotated,
+            "success",
+            actor,
+        )
+        .details(serde_json::json!({ "kids": kids, "immediate": immediate })),
+    )
+    .await;
+    Ok(keys)
+}
+
+/// Withdraws a published key at once (a compromised key); returns the key that signs instead.
+pub async fn withdraw(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    kid: &str,
+    actor: Actor,
+) -> Result<KeyInfo, AdminError> {
+    let replacement = rotation::withdraw(ctx, tenant.id, kid).await?;
+    storage::audit::record(
+        &ctx.db,
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::KeysRotated,
+            "withdrawn",
+            actor,
+        )
+        .details(serde_json::json!({ "withdrawn": kid, "replacement": replacement.kid })),
+    )
+    .await;
+    Ok(replacement)
+}

@@ -1,0 +1,135 @@
+//! The last step of every way of signing in (password, second factor, passkey): the browser's
+//! session for a proven user, within the tenant's session limit, audited and counted.
+
+use super::error::SignInError;
+use super::sessions::{Created, Found, NewSession, Reauthentication, SessionLookup, Sessions};
+use crate::context::Ctx;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::session::{AuthMethod, SessionState};
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::storage;
+
+/// How a proven user's browser session is to be started: by whom (for the session record and
+/// audit), replacing which session this browser has, and whether to evict the user's oldest
+/// sessions whatever the tenant's `on_limit` (the user confirmed it).
+#[derive(Clone, Debug)]
+pub struct SessionRequest {
+    pub origin: Origin,
+    pub replaces_session: Option<String>,
+    pub end_other_sessions: bool,
+}
+
+/// What [`start_session`] did.
+#[derive(Debug)]
+pub enum Started {
+    Session {
+        session: Box<NewSession>,
+        replaced: Option<Box<Found>>,
+        evicted: Vec<Found>,
+    },
+    Denied {
+        live: Vec<Found>,
+    },
+}
+
+/// The last step of every sign-in (password, second factor, passkey): the browser's session for
+/// `user`. A session this browser
+/// already has for the same user continues under a new cookie token; otherwise a new session is
+/// created within the tenant's session limit (`crate::auth::sessions::Sessions::create`).
+pub async fn start_session(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    amr: Vec<AuthMethod>,
+    req: &SessionRequest,
+) -> Result<Started, SignInError> {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let previous = match &req.replaces_session {
+        Some(token) => match sessions.lookup(tenant, token, false).await? {
+            SessionLookup::Active(found) | SessionLookup::Expired(found, _) => Some(found),
+            SessionLookup::Ended(_) | SessionLookup::Missing => None,
+        },
+        None => None,
+    };
+    let ip = req.origin.ip.as_deref().unwrap_or("");
+    let ua = req.origin.user_agent.as_deref().unwrap_or("");
+    let now = ctx.clock.now();
+    let replaced = match previous {
+        Some(prev)
+            if prev.record.user_id == user.id
+                && prev.record.state(now, &tenant.policy.session) == SessionState::Active =>
+        {
+            if let Some(session) = sessions
+                .reauthenticate(tenant, &prev, Reauthentication::fresh(amr.clone()), ip, ua)
+                .await?
+            {
+                let started = Started::Session {
+                    session: Box::new(session),
+                    replaced: None,
+                    evicted: Vec::new(),
+                };
+                let methods = crate::domain::session::amr_claim(&amr);
+                audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+                return Ok(started);
+            }
+            None // it ended meanwhile: a new session below
+        }
+        other => other.map(Box::new),
+    };
+    let methods = crate::domain::session::amr_claim(&amr);
+    let started = match sessions
+        .create(tenant, user.id, amr, ip, ua, req.end_other_sessions)
+        .await?
+    {
+        Created::Admitted { session, evicted } => Started::Session {
+            session,
+            replaced,
+            evicted,
+        },
+        Created::Denied { live } => Started::Denied { live },
+    };
+    audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+    Ok(started)
+}
+
+/// The sign-in's audit event: `success` (the new session, the methods, how many sessions were
+/// evicted) or `session_limit` (refused by `deny_new`).
+async fn audit_started(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    started: &Started,
+    methods: &[String],
+    origin: &Origin,
+) {
+    let event = |outcome: &str| {
+        AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::SignIn,
+            outcome,
+            Actor::User(user.id.to_string()),
+        )
+        .origin(origin.clone())
+    };
+    if let Started::Session { session, .. } = started {
+        metrics::counter!(
+            "watchword_sessions_started_total",
+            "tenant" => tenant.slug.to_string(),
+            "acr" => crate::domain::session::Acr::of(&session.record.amr).as_str(),
+        )
+        .increment(1);
+    }
+    let event = match started {
+        Started::Session {
+            session, evicted, ..
+        } => event("success")
+            .subject(format!("session:{}", session.record.sid))
+            .details(serde_json::json!({ "amr": methods, "sessions_evicted": evicted.len() })),
+        Started::Denied { live } => event("session_limit")
+            .subject(format!("user:{}", user.id))
+            .details(serde_json::json!({ "live_sessions": live.len(), "on_limit": "deny_new" })),
+    };
+    storage::audit::record(&ctx.db, event).await;
+}
