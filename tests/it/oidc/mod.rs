@@ -7,6 +7,7 @@ mod clients;
 mod code_flow;
 pub mod flow;
 mod hostile;
+mod introspection;
 mod keys;
 mod lifecycle;
 mod logout;
