@@ -5,6 +5,7 @@ mod access;
 mod authorize;
 mod clients;
 mod code_flow;
+mod consent;
 pub mod flow;
 mod hostile;
 mod introspection;
