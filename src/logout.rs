@@ -138,7 +138,14 @@ pub async fn end_evicted(
     let mut revoked = Vec::with_capacity(evicted.len());
     for found in &evicted {
         let sid = &found.record.sid;
-        match revoke_grants(ctx, tenant.id, sid, EndReason::Evicted.ends_offline_grants()).await {
+        match revoke_grants(
+            ctx,
+            tenant.id,
+            sid,
+            EndReason::Evicted.ends_offline_grants(),
+        )
+        .await
+        {
             Ok(families) => revoked.push(Some(families.len())),
             Err(e) => {
                 tracing::error!(error = %e, session = %sid, "could not revoke an evicted session's grants; the sweep retries");

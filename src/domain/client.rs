@@ -523,7 +523,10 @@ mod tests {
         assert!(!c.may_introspect("web", "web"));
         c.settings.resource_server = false;
         c.settings.audiences = vec!["web".into()];
-        assert!(!c.may_introspect("web", "web"), "audiences need resource_server");
+        assert!(
+            !c.may_introspect("web", "web"),
+            "audiences need resource_server"
+        );
         assert!(validate(&c).is_err());
     }
 

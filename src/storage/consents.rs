@@ -96,12 +96,14 @@ pub fn grant(
                     ))
                     .on_conflict_do_nothing(),
             )?,
-            Some(old) => diesel::update(of(tenant, user, client_id).filter(consents::scopes.eq(old)))
-                .set((
-                    consents::scopes.eq(merged.join(" ")),
-                    consents::granted_at.eq(now),
-                ))
-                .execute(conn)?,
+            Some(old) => {
+                diesel::update(of(tenant, user, client_id).filter(consents::scopes.eq(old)))
+                    .set((
+                        consents::scopes.eq(merged.join(" ")),
+                        consents::granted_at.eq(now),
+                    ))
+                    .execute(conn)?
+            }
         };
         if written == 1 {
             return Ok(merged);
@@ -163,11 +165,12 @@ mod tests {
 
     #[test]
     fn merging_keeps_each_scope_once_in_order() {
-        let more = ["email".to_owned(), "openid".to_owned(), "profile".to_owned()];
-        assert_eq!(
-            merge("openid email", &more),
-            ["openid", "email", "profile"]
-        );
+        let more = [
+            "email".to_owned(),
+            "openid".to_owned(),
+            "profile".to_owned(),
+        ];
+        assert_eq!(merge("openid email", &more), ["openid", "email", "profile"]);
         assert_eq!(merge("", &more[..1]), ["email"]);
     }
 }

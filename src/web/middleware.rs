@@ -64,10 +64,10 @@ pub async fn observe(
         // error) is logged here with what is known.
         let logged = res.response().extensions().contains::<FailureLogged>();
         if res.status().is_server_error() && !logged {
-            let cause = res
-                .response()
-                .error()
-                .map_or_else(|| "unknown (no error attached)".to_owned(), |e| format!("{e:?}"));
+            let cause = res.response().error().map_or_else(
+                || "unknown (no error attached)".to_owned(),
+                |e| format!("{e:?}"),
+            );
             REQUEST_ID.sync_scope(request_id.clone(), || {
                 log_failure(status, "internal", &cause);
             });
@@ -189,16 +189,19 @@ mod tests {
             let before = captured.errors().len();
             let res = test::call_service(&app, req).await;
             assert_eq!(res.status(), 500);
-            let id = res.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+            let id = res
+                .headers()
+                .get("x-request-id")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
             let errors = captured.errors();
             assert_eq!(errors.len(), before + 1, "one error line: {errors:?}");
             let line = &errors[before]["fields"];
             assert_eq!(line["request_id"], id.as_str(), "{line}");
             assert_eq!(line["status"], 500, "{line}");
-            assert!(
-                line["cause"].as_str().unwrap().contains(cause),
-                "{line}"
-            );
+            assert!(line["cause"].as_str().unwrap().contains(cause), "{line}");
         }
     }
 }

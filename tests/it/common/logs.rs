@@ -47,7 +47,9 @@ impl Logs {
         String::from_utf8_lossy(&self.0.0.lock().unwrap())
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["fields"]["request_id"] == request_id || v["span"]["request_id"] == request_id)
+            .filter(|v| {
+                v["fields"]["request_id"] == request_id || v["span"]["request_id"] == request_id
+            })
             .collect()
     }
 }

@@ -20,7 +20,10 @@ async fn consent_page(b: &Browser, client_id: &str, scope: &str) -> (String, Str
             ("redirect_uri", REDIRECT_URI),
             ("scope", scope),
             ("state", "tab"),
-            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
             ("code_challenge_method", "S256"),
         ])
         .finish();
@@ -69,10 +72,14 @@ async fn concurrent_first_consents_all_succeed_and_merge_their_scopes() {
     b.sign_in("default", "tess", GOOD_PASSWORD).await;
     for pair in 0..20 {
         let client_id = format!("tp{pair}");
-        register(&app, "default", &client_id, |c| c.settings.first_party = false).await;
+        register(&app, "default", &client_id, |c| {
+            c.settings.first_party = false
+        })
+        .await;
         let (id1, csrf1) = consent_page(&b, &client_id, "openid profile").await;
         let (id2, csrf2) = consent_page(&b, &client_id, "openid email").await;
-        let ((back1, _), (back2, _)) = tokio::join!(allow(&b, &id1, &csrf1), allow(&b, &id2, &csrf2));
+        let ((back1, _), (back2, _)) =
+            tokio::join!(allow(&b, &id1, &csrf1), allow(&b, &id2, &csrf2));
         for back in [&back1, &back2] {
             assert!(
                 back.starts_with(REDIRECT_URI) && back.contains("code="),

@@ -42,21 +42,33 @@ async fn only_the_owner_and_its_resource_servers_may_introspect_a_token() {
 
     // The owner sees both of its tokens.
     let own = introspect(&app, &s.registered, &at).await;
-    assert_eq!((own["active"].as_bool(), own["client_id"].as_str()), (Some(true), Some("app")));
+    assert_eq!(
+        (own["active"].as_bool(), own["client_id"].as_str()),
+        (Some(true), Some("app"))
+    );
     assert_eq!(introspect(&app, &s.registered, &rt).await["active"], true);
 
     // Another confidential client learns nothing about either, not even that they exist.
     for token in [&at, &rt] {
-        assert_eq!(introspect(&app, &other, token).await, json!({ "active": false }));
+        assert_eq!(
+            introspect(&app, &other, token).await,
+            json!({ "active": false })
+        );
     }
 
     // A resource server serving "app" sees its access token, with the claims it needs...
     let seen = introspect(&app, &api, &at).await;
     assert_eq!(seen["active"], true, "{seen}");
     assert_eq!(seen["aud"], "app");
-    assert!(seen["sub"].is_string() && seen["scope"].is_string(), "{seen}");
+    assert!(
+        seen["sub"].is_string() && seen["scope"].is_string(),
+        "{seen}"
+    );
     // ...but never a refresh token.
-    assert_eq!(introspect(&app, &api, &rt).await, json!({ "active": false }));
+    assert_eq!(
+        introspect(&app, &api, &rt).await,
+        json!({ "active": false })
+    );
     // A resource server for another audience sees neither.
     for token in [&at, &rt] {
         assert_eq!(
@@ -92,7 +104,10 @@ async fn a_resource_server_introspects_its_own_tokens() {
         &app,
         "/t/default/token",
         Some(("api", &secret)),
-        &[("grant_type", "client_credentials"), ("scope", "reports:read")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "reports:read"),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{body}");

@@ -56,7 +56,11 @@ async fn an_evicted_sessions_grants_are_revoked_before_the_sign_in_answers() {
 
 fn host_port(url: &str) -> String {
     let u = url::Url::parse(url).unwrap();
-    format!("{}:{}", u.host_str().unwrap(), u.port_or_known_default().unwrap())
+    format!(
+        "{}:{}",
+        u.host_str().unwrap(),
+        u.port_or_known_default().unwrap()
+    )
 }
 
 fn through(url: &str, proxy: &Proxy) -> String {
