@@ -1,5 +1,6 @@
 //! Background work: the session sweep (ends timed-out sessions everywhere, so applications get
-//! their back-channel logout even when the browser never comes back) and purges of refresh tokens
+//! their back-channel logout even when the browser never comes back, and retries revocations of
+//! evicted sessions' grants that failed) and purges of refresh tokens
 //! and signing keys nobody can use anymore. Each runs on every replica; claims are atomic in the
 //! session store, so each session is ended once.
 
@@ -12,8 +13,10 @@ use crate::domain::session::SessionState;
 use crate::logout::{self, EndReason};
 use crate::storage;
 
-/// Ends every session whose deadline has passed; returns how many were ended.
+/// Retries the grant revocations an eviction could not do, then ends every session whose
+/// deadline has passed; returns how many were ended.
 pub async fn sweep_sessions(ctx: &Ctx) -> usize {
+    logout::retry_revocations(ctx).await;
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let mut ended = 0;
     loop {

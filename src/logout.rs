@@ -4,13 +4,14 @@
 //! RP-initiated logout, timeouts (on the next request or by the sweep), a new sign-in replacing
 //! it, disabling the account, administrators.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::auth::sessions::{Elsewhere, Ended, Found, Sessions};
 use crate::backchannel::Delivery;
 use crate::context::Ctx;
 use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
 use crate::oauth::tokens::{BACKCHANNEL_EVENT, LogoutClaims};
 use crate::oauth::{self, clients};
@@ -104,10 +105,11 @@ pub async fn end_session(
 /// atomic step that admitted the new session, so those browsers are already signed out and their
 /// tokens already fail (session-bound refresh tokens find no session, access tokens introspect
 /// inactive). Here, before the sign-in answers, each gets its note for the returning browser
-/// ("your account signed in on another device"); the rest (revoking their grants in the
-/// database, offline ones included, back-channel logout, audit: a few milliseconds, mostly
-/// database commits) runs in the background so the new sign-in does not wait for it. Failures
-/// are logged.
+/// ("your account signed in on another device") and its grants, offline ones included, are
+/// revoked in the database (with a revocation marker per grant). A revocation that fails is
+/// recorded in the session store (`rvdue`) and retried by the sweep until it succeeds
+/// ([`retry_revocations`]), so it never silently lapses. The rest (back-channel logout, audit)
+/// runs in the background so the new sign-in does not wait for it. Failures are logged.
 pub async fn end_evicted(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -133,6 +135,27 @@ pub async fn end_evicted(
             tracing::error!(error = %e, session = %found.record.sid, "could not note an evicted session's end");
         }
     }
+    let mut revoked = Vec::with_capacity(evicted.len());
+    for found in &evicted {
+        let sid = &found.record.sid;
+        match revoke_grants(
+            ctx,
+            tenant.id,
+            sid,
+            EndReason::Evicted.ends_offline_grants(),
+        )
+        .await
+        {
+            Ok(families) => revoked.push(Some(families.len())),
+            Err(e) => {
+                tracing::error!(error = %e, session = %sid, "could not revoke an evicted session's grants; the sweep retries");
+                if let Err(e) = queue_revocation(ctx, tenant.id, sid).await {
+                    tracing::error!(error = %e, session = %sid, "could not record an evicted session's grants for revocation");
+                }
+                revoked.push(None);
+            }
+        }
+    }
     let details = serde_json::json!({
         "by_session": by_session,
         "by_device": elsewhere.device,
@@ -140,8 +163,8 @@ pub async fn end_evicted(
     });
     let (ctx, tenant) = (ctx.clone(), tenant.clone());
     tokio::spawn(async move {
-        for found in &evicted {
-            let done = finish(
+        for (found, families) in evicted.iter().zip(revoked) {
+            let done = after_revocation(
                 &ctx,
                 &tenant,
                 found,
@@ -149,6 +172,7 @@ pub async fn end_evicted(
                 Actor::System,
                 by.clone(),
                 details.clone(),
+                families,
             )
             .await;
             if let Err(e) = done {
@@ -156,6 +180,100 @@ pub async fn end_evicted(
             }
         }
     });
+}
+
+/// Sessions whose grants still have to be revoked: `<tenant id> <sid>`, scored by when to try.
+const REVOCATIONS_DUE: &str = "rvdue";
+/// How long a failed revocation waits before the next attempt.
+const REVOCATION_RETRY_SECS: i64 = 15;
+
+fn due_member(tenant: TenantId, sid: &str) -> String {
+    format!("{tenant} {sid}")
+}
+
+async fn queue_revocation(ctx: &Ctx, tenant: TenantId, sid: &str) -> Result<(), StoreError> {
+    ctx.store
+        .index_add(
+            REVOCATIONS_DUE,
+            &due_member(tenant, sid),
+            ctx.clock.unix(),
+            Duration::from_secs(400 * 86_400),
+        )
+        .await
+}
+
+/// Retries the revocations [`end_evicted`] could not do (run by the sweep on every replica).
+/// Revoking is idempotent, so replicas racing on one entry do no harm; an entry leaves the queue
+/// only once its revocation succeeded. Returns how many succeeded.
+pub async fn retry_revocations(ctx: &Ctx) -> usize {
+    let now = ctx.clock.unix();
+    let due = match ctx.store.index_up_to(REVOCATIONS_DUE, now, 200).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation retry: store unavailable");
+            return 0;
+        }
+    };
+    let mut done = 0;
+    for (member, _) in due {
+        let parsed = member
+            .split_once(' ')
+            .and_then(|(t, sid)| Some((t.parse::<TenantId>().ok()?, sid)));
+        let Some((tenant, sid)) = parsed else {
+            let _ = ctx.store.index_remove(REVOCATIONS_DUE, &member).await;
+            continue;
+        };
+        let offline = EndReason::Evicted.ends_offline_grants();
+        match revoke_grants(ctx, tenant, sid, offline).await {
+            Ok(families) => {
+                tracing::info!(session = %sid, families = families.len(), "revoked an evicted session's grants on retry");
+                let _ = ctx.store.index_remove(REVOCATIONS_DUE, &member).await;
+                done += 1;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, session = %sid, "could not revoke an evicted session's grants; retrying later");
+                let _ = ctx
+                    .store
+                    .index_add(
+                        REVOCATIONS_DUE,
+                        &member,
+                        now + REVOCATION_RETRY_SECS,
+                        Duration::from_secs(400 * 86_400),
+                    )
+                    .await;
+            }
+        }
+    }
+    done
+}
+
+/// Revokes the grants issued in session `sid` (its offline ones too when `offline`): refresh
+/// tokens in the database, and for offline grants, whose access tokens are not bound to the
+/// session, a revocation marker per grant. Returns the grants revoked.
+async fn revoke_grants(
+    ctx: &Ctx,
+    tenant: TenantId,
+    sid: &str,
+    offline: bool,
+) -> Result<Vec<String>, EndError> {
+    let (sid, now) = (sid.to_owned(), ctx.clock.unix());
+    let families = ctx
+        .db
+        .write(move |c| {
+            storage::grants::revoke(
+                c,
+                tenant,
+                storage::grants::Whose::Session { sid: &sid, offline },
+                now,
+            )
+        })
+        .await?;
+    if offline {
+        for family in &families {
+            crate::oauth::revocation::mark_grant(ctx, family).await?;
+        }
+    }
+    Ok(families)
 }
 
 /// Everything after the record is gone: refresh tokens, back-channel logout, audit, metrics.
@@ -168,32 +286,46 @@ async fn finish(
     origin: Origin,
     details: serde_json::Value,
 ) -> Result<(), EndError> {
+    let families = revoke_grants(
+        ctx,
+        tenant.id,
+        &found.record.sid,
+        reason.ends_offline_grants(),
+    )
+    .await?;
+    after_revocation(
+        ctx,
+        tenant,
+        found,
+        reason,
+        actor,
+        origin,
+        details,
+        Some(families.len()),
+    )
+    .await
+}
+
+/// Back-channel logout, the session's client list, audit and metrics, once its grants are
+/// revoked (`revoked`: how many, or `None` when that failed and was left to the sweep).
+#[allow(clippy::too_many_arguments)]
+async fn after_revocation(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    found: &Found,
+    reason: EndReason,
+    actor: Actor,
+    origin: Origin,
+    details: serde_json::Value,
+    revoked: Option<usize>,
+) -> Result<(), EndError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let record = &found.record;
-    let (tenant_id, sid, now) = (tenant.id, record.sid.clone(), ctx.clock.unix());
-    let offline = reason.ends_offline_grants();
-    let families = ctx
-        .db
-        .write(move |c| {
-            storage::grants::revoke(
-                c,
-                tenant_id,
-                storage::grants::Whose::Session { sid: &sid, offline },
-                now,
-            )
-        })
-        .await?;
-    if offline {
-        // Access tokens of offline grants are not bound to the session: mark their grants.
-        for family in &families {
-            crate::oauth::revocation::mark_grant(ctx, family).await?;
-        }
-    }
     notify_clients(ctx, tenant, found).await;
     sessions.forget_clients(&record.sid).await?;
     let mut all = serde_json::json!({
         "user": record.user_id.to_string(),
-        "refresh_token_families_revoked": families.len(),
+        "refresh_token_families_revoked": revoked,
         "device": record.device,
         "ip": record.ip,
     });

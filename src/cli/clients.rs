@@ -54,6 +54,15 @@ pub enum ClientCommand {
         /// Access token algorithm (default: the tenant's).
         #[arg(long, value_parser = parse_alg)]
         access_token_alg: Option<SigningAlg>,
+        /// A resource server (an API): may introspect the access tokens meant for it (whose
+        /// `aud` is its own client id or an `--audience`). Other clients introspect only their
+        /// own tokens.
+        #[arg(long)]
+        resource_server: bool,
+        /// An audience the resource server serves: the client id of an application whose
+        /// access tokens it accepts (repeat for several).
+        #[arg(long = "audience", requires = "resource_server")]
+        audiences: Vec<String>,
     },
     /// List the clients of a tenant.
     List {
@@ -159,6 +168,8 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
             backchannel_logout_uri,
             id_token_alg,
             access_token_alg,
+            resource_server,
+            audiences,
         } => {
             let tenant = tenant_of(tenant).await?;
             let defaults = ClientSettings::default();
@@ -180,6 +191,8 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
                 id_token_alg,
                 access_token_alg,
                 backchannel_logout_uri,
+                resource_server,
+                audiences,
                 ..defaults
             };
             let kind = if public {

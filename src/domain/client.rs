@@ -117,6 +117,13 @@ pub struct ClientSettings {
     /// Users of this application must have passed a second factor (ACR `mfa` or better); a
     /// session without one is asked for it (step-up) before a code is issued.
     pub require_mfa: bool,
+    /// A resource server (an API): it may introspect access tokens meant for it, those whose
+    /// `aud` is its own client id or one of `audiences`. Any client may introspect the tokens
+    /// issued to itself; nothing else.
+    pub resource_server: bool,
+    /// The audiences a resource server serves. An access token's `aud` is the client it was
+    /// issued to, so these are the client ids of the applications whose tokens it accepts.
+    pub audiences: Vec<String>,
 }
 
 impl Default for ClientSettings {
@@ -135,6 +142,8 @@ impl Default for ClientSettings {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: true,
             require_mfa: false,
+            resource_server: false,
+            audiences: Vec::new(),
         }
     }
 }
@@ -178,6 +187,14 @@ impl Client {
             .redirect_uris
             .iter()
             .any(|registered| redirect_uri_matches(registered, requested))
+    }
+
+    /// May this client introspect an access token with this audience and this `client_id`
+    /// claim? Its own tokens always; as a resource server, those meant for it.
+    pub fn may_introspect(&self, aud: &str, issued_to: &str) -> bool {
+        issued_to == self.client_id
+            || (self.settings.resource_server
+                && (aud == self.client_id || self.settings.audiences.iter().any(|a| a == aud)))
     }
 
     pub fn post_logout_uri_registered(&self, requested: &str) -> bool {
@@ -346,6 +363,24 @@ pub fn validate(client: &Client) -> Result<(), InvalidInput> {
             ));
         }
     }
+    if !s.audiences.is_empty() && !s.resource_server {
+        return Err(InvalidInput::new(
+            "audiences",
+            "only a resource server has audiences",
+        ));
+    }
+    if s.audiences.len() > 50 {
+        return Err(InvalidInput::new("audiences", "at most 50 audiences"));
+    }
+    for aud in &s.audiences {
+        let ok = (1..=256).contains(&aud.len()) && aud.bytes().all(|b| (0x21..=0x7E).contains(&b));
+        if !ok {
+            return Err(InvalidInput::new(
+                "audiences",
+                format!("{aud:?} is not a valid audience"),
+            ));
+        }
+    }
     let l = &s.lifetimes;
     for (field, v, min, max) in [
         (
@@ -472,6 +507,26 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn who_may_introspect() {
+        let mut c = client(&[]);
+        assert!(c.may_introspect("app", "app"), "its own tokens");
+        assert!(!c.may_introspect("other", "other"), "not another client's");
+        c.settings.resource_server = true;
+        c.settings.audiences = vec!["web".into()];
+        assert!(c.may_introspect("web", "web"), "tokens meant for it");
+        assert!(!c.may_introspect("other", "other"), "not other tokens");
+        c.settings.audiences.clear();
+        assert!(!c.may_introspect("web", "web"));
+        c.settings.resource_server = false;
+        c.settings.audiences = vec!["web".into()];
+        assert!(
+            !c.may_introspect("web", "web"),
+            "audiences need resource_server"
+        );
+        assert!(validate(&c).is_err());
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! Token introspection (RFC 7662) for authenticated confidential clients of the tenant (resource
-//! servers). Access tokens must verify and be live; refresh tokens must be unused, unexpired and
-//! unrevoked. Anything else, including tokens of another tenant, is `{"active": false}`.
+//! Token introspection (RFC 7662) for authenticated confidential clients of the tenant. A client
+//! learns about its own tokens, and a resource server (`ClientSettings::resource_server`) about
+//! the access tokens meant for it (`aud` one of its audiences); refresh tokens only to the client
+//! they were issued to. Access tokens must verify and be live; refresh tokens must be unused,
+//! unexpired and unrevoked. Anything else, including tokens of another tenant or another
+//! client, is `{"active": false}` (RFC 7662 2.2: nothing is revealed).
 
 use serde::Serialize;
 
@@ -11,7 +14,7 @@ use super::{revocation, tokens};
 use crate::auth::sessions::{SessionLookup, Sessions};
 use crate::context::Ctx;
 use crate::crypto::secret_digest;
-use crate::domain::client::ClientKind;
+use crate::domain::client::{Client, ClientKind};
 use crate::domain::tenant::Tenant;
 use crate::storage;
 
@@ -57,23 +60,27 @@ pub async fn introspect(
     let refresh_first = params.get("token_type_hint") == Some("refresh_token");
     let looks_like_jwt = token.bytes().filter(|b| *b == b'.').count() == 2;
     if looks_like_jwt && !refresh_first {
-        return access_token(ctx, tenant, token).await;
+        return access_token(ctx, tenant, &client, token).await;
     }
-    let found = refresh_token(ctx, tenant, token).await?;
+    let found = refresh_token(ctx, tenant, &client, token).await?;
     if found.active || !looks_like_jwt {
         return Ok(found);
     }
-    access_token(ctx, tenant, token).await
+    access_token(ctx, tenant, &client, token).await
 }
 
 async fn access_token(
     ctx: &Ctx,
     tenant: &Tenant,
+    client: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
     let Ok(claims) = tokens::verify_access_token_cached(ctx, tenant, token).await else {
         return Ok(Introspection::default());
     };
+    if !client.may_introspect(&claims.aud, &claims.client_id) {
+        return Ok(Introspection::default());
+    }
     if !revocation::access_token_live(ctx, tenant, &claims).await? {
         return Ok(Introspection::default());
     }
@@ -95,6 +102,7 @@ async fn access_token(
 async fn refresh_token(
     ctx: &Ctx,
     tenant: &Tenant,
+    client: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
     let hash = secret_digest(&ctx.keys.secret_hash, token);
@@ -107,6 +115,7 @@ async fn refresh_token(
     };
     let now = ctx.clock.unix();
     let usable = row.tenant_id == tenant.id.to_string()
+        && row.client_id == client.client_id
         && row.revoked_at.is_none()
         && row.used_at.is_none()
         && now < row.expires_at

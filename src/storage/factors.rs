@@ -36,9 +36,35 @@ pub fn totp_get(
 }
 
 /// Stores a new (unconfirmed) seed, replacing any previous one that is not confirmed.
-/// Returns `false` if a confirmed one exists (it must be removed first).
+/// Returns `false` if a confirmed one exists (it must be removed first). Without a read before
+/// the write, so two concurrent set-ups (two tabs) cannot collide on the key: the row is created
+/// with `INSERT … ON CONFLICT DO NOTHING`, or replaced by an `UPDATE` only while unconfirmed.
 pub fn totp_start(conn: &mut DbConn, row: &TotpRow) -> Result<bool, StorageError> {
-    super::write_transaction(conn, |conn| {
+    for _ in 0..5 {
+        let inserted = super::upsert(
+            conn,
+            diesel::insert_into(mfa_totp::table)
+                .values(row)
+                .on_conflict_do_nothing(),
+        )?;
+        if inserted == 1 {
+            return Ok(true);
+        }
+        let replaced = diesel::update(
+            mfa_totp::table
+                .filter(mfa_totp::user_id.eq(&row.user_id))
+                .filter(mfa_totp::confirmed_at.is_null()),
+        )
+        .set((
+            mfa_totp::tenant_id.eq(&row.tenant_id),
+            mfa_totp::secret_sealed.eq(&row.secret_sealed),
+            mfa_totp::last_step.eq(row.last_step),
+            mfa_totp::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+        if replaced == 1 {
+            return Ok(true);
+        }
         let confirmed: Option<Option<i64>> = mfa_totp::table
             .filter(mfa_totp::user_id.eq(&row.user_id))
             .select(mfa_totp::confirmed_at)
@@ -47,12 +73,11 @@ pub fn totp_start(conn: &mut DbConn, row: &TotpRow) -> Result<bool, StorageError
         if matches!(confirmed, Some(Some(_))) {
             return Ok(false);
         }
-        diesel::delete(mfa_totp::table.filter(mfa_totp::user_id.eq(&row.user_id))).execute(conn)?;
-        diesel::insert_into(mfa_totp::table)
-            .values(row)
-            .execute(conn)?;
-        Ok(true)
-    })
+        // Removed meanwhile: try again.
+    }
+    Err(StorageError::Contention(
+        "the TOTP seed kept changing under concurrent set-ups".into(),
+    ))
 }
 
 /// Accepts time step `step` (a later one than any accepted before), and confirms an enrolment.
@@ -204,7 +229,9 @@ pub fn credential_rename(
         > 0)
 }
 
-/// Replaces the user's recovery codes with a new set (the old ones stop working).
+/// Replaces the user's recovery codes with a new set (the old ones stop working). Two concurrent
+/// replacements leave one set, not both: on PostgreSQL the user's row is locked first (SQLite's
+/// `IMMEDIATE` transaction already serializes them).
 pub fn recovery_replace(
     conn: &mut DbConn,
     tenant: TenantId,
@@ -213,6 +240,14 @@ pub fn recovery_replace(
     now: i64,
 ) -> Result<(), StorageError> {
     super::write_transaction(conn, |conn| {
+        if let DbConn::Pg(pg) = conn {
+            use super::schema::users;
+            users::table
+                .filter(users::id.eq(user.to_string()))
+                .select(users::id)
+                .for_update()
+                .load::<String>(pg)?;
+        }
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.to_string())))
             .execute(conn)?;
         for hash in hashes {

@@ -153,6 +153,21 @@ impl Db {
     }
 }
 
+/// Executes an upsert (`INSERT … ON CONFLICT …`) on whichever engine the connection is: diesel's
+/// multi-connection backend cannot express `ON CONFLICT`, each engine's can. Returns the number
+/// of rows written (0 when `DO NOTHING` found a conflict).
+pub fn upsert<Q>(conn: &mut DbConn, query: Q) -> Result<usize, StorageError>
+where
+    Q: diesel::query_dsl::methods::ExecuteDsl<diesel::PgConnection>
+        + diesel::query_dsl::methods::ExecuteDsl<diesel::SqliteConnection>,
+{
+    use diesel::query_dsl::methods::ExecuteDsl;
+    Ok(match conn {
+        DbConn::Pg(c) => ExecuteDsl::<diesel::PgConnection>::execute(query, c)?,
+        DbConn::Sqlite(c) => ExecuteDsl::<diesel::SqliteConnection>::execute(query, c)?,
+    })
+}
+
 /// Runs `f` in a transaction that writes. On SQLite it begins `IMMEDIATE`, taking the write lock
 /// up front: a deferred transaction that reads first and writes later fails with "database is
 /// locked" (no retry) when another connection (the CLI, a replica's job) wrote in between.

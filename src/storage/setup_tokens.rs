@@ -6,24 +6,30 @@ use super::schema::setup_tokens;
 use super::{DbConn, StorageError};
 use crate::domain::ids::TenantId;
 
-/// Replaces any earlier token of the tenant (only the newest printed link works).
+/// Replaces any earlier token of the tenant (only the newest printed link works), in one upsert
+/// so that two concurrent calls cannot collide on the key.
 pub fn put(
     conn: &mut DbConn,
     tenant: TenantId,
     token_hash: &str,
     expires_at: i64,
 ) -> Result<(), StorageError> {
-    conn.transaction(|conn| {
-        diesel::delete(setup_tokens::table.find(tenant.to_string())).execute(conn)?;
+    super::upsert(
+        conn,
         diesel::insert_into(setup_tokens::table)
             .values((
                 setup_tokens::tenant_id.eq(tenant.to_string()),
                 setup_tokens::token_hash.eq(token_hash),
                 setup_tokens::expires_at.eq(expires_at),
             ))
-            .execute(conn)?;
-        Ok(())
-    })
+            .on_conflict(setup_tokens::tenant_id)
+            .do_update()
+            .set((
+                setup_tokens::token_hash.eq(token_hash),
+                setup_tokens::expires_at.eq(expires_at),
+            )),
+    )?;
+    Ok(())
 }
 
 /// The stored hash and expiry of the tenant's token, if any.

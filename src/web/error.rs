@@ -153,21 +153,35 @@ impl ResponseError for PageError {
                 actix_web::http::header::HeaderValue::from(secs),
             );
         }
+        res.extensions_mut().insert(FailureLogged);
         res
     }
 }
 
 fn log_error(status: StatusCode, what: &str, detail: Option<&str>) {
     if status.is_server_error() {
-        tracing::error!(
-            status = status.as_u16(),
-            error = what,
-            detail = detail.unwrap_or(""),
-            "request failed"
-        );
+        log_failure(status.as_u16(), what, detail.unwrap_or(""));
     } else {
         tracing::info!(status = status.as_u16(), error = what, "request refused");
     }
+}
+
+/// Marks a response whose failure was logged with its cause, so the access log
+/// (`web::middleware`) does not log it again as a failure without one.
+#[derive(Clone, Copy, Debug)]
+pub struct FailureLogged;
+
+/// Logs a failed request (a 5xx, or an OAuth `server_error` sent by redirect) at error level,
+/// with its cause and the request id. Every such failure goes through here or, for responses
+/// built elsewhere, through the access log.
+pub fn log_failure(status: u16, error: &str, cause: &str) {
+    tracing::error!(
+        request_id = %request_id(),
+        status,
+        error,
+        cause,
+        "request failed"
+    );
 }
 
 impl From<StorageError> for PageError {
@@ -252,13 +266,15 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         log_error(self.status, self.error, self.detail.as_deref());
-        HttpResponse::build(self.status)
+        let mut res = HttpResponse::build(self.status)
             .insert_header(("Cache-Control", "no-store"))
             .json(serde_json::json!({
                 "error": self.error,
                 "error_description": self.description,
                 "request_id": request_id(),
-            }))
+            }));
+        res.extensions_mut().insert(FailureLogged);
+        res
     }
 }
 

@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use tracing::Instrument;
 
-use super::error::REQUEST_ID;
+use super::error::{FailureLogged, REQUEST_ID, log_failure};
 use super::state::AppState;
 
 /// Content Security Policy of every response: no inline script or style, nothing from other
@@ -58,7 +58,20 @@ pub async fn observe(
             route = %route,
             duration_ms = (elapsed.as_secs_f64() * 1000.0),
             "request"
-        )
+        );
+        // Every 5xx gets an error line with its request id: the error types log theirs with
+        // the cause (and mark the response); any other (a response built by hand, a framework
+        // error) is logged here with what is known.
+        let logged = res.response().extensions().contains::<FailureLogged>();
+        if res.status().is_server_error() && !logged {
+            let cause = res.response().error().map_or_else(
+                || "unknown (no error attached)".to_owned(),
+                |e| format!("{e:?}"),
+            );
+            REQUEST_ID.sync_scope(request_id.clone(), || {
+                log_failure(status, "internal", &cause);
+            });
+        }
     });
 
     let headers = res.headers_mut();
@@ -97,5 +110,98 @@ fn add_security_headers(headers: &mut actix_web::http::header::HeaderMap, https:
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{App, HttpResponse, middleware::from_fn, test, web};
+
+    use super::observe;
+    use crate::oauth::error::OAuthError;
+    use crate::web::oauth::ProtocolError;
+
+    /// Log output captured as JSON lines.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn errors(&self) -> Vec<serde_json::Value> {
+            String::from_utf8(self.0.lock().unwrap().clone())
+                .unwrap()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|v| v["level"] == "ERROR")
+                .collect()
+        }
+    }
+
+    async fn protocol_failure() -> Result<HttpResponse, ProtocolError> {
+        Err(OAuthError::server_error("duplicate key value violates unique constraint").into())
+    }
+
+    async fn bare_500() -> HttpResponse {
+        HttpResponse::InternalServerError().finish()
+    }
+
+    /// Each 5xx is logged exactly once at error level, with the request id of its response and
+    /// its cause when one is known.
+    #[actix_web::test]
+    async fn every_5xx_is_logged_at_error_level_with_its_cause_and_request_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(observe))
+                .route("/protocol", web::post().to(protocol_failure))
+                .route("/bare", web::get().to(bare_500)),
+        )
+        .await;
+
+        for (req, cause) in [
+            (
+                test::TestRequest::post().uri("/protocol").to_request(),
+                "duplicate key value violates unique constraint",
+            ),
+            (
+                test::TestRequest::get().uri("/bare").to_request(),
+                "unknown",
+            ),
+        ] {
+            let before = captured.errors().len();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status(), 500);
+            let id = res
+                .headers()
+                .get("x-request-id")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let errors = captured.errors();
+            assert_eq!(errors.len(), before + 1, "one error line: {errors:?}");
+            let line = &errors[before]["fields"];
+            assert_eq!(line["request_id"], id.as_str(), "{line}");
+            assert_eq!(line["status"], 500, "{line}");
+            assert!(line["cause"].as_str().unwrap().contains(cause), "{line}");
+        }
     }
 }

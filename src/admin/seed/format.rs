@@ -55,6 +55,10 @@ pub struct SeedClient {
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: Option<bool>,
     pub require_mfa: Option<bool>,
+    /// A resource server: may introspect access tokens whose `aud` is its client id or one of
+    /// `audiences`.
+    pub resource_server: Option<bool>,
+    pub audiences: Option<Vec<String>>,
 }
 
 impl SeedClient {
@@ -85,7 +89,9 @@ impl SeedClient {
             require_pkce,
             lifetimes,
             backchannel_logout_session_required,
-            require_mfa
+            require_mfa,
+            resource_server,
+            audiences
         );
         if self.id_token_alg.is_some() {
             s.id_token_alg = self.id_token_alg;

@@ -82,10 +82,26 @@ pub enum Redeemed {
         record: Box<CodeRecord>,
         grant_id: String,
     },
-    /// The code was redeemed before; this is the grant it started.
-    Replayed { grant_id: String },
+    /// The code was redeemed before; this is the grant it started, and whose code it was.
+    Replayed(UsedCode),
     /// Unknown or expired.
     Invalid,
+}
+
+/// The marker a redeemed code leaves: the grant it started and the tenant and client it was
+/// issued to, so a replay by another client is refused without touching the owner's grant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedCode {
+    pub grant_id: String,
+    pub tenant_id: String,
+    pub client_id: String,
+}
+
+impl UsedCode {
+    /// Was the code issued to this client of this tenant?
+    pub fn issued_to(&self, tenant_id: &str, client_id: &str) -> bool {
+        self.tenant_id == tenant_id && self.client_id == client_id
+    }
 }
 
 pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
@@ -96,9 +112,18 @@ pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
                 return Ok(Redeemed::Invalid);
             };
             let grant_id = uuid::Uuid::now_v7().to_string();
+            let used = UsedCode {
+                grant_id: grant_id.clone(),
+                tenant_id: record.tenant_id.clone(),
+                client_id: record.client_id.clone(),
+            };
             // Recorded before any token exists, so a replay racing this redemption revokes it.
             ctx.store
-                .set(&used_key(&hash), grant_id.as_bytes(), USED_TTL)
+                .set(
+                    &used_key(&hash),
+                    &serde_json::to_vec(&used).expect("serializes"),
+                    USED_TTL,
+                )
                 .await?;
             Ok(Redeemed::Fresh {
                 record: Box::new(record),
@@ -106,8 +131,10 @@ pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
             })
         }
         None => Ok(match ctx.store.get(&used_key(&hash)).await? {
-            Some(g) => Redeemed::Replayed {
-                grant_id: String::from_utf8_lossy(&g).into_owned(),
+            Some(bytes) => match serde_json::from_slice::<UsedCode>(&bytes) {
+                Ok(used) => Redeemed::Replayed(used),
+                // A marker without its owner cannot be acted on safely.
+                Err(_) => Redeemed::Invalid,
             },
             None => Redeemed::Invalid,
         }),

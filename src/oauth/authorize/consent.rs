@@ -43,16 +43,10 @@ pub async fn remember(
 ) -> Result<(), OAuthError> {
     let (tenant_id, id, now) = (tenant.id, client_id.to_owned(), ctx.clock.unix());
     let wanted = scope.as_list().to_vec();
+    // One atomic merge in the database: concurrent consents (two tabs) all succeed, and the
+    // remembered scopes are the union of what each approved.
     ctx.db
-        .write(move |c| {
-            let mut all = storage::consents::get(c, tenant_id, user, &id)?.unwrap_or_default();
-            for s in wanted {
-                if !all.contains(&s) {
-                    all.push(s);
-                }
-            }
-            storage::consents::put(c, tenant_id, user, &id, &all, now)
-        })
+        .write(move |c| storage::consents::grant(c, tenant_id, user, &id, &wanted, now))
         .await?;
     storage::audit::record(
         &ctx.db,

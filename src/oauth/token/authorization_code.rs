@@ -1,6 +1,7 @@
 //! `grant_type=authorization_code`: redeem a code once, check the redirect URI and the PKCE
-//! verifier, and issue access, ID and refresh tokens. A replayed code revokes everything the
-//! first redemption issued.
+//! verifier, and issue access, ID and refresh tokens. A code replayed by the client it was issued
+//! to revokes everything the first redemption issued; replayed by another client, it is only
+//! refused.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,7 +32,15 @@ pub async fn exchange(
     let presented = params.require("code")?;
     let (record, grant_id) = match code::redeem(ctx, presented).await? {
         Redeemed::Fresh { record, grant_id } => (record, grant_id),
-        Redeemed::Replayed { grant_id } => {
+        Redeemed::Replayed(used) => {
+            // Only the client the code was issued to can have its grant revoked by a replay:
+            // another client presenting a stolen, used code learns nothing and changes nothing.
+            if !used.issued_to(&tenant.id.to_string(), &client.client_id) {
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code is invalid or expired",
+                ));
+            }
+            let grant_id = used.grant_id;
             let revoked = revocation::revoke_grant(ctx, &grant_id).await?;
             storage::audit::record(
                 &ctx.db,

@@ -56,6 +56,19 @@ fn respond(resp: &AuthorizationResponse) -> HttpResponse {
     }
 }
 
+/// Sends an error to the client; a failure of ours (`server_error`, `temporarily_unavailable`)
+/// is logged with its cause first, although the answer is a redirect.
+fn respond_failed(resp: &AuthorizationResponse, error: &OAuthError) -> HttpResponse {
+    if super::status_of(error.code).is_server_error() {
+        super::log(error);
+        let mut res = respond(resp);
+        res.extensions_mut()
+            .insert(crate::web::error::FailureLogged);
+        return res;
+    }
+    respond(resp)
+}
+
 fn fail(state: &AppState, tenant: &Tenant, e: AuthorizeError) -> Result<HttpResponse, PageError> {
     match e {
         AuthorizeError::Page(e) => match e.code {
@@ -70,14 +83,17 @@ fn fail(state: &AppState, tenant: &Tenant, e: AuthorizeError) -> Result<HttpResp
             response_mode,
             state: client_state,
             error,
-        } => Ok(respond(&AuthorizationResponse::error(
-            &state.ctx,
-            tenant,
-            redirect_uri,
-            response_mode,
-            client_state,
+        } => Ok(respond_failed(
+            &AuthorizationResponse::error(
+                &state.ctx,
+                tenant,
+                redirect_uri,
+                response_mode,
+                client_state,
+                &error,
+            ),
             &error,
-        ))),
+        )),
     }
 }
 

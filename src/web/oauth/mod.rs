@@ -48,13 +48,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-fn log(e: &OAuthError) {
+/// Logs a protocol error: failures (`server_error`, `temporarily_unavailable`) at error level
+/// with their cause and the request id, refusals at info.
+pub fn log(e: &OAuthError) {
     let status = status_of(e.code);
     if status.is_server_error() {
-        tracing::error!(
-            error = e.code.as_str(),
-            detail = e.detail.as_deref().unwrap_or(""),
-            "protocol request failed"
+        super::error::log_failure(
+            status.as_u16(),
+            e.code.as_str(),
+            e.detail.as_deref().unwrap_or(&e.description),
         );
     } else {
         tracing::info!(error = e.code.as_str(), description = %e.description, "protocol request refused");
@@ -85,10 +87,12 @@ impl ResponseError for ProtocolError {
         } else if self.0.code == ErrorCode::TemporarilyUnavailable {
             res.insert_header(("Retry-After", "5"));
         }
-        res.json(serde_json::json!({
+        let mut res = res.json(serde_json::json!({
             "error": self.0.code.as_str(),
             "error_description": self.0.description,
-        }))
+        }));
+        res.extensions_mut().insert(super::error::FailureLogged);
+        res
     }
 }
 

@@ -25,10 +25,16 @@ fn challenge(e: &OAuthError) -> HttpResponse {
             e.description.replace('"', "'")
         ));
     }
-    HttpResponse::build(status)
+    let mut res = HttpResponse::build(status)
         .insert_header(("WWW-Authenticate", header))
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({ "error": e.code.as_str(), "error_description": e.description }))
+        .json(serde_json::json!({ "error": e.code.as_str(), "error_description": e.description }));
+    if status.is_server_error() {
+        super::log(e);
+        res.extensions_mut()
+            .insert(crate::web::error::FailureLogged);
+    }
+    res
 }
 
 /// Is the body `application/x-www-form-urlencoded` (parameters allowed)?

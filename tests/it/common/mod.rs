@@ -1,9 +1,10 @@
 //! Shared test fixtures: the `TestApp` builder, a cookie-carrying browser, a TCP proxy that can
-//! simulate outages, and helpers to run the real binary.
+//! simulate outages, the captured server log, and helpers to run the real binary.
 
 pub mod backend;
 pub mod binary;
 pub mod browser;
+pub mod logs;
 pub mod oidc;
 pub mod proxy;
 pub mod test_app;

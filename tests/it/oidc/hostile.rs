@@ -184,6 +184,41 @@ async fn a_code_cannot_be_redeemed_by_another_client() {
     assert!(body.get("access_token").is_none());
 }
 
+/// Client B presenting client A's already-used code is invalid_grant and revokes nothing: only
+/// a replay by the client the code was issued to revokes what its first redemption issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_replay_of_a_used_code_revokes_nothing() {
+    let app = TestApp::start().await;
+    app.create_user("default", "gus", GOOD_PASSWORD).await;
+    let a = register(&app, "default", "a", |_| {}).await;
+    let thief = register(&app, "default", "b", |_| {}).await;
+    let b = app.browser();
+    let code = get_code(&app, &b, &a, "gus", true).await;
+    let (status, first) = redeem(&app, &a, &code, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{first}");
+    let at = first["access_token"].as_str().unwrap();
+    let rt = first["refresh_token"].as_str().unwrap();
+
+    let (status, body) = redeem(&app, &thief, &code, Some(VERIFIER)).await;
+    assert_error(status, &body, 400, "invalid_grant");
+    assert!(body.get("access_token").is_none());
+
+    assert_eq!(
+        introspect(&app, &a, at).await["active"],
+        true,
+        "A's access token still works"
+    );
+    let (status, body) = refresh(&app, &a, rt).await;
+    assert_eq!(status, 200, "A's refresh token still works: {body}");
+    assert!(
+        !app.audit("default")
+            .await
+            .iter()
+            .any(|e| e.action == "token_reuse_detected"),
+        "no reuse was detected for A's grant"
+    );
+}
+
 // ---- client authentication ----
 
 /// Missing, wrong, unknown or malformed client credentials at token/introspect/revoke: 401 invalid_client + WWW-Authenticate.
@@ -894,14 +929,19 @@ async fn a_public_client_may_revoke_its_own_refresh_token() {
         c.auth_method = Some(AuthMethod::None);
     })
     .await;
-    let rs = register(&app, "default", "rs", |_| {}).await;
+    // An API that accepts the SPA's access tokens (a public client cannot introspect).
+    let rs = register(&app, "default", "rs", |c| {
+        c.settings.resource_server = true;
+        c.settings.audiences = vec!["spa".into()];
+    })
+    .await;
     let client = rp(&discover(&app, "default").await, &spa);
     let tokens = code_flow(&client, &app.browser(), "max", &["offline_access"])
         .await
         .0;
     let rt = tokens.refresh_token().unwrap().secret().clone();
     let at = tokens.access_token().secret().clone();
-    assert_eq!(introspect(&app, &rs, &rt).await["active"], true);
+    assert_eq!(introspect(&app, &rs, &at).await["active"], true);
 
     let (status, body) = post(
         &app,
@@ -911,7 +951,6 @@ async fn a_public_client_may_revoke_its_own_refresh_token() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(introspect(&app, &rs, &rt).await["active"], false);
     assert_eq!(introspect(&app, &rs, &at).await["active"], false);
     let (status, body) = post(
         &app,

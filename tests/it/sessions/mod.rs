@@ -3,6 +3,7 @@
 
 mod account;
 mod bruteforce;
+mod evicted_grants;
 mod limit;
 mod replicas;
 
