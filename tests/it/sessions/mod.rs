@@ -5,6 +5,7 @@ mod account;
 mod bruteforce;
 mod limit;
 mod replicas;
+mod resets;
 
 use reqwest::StatusCode;
 use watchword::domain::audit::Actor;
