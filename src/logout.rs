@@ -123,7 +123,10 @@ pub async fn end_evicted(
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let elsewhere = Elsewhere {
         device: crate::domain::device::describe(by.user_agent.as_deref().unwrap_or("")),
-        ip: by.ip.clone().unwrap_or_default(),
+        network: by
+            .ip
+            .as_deref()
+            .and_then(crate::domain::place::coarse_network),
     };
     let ended = Ended::new(
         EndReason::Evicted.as_str(),
@@ -159,7 +162,7 @@ pub async fn end_evicted(
     let details = serde_json::json!({
         "by_session": by_session,
         "by_device": elsewhere.device,
-        "by_ip": elsewhere.ip,
+        "by_ip": by.ip,
     });
     let (ctx, tenant) = (ctx.clone(), tenant.clone());
     tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! Administrative use cases shared by the command line, the seed file and (later) the admin UI
 //! and REST API. Every write emits an audit event.
 
+pub mod access;
 pub mod clients;
 pub mod error;
 pub mod keys;

@@ -10,6 +10,7 @@ use crate::logout::EndReason;
 use crate::storage::{self, users::UserWithHash};
 
 use super::AdminError;
+use super::access::{self, AccessEnded, OnReset};
 
 /// Input for a new user.
 #[derive(Debug, Clone)]
@@ -140,14 +141,18 @@ pub async fn list(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<User>, AdminError> {
         .await?)
 }
 
-/// Sets a new password after checking the tenant's password policy.
+/// Sets a new password after checking the tenant's password policy. Unless `on_reset` keeps
+/// them, every session of the user ends and every grant is revoked (whoever knew the old
+/// password may hold them); returns what was ended. Audited as `user_password_set`, with
+/// `sessions_ended` and `grants_revoked` (or `sessions_kept`) in its details.
 pub async fn set_password(
     ctx: &Ctx,
     tenant: &Tenant,
     user: &User,
     password: &Secret<String>,
+    on_reset: OnReset,
     actor: Actor,
-) -> Result<(), AdminError> {
+) -> Result<Option<AccessEnded>, AdminError> {
     let identities = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
     tenant
         .policy
@@ -158,39 +163,61 @@ pub async fn set_password(
     ctx.db
         .run(move |c| storage::users::set_password_hash(c, id, &hash, now))
         .await?;
+    let ended = access::after_reset(ctx, tenant, user.id, on_reset, actor.clone()).await;
     storage::audit::record(
         &ctx.db,
-        audit(ctx, tenant, AuditAction::UserPasswordSet, user.id, actor),
+        audit(ctx, tenant, AuditAction::UserPasswordSet, user.id, actor)
+            .details(access::audit_details(&ended)),
     )
     .await;
-    Ok(())
+    ended
+}
+
+/// What [`reset_factors`] removed and ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FactorsReset {
+    pub removed: storage::factors::Removed,
+    /// `None` when the sessions and grants were kept.
+    pub ended: Option<AccessEnded>,
 }
 
 /// Removes every second factor of a user who lost theirs, after the operator has re-proofed who
 /// they are: TOTP, security keys and passkeys, recovery codes. Under a tenant policy that
-/// requires a second factor, the user sets a new one up at the next sign-in. Sessions are left
-/// alone (`watchword session end --user` ends them). Audited as `factors_reset`.
+/// requires a second factor, the user sets a new one up at the next sign-in. Unless `on_reset`
+/// keeps them, every session of the user ends and every grant is revoked (whoever holds the lost
+/// factor may be signed in). Audited as `factors_reset`.
 pub async fn reset_factors(
     ctx: &Ctx,
     tenant: &Tenant,
     user: &User,
+    on_reset: OnReset,
     actor: Actor,
-) -> Result<storage::factors::Removed, AdminError> {
+) -> Result<FactorsReset, AdminError> {
     let (tenant_id, id) = (tenant.id, user.id);
     let removed = ctx
         .db
         .write(move |c| storage::factors::remove_all(c, tenant_id, id))
         .await?;
+    let ended = access::after_reset(ctx, tenant, user.id, on_reset, actor.clone()).await;
+    let mut details = serde_json::json!({
+        "totp": removed.totp,
+        "webauthn_credentials": removed.credentials,
+        "recovery_codes_left": removed.recovery_codes,
+    });
+    if let (Some(d), serde_json::Value::Object(extra)) =
+        (details.as_object_mut(), access::audit_details(&ended))
+    {
+        d.extend(extra);
+    }
     storage::audit::record(
         &ctx.db,
-        audit(ctx, tenant, AuditAction::FactorsReset, user.id, actor).details(serde_json::json!({
-            "totp": removed.totp,
-            "webauthn_credentials": removed.credentials,
-            "recovery_codes_left": removed.recovery_codes,
-        })),
+        audit(ctx, tenant, AuditAction::FactorsReset, user.id, actor).details(details),
     )
     .await;
-    Ok(removed)
+    Ok(FactorsReset {
+        removed,
+        ended: ended?,
+    })
 }
 
 /// Enables or disables an account. Disabling ends every session of the user at once.

@@ -1,10 +1,12 @@
 //! The administrative commands: migrate, tenant, user, seed. They talk to the database directly
-//! (and to Redis, when configured, to end sessions of disabled users).
+//! (and to Redis, when configured, to end sessions of disabled users and of users whose password
+//! or factors were reset); with the in-process store, those ask the running server.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
 use super::{CliError, Command, TenantCommand, UserCommand, admin_err, usage_or_failure};
+use crate::admin::access::{AccessEnded, OnReset};
 use crate::admin::{self, users::NewUser};
 use crate::app::Watchword;
 use crate::clock::SystemClock;
@@ -13,6 +15,7 @@ use crate::domain::audit::Actor;
 use crate::domain::secret::Secret;
 use crate::observability;
 use crate::storage::migrations;
+use crate::web::control::{Request, Response};
 
 pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
     // Commands print their results on stdout; only warnings and errors are logged.
@@ -186,6 +189,7 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
             tenant,
             username,
             password_stdin,
+            keep_sessions,
         } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
             let user = admin::users::get(ctx, &tenant, &username)
@@ -193,10 +197,16 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 .map_err(admin_err)?
                 .user;
             let password = read_password(password_stdin)?;
-            admin::users::set_password(ctx, &tenant, &user, &password, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
-            println!("password set for {}", user.username);
+            let request = Request::SetPassword {
+                tenant: tenant.slug.to_string(),
+                user: user.username.clone(),
+                password,
+                on_reset: on_reset(keep_sessions),
+            };
+            let Response::PasswordSet { ended } = where_sessions_live(app, &request).await? else {
+                return Err(unexpected());
+            };
+            println!("password set for {}; {}", user.username, access_text(ended));
         }
         UserCommand::Disable { tenant, username } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
@@ -223,21 +233,37 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 .map_err(admin_err)?;
             println!("disabled {} ({ended} session(s) ended)", user.username);
         }
-        UserCommand::ResetMfa { tenant, username } => {
+        UserCommand::ResetMfa {
+            tenant,
+            username,
+            keep_sessions,
+        } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
             let user = admin::users::get(ctx, &tenant, &username)
                 .await
                 .map_err(admin_err)?
                 .user;
-            let removed = admin::users::reset_factors(ctx, &tenant, &user, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
+            let request = Request::ResetFactors {
+                tenant: tenant.slug.to_string(),
+                user: user.username.clone(),
+                on_reset: on_reset(keep_sessions),
+            };
+            let Response::FactorsReset {
+                totp,
+                credentials,
+                recovery_codes,
+                ended,
+            } = where_sessions_live(app, &request).await?
+            else {
+                return Err(unexpected());
+            };
             println!(
-                "removed the second factors of {}: authenticator app: {}, security keys and passkeys: {}, unused recovery codes: {}",
+                "removed the second factors of {}: authenticator app: {}, security keys and passkeys: {}, unused recovery codes: {}; {}",
                 user.username,
-                if removed.totp { "yes" } else { "none" },
-                removed.credentials,
-                removed.recovery_codes
+                if totp { "yes" } else { "none" },
+                credentials,
+                recovery_codes,
+                access_text(ended)
             );
         }
         UserCommand::Enable { tenant, username } => {
@@ -253,6 +279,52 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+fn on_reset(keep_sessions: bool) -> OnReset {
+    if keep_sessions {
+        OnReset::KeepAccess
+    } else {
+        OnReset::EndAccess
+    }
+}
+
+/// "ended 2 sessions and revoked 3 grants", or that they were kept.
+fn access_text(ended: Option<AccessEnded>) -> String {
+    match ended {
+        Some(ended) => ended.to_string(),
+        None => "sessions and grants kept (--keep-sessions)".into(),
+    }
+}
+
+fn unexpected() -> CliError {
+    CliError::Failed("unexpected answer from the server".into())
+}
+
+/// Runs a request that ends a user's sessions where they live: with the in-process store, in the
+/// running server (asked over its control socket; when none answers there are no sessions in
+/// memory to end, and this process does the rest), with Redis, here.
+async fn where_sessions_live(app: &Watchword, request: &Request) -> Result<Response, CliError> {
+    let ctx = &app.ctx;
+    if ctx.memory_store.is_some() {
+        match super::sessions::ask_server(&ctx.config, request).await {
+            Ok(Response::Error { message, usage }) => {
+                return Err(if usage {
+                    CliError::Usage(message)
+                } else {
+                    CliError::Failed(message)
+                });
+            }
+            Ok(response) => return Ok(response),
+            Err(_) => eprintln!(
+                "watchword: no server answered on the control socket; acting here (a server \
+                 that is not running keeps no sessions)"
+            ),
+        }
+    }
+    crate::web::control::run(ctx, request.clone())
+        .await
+        .map_err(admin_err)
 }
 
 /// The password from standard input (`--password-stdin`) or an interactive prompt.

@@ -114,7 +114,9 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set a user's password (checked against the tenant's password policy).
+    /// Set a user's password (checked against the tenant's password policy). Ends every
+    /// session of the user and revokes every grant (refresh and access tokens), unless
+    /// --keep-sessions.
     SetPassword {
         #[arg(long, default_value = "default")]
         tenant: String,
@@ -122,6 +124,9 @@ pub enum UserCommand {
         /// Read the password from standard input (first line).
         #[arg(long)]
         password_stdin: bool,
+        /// Leave the user's sessions and grants alone.
+        #[arg(long)]
+        keep_sessions: bool,
     },
     /// Disable an account; its sessions end at once.
     Disable {
@@ -130,11 +135,15 @@ pub enum UserCommand {
         username: String,
     },
     /// Remove every second factor of a user who lost theirs (authenticator app, security keys,
-    /// passkeys, recovery codes), once you have made sure who they are. Audited.
+    /// passkeys, recovery codes), once you have made sure who they are. Ends every session of
+    /// the user and revokes every grant, unless --keep-sessions. Audited.
     ResetMfa {
         #[arg(long, default_value = "default")]
         tenant: String,
         username: String,
+        /// Leave the user's sessions and grants alone.
+        #[arg(long)]
+        keep_sessions: bool,
     },
     /// Enable a disabled account.
     Enable {

@@ -122,6 +122,9 @@ fn print(cmd: SessionCommand, response: Response) -> Result<(), CliError> {
             }
         }
         Response::Ended { count } => println!("ended {count} session(s)"),
+        Response::PasswordSet { .. } | Response::FactorsReset { .. } => {
+            return Err(CliError::Failed("unexpected answer from the server".into()));
+        }
         Response::Error { message, usage } => {
             return Err(if usage {
                 CliError::Usage(message)

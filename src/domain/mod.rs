@@ -8,6 +8,7 @@ pub mod ids;
 pub mod keys;
 pub mod mfa;
 pub mod password_policy;
+pub mod place;
 pub mod secret;
 pub mod session;
 pub mod tenant;

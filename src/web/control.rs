@@ -1,19 +1,22 @@
 //! The control socket: operator commands from the `watchword` CLI on the same machine, over a
 //! Unix socket (mode 0600, so only the server's own user can connect). It exists because with the
 //! in-process session store, sessions live only in the server's memory: `watchword session
-//! list|end` ask the server. JSON in, JSON out; no cookies, no CSRF (not reachable by browsers).
+//! list|end` ask the server, and so do `watchword user disable|set-password|reset-mfa`, which end
+//! a user's sessions. JSON in, JSON out; no cookies, no CSRF (not reachable by browsers).
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Json};
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::access::{AccessEnded, OnReset};
 use crate::admin::{self, AdminError, sessions::SessionInfo};
 use crate::context::Ctx;
 use crate::domain::audit::Actor;
+use crate::domain::secret::Secret;
 
 /// What the CLI asks for.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     ListSessions {
@@ -34,6 +37,29 @@ pub enum Request {
         tenant: String,
         user: String,
     },
+    /// Set a user's password here, in the server, so that ending the user's sessions and
+    /// grants (unless `on_reset` keeps them) reaches this server's memory.
+    SetPassword {
+        tenant: String,
+        user: String,
+        #[serde(serialize_with = "expose")]
+        password: Secret<String>,
+        #[serde(default)]
+        on_reset: OnReset,
+    },
+    /// Remove a user's second factors here, in the server (same reason).
+    ResetFactors {
+        tenant: String,
+        user: String,
+        #[serde(default)]
+        on_reset: OnReset,
+    },
+}
+
+/// The password travels over the control socket (mode 0600) as it is; `Secret` serializes as
+/// `[redacted]` everywhere else.
+fn expose<S: serde::Serializer>(password: &Secret<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(password.expose())
 }
 
 /// What the server answers.
@@ -45,6 +71,16 @@ pub enum Response {
     },
     Ended {
         count: usize,
+    },
+    /// `ended`: `None` when the sessions and grants were kept.
+    PasswordSet {
+        ended: Option<AccessEnded>,
+    },
+    FactorsReset {
+        totp: bool,
+        credentials: usize,
+        recovery_codes: usize,
+        ended: Option<AccessEnded>,
     },
     /// `usage`: bad input (exit 2), otherwise the operation failed (exit 1).
     Error {
@@ -111,6 +147,43 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
             Response::Ended {
                 count: admin::users::set_enabled(ctx, &tenant, found.user, false, Actor::Cli)
                     .await?,
+            }
+        }
+        Request::SetPassword {
+            tenant,
+            user,
+            password,
+            on_reset,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            let found = admin::users::get(ctx, &tenant, &user).await?;
+            Response::PasswordSet {
+                ended: admin::users::set_password(
+                    ctx,
+                    &tenant,
+                    &found.user,
+                    &password,
+                    on_reset,
+                    Actor::Cli,
+                )
+                .await?,
+            }
+        }
+        Request::ResetFactors {
+            tenant,
+            user,
+            on_reset,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            let found = admin::users::get(ctx, &tenant, &user).await?;
+            let reset =
+                admin::users::reset_factors(ctx, &tenant, &found.user, on_reset, Actor::Cli)
+                    .await?;
+            Response::FactorsReset {
+                totp: reset.removed.totp,
+                credentials: reset.removed.credentials,
+                recovery_codes: reset.removed.recovery_codes,
+                ended: reset.ended,
             }
         }
     })

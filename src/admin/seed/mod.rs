@@ -247,7 +247,15 @@ async fn apply_user(
             .verify(password.expose(), existing.password_hash.as_deref())
             .await?;
         if !current.ok {
-            users::set_password(ctx, tenant, &user, password, Actor::Seed).await?;
+            users::set_password(
+                ctx,
+                tenant,
+                &user,
+                password,
+                super::access::OnReset::EndAccess,
+                Actor::Seed,
+            )
+            .await?;
             changed = true;
         }
     }

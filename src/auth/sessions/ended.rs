@@ -42,12 +42,15 @@ impl Ended {
     }
 }
 
-/// The sign-in that took a session's place: approximate device and address, for the page that
-/// tells the evicted browser what happened.
+/// The sign-in that took a session's place, for the page that tells the evicted browser what
+/// happened: its device and coarse network (`domain::place`), never its address, since that
+/// browser may be a thief's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Elsewhere {
     pub device: String,
-    pub ip: String,
+    /// "203.0.x.x", "2001:db8::/32"; `None` when the address was unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 impl Sessions {

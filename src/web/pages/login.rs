@@ -126,9 +126,15 @@ pub async fn show(
 pub fn evicted_notice(ended: &Ended) -> Option<String> {
     let by = ended.by.as_ref().filter(|_| ended.reason == "evicted")?;
     let at = crate::clock::from_unix(ended.at).format("%Y-%m-%d %H:%M UTC");
+    // The device and a coarse network, never the address: this browser may be a thief's.
+    let network = by
+        .network
+        .as_deref()
+        .map(|n| format!(", network {n}"))
+        .unwrap_or_default();
     Some(format!(
-        "You were signed out because your account signed in on another device ({}, {}) at {at}.",
-        by.device, by.ip
+        "You were signed out because your account signed in on another device ({}{network}) at {at}.",
+        by.device
     ))
 }
 

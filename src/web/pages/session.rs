@@ -15,7 +15,8 @@ use crate::web::return_to;
 use crate::web::state::AppState;
 use crate::web::templates::{SessionEndedPage, html};
 
-/// `{"active": true, "sid", "expires_at"}` or `{"active": false, "reason", "ended_at", "by"}`.
+/// `{"active": true, "sid", "expires_at"}` or `{"active": false, "reason", "ended_at", "by"}`
+/// (`by`: the device and coarse network of the sign-in that evicted the session, not its address).
 /// Reading it does not count as activity (the idle timeout keeps running).
 pub async fn status(
     state: web::Data<AppState>,
@@ -63,7 +64,7 @@ fn ended_json(ended: &Ended) -> serde_json::Value {
         "ended_at": ended.at,
     });
     if let Some(by) = &ended.by {
-        v["by"] = serde_json::json!({ "device": by.device, "ip": by.ip });
+        v["by"] = serde_json::json!({ "device": by.device, "network": by.network });
     }
     v
 }

@@ -26,6 +26,17 @@ pub fn test_redis_url() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The PostgreSQL server of a test that needs one (`needs_pg` modules): panics without it, since
+/// `scripts/test` selects such tests only where it is configured.
+pub fn required_database_url() -> String {
+    test_database_url().expect("this test needs PostgreSQL: set WATCHWORD_TEST_DATABASE_URL")
+}
+
+/// The Redis server of a test that needs one (`needs_redis` modules): panics without it.
+pub fn required_redis_url() -> String {
+    test_redis_url().expect("this test needs Redis: set WATCHWORD_TEST_REDIS_URL")
+}
+
 /// A password that passes the default policy.
 pub const GOOD_PASSWORD: &str = "correct horse battery staple";
 

@@ -68,6 +68,7 @@ async fn applying_a_seed_twice_changes_nothing_the_second_time() {
         &school,
         &bob.user,
         &short,
+        watchword::admin::access::OnReset::EndAccess,
         watchword::domain::audit::Actor::Cli,
     )
     .await;
@@ -84,6 +85,7 @@ async fn applying_a_seed_twice_changes_nothing_the_second_time() {
         &default,
         &carol,
         &short,
+        watchword::admin::access::OnReset::EndAccess,
         watchword::domain::audit::Actor::Cli,
     )
     .await

@@ -54,11 +54,25 @@ async fn signing_in_lands_on_the_home_page_and_is_audited() {
 #[tokio::test]
 async fn email_and_any_case_sign_in_the_same_user() {
     let app = TestApp::start().await;
-    app.create_user("default", "bob", GOOD_PASSWORD).await;
+    // Another user with the same password: signing in must pick bob, not merely someone.
+    app.create_user("default", "alice", GOOD_PASSWORD).await;
+    let bob = app.create_user("default", "bob", GOOD_PASSWORD).await;
     for identifier in ["BOB", "Bob@Example.Test", " bob "] {
         let b = app.browser();
         let res = b.sign_in("default", identifier, GOOD_PASSWORD).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{identifier:?}");
+
+        let home = b.get("/t/default/").await;
+        assert_eq!(home.status(), StatusCode::OK, "{identifier:?}");
+        let html = home.text().await.unwrap();
+        assert!(
+            html.contains("You are signed in to Default as <strong>bob</strong>"),
+            "{identifier:?}: {html}"
+        );
+        let audit = app.audit("default").await;
+        let event = audit.iter().find(|e| e.action == "sign_in").unwrap();
+        assert_eq!(event.outcome, "success", "{identifier:?}");
+        assert_eq!(event.actor, format!("user:{}", bob.id), "{identifier:?}");
     }
 }
 

@@ -6,6 +6,7 @@ mod bruteforce;
 mod evicted_grants;
 mod limit;
 mod replicas;
+mod resets;
 
 use reqwest::StatusCode;
 use watchword::domain::audit::Actor;
