@@ -18,50 +18,14 @@ use crate::oauth::{self, clients};
 use crate::session_store::StoreError;
 use crate::storage::{self, StorageError};
 
-/// Why a session ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndReason {
-    SignedOut,
-    RpInitiated,
-    IdleTimeout,
-    AbsoluteTimeout,
-    /// Another user signed in with the same browser.
-    Replaced,
-    /// The same user signed in elsewhere, beyond the tenant's session limit.
-    Evicted,
-    /// The user ended it from another session (account page).
-    User,
-    AccountDisabled,
-    Administrator,
-}
+pub use crate::domain::session::EndReason;
 
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::SignedOut => "signed_out",
-            EndReason::RpInitiated => "rp_logout",
-            EndReason::IdleTimeout => "idle_timeout",
-            EndReason::AbsoluteTimeout => "absolute_timeout",
-            EndReason::Replaced => "replaced",
-            EndReason::Evicted => "evicted",
-            EndReason::User => "ended_by_user",
-            EndReason::AccountDisabled => "account_disabled",
-            EndReason::Administrator => "administrator",
-        }
-    }
-
-    /// Whether grants with `offline_access` issued in the session die too (see
-    /// `domain::session::ends_offline_grants`).
-    pub fn ends_offline_grants(self) -> bool {
-        crate::domain::session::ends_offline_grants(self.as_str())
-    }
-
-    fn audit_action(self) -> AuditAction {
-        match self {
-            EndReason::SignedOut | EndReason::RpInitiated => AuditAction::SignOut,
-            EndReason::IdleTimeout | EndReason::AbsoluteTimeout => AuditAction::SessionExpired,
-            _ => AuditAction::SessionEnded,
-        }
+/// The audit action of a session that ended for `reason`.
+fn audit_action(reason: EndReason) -> AuditAction {
+    match reason {
+        EndReason::SignedOut | EndReason::RpInitiated => AuditAction::SignOut,
+        EndReason::IdleTimeout | EndReason::AbsoluteTimeout => AuditAction::SessionExpired,
+        _ => AuditAction::SessionEnded,
     }
 }
 
@@ -84,7 +48,7 @@ pub async fn end_session(
     origin: Origin,
 ) -> Result<bool, EndError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    let ended = Ended::new(reason.as_str(), ctx.clock.unix(), None);
+    let ended = Ended::new(reason, ctx.clock.unix(), None);
     if !sessions.remove(&found.record, &ended).await? {
         return Ok(false);
     }
@@ -129,7 +93,7 @@ pub async fn end_evicted(
             .and_then(crate::domain::place::coarse_network),
     };
     let ended = Ended::new(
-        EndReason::Evicted.as_str(),
+        EndReason::Evicted,
         ctx.clock.unix(),
         Some(elsewhere.clone()),
     );
@@ -340,7 +304,7 @@ async fn after_revocation(
         AuditEvent::new(
             ctx.clock.now(),
             Some(tenant.id),
-            reason.audit_action(),
+            audit_action(reason),
             reason.as_str(),
             actor,
         )

@@ -290,15 +290,66 @@ pub struct BrowserSession {
     pub last_seen: i64,
 }
 
-/// Whether a session that ended for `reason` (see `crate::logout::EndReason::as_str`) takes the
-/// offline grants issued in it along. Sign-out and timeouts leave them (that is what offline
-/// access is for); a session ended *against* its holder (evicted by the session limit, ended by
-/// the user elsewhere or by an administrator, disabled account) takes everything issued in it.
-pub fn ends_offline_grants(reason: &str) -> bool {
-    matches!(
-        reason,
-        "evicted" | "ended_by_user" | "administrator" | "account_disabled"
-    )
+/// Why a browser session ended. Stored (as its snake-case name) in the note an ended session
+/// leaves, audited, and shown to the browser that held it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndReason {
+    #[serde(rename = "signed_out")]
+    SignedOut,
+    #[serde(rename = "rp_logout")]
+    RpInitiated,
+    #[serde(rename = "idle_timeout")]
+    IdleTimeout,
+    #[serde(rename = "absolute_timeout")]
+    AbsoluteTimeout,
+    /// Another user signed in with the same browser.
+    #[serde(rename = "replaced")]
+    Replaced,
+    /// The same user signed in elsewhere, beyond the tenant's session limit.
+    #[serde(rename = "evicted")]
+    Evicted,
+    /// The user ended it from another session (account page).
+    #[serde(rename = "ended_by_user")]
+    User,
+    #[serde(rename = "account_disabled")]
+    AccountDisabled,
+    #[serde(rename = "administrator")]
+    Administrator,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::SignedOut => "signed_out",
+            EndReason::RpInitiated => "rp_logout",
+            EndReason::IdleTimeout => "idle_timeout",
+            EndReason::AbsoluteTimeout => "absolute_timeout",
+            EndReason::Replaced => "replaced",
+            EndReason::Evicted => "evicted",
+            EndReason::User => "ended_by_user",
+            EndReason::AccountDisabled => "account_disabled",
+            EndReason::Administrator => "administrator",
+        }
+    }
+
+    /// Whether the offline grants issued in the session die with it. Sign-out and timeouts
+    /// leave them (that is what offline access is for); a session ended *against* its holder
+    /// (evicted by the session limit, ended by the user elsewhere or by an administrator,
+    /// disabled account) takes everything issued in it.
+    pub fn ends_offline_grants(self) -> bool {
+        matches!(
+            self,
+            EndReason::Evicted
+                | EndReason::User
+                | EndReason::Administrator
+                | EndReason::AccountDisabled
+        )
+    }
+
+    /// A timeout, not something someone did.
+    pub fn is_timeout(self) -> bool {
+        matches!(self, EndReason::IdleTimeout | EndReason::AbsoluteTimeout)
+    }
 }
 
 /// The authentication context class (`acr`) that an `amr` claim reflects (for grants stored with

@@ -1,6 +1,87 @@
 //! Durable storage with diesel over SQLite (embedded default) or PostgreSQL (production):
 //! one schema, per-backend embedded migrations, an r2d2 pool, and queries run on the blocking
 //! thread pool so they never stall the async workers. One repository file per table group.
+//!
+//! # Storage
+//!
+//! - **Durable** (database): tenants (policy as JSON with serde defaults, so new policy fields need no
+//!   migration), users (normalized username/e-mail columns with unique indexes per tenant; the password
+//!   hash never leaves `storage::users` inside a `User`), the audit log, setup tokens (hashed), clients
+//!   (registration as JSON in `settings`, secret as a keyed digest), signing keys (private key sealed
+//!   with AES-256-GCM, public JWK, schedule), refresh tokens (keyed digest, family, optional `sid`,
+//!   `origin_sid`, used/revoked times; they must survive a Redis restart), grants (migration
+//!   `2026-12-02-000005_grants`: one row per refresh-token family, with user, client, `origin_sid`,
+//!   `offline`, scope, created and end times), remembered consents, and
+//!   users' second factors (migration `2026-12-02-000004_mfa`, rows deleted with their user):
+//!   `mfa_totp` (one per user: the seed sealed with AES-256-GCM, associated data
+//!   `watchword/totp/<user id>`; `confirmed_at`, empty until the first valid code; `last_step`, the
+//!   last accepted time step), `webauthn_credentials` (the credential as webauthn-rs serializes it,
+//!   its base64url id, unique per tenant, name, `discoverable` (registered as a passkey),
+//!   `backup_eligible`, `backup_state`, `sign_count`, created and last-used times) and
+//!   `recovery_codes` (keyed digest, `used_at`).
+//! - **Ephemeral** (session store): browser sessions `sess:<sid>` (the record holds the SHA-256 of
+//!   the cookie's secret, not the secret), the per-user session index, the expiry index `sexp` for
+//!   the sweep, each session's client list `sclients:<sid>`, `gone:<sid>` notes (why a session ended,
+//!   with the holder's secret hash so only that browser reads them), waiting authorization requests
+//!   `authz:<id>`, authorization codes `code:<sha256>` and their replay markers `code-used:`,
+//!   revocation markers `rv:g:<grant>` and `rv:j:<jti>`, pending sign-ins `psi:<sha256 of the
+//!   cookie's token>` (10 minutes; `auth::pending_signin`), WebAuthn ceremony state `wa:<sha256 of
+//!   the handle>` (5 minutes, taken once; `auth::mfa::webauthn`), and the brute-force keys
+//!   `bf:<tenant>:…` (per-hour failure counters, wait and lock end times, known networks, the
+//!   once-a-minute audit marker, and for second-factor codes `bf:<tenant>:f:` per user, `fp:` per
+//!   user and address, `fw:` the wait of a user and address; see `auth::throttle`). `gone:` notes of evicted sessions also carry `by` (device and
+//!   coarse network, `domain::place`, of the sign-in that evicted them; never its address). Codes are redeemed with `take` (`GETDEL`), so a code
+//!   is used once even under concurrent redemptions, and so are pending sign-ins and WebAuthn
+//!   ceremonies. Session records are rewritten with
+//!   `set_existing` (`SET … XX`), so a late write never brings back a session that was ended or
+//!   evicted meanwhile.
+//! - Refresh-token redemption is `storage::refresh_tokens::redeem`, one atomic step that checks the
+//!   presented token and rotates it (marks it used, inserts its successor), or revokes the family when
+//!   the token was already used. On PostgreSQL it is one statement, the PL/pgSQL function
+//!   `ww_redeem_refresh` (migration `2026-11-23-000003_refresh_redeem`), which locks nothing ahead: it
+//!   reads the token joined with its user, rotates with a conditional `UPDATE` (only if still unused
+//!   and unrevoked), then inserts the successor. Of two redemptions of one token exactly one rotates;
+//!   the other, and a rotation racing a revocation that committed first, re-reads the row and reports
+//!   reuse (revoking the family) or revoked. Revoking a family (on reuse inside the function, in
+//!   `revoke_family`, and in `revoke_families`, which `storage::grants::revoke` calls) makes two passes
+//!   on PostgreSQL: a rotation in flight holds its token's row lock, the first pass waits for it, and
+//!   the second, with a new snapshot, catches the successor it inserted. On SQLite the same steps run
+//!   in one `IMMEDIATE` transaction (`storage::write_transaction`, which takes the write lock up front
+//!   instead of failing with "database is locked" when a deferred transaction tries to write), and one
+//!   pass is enough because SQLite has one writer. Redemptions and revocations run through `Db::write`,
+//!   which on SQLite queues writers one at a time in the process. Each refresh token also records
+//!   `origin_sid`, the browser session its grant was issued in (also for offline grants).
+//! - Grants: `storage::grants::start` writes a family's `grants` row and its first refresh token in
+//!   one transaction at the code exchange; rotations write only `refresh_tokens`. Listing a user's
+//!   grants (`of_user`: families with an unused, unrevoked, unexpired token) and finding the
+//!   families to revoke (`revoke` with `Whose::User` for a disabled account, `Client` for a deleted
+//!   client, `UserClient` for a withdrawn access, `Session { sid, offline }` for an ended session,
+//!   its offline grants only when it was ended against its holder) go through the table's indexes
+//!   (`grants_user`, `grants_client`, `grants_origin_sid`), so `refresh_tokens` needs no index for
+//!   them: the migration dropped `refresh_tokens_origin_sid` (one index fewer written per
+//!   rotation) and filled `grants` from the existing families. The purge deletes grants a day after
+//!   their family's absolute end, like their refresh tokens. After storing the grant, the code
+//!   exchange looks at the session again and revokes the grant if the session ended meanwhile, so
+//!   an ending that ran between the first check and the insert cannot miss it.
+//! - One `schema.rs` for both engines, using portable types only: ids are UUIDv7 text, times are Unix
+//!   seconds (`BIGINT`), JSON is text. `DbConn` is diesel's `#[derive(MultiConnection)]` enum; the r2d2
+//!   manager (`storage/conn.rs`) opens the configured engine directly (SQLite gets WAL, foreign keys,
+//!   `busy_timeout`). Migrations are per engine (`migrations/{sqlite,postgres}`), embedded, applied at
+//!   start under a PostgreSQL advisory lock so replicas can start together.
+//! - Queries run on tokio's blocking pool (`Db::run`), never on the async workers. The pool opens
+//!   connections lazily and tests them on checkout, so a database that comes back is used again without
+//!   a restart.
+//! - Redis: redis-rs `ConnectionManager` created lazily (start-up does not need Redis), reconnecting by
+//!   itself; every command is bounded by `redis.timeout_ms`. Multi-step operations that must be
+//!   atomic are Lua scripts (`INDEX_ADD`, `INCR_WITH_TTL`, `ADMIT_SESSION`). `ADMIT_SESSION` reads
+//!   the record of every member of the user's index (to judge its liveness) and deletes the records
+//!   of the sessions it evicts, by a key prefix passed as an argument, keys it does not declare: it
+//!   needs one Redis server, not Redis Cluster. The in-process store does the same operations under
+//!   its one mutex.
+//! - Per-process caches (`cache.rs`): tenants and clients for 5 s, discovery documents for 60 s, CORS
+//!   origins for 5 s, verified access tokens for 30 s; the key ring (`signing`) is reloaded every
+//!   30 s. Writes made by this process remove the entry at once;
+//!   writes by other processes (replicas, the CLI) are seen when the entry expires.
 
 pub mod audit;
 pub mod clients;

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{Sessions, gone_key, parse_cookie};
 use crate::crypto::constant_time_eq;
-use crate::domain::session::{BrowserSession, EXPIRED_GRACE_SECS};
+use crate::domain::session::{BrowserSession, EXPIRED_GRACE_SECS, EndReason};
 use crate::session_store::StoreError;
 
 /// Why a session ended (kept for an hour so a returning browser can be told).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ended {
-    pub reason: String,
+    pub reason: EndReason,
     pub at: i64,
     /// For a session ended by a sign-in elsewhere (the session limit): where that was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,9 +32,9 @@ struct EndedNote<'a> {
 }
 
 impl Ended {
-    pub fn new(reason: &str, at: i64, by: Option<Elsewhere>) -> Self {
+    pub fn new(reason: EndReason, at: i64, by: Option<Elsewhere>) -> Self {
         Self {
-            reason: reason.to_owned(),
+            reason,
             at,
             by,
             holder: String::new(),
@@ -90,7 +90,7 @@ impl Sessions {
 
     /// Why the session with public id `sid` ended, if it did within the last hour (for the
     /// server's own checks; browsers read their note with [`Sessions::ended`]).
-    pub async fn end_reason(&self, sid: &str) -> Result<Option<String>, StoreError> {
+    pub async fn end_reason(&self, sid: &str) -> Result<Option<EndReason>, StoreError> {
         Ok(self
             .store
             .get(&gone_key(sid))
@@ -101,12 +101,12 @@ impl Sessions {
 
     /// Was the session with public id `sid` ended against its holder (evicted, ended from
     /// another device, by an administrator, the account disabled) within the last hour? Offline
-    /// grants issued in it die then too (see `domain::session::ends_offline_grants`).
+    /// grants issued in it die then too (see `EndReason::ends_offline_grants`).
     pub async fn ended_against_holder(&self, sid: &str) -> Result<bool, StoreError> {
         Ok(self
             .end_reason(sid)
             .await?
-            .is_some_and(|r| crate::domain::session::ends_offline_grants(&r)))
+            .is_some_and(EndReason::ends_offline_grants))
     }
 
     /// Why the session behind a cookie value ended, if it did within the last hour.

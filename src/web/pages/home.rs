@@ -52,7 +52,7 @@ pub async fn show(
             &tenant,
             &format!("/t/{}/", tenant.slug),
             stale_cookie,
-            ended.as_deref(),
+            ended,
         )),
     }
 }

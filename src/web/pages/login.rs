@@ -124,7 +124,10 @@ pub async fn show(
 
 /// "You were signed out because your account signed in on another device (…)".
 pub fn evicted_notice(ended: &Ended) -> Option<String> {
-    let by = ended.by.as_ref().filter(|_| ended.reason == "evicted")?;
+    let by = ended
+        .by
+        .as_ref()
+        .filter(|_| ended.reason == EndReason::Evicted)?;
     let at = crate::clock::from_unix(ended.at).format("%Y-%m-%d %H:%M UTC");
     // The device and a coarse network, never the address: this browser may be a thief's.
     let network = by
@@ -436,16 +439,13 @@ fn limit_page(
 
 /// Session ends that a person would not expect (their session was ended *by* something
 /// else): the browser is shown why, on `/t/{tenant}/session-ended`, before signing in again.
-pub fn explained_on_its_own_page(reason: &str) -> bool {
-    matches!(
-        reason,
-        "evicted" | "ended_by_user" | "administrator" | "account_disabled"
-    )
+pub fn explained_on_its_own_page(reason: EndReason) -> bool {
+    reason.ends_offline_grants()
 }
 
 /// Where to send a browser that must sign in before seeing `path`; `ended` is why its session
 /// ended, if it had one.
-pub fn login_redirect(tenant: &Tenant, path: &str, ended: Option<&str>) -> HttpResponse {
+pub fn login_redirect(tenant: &Tenant, path: &str, ended: Option<EndReason>) -> HttpResponse {
     if ended.is_some_and(explained_on_its_own_page) {
         return see_other(&format!(
             "/t/{}/session-ended?return_to={}",
@@ -454,8 +454,8 @@ pub fn login_redirect(tenant: &Tenant, path: &str, ended: Option<&str>) -> HttpR
         ));
     }
     let reason = match ended {
-        Some("idle_timeout" | "absolute_timeout") => "&reason=expired",
-        Some("signed_out" | "rp_logout") | None => "",
+        Some(r) if r.is_timeout() => "&reason=expired",
+        Some(EndReason::SignedOut | EndReason::RpInitiated) | None => "",
         Some(_) => "&reason=ended",
     };
     see_other(&format!(

@@ -13,7 +13,6 @@ use super::{Visitor, see_other, visitor};
 use crate::auth::mfa;
 use crate::auth::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
 use crate::auth::second_step::{self, Outcome, Proof, StepUpStart};
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::session::Acr;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
@@ -68,27 +67,6 @@ pub fn start_over(state: &AppState, tenant: &Tenant) -> HttpResponse {
     ));
     res
 }
-
-pub fn audit(
-    state: &AppState,
-    tenant: &Tenant,
-    action: AuditAction,
-    outcome: &str,
-    user: &User,
-    client: &Client,
-) -> AuditEvent {
-    AuditEvent::new(
-        state.ctx.clock.now(),
-        Some(tenant.id),
-        action,
-        outcome,
-        Actor::User(user.id.to_string()),
-    )
-    .subject(format!("user:{}", user.id))
-    .origin(client.origin())
-}
-
-pub use crate::auth::second_step::count;
 
 #[derive(Deserialize)]
 pub struct VerifyQuery {

@@ -49,24 +49,11 @@ pub async fn load_tenant_for(
 ) -> Result<Tenant, PageError> {
     let tenant = load_tenant(state, slug).await?;
     let ip = super::client::client_ip(req, &state.trusted_proxies);
-    if tenant.policy.network.permits(ip) {
+    if crate::auth::network::admits(&state.ctx, &tenant, ip, Some(super::error::request_id()))
+        .await?
+    {
         return Ok(tenant);
     }
-    crate::auth::throttle::network_refused(&tenant);
-    let event = crate::domain::audit::AuditEvent::new(
-        state.ctx.clock.now(),
-        Some(tenant.id),
-        crate::domain::audit::AuditAction::RequestRefused,
-        "network",
-        Actor::Anonymous,
-    )
-    .origin(Origin {
-        ip: Some(ip.to_string()),
-        request_id: Some(super::error::request_id()),
-        ..Origin::default()
-    });
-    crate::auth::throttle::audit_refusal(&state.ctx, &tenant, &["network", &ip.to_string()], event)
-        .await?;
     Err(PageError::new(
         StatusCode::FORBIDDEN,
         "Not available from your network",
@@ -84,8 +71,8 @@ pub enum Visitor {
     Anonymous {
         /// The browser sent a session cookie that is no longer valid (delete it).
         stale_cookie: bool,
-        /// Why its session ended, when known (`idle_timeout`, `signed_out`, ...).
-        ended: Option<String>,
+        /// Why its session ended, when known.
+        ended: Option<EndReason>,
     },
 }
 
@@ -135,9 +122,9 @@ pub async fn visitor(
             ended: None,
         });
     };
-    let anonymous = |ended: Option<&str>| Visitor::Anonymous {
+    let anonymous = |ended: Option<EndReason>| Visitor::Anonymous {
         stale_cookie: true,
-        ended: ended.map(str::to_owned),
+        ended,
     };
     match sessions(state).lookup(tenant, &token, true).await? {
         SessionLookup::Active(found) => {
@@ -160,7 +147,7 @@ pub async fn visitor(
                         Origin::default(),
                     )
                     .await?;
-                    Ok(anonymous(Some(reason.as_str())))
+                    Ok(anonymous(Some(reason)))
                 }
             }
         }
@@ -179,9 +166,9 @@ pub async fn visitor(
                 Origin::default(),
             )
             .await?;
-            Ok(anonymous(Some(reason.as_str())))
+            Ok(anonymous(Some(reason)))
         }
-        SessionLookup::Ended(ended) => Ok(anonymous(Some(&ended.reason))),
+        SessionLookup::Ended(ended) => Ok(anonymous(Some(ended.reason))),
         SessionLookup::Missing => Ok(anonymous(None)),
     }
 }
@@ -194,7 +181,7 @@ pub fn must_sign_in(
     tenant: &Tenant,
     path: &str,
     stale_cookie: bool,
-    ended: Option<&str>,
+    ended: Option<EndReason>,
 ) -> HttpResponse {
     let mut res = login::login_redirect(tenant, path, ended);
     if stale_cookie && !ended.is_some_and(login::explained_on_its_own_page) {
@@ -219,13 +206,7 @@ pub async fn signed_in_or_redirect(
         Visitor::Anonymous {
             stale_cookie,
             ended,
-        } => Err(must_sign_in(
-            state,
-            tenant,
-            back,
-            stale_cookie,
-            ended.as_deref(),
-        )),
+        } => Err(must_sign_in(state, tenant, back, stale_cookie, ended)),
     })
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{query_escape, session_token, sessions};
 use crate::auth::sessions::{Ended, SessionLookup, deadline};
+use crate::domain::session::EndReason;
 use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::form::StrictQuery;
@@ -86,24 +87,24 @@ pub async fn ended(
         Some(token) => sessions(&state).ended(&token).await?,
         None => None,
     };
-    let (heading, message) = match ended.as_ref().map(|e| e.reason.as_str()) {
-        Some("evicted") => (
+    let (heading, message) = match ended.as_ref().map(|e| e.reason) {
+        Some(EndReason::Evicted) => (
             "You were signed out",
             "Your account signed in on another device, and it can be signed in on a limited \
              number of devices at a time, so this browser was signed out.",
         ),
-        Some("idle_timeout" | "absolute_timeout") => {
+        Some(EndReason::IdleTimeout | EndReason::AbsoluteTimeout) => {
             ("Your session expired", "Please sign in again.")
         }
-        Some("ended_by_user") => (
+        Some(EndReason::User) => (
             "You were signed out",
             "This session was signed out from another browser where you are signed in.",
         ),
-        Some("administrator") => (
+        Some(EndReason::Administrator) => (
             "You were signed out",
             "An administrator ended this session.",
         ),
-        Some("account_disabled") => ("You were signed out", "This account is disabled."),
+        Some(EndReason::AccountDisabled) => ("You were signed out", "This account is disabled."),
         _ => ("You are signed out", "Sign in to continue."),
     };
     let at = crate::clock::from_unix(ended.as_ref().map_or(0, |e| e.at));

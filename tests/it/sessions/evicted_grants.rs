@@ -97,7 +97,11 @@ async fn a_revocation_that_failed_during_an_eviction_is_retried_by_the_sweep() {
     // the database is unreachable.
     let sessions = Sessions::new(app.app.ctx.store.clone(), app.app.ctx.clock.clone());
     let found = sessions.find_by_sid(&sid).await.unwrap().unwrap();
-    let ended = Ended::new("evicted", app.clock.unix(), None);
+    let ended = Ended::new(
+        watchword::domain::session::EndReason::Evicted,
+        app.clock.unix(),
+        None,
+    );
     assert!(sessions.remove(&found.record, &ended).await.unwrap());
     proxy.cut();
     watchword::logout::end_evicted(

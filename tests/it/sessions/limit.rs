@@ -388,7 +388,8 @@ async fn offline_grants_follow_how_their_session_ended() {
     let client = rp(&discover(&app, "default").await, &registered);
     let secret = registered.secret.clone().unwrap();
     let sessions = Sessions::new(app.app.ctx.store.clone(), app.app.ctx.clock.clone());
-    for (reason, survives) in [("signed_out", true), ("evicted", false)] {
+    use watchword::domain::session::EndReason;
+    for (reason, survives) in [(EndReason::SignedOut, true), (EndReason::Evicted, false)] {
         let b = Browser::with_user_agent(&app.base, FIREFOX_LINUX);
         let (tokens, _) = code_flow(&client, &b, "ode", &["offline_access"]).await;
         let sid = status(&b).await["sid"].as_str().unwrap().to_owned();
@@ -403,7 +404,7 @@ async fn offline_grants_follow_how_their_session_ended() {
             &[("token", tokens.access_token().secret())],
         )
         .await;
-        assert_eq!(body["active"] == true, survives, "{reason}: {body}");
+        assert_eq!(body["active"] == true, survives, "{reason:?}: {body}");
         let (status, body) = post(
             &app,
             "/t/default/token",
@@ -414,6 +415,6 @@ async fn offline_grants_follow_how_their_session_ended() {
             ],
         )
         .await;
-        assert_eq!(status == 200, survives, "{reason}: {body}");
+        assert_eq!(status == 200, survives, "{reason:?}: {body}");
     }
 }
