@@ -157,7 +157,14 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
 
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
     let password = if plausible { req.password } else { "" };
-    let verified = ctx.hasher.verify(password, stored_hash.as_deref()).await?;
+    let verified = match ctx.hasher.verify(password, stored_hash.as_deref()).await {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Not evaluated (the pool is busy): the attempt does not count.
+            throttle::release(ctx, &gate).await?;
+            return Err(e.into());
+        }
+    };
 
     let found = match found {
         Some(found) if verified.ok => found,
@@ -178,6 +185,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     let user = found.user;
     let actor = Actor::User(user.id.to_string());
     if !user.enabled {
+        throttle::release(ctx, &gate).await?;
         storage::audit::record(&ctx.db, audit("disabled", actor)).await;
         return Ok(SignInResult::Disabled);
     }

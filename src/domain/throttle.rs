@@ -6,6 +6,9 @@
 //! before carries a signed known-device cookie, and an address where the account signed in before
 //! is a known network. Their attempts are counted apart from everyone else's, so an attacker who
 //! exhausts the account's budget for unknown devices does not lock the real user out of theirs.
+//! Known networks share one smaller budget per account of their own (a network is many people);
+//! only a known device escapes every account-wide cap. An IPv6 address counts as its /64 (one
+//! subscriber), an IPv4 address as itself.
 
 use std::net::IpAddr;
 
@@ -29,6 +32,9 @@ pub struct ThrottlePolicy {
     pub pair_lock_secs: u32,
     /// Failed attempts from one address, over all accounts, per hour (default 300).
     pub ip_failures_per_hour: u32,
+    /// Failed attempts per account per hour evaluated from all its known networks together (their
+    /// own budget, apart from `account_failures_per_hour`; default 20).
+    pub known_network_failures_per_hour: u32,
     /// Failed attempts per known device (browser with a known-device cookie) per hour (default 20).
     pub device_failures_per_hour: u32,
     /// Failed client authentications per client and address per hour at the token,
@@ -50,6 +56,7 @@ impl Default for ThrottlePolicy {
             pair_lock_failures: 20,
             pair_lock_secs: 900,
             ip_failures_per_hour: 300,
+            known_network_failures_per_hour: 20,
             device_failures_per_hour: 20,
             client_failures_per_hour: 20,
             known_for_days: 90,
@@ -60,7 +67,7 @@ impl Default for ThrottlePolicy {
 
 impl ThrottlePolicy {
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let checks: [(&str, u32, u32, u32); 10] = [
+        let checks: [(&str, u32, u32, u32); 11] = [
             (
                 "account_failures_per_hour",
                 self.account_failures_per_hour,
@@ -76,6 +83,12 @@ impl ThrottlePolicy {
                 self.ip_failures_per_hour,
                 1,
                 1_000_000,
+            ),
+            (
+                "known_network_failures_per_hour",
+                self.known_network_failures_per_hour,
+                1,
+                100,
             ),
             (
                 "device_failures_per_hour",
@@ -127,12 +140,12 @@ pub const WINDOW_SECS: i64 = 3600;
 /// so that no hour, however placed, sees more than about `limit` failures evaluated. `None`:
 /// allowed; `Some(secs)`: refused for that long.
 pub fn window_wait(limit: u32, previous: u64, current: u64, into: i64) -> Option<u64> {
+    if under(limit, previous, current, into) {
+        return None;
+    }
     let (limit, prev, cur) = (f64::from(limit), previous as f64, current as f64);
     let w = WINDOW_SECS as f64;
     let into = (into.clamp(0, WINDOW_SECS - 1)) as f64;
-    if prev * (w - into) / w + cur < limit {
-        return None;
-    }
     let wait = if cur < limit {
         // Later in this window, once the previous window's weight has decayed enough.
         (w - into - (limit - cur) * w / prev).floor() + 1.0
@@ -141,6 +154,30 @@ pub fn window_wait(limit: u32, previous: u64, current: u64, into: i64) -> Option
         (w - into) + (w * (cur - limit) / cur).floor() + 1.0
     };
     Some(wait.max(1.0) as u64)
+}
+
+/// Whether the sliding estimate of the last hour stays under `limit` (see [`window_wait`]).
+fn under(limit: u32, previous: u64, current: u64, into: i64) -> bool {
+    let w = WINDOW_SECS as f64;
+    let into = (into.clamp(0, WINDOW_SECS - 1)) as f64;
+    previous as f64 * (w - into) / w + (current as f64) < f64::from(limit)
+}
+
+/// The bound the current window's count must stay below for one more failure to be evaluated,
+/// for an atomic bounded increment: `window_wait(limit, previous, c, into)` is `None` exactly
+/// when `c < window_room(limit, previous, into)`.
+pub fn window_room(limit: u32, previous: u64, into: i64) -> u64 {
+    let w = WINDOW_SECS as f64;
+    let weighted = previous as f64 * (w - (into.clamp(0, WINDOW_SECS - 1)) as f64) / w;
+    let mut room = (f64::from(limit) - weighted).ceil().max(0.0) as u64;
+    // Float rounding: settle on the exact boundary of `under`.
+    while room > 0 && !under(limit, previous, room - 1, into) {
+        room -= 1;
+    }
+    while under(limit, previous, room, into) {
+        room += 1;
+    }
+    room
 }
 
 /// Which addresses may use a tenant's pages for people (sign-in, authorization, account,
@@ -186,6 +223,15 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
+}
+
+/// What counts as one address for the per-address counters and waits: an IPv4 address itself,
+/// an IPv6 address its /64 (what one subscriber or host gets: counting each of its 2^64
+/// addresses apart would let one attacker rotate past every per-address limit).
+pub fn address_of(ip: IpAddr) -> IpNet {
+    let ip = canonical(ip);
+    let prefix = if ip.is_ipv4() { 32 } else { 64 };
+    IpNet::new(ip, prefix).map_or_else(|_| IpNet::from(ip), |n| n.trunc())
 }
 
 /// The network an address belongs to for "known network" purposes: its /24 (IPv4) or /56 (IPv6).
@@ -297,6 +343,43 @@ mod tests {
         assert_eq!(
             network_of("2001:db8:1:2ff::9".parse().unwrap()).to_string(),
             "2001:db8:1:200::/56"
+        );
+    }
+
+    #[test]
+    fn window_room_is_the_bound_of_window_wait() {
+        for limit in [1, 3, 20, 100, 300] {
+            for previous in [0, 1, 7, 19, 20, 50, 99, 100, 150, 1000] {
+                for into in [0, 1, 5, 600, 1799, 1800, 2641, 3599, 3600, -5] {
+                    let room = window_room(limit, previous, into);
+                    for current in 0..=u64::from(limit) + 3 {
+                        assert_eq!(
+                            window_wait(limit, previous, current, into).is_none(),
+                            current < room,
+                            "limit {limit}, previous {previous}, current {current}, into {into}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(window_room(100, 0, 0), 100);
+        assert_eq!(window_room(100, 100, 1800), 50);
+        assert_eq!(window_room(100, 1000, 0), 0);
+    }
+
+    #[test]
+    fn addresses_are_ipv4_or_ipv6_slash_64() {
+        assert_eq!(
+            address_of("192.0.2.77".parse().unwrap()).to_string(),
+            "192.0.2.77/32"
+        );
+        assert_eq!(
+            address_of("::ffff:192.0.2.77".parse().unwrap()).to_string(),
+            "192.0.2.77/32"
+        );
+        assert_eq!(
+            address_of("2001:db8:1:2ff:aaaa::9".parse().unwrap()).to_string(),
+            "2001:db8:1:2ff::/64"
         );
     }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use super::{Admission, Admitted, SessionStore, StoreError};
+use super::{Admission, Admitted, BoundedIncr, Incremented, SessionStore, StoreError};
 use crate::clock::SharedClock;
 
 enum Value {
@@ -182,6 +182,72 @@ impl SessionStore for MemoryStore {
         };
         entry.value = Value::Counter(next);
         Ok(next)
+    }
+
+    async fn incr_bounded(&self, r: &BoundedIncr<'_>) -> Result<Incremented, StoreError> {
+        let expires_at = self.deadline(r.ttl);
+        let now = self.clock.now();
+        let mut entries = self.entries.lock();
+        let number = |key: &str| {
+            entries
+                .get(key)
+                .filter(|e| e.expires_at > now)
+                .and_then(|e| match &e.value {
+                    Value::Counter(n) => i64::try_from(*n).ok(),
+                    Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+                    Value::Index(_) => None,
+                })
+        };
+        for (index, key) in r.holds.iter().enumerate() {
+            if let Some(until) = number(key).filter(|until| *until > r.now) {
+                return Ok(Incremented::Held { index, until });
+            }
+        }
+        for (index, (key, bound)) in r.counters.iter().enumerate() {
+            let count = number(key).map_or(0, |n| n.max(0) as u64);
+            if count >= *bound {
+                return Ok(Incremented::Full { index, count });
+            }
+        }
+        let mut counts = Vec::with_capacity(r.counters.len());
+        for (key, _) in r.counters {
+            let next = match entries.get(*key).filter(|e| e.expires_at > now) {
+                Some(Entry {
+                    value: Value::Counter(n),
+                    ..
+                }) => n + 1,
+                _ => 1,
+            };
+            let expires_at = entries
+                .get(*key)
+                .filter(|e| e.expires_at > now)
+                .map_or(expires_at, |e| e.expires_at);
+            entries.insert(
+                (*key).to_owned(),
+                Entry {
+                    value: Value::Counter(next),
+                    expires_at,
+                },
+            );
+            counts.push(next);
+        }
+        Ok(Incremented::Yes(counts))
+    }
+
+    async fn decr(&self, keys: &[&str]) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut entries = self.entries.lock();
+        for key in keys {
+            if let Some(Entry {
+                value: Value::Counter(n),
+                expires_at,
+            }) = entries.get_mut(*key)
+                && *expires_at > now
+            {
+                *n = n.saturating_sub(1);
+            }
+        }
+        Ok(())
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {

@@ -1,5 +1,6 @@
-//! Short-lived shared state: browser sessions, pending sign-ins, single-use codes, counters and
-//! per-user session indexes. One trait, two real implementations: in-process memory (one node)
+//! Short-lived shared state: browser sessions, pending sign-ins, single-use codes, counters (with
+//! the all-or-nothing bounded increment that brute-force protection reserves with) and per-user
+//! session indexes. One trait, two real implementations: in-process memory (one node)
 //! and Redis (replicas share it). Every value carries a TTL. Both pass one contract test suite
 //! (tests/it/store_contract.rs).
 
@@ -55,6 +56,16 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Increments a counter, creating it at 1 with `ttl`; the TTL is not extended afterwards
     /// (fixed windows for rate limits).
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+
+    /// Increments every counter of `request`, all or none, in one atomic step (a Lua script on
+    /// Redis, one lock in memory): nothing changes while a hold is ahead of `now` or a counter is
+    /// not below its bound, so any number of concurrent callers on any number of replicas never
+    /// take a counter past its bound. See [`BoundedIncr`].
+    async fn incr_bounded(&self, request: &BoundedIncr<'_>) -> Result<Incremented, StoreError>;
+
+    /// Decrements each of these counters that exists and is above zero (gives back an increment);
+    /// never creates a counter nor changes its TTL.
+    async fn decr(&self, keys: &[&str]) -> Result<(), StoreError>;
 
     /// Remaining lifetime of a key, or `None` if it does not exist.
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
@@ -142,6 +153,30 @@ pub enum Admitted {
     Yes { evicted: Vec<(String, Vec<u8>)> },
     /// Refused: the user's live sessions, oldest first.
     No { live: Vec<String> },
+}
+
+/// An all-or-nothing increment of several counters ([`SessionStore::incr_bounded`]).
+#[derive(Debug)]
+pub struct BoundedIncr<'a> {
+    /// Keys holding an end time (Unix seconds in decimal, as written with `set`), checked in
+    /// order: while one is after `now`, nothing is incremented.
+    pub holds: &'a [&'a str],
+    /// Counters with their bounds, checked in order: each must hold less than its bound.
+    pub counters: &'a [(&'a str, u64)],
+    /// Unix seconds.
+    pub now: i64,
+    /// The TTL of a counter created by the increment; later increments do not extend it.
+    pub ttl: Duration,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incremented {
+    /// Every counter was incremented; their new values, in order.
+    Yes(Vec<u64>),
+    /// Nothing changed: `holds[index]` ends at `until`.
+    Held { index: usize, until: i64 },
+    /// Nothing changed: `counters[index]` holds `count`, not below its bound.
+    Full { index: usize, count: u64 },
 }
 
 pub type SharedStore = Arc<dyn SessionStore>;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Script};
 
-use super::{Admission, Admitted, SessionStore, StoreError};
+use super::{Admission, Admitted, BoundedIncr, Incremented, SessionStore, StoreError};
 
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -28,6 +28,36 @@ const INCR_WITH_TTL: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n";
+
+/// `SessionStore::incr_bounded` (see `BoundedIncr`). KEYS: the holds, then the counters. ARGV:
+/// the number of holds, now, the TTL (ms), then each counter's bound. Returns {1, counts...},
+/// {2, index, until} (a hold) or {3, index, count} (a full counter), indexes from 0.
+const INCR_BOUNDED: &str = r"
+local holds = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+for i = 1, holds do
+  local ends = tonumber(redis.call('GET', KEYS[i]) or '')
+  if ends and ends > now then return {2, i - 1, ends} end
+end
+for i = holds + 1, #KEYS do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  if count >= tonumber(ARGV[3 + i - holds]) then return {3, i - holds - 1, count} end
+end
+local out = {1}
+for i = holds + 1, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  table.insert(out, n)
+end
+return out";
+
+/// `SessionStore::decr`: each key that holds a count above zero goes down by one.
+const DECR: &str = r"
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  if count > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 1";
 
 /// `SessionStore::admit_session` (see `Admission`). KEYS: user index, expiry index. ARGV:
 /// member, record key prefix, now, idle and absolute timeouts (s), index TTL (ms), limit (0 =
@@ -209,6 +239,43 @@ impl SessionStore for RedisStore {
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
         self.script(INCR_WITH_TTL, &[self.key(key)], &[millis(ttl).to_string()])
             .await
+    }
+
+    async fn incr_bounded(&self, r: &BoundedIncr<'_>) -> Result<Incremented, StoreError> {
+        let keys: Vec<String> = r
+            .holds
+            .iter()
+            .chain(r.counters.iter().map(|(k, _)| k))
+            .map(|k| self.key(k))
+            .collect();
+        let mut args = vec![
+            r.holds.len().to_string(),
+            r.now.to_string(),
+            millis(r.ttl).to_string(),
+        ];
+        args.extend(r.counters.iter().map(|(_, bound)| bound.to_string()));
+        let reply: Vec<i64> = self.script(INCR_BOUNDED, &keys, &args).await?;
+        let at = |i: usize| reply.get(i).copied().unwrap_or(0);
+        Ok(match at(0) {
+            1 => Incremented::Yes(reply.iter().skip(1).map(|n| (*n).max(0) as u64).collect()),
+            2 => Incremented::Held {
+                index: at(1) as usize,
+                until: at(2),
+            },
+            _ => Incremented::Full {
+                index: at(1) as usize,
+                count: at(2).max(0) as u64,
+            },
+        })
+    }
+
+    async fn decr(&self, keys: &[&str]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let _: i64 = self.script(DECR, &keys, &[]).await?;
+        Ok(())
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {

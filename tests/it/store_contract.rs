@@ -6,7 +6,7 @@ use std::time::Duration;
 use watchword::clock::{ManualClock, SharedClock};
 use watchword::session_store::memory::MemoryStore;
 use watchword::session_store::redis::RedisStore;
-use watchword::session_store::{Admission, Admitted, SessionStore};
+use watchword::session_store::{Admission, Admitted, BoundedIncr, Incremented, SessionStore};
 
 use crate::common::backend::delete_redis_prefix;
 use crate::common::required_redis_url;
@@ -15,6 +15,7 @@ const MIN: Duration = Duration::from_secs(60);
 
 async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
     admission_contract(store.as_ref()).await;
+    bounded_contract(store.as_ref()).await;
     let s = store.as_ref();
     s.ping().await.unwrap();
     assert_eq!(s.get("missing").await.unwrap(), None);
@@ -244,6 +245,96 @@ async fn admission_contract(s: &dyn SessionStore) {
     }
 }
 
+async fn bounded(
+    s: &dyn SessionStore,
+    holds: &[&str],
+    counters: &[(&str, u64)],
+    now: i64,
+) -> Incremented {
+    s.incr_bounded(&BoundedIncr {
+        holds,
+        counters,
+        now,
+        ttl: MIN,
+    })
+    .await
+    .unwrap()
+}
+
+/// `incr_bounded` increments all counters or none; `decr` gives an increment back.
+async fn bounded_contract(s: &dyn SessionStore) {
+    assert_eq!(
+        bounded(s, &[], &[("b1", 2), ("b2", 5)], 100).await,
+        Incremented::Yes(vec![1, 1])
+    );
+    assert_eq!(
+        bounded(s, &[], &[("b1", 2), ("b2", 5)], 100).await,
+        Incremented::Yes(vec![2, 2])
+    );
+    assert_eq!(
+        bounded(s, &[], &[("b2", 5), ("b1", 2)], 100).await,
+        Incremented::Full { index: 1, count: 2 },
+        "a full counter stops them all"
+    );
+    assert_eq!(s.get("b2").await.unwrap().as_deref(), Some(&b"2"[..]));
+    let ttl = s.ttl("b1").await.unwrap().unwrap();
+    assert!(ttl <= MIN && ttl > Duration::from_secs(55), "{ttl:?}");
+
+    // A hold (an end time) ahead of `now` stops them too; one that has passed does not.
+    s.set("hold", b"150", MIN).await.unwrap();
+    assert_eq!(
+        bounded(s, &["nothing", "hold"], &[("b2", 5)], 100).await,
+        Incremented::Held {
+            index: 1,
+            until: 150
+        }
+    );
+    assert_eq!(
+        bounded(s, &["nothing", "hold"], &[("b2", 5)], 150).await,
+        Incremented::Yes(vec![3])
+    );
+
+    // decr gives back, never below zero, never creating a counter.
+    s.decr(&["b1", "b2", "never"]).await.unwrap();
+    assert_eq!(s.get("b1").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(s.get("b2").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.get("never").await.unwrap(), None);
+    s.decr(&["b1"]).await.unwrap();
+    s.decr(&["b1"]).await.unwrap();
+    assert_eq!(s.get("b1").await.unwrap().as_deref(), Some(&b"0"[..]));
+    assert_eq!(
+        bounded(s, &[], &[("b1", 1)], 100).await,
+        Incremented::Yes(vec![1])
+    );
+    s.decr(&[]).await.unwrap();
+}
+
+/// Many bounded increments at once: exactly the bound gets through.
+async fn concurrent_bounded(store: Arc<dyn SessionStore>) {
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            bounded(
+                store.as_ref(),
+                &[],
+                &[("burst", 100), ("burst-pair", 20)],
+                0,
+            )
+            .await
+        }));
+    }
+    let mut through = 0;
+    for t in tasks {
+        through += usize::from(matches!(t.await.unwrap(), Incremented::Yes(_)));
+    }
+    assert_eq!(through, 20);
+    assert_eq!(
+        store.get("burst").await.unwrap().as_deref(),
+        Some(&b"20"[..])
+    );
+}
+
 /// Many sign-ins of one user at once: exactly `limit` sessions remain, every other one is
 /// evicted exactly once.
 async fn concurrent_admissions(store: Arc<dyn SessionStore>) {
@@ -277,6 +368,7 @@ async fn memory_store_meets_the_contract() {
     let store = Arc::new(MemoryStore::new(clock.clone() as SharedClock));
     contract(store.clone(), Some(&clock)).await;
     concurrent_admissions(store.clone()).await;
+    concurrent_bounded(store.clone()).await;
     clock.advance(chrono::Duration::hours(2));
     store.sweep();
     assert!(store.is_empty(), "the sweep removes everything expired");
@@ -294,7 +386,8 @@ mod needs_redis {
         let prefix = format!("ww-test:{}:", uuid::Uuid::new_v4().simple());
         let store = Arc::new(RedisStore::new(&url, &prefix, Duration::from_secs(2)).unwrap());
         contract(store.clone(), None).await;
-        concurrent_admissions(store).await;
+        concurrent_admissions(store.clone()).await;
+        concurrent_bounded(store).await;
         delete_redis_prefix(&url, &prefix);
     }
 }

@@ -156,6 +156,60 @@ async fn guessing_codes_is_throttled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_parallel_codes_gets_at_most_the_hourly_cap_evaluated() {
+    let app = TestApp::builder()
+        .tweak(|c| c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
+        .start()
+        .await;
+    let b = signed_in(&app, "bo").await;
+    let seed = enrol_totp(&app, &b).await;
+    // A minute into a clock hour, so that the next code (30 s later) is in the same window.
+    app.clock
+        .advance(Duration::seconds(3660 - app.clock.unix().rem_euclid(3600)));
+    let g = app.browser();
+    password(&g, "bo").await;
+    // 200 wrong codes at once, each from its own address (so no address waits): at most the
+    // user's 20 an hour are looked at.
+    let csrf = g.csrf("/t/default/login/verify").await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let request = g
+            .client
+            .post(g.url("/t/default/login/verify"))
+            .header(
+                "x-forwarded-for",
+                format!("198.18.{}.{}", i / 100, i % 100 + 1),
+            )
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("method", "totp"),
+                ("code", "111111"),
+            ]);
+        tasks.push(tokio::spawn(async move {
+            request.send().await.unwrap().status()
+        }));
+    }
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::UNPROCESSABLE_ENTITY => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("{other}"),
+        }
+    }
+    let evaluated = app
+        .audit("default")
+        .await
+        .iter()
+        .filter(|e| e.action == "second_factor" && e.outcome == "failure")
+        .count();
+    assert_eq!((evaluated, refused), (20, 180));
+    // Even the right code is refused now: the cap is spent.
+    let res = second_factor(&g, "totp", &next_code(&app, &seed)).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_codes_are_single_use_and_counted() {
     let app = TestApp::start().await;
     let b = signed_in(&app, "rec").await;

@@ -1,11 +1,14 @@
 //! Brute-force protection: a guesser is slowed down, then locked out of the account from its
 //! address, then refused everywhere once the account's budget for unknown devices is spent,
 //! while the real user, from a browser or network that signed in before, still signs in.
-//! Client authentication at the token endpoint is throttled the same way. Time is the injected
-//! clock, on both stores.
+//! Client authentication at the token endpoint is throttled the same way. Bursts of parallel
+//! guesses get no more evaluated than the limits (attempts reserve before they are evaluated);
+//! known networks have their own budget; IPv6 counts per /64. Time is the injected clock, on both
+//! stores.
 
 use chrono::Duration;
 use reqwest::{Response, StatusCode};
+use watchword::clock::Clock;
 
 use super::{FIREFOX_LINUX, set_throttle_policy};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp};
@@ -33,6 +36,37 @@ async fn signin_metric(app: &TestApp, result: &str) -> f64 {
         })
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// `n` wrong passwords for `user`, all at once, the `i`-th from address `ip(i)`; the answers.
+async fn burst(
+    app: &TestApp,
+    user: &str,
+    n: usize,
+    ip: impl Fn(usize) -> String,
+) -> Vec<StatusCode> {
+    let b = Browser::with_user_agent(&app.base, "curl/8");
+    let csrf = b.csrf("/t/default/login").await;
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let request = b
+            .client
+            .post(b.url("/t/default/login"))
+            .header("x-forwarded-for", ip(i))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("identifier", user),
+                ("password", "wrong guess 123"),
+            ]);
+        tasks.push(tokio::spawn(async move {
+            request.send().await.unwrap().status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
 }
 
 fn retry_after(res: &Response) -> u64 {
@@ -226,6 +260,9 @@ async fn client_authentication_failures_are_throttled_with_retry_after() {
     .await;
     let secret = c.secret.unwrap();
     let form = [("grant_type", "client_credentials")];
+    // A minute into a clock hour, so that the minutes moved below stay in one counting window.
+    app.clock
+        .advance(Duration::seconds(3660 - app.clock.unix().rem_euclid(3600)));
     for _ in 0..4 {
         let (status, body) = post(&app, "/t/default/token", Some(("m2m", "wrong")), &form).await;
         assert_eq!(
@@ -325,4 +362,135 @@ async fn network_allow_and_deny_lists_restrict_the_pages_people_use() {
         1,
         "audited once a minute per address"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_parallel_guesses_gets_no_more_evaluated_than_the_limits() {
+    let app = proxied_app().await;
+    app.create_user("default", "bea", GOOD_PASSWORD).await;
+    // 200 at once from one address: the pair's lock threshold (20) bounds them, although no
+    // failure has set a wait or lock yet when they arrive.
+    let statuses = burst(&app, "bea", 200, |_| "203.0.113.5".into()).await;
+    let evaluated = signin_metric(&app, "invalid_credentials").await as usize;
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        (1..=20).contains(&evaluated),
+        "{evaluated} of 200 evaluated from one address"
+    );
+    assert_eq!(evaluated + refused, 200, "{statuses:?}");
+
+    // 200 at once from 200 addresses: the account's budget (100 an hour) bounds them.
+    app.clock.advance(Duration::hours(3));
+    app.create_user("default", "ben", GOOD_PASSWORD).await;
+    let before = signin_metric(&app, "invalid_credentials").await as usize;
+    let statuses = burst(&app, "ben", 200, |i| {
+        format!("198.18.{}.{}", i / 100, i % 100 + 1)
+    })
+    .await;
+    let evaluated = signin_metric(&app, "invalid_credentials").await as usize - before;
+    assert_eq!(evaluated, 100, "{statuses:?}");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        100
+    );
+    // The refused ones did not count: once the budget refills, guessing may resume.
+    app.clock.advance(Duration::hours(2));
+    let bot = Browser::at(&app.base, "curl/8", "198.18.9.9");
+    assert_eq!(guess(&bot, "ben").await.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_network_has_its_own_budget_and_only_a_known_device_escapes() {
+    let app = proxied_app().await;
+    app.create_user("default", "kim", GOOD_PASSWORD).await;
+    let laptop = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.20");
+    assert_eq!(
+        laptop
+            .sign_in("default", "kim", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // 150 guesses from other addresses of that /24, one each (no address waits): at most the
+    // known networks' budget (20 an hour) is evaluated.
+    let mut evaluated = 0;
+    for i in 0..150 {
+        let neighbour = Browser::at(&app.base, "curl/8", &format!("198.51.100.{}", 100 + i));
+        match guess(&neighbour, "kim").await.status() {
+            StatusCode::OK => evaluated += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(evaluated, 20);
+    let audit = app.audit("default").await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.outcome == "throttled" && e.details.contains("known_network")),
+        "refusals name the limit"
+    );
+    // The known device still signs in; so does the real user from elsewhere: the account's
+    // budget for unknown networks is not spent by failures from a known one.
+    assert_eq!(
+        laptop
+            .sign_in("default", "kim", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let traveller = Browser::at(&app.base, FIREFOX_LINUX, "192.0.2.33");
+    assert_eq!(
+        traveller
+            .sign_in("default", "kim", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // ...but a new browser on the known network waits for the budget like the guesser.
+    let phone = Browser::at(&app.base, FIREFOX_LINUX, "198.51.100.9");
+    assert_eq!(
+        phone
+            .sign_in("default", "kim", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_counts_per_slash_64_and_a_known_slash_56_has_its_budget() {
+    let app = proxied_app().await;
+    app.create_user("default", "ivy", GOOD_PASSWORD).await;
+    // A guesser rotating addresses inside one /64 is one address: three free failures, then the
+    // pair waits.
+    for i in 1..=4 {
+        let bot = Browser::at(&app.base, "curl/8", &format!("2001:db8:9:9::{i:x}"));
+        assert_eq!(guess(&bot, "ivy").await.status(), StatusCode::OK, "{i}");
+    }
+    let bot = Browser::at(&app.base, "curl/8", "2001:db8:9:9:abcd::5");
+    let res = guess(&bot, "ivy").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&res), 1);
+
+    // Signed in from a /56: guesses from its other /64s share the known networks' budget.
+    let home = Browser::at(&app.base, FIREFOX_LINUX, "2001:db8:1:200::1");
+    assert_eq!(
+        home.sign_in("default", "ivy", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let mut evaluated = 0;
+    for i in 1..=150 {
+        let neighbour = Browser::at(&app.base, "curl/8", &format!("2001:db8:1:2{i:02x}::1"));
+        if guess(&neighbour, "ivy").await.status() == StatusCode::OK {
+            evaluated += 1;
+        }
+    }
+    assert_eq!(evaluated, 20);
 }

@@ -79,9 +79,13 @@ impl Cluster {
         let backend = Backend::with(Some(required_database_url()), Some(required_redis_url()));
         let dir = tempfile::tempdir().unwrap();
         let mut seed = String::new();
+        // Sign-ins in flight hold their place in the throttle's counters until decided; at most 20
+        // of one account from one address (or its known networks) are evaluated at once by
+        // default, and the race below has 60.
         for (slug, limit, on_limit) in TENANTS {
             seed += &format!(
                 "[[tenants]]\nslug = \"{slug}\"\n[tenants.policy.session]\nmax_sessions_per_user = {limit}\non_limit = \"{on_limit}\"\n\
+                 [tenants.policy.throttle]\npair_lock_failures = 100\nknown_network_failures_per_hour = 100\n\
                  [[tenants.users]]\nusername = \"pat\"\npassword = \"{GOOD_PASSWORD}\"\n\
                  [[tenants.clients]]\nclient_id = \"lms\"\nname = \"LMS\"\nsecret = \"{SECRET}\"\nfirst_party = true\n\
                  redirect_uris = [\"{REDIRECT}\"]\nscopes = [\"openid\", \"profile\", \"offline_access\"]\n\
