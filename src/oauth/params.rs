@@ -20,6 +20,7 @@ impl Params {
             Problem::Duplicate(name) => {
                 OAuthError::invalid_request(format!("parameter {name} was included more than once"))
             }
+            Problem::TooMany => too_many(),
         })?;
         if let Some((k, _)) = map.iter().find(|(_, v)| v.len() > MAX_VALUE_LEN) {
             return Err(OAuthError::invalid_request(format!(
@@ -33,8 +34,10 @@ impl Params {
     /// the authorization endpoint, which must report repeats to a trusted client (RFC 6749
     /// 4.1.2.1) rather than on its own page.
     pub fn parse_noting_repeats(raw: &[u8]) -> Result<(Self, Vec<String>), OAuthError> {
-        let pairs = urlencoded::decode_all(raw)
-            .map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))?;
+        let pairs = urlencoded::decode_all(raw).map_err(|p| match p {
+            Problem::TooMany => too_many(),
+            _ => OAuthError::invalid_request("parameters must be valid UTF-8"),
+        })?;
         let mut map = BTreeMap::new();
         let mut repeated = Vec::new();
         for (k, v) in pairs {
@@ -92,4 +95,11 @@ impl Params {
         }
         s.finish()
     }
+}
+
+fn too_many() -> OAuthError {
+    OAuthError::invalid_request(format!(
+        "at most {} parameters are accepted",
+        urlencoded::MAX_PARAMS
+    ))
 }

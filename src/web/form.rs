@@ -64,6 +64,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
                     Problem::Duplicate(n) => {
                         format!("The form field {n:?} was sent more than once.")
                     }
+                    Problem::TooMany => "The form has too many fields.".to_owned(),
                 })
             })?;
             serde_urlencoded::from_bytes::<T>(&body)
@@ -106,6 +107,7 @@ impl<T: DeserializeOwned> FromRequest for StrictQuery<T> {
                 Problem::Duplicate(n) => PageError::bad_request(format!(
                     "The address parameter {n:?} was given more than once."
                 )),
+                Problem::TooMany => PageError::bad_request("The address has too many parameters."),
             })
             .and_then(|_| {
                 serde_urlencoded::from_str::<T>(query)

@@ -2,6 +2,7 @@
 //! sessions, web basics and behaviour during storage outages.
 
 mod cli;
+mod client_address;
 mod config;
 mod hashing;
 mod outage;

@@ -494,6 +494,83 @@ async fn malformed_token_requests_are_invalid_request_never_500() {
     assert_no_500(&app).await;
 }
 
+/// A 64 KiB body of thousands of distinct names (quadratic to check for repeats before issue 9)
+/// is refused by count at every pre-authentication form parser, pages included; 100 is accepted.
+#[tokio::test]
+async fn bodies_with_too_many_parameters_are_refused_before_anything_else() {
+    let app = TestApp::start().await;
+    let c = register(&app, "default", "app", |c| {
+        c.settings.grant_types.push(GrantType::ClientCredentials);
+        c.settings.scopes.push("api".into());
+    })
+    .await;
+    let secret = c.secret.clone().unwrap();
+    let h = plain_client();
+    let hostile: String = (0..9362)
+        .map(|i| format!("{i:05}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    assert!(hostile.len() <= 64 * 1024);
+    let just_over: String = std::iter::once("grant_type=client_credentials".to_owned())
+        .chain((1..=100).map(|i| format!("x{i}=1")))
+        .collect::<Vec<_>>()
+        .join("&");
+    for path in [
+        "/t/default/token",
+        "/t/default/introspect",
+        "/t/default/revoke",
+    ] {
+        for body in [&hostile, &just_over] {
+            let res = h
+                .post(app.url(path))
+                .basic_auth("app", Some(&secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert_error(status, &body, 400, "invalid_request");
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("at most 100 parameters")),
+                "{path}: {body}"
+            );
+        }
+    }
+    // Exactly 100 parameters is still an ordinary request (unknown ones are ignored).
+    let at_cap: String = [
+        "grant_type=client_credentials".to_owned(),
+        "scope=api".into(),
+    ]
+    .into_iter()
+    .chain((1..=98).map(|i| format!("x{i}=1")))
+    .collect::<Vec<_>>()
+    .join("&");
+    let res = h
+        .post(app.url("/t/default/token"))
+        .basic_auth("app", Some(&secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(at_cap)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The hosted sign-in form refuses it with a readable page.
+    let res = h
+        .post(app.url("/t/default/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(hostile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("too many fields"));
+    assert_no_500(&app).await;
+}
+
 /// password, implicit and other unknown grant types are unsupported_grant_type; a missing one is invalid_request.
 #[tokio::test]
 async fn unsupported_grant_types_are_refused() {
