@@ -109,14 +109,13 @@ impl Watchword {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let state = web::Data::new(AppState {
-            ctx: self.ctx.clone(),
-            metrics: observability::metrics(),
-            https: config.is_https(),
-            public_origin: config.public_origin(),
-            trusted_proxies: config.server.trusted_proxies.clone(),
-            max_body_bytes: config.server.max_body_bytes,
-        });
+        let state = self.state();
+        if state.https && !state.metrics_access.own_listener && state.metrics_access.token.is_none()
+        {
+            tracing::warn!(
+                "/metrics is served on the public listener without a token: set [metrics] listen or token"
+            );
+        }
         let workers = match config.server.workers {
             0 => Config::cores(),
             n => n,
@@ -136,6 +135,43 @@ impl Watchword {
         .map_err(|e| AppError::Bind(addr, e))?
         .run();
         Ok(server)
+    }
+
+    /// The `/metrics` listener (`[metrics] listen`) on an already bound listener. Spawn or await it.
+    pub fn metrics_server(&self, listener: TcpListener) -> Result<Server, AppError> {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let state = self.state();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(crate::web::metrics::configure_own_listener)
+        })
+        .workers(1)
+        .shutdown_timeout(self.ctx.config.server.shutdown_timeout_secs)
+        .disable_signals()
+        .listen(listener)
+        .map_err(|e| AppError::Bind(addr, e))?
+        .run();
+        Ok(server)
+    }
+
+    fn state(&self) -> web::Data<AppState> {
+        let config = &self.ctx.config;
+        web::Data::new(AppState {
+            ctx: self.ctx.clone(),
+            metrics: observability::metrics(),
+            https: config.is_https(),
+            public_origin: config.public_origin(),
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            max_body_bytes: config.server.max_body_bytes,
+            metrics_access: crate::web::metrics::MetricsAccess {
+                own_listener: !config.metrics.listen.is_empty(),
+                token: config.metrics.token.clone(),
+            },
+        })
     }
 
     /// The control-socket server (`server.control_socket`), if one is configured and the socket

@@ -33,6 +33,21 @@ pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> 
         .map_err(|e| CliError::Failed(format!("cannot listen on {bind}: {e}")))?;
     let server = app.server(listener)?;
     let handle = server.handle();
+    let metrics_listen = app.ctx.config.metrics.listen.clone();
+    let metrics_handle = if metrics_listen.is_empty() {
+        None
+    } else {
+        let listener = TcpListener::bind(&metrics_listen).map_err(|e| {
+            CliError::Failed(format!(
+                "cannot listen on {metrics_listen} (metrics.listen): {e}"
+            ))
+        })?;
+        let metrics = app.metrics_server(listener)?;
+        let h = metrics.handle();
+        tokio::spawn(metrics);
+        tracing::info!(listen = %metrics_listen, "metrics listener ready");
+        Some(h)
+    };
     // The control socket lives as long as the process.
     #[cfg(unix)]
     if let Some(control) = app.control_server() {
@@ -43,6 +58,9 @@ pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> 
         shutdown_signal().await;
         tracing::info!("shutting down");
         handle.stop(true).await;
+        if let Some(m) = metrics_handle {
+            m.stop(true).await;
+        }
     });
     server.await?;
     let left = app

@@ -59,6 +59,16 @@ impl Config {
             }
             self.redis.url = Some(Secret::new(read_secret_file("redis.url_file", &path)?));
         }
+        if let Some(path) = self.metrics.token_file.take() {
+            if self.metrics.token.is_some() {
+                return Err(ConfigError::invalid(
+                    "metrics.token_file",
+                    "set either metrics.token or metrics.token_file, not both",
+                ));
+            }
+            let token = read_secret_file("metrics.token_file", &path)?;
+            self.metrics.token = Some(Secret::new(token.trim().to_owned()));
+        }
         if self.secrets.master_key.is_some() && self.secrets.master_key_file.is_some() {
             return Err(ConfigError::invalid(
                 "secrets.master_key_file",
@@ -163,6 +173,30 @@ impl Config {
                 "hashing.max_queue",
                 "must be at least 1",
             ));
+        }
+        if !self.metrics.listen.is_empty() {
+            let metrics = self.metrics.listen.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid(
+                    "metrics.listen",
+                    "expected ADDRESS:PORT, e.g. 127.0.0.1:9100",
+                )
+            })?;
+            let main = self.server.bind.parse::<SocketAddr>().ok();
+            if main == Some(metrics) && metrics.port() != 0 {
+                return Err(ConfigError::invalid(
+                    "metrics.listen",
+                    "must differ from server.bind (leave it empty to serve /metrics there)",
+                ));
+            }
+        }
+        if let Some(token) = &self.metrics.token {
+            let t = token.expose();
+            if t.len() < 16 || t.len() > 512 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::invalid(
+                    "metrics.token",
+                    "must be 16 to 512 printable ASCII characters without spaces",
+                ));
+            }
         }
         if let Some(key) = &self.secrets.master_key {
             crate::crypto::master_key::MasterKey::from_base64(key.expose())

@@ -25,6 +25,7 @@ pub struct Config {
     pub log: LogConfig,
     pub hashing: HashingConfig,
     pub secrets: SecretsConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +179,21 @@ pub struct SecretsConfig {
     /// A file holding the master key. If neither is set, `data/master.key` is used and created
     /// on first start (development convenience; a warning is logged).
     pub master_key_file: Option<PathBuf>,
+}
+
+/// Where `/metrics` is served and who may read it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on its own listener at this ADDRESS:PORT (e.g. `127.0.0.1:9100`) and not
+    /// on the public one. Empty: `/metrics` is on the main listener.
+    pub listen: String,
+    /// Require `Authorization: Bearer <token>` on `/metrics` (on whichever listener serves it).
+    /// Empty: no token.
+    #[serde(deserialize_with = "load::empty_as_none")]
+    pub token: Option<Secret<String>>,
+    /// Read `token` from this file instead (for container secrets).
+    pub token_file: Option<PathBuf>,
 }
 
 /// Where the master key comes from once configuration is resolved.

@@ -14,7 +14,13 @@ fn from_toml(toml: &str) -> Result<Config, ConfigError> {
 #[test]
 fn the_example_file_documents_the_defaults() {
     let example = include_str!("../../config/watchword.example.toml");
-    let examples_only = ["url_file", "master_key", "master_key_file"];
+    let examples_only = [
+        "url_file",
+        "master_key",
+        "master_key_file",
+        "token",
+        "token_file",
+    ];
     let mut section = String::new();
     let uncommented: String = example
         .lines()
@@ -140,4 +146,46 @@ fn later_layers_win_and_secret_files_are_read() {
         !format!("{c:?}").contains("u:p@db"),
         "secrets must not be printed"
     );
+}
+
+#[test]
+fn metrics_listener_and_token_are_checked() {
+    let c =
+        from_toml("[metrics]\nlisten = \"127.0.0.1:9100\"\ntoken = \"0123456789abcdef\"").unwrap();
+    assert_eq!(c.metrics.listen, "127.0.0.1:9100");
+    assert_eq!(c.metrics.token.unwrap().expose(), "0123456789abcdef");
+    for (toml, key) in [
+        ("[metrics]\nlisten = \"9100\"", "metrics.listen"),
+        ("[metrics]\nlisten = \"127.0.0.1:8080\"", "metrics.listen"),
+        ("[metrics]\ntoken = \"short\"", "metrics.token"),
+        (
+            "[metrics]\ntoken = \"has a space in it ok\"",
+            "metrics.token",
+        ),
+    ] {
+        let e = from_toml(toml).unwrap_err().to_string();
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+    assert!(
+        from_toml("[metrics]\ntoken = \"\"")
+            .unwrap()
+            .metrics
+            .token
+            .is_none()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "fedcba9876543210\n").unwrap();
+    let c = from_toml(&format!(
+        "[metrics]\ntoken_file = {:?}",
+        file.display().to_string()
+    ))
+    .unwrap();
+    assert_eq!(c.metrics.token.unwrap().expose(), "fedcba9876543210");
+    let e = from_toml(&format!(
+        "[metrics]\ntoken = \"0123456789abcdef\"\ntoken_file = {:?}",
+        file.display().to_string()
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("not both"), "{e}");
 }

@@ -41,6 +41,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod form;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;

@@ -59,7 +59,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.app_data(path_config())
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics))
+        .route("/metrics", web::get().to(super::metrics::on_main))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/", web::get().to(home::root))
         .route("/t/{tenant}", web::get().to(add_slash))

@@ -14,4 +14,5 @@ pub struct AppState {
     pub public_origin: String,
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    pub metrics_access: super::metrics::MetricsAccess,
 }

@@ -1,5 +1,5 @@
-//! Operational endpoints: liveness (`/healthz`), readiness (`/readyz`: database and session store
-//! reachable) and Prometheus metrics (`/metrics`).
+//! Operational endpoints: liveness (`/healthz`) and readiness (`/readyz`: database and session
+//! store reachable). `/metrics` is in `web::metrics`.
 
 use std::time::Duration;
 
@@ -53,12 +53,4 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .insert_header(("Retry-After", "5"))
             .json(body)
     }
-}
-
-/// Prometheus text exposition.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    state.metrics.run_upkeep();
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
 }

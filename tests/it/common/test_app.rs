@@ -24,6 +24,9 @@ pub struct TestApp {
     pub app: Watchword,
     pub clock: Arc<ManualClock>,
     handle: ServerHandle,
+    /// The `/metrics` listener's base URL when the test set `metrics.listen`.
+    pub metrics_base: Option<String>,
+    metrics_handle: Option<ServerHandle>,
     _dir: tempfile::TempDir,
     /// The database schema and Redis prefix, removed when the test ends.
     pub backend: Backend,
@@ -203,7 +206,19 @@ impl TestAppBuilder {
         if let Some(control) = app.control_server() {
             tokio::spawn(control);
         }
+        let (metrics_base, metrics_handle) = if app.ctx.config.metrics.listen.is_empty() {
+            (None, None)
+        } else {
+            let listener = TcpListener::bind(&app.ctx.config.metrics.listen).unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let server = app.metrics_server(listener).unwrap();
+            let handle = server.handle();
+            tokio::spawn(server);
+            (Some(base), Some(handle))
+        };
         TestApp {
+            metrics_base,
+            metrics_handle,
             base: format!("http://{host}:{port}"),
             app,
             clock,
@@ -217,5 +232,8 @@ impl TestAppBuilder {
 impl Drop for TestApp {
     fn drop(&mut self) {
         drop(self.handle.stop(false));
+        if let Some(h) = &self.metrics_handle {
+            drop(h.stop(false));
+        }
     }
 }

@@ -37,6 +37,10 @@ async fn the_audited_address_is_the_first_untrusted_hop_from_the_right() {
             .iter()
             .find(|e| e.action == "sign_in" && e.outcome == "success")
             .expect("the sign-in is audited");
-        assert_eq!(newest.ip.as_deref(), Some(want), "X-Forwarded-For: {header}");
+        assert_eq!(
+            newest.ip.as_deref(),
+            Some(want),
+            "X-Forwarded-For: {header}"
+        );
     }
 }

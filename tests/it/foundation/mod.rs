@@ -5,6 +5,7 @@ mod cli;
 mod client_address;
 mod config;
 mod hashing;
+mod metrics;
 mod outage;
 mod seed;
 mod sessions;
