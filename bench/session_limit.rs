@@ -28,7 +28,7 @@ use watchword::config::Config;
 use watchword::domain::audit::{Actor, Origin};
 use watchword::domain::ids::UserId;
 use watchword::domain::secret::Secret;
-use watchword::domain::session::{AuthMethod, SessionLimit};
+use watchword::domain::session::{Amr, SessionLimit};
 
 /// Sign-ins of the measured loops are paced (one every 10 ms), as sign-ins of one user are, so
 /// that one eviction's background work does not queue behind the next on 2 cores.
@@ -207,7 +207,7 @@ async fn main() {
                         .create(
                             &tenant,
                             UserId::generate(),
-                            vec![AuthMethod::Pwd],
+                            vec![Amr::Pwd],
                             "203.0.113.7",
                             UA,
                             false,
@@ -293,7 +293,7 @@ async fn main() {
             .create(
                 &tenant,
                 UserId::generate(),
-                vec![AuthMethod::Pwd],
+                vec![Amr::Pwd],
                 "198.51.100.9",
                 UA,
                 false,
@@ -305,14 +305,7 @@ async fn main() {
 
         let t = Instant::now();
         let created = sessions
-            .create(
-                &tenant,
-                user,
-                vec![AuthMethod::Pwd],
-                "198.51.100.9",
-                UA,
-                false,
-            )
+            .create(&tenant, user, vec![Amr::Pwd], "198.51.100.9", UA, false)
             .await
             .unwrap();
         let Created::Admitted { session, evicted } = created else {

@@ -19,6 +19,8 @@ pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jobs;
 pub mod logout;
 pub mod oauth;

@@ -6,7 +6,7 @@ use diesel::Connection;
 use crate::context::Ctx;
 use crate::crypto::{random, secret_digest};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
-use crate::domain::client::{self, AuthMethod, Client, ClientKind, ClientSettings};
+use crate::domain::client::{self, Client, ClientAuthMethod, ClientKind, ClientSettings};
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
 use crate::storage::{self, clients::ClientWithSecret};
@@ -21,7 +21,7 @@ pub struct NewClient {
     pub name: String,
     pub kind: ClientKind,
     /// Default: `client_secret_basic` for confidential clients, `none` for public ones.
-    pub auth_method: Option<AuthMethod>,
+    pub auth_method: Option<ClientAuthMethod>,
     pub settings: ClientSettings,
     /// Use this secret instead of generating one (seed files, tests).
     pub secret: Option<Secret<String>>,
@@ -58,8 +58,8 @@ pub async fn create(
 ) -> Result<Registered, AdminError> {
     let now = ctx.clock.now();
     let auth_method = input.auth_method.unwrap_or(match input.kind {
-        ClientKind::Confidential => AuthMethod::ClientSecretBasic,
-        ClientKind::Public => AuthMethod::None,
+        ClientKind::Confidential => ClientAuthMethod::ClientSecretBasic,
+        ClientKind::Public => ClientAuthMethod::None,
     });
     let client = Client {
         pk: uuid::Uuid::now_v7().to_string(),

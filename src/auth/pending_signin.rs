@@ -18,7 +18,7 @@ use crate::context::Ctx;
 use crate::crypto::{random, sha256_hex};
 use crate::domain::audit::Origin;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::session::{Acr, AuthMethod, is_new_authentication, proves_second_factor};
+use crate::domain::session::{Acr, Amr, is_new_authentication, proves_second_factor};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::session_store::StoreError;
@@ -30,7 +30,7 @@ pub struct PendingSignIn {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     /// What was proven so far.
-    pub amr: Vec<AuthMethod>,
+    pub amr: Vec<Amr>,
     pub need: NeedState,
     /// A step-up of this existing session (its `sid`), rather than a new sign-in.
     pub step_up: Option<String>,
@@ -126,7 +126,7 @@ pub async fn password_confirmed(
     pending: &PendingSignIn,
 ) -> Result<PendingSignIn, StoreError> {
     let mut next = pending.clone();
-    next.amr = vec![AuthMethod::Pwd];
+    next.amr = vec![Amr::Pwd];
     next.need = NeedState::Enrolment;
     next.reauthenticated = true;
     save(ctx, token, &next).await?;
@@ -178,7 +178,7 @@ pub async fn finish(
     user: &User,
     token: &str,
     pending: &PendingSignIn,
-    proved: &[AuthMethod],
+    proved: &[Amr],
     request_id: Option<String>,
 ) -> Result<Finished, SignInError> {
     if ctx.store.take(&key(token)).await?.is_none() {

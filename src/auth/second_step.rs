@@ -16,7 +16,7 @@ use super::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn
 use super::throttle;
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::{Acr, AuthMethod, BrowserSession};
+use crate::domain::session::{Acr, Amr, BrowserSession};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage;
@@ -98,7 +98,7 @@ pub async fn start_step_up(
     }
     let factors = mfa::factors(ctx, tenant, user).await?;
     let has_any = factors.any() || factors.recovery_left > 0;
-    let recent_password = session.amr.contains(&AuthMethod::Pwd)
+    let recent_password = session.amr.contains(&Amr::Pwd)
         && ctx.clock.unix() - session.auth_time <= tenant.policy.mfa.fresh_for_secs;
     let need = if has_any {
         NeedState::SecondFactor
@@ -273,13 +273,13 @@ pub async fn prove(
 /// What a proof proved: the methods (none for the password step, which only moves the step on),
 /// the recovery codes left, and the audit details.
 struct Proven {
-    methods: Vec<AuthMethod>,
+    methods: Vec<Amr>,
     recovery_left: Option<i64>,
     details: serde_json::Value,
 }
 
 impl Proven {
-    fn method(method: AuthMethod, name: &str) -> Self {
+    fn method(method: Amr, name: &str) -> Self {
         Self {
             methods: vec![method],
             recovery_left: None,
@@ -298,17 +298,17 @@ async fn verify(
     let result = match proof {
         Proof::Totp(code) => totp::verify(ctx, tenant, user, code, totp::Purpose::Verify)
             .await
-            .map(|()| Proven::method(AuthMethod::Otp, "totp")),
+            .map(|()| Proven::method(Amr::Otp, "totp")),
         Proof::EnrolTotp(code) => totp::verify(ctx, tenant, user, code, totp::Purpose::Confirm)
             .await
             .map(|()| Proven {
                 details: serde_json::json!({ "factor": "totp", "during": "sign_in" }),
-                ..Proven::method(AuthMethod::Otp, "totp")
+                ..Proven::method(Amr::Otp, "totp")
             }),
         Proof::Recovery(code) => recovery::redeem(ctx, user, code).await.map(|left| Proven {
             recovery_left: Some(left),
             details: serde_json::json!({ "method": "recovery_code", "recovery_codes_left": left }),
-            ..Proven::method(AuthMethod::Rec, "recovery_code")
+            ..Proven::method(Amr::Rec, "recovery_code")
         }),
         Proof::WebAuthn { handle, credential } => {
             webauthn::finish_authentication(ctx, tenant, user, handle, credential)
@@ -329,9 +329,9 @@ async fn verify(
                 // Registering proves possession of the new credential, not who the user is:
                 // no `user` method, so it is never a new authentication by itself.
                 methods: vec![if row.backup_eligible {
-                    AuthMethod::Swk
+                    Amr::Swk
                 } else {
-                    AuthMethod::Hwk
+                    Amr::Hwk
                 }],
                 recovery_left: None,
                 details: serde_json::json!({

@@ -5,7 +5,7 @@ use super::error::SignInError;
 use super::sessions::{Created, Found, NewSession, Reauthentication, SessionLookup, Sessions};
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::{AuthMethod, SessionState};
+use crate::domain::session::{Amr, SessionState};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage;
@@ -41,7 +41,7 @@ pub async fn start_session(
     ctx: &Ctx,
     tenant: &Tenant,
     user: &User,
-    amr: Vec<AuthMethod>,
+    amr: Vec<Amr>,
     req: &SessionRequest,
 ) -> Result<Started, SignInError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());

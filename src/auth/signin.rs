@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::AuthMethod;
+use crate::domain::session::Amr;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{LoginIdentifier, User};
 use crate::storage;
@@ -202,7 +202,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         let pending = super::pending_signin::PendingSignIn {
             tenant_id: tenant.id,
             user_id: user.id,
-            amr: vec![AuthMethod::Pwd],
+            amr: vec![Amr::Pwd],
             need: need.into(),
             step_up: None,
             level: super::pending_signin::LevelState::Mfa,
@@ -226,14 +226,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         });
     }
 
-    let started = start_session(
-        ctx,
-        tenant,
-        &user,
-        vec![AuthMethod::Pwd],
-        &req.session_request(),
-    )
-    .await?;
+    let started = start_session(ctx, tenant, &user, vec![Amr::Pwd], &req.session_request()).await?;
     Ok(SignInResult::Done {
         user: Box::new(user),
         started,

@@ -6,7 +6,7 @@ use super::{CliError, admin_err};
 use crate::admin::{self, clients::NewClient};
 use crate::app::Watchword;
 use crate::domain::audit::Actor;
-use crate::domain::client::{AuthMethod, Client, ClientKind, ClientSettings, GrantType};
+use crate::domain::client::{Client, ClientAuthMethod, ClientKind, ClientSettings, GrantType};
 use crate::domain::keys::SigningAlg;
 use crate::signing::rotation;
 
@@ -27,7 +27,7 @@ pub enum ClientCommand {
         public: bool,
         /// client_secret_basic (default for confidential clients) or client_secret_post.
         #[arg(long, value_parser = parse_method)]
-        auth_method: Option<AuthMethod>,
+        auth_method: Option<ClientAuthMethod>,
         /// Redirect URI (repeat for several).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
@@ -123,8 +123,8 @@ pub enum KeysCommand {
     },
 }
 
-fn parse_method(raw: &str) -> Result<AuthMethod, String> {
-    AuthMethod::parse(raw).map_err(|e| e.message)
+fn parse_method(raw: &str) -> Result<ClientAuthMethod, String> {
+    ClientAuthMethod::parse(raw).map_err(|e| e.message)
 }
 
 fn parse_grant(raw: &str) -> Result<GrantType, String> {

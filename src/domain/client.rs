@@ -19,18 +19,18 @@ pub enum ClientKind {
 /// How a client proves its identity at the token endpoint (RFC 6749 section 2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
+pub enum ClientAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
     None,
 }
 
-impl AuthMethod {
+impl ClientAuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::None => "none",
+            ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
+            ClientAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::None => "none",
         }
     }
 
@@ -160,7 +160,7 @@ pub struct Client {
     pub client_id: String,
     pub name: String,
     pub kind: ClientKind,
-    pub auth_method: AuthMethod,
+    pub auth_method: ClientAuthMethod,
     pub settings: ClientSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -328,7 +328,7 @@ pub fn validate(client: &Client) -> Result<(), InvalidInput> {
         ));
     }
     match (client.kind, client.auth_method) {
-        (ClientKind::Public, AuthMethod::None) => {
+        (ClientKind::Public, ClientAuthMethod::None) => {
             if s.grant_types.contains(&GrantType::ClientCredentials) {
                 return Err(InvalidInput::new(
                     "grant_types",
@@ -342,7 +342,7 @@ pub fn validate(client: &Client) -> Result<(), InvalidInput> {
                 "a public client authenticates with \"none\"",
             ));
         }
-        (ClientKind::Confidential, AuthMethod::None) => {
+        (ClientKind::Confidential, ClientAuthMethod::None) => {
             return Err(InvalidInput::new(
                 "auth_method",
                 "a confidential client needs client_secret_basic or client_secret_post",
@@ -429,7 +429,7 @@ mod tests {
             client_id: "app".into(),
             name: "App".into(),
             kind: ClientKind::Confidential,
-            auth_method: AuthMethod::ClientSecretBasic,
+            auth_method: ClientAuthMethod::ClientSecretBasic,
             settings: ClientSettings {
                 redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
                 ..Default::default()

@@ -124,7 +124,7 @@ impl SessionPolicy {
 /// `amr` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AuthMethod {
+pub enum Amr {
     /// A password.
     Pwd,
     /// A TOTP code from an authenticator app.
@@ -140,40 +140,37 @@ pub enum AuthMethod {
     User,
 }
 
-impl AuthMethod {
+impl Amr {
     pub fn as_str(self) -> &'static str {
         match self {
-            AuthMethod::Pwd => "pwd",
-            AuthMethod::Otp => "otp",
-            AuthMethod::Rec => "rec",
-            AuthMethod::Hwk => "hwk",
-            AuthMethod::Swk => "swk",
-            AuthMethod::User => "user",
+            Amr::Pwd => "pwd",
+            Amr::Otp => "otp",
+            Amr::Rec => "rec",
+            Amr::Hwk => "hwk",
+            Amr::Swk => "swk",
+            Amr::User => "user",
         }
     }
 
     /// Something the user has (a device, an app, a code sheet), as opposed to knows or is.
     pub fn is_possession(self) -> bool {
-        matches!(
-            self,
-            AuthMethod::Otp | AuthMethod::Rec | AuthMethod::Hwk | AuthMethod::Swk
-        )
+        matches!(self, Amr::Otp | Amr::Rec | Amr::Hwk | Amr::Swk)
     }
 
     fn is_webauthn(self) -> bool {
-        matches!(self, AuthMethod::Hwk | AuthMethod::Swk)
+        matches!(self, Amr::Hwk | Amr::Swk)
     }
 }
 
 /// Whether proving `methods` is a new authentication of the user (moves `auth_time` and
 /// satisfies `prompt=login` / `max_age`): the password, or a WebAuthn credential that verified
 /// the user (a passkey). A code or a security key alone only adds a factor to the session.
-pub fn is_new_authentication(methods: &[AuthMethod]) -> bool {
-    methods.contains(&AuthMethod::Pwd) || methods.contains(&AuthMethod::User)
+pub fn is_new_authentication(methods: &[Amr]) -> bool {
+    methods.contains(&Amr::Pwd) || methods.contains(&Amr::User)
 }
 
 /// Whether `methods` include a second factor (something the user has).
-pub fn proves_second_factor(methods: &[AuthMethod]) -> bool {
+pub fn proves_second_factor(methods: &[Amr]) -> bool {
     methods.iter().any(|m| m.is_possession())
 }
 
@@ -209,11 +206,11 @@ impl Acr {
     }
 
     /// What a set of methods reached.
-    pub fn of(methods: &[AuthMethod]) -> Acr {
+    pub fn of(methods: &[Amr]) -> Acr {
         let possession = methods.iter().any(|m| m.is_possession());
         let webauthn = methods.iter().any(|m| m.is_webauthn());
-        let multi = (possession && methods.contains(&AuthMethod::Pwd))
-            || (webauthn && methods.contains(&AuthMethod::User));
+        let multi = (possession && methods.contains(&Amr::Pwd))
+            || (webauthn && methods.contains(&Amr::User));
         match (multi, webauthn) {
             (true, true) => Acr::Phr,
             (true, false) => Acr::Mfa,
@@ -230,11 +227,11 @@ impl Acr {
 
 /// The RFC 8176 `amr` values for a set of methods: `pwd`, `otp` (TOTP and recovery codes), `hwk`,
 /// `swk`, `user`, and `mfa` when two factors of different kinds were used.
-pub fn amr_claim(methods: &[AuthMethod]) -> Vec<String> {
+pub fn amr_claim(methods: &[Amr]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in methods {
         let s = match m {
-            AuthMethod::Rec => "otp",
+            Amr::Rec => "otp",
             other => other.as_str(),
         };
         if !out.iter().any(|x| x == s) {
@@ -272,7 +269,7 @@ pub struct BrowserSession {
     pub auth_id: String,
     /// What was proven in that authentication (plus second factors proven since, by step-up).
     #[serde(rename = "m")]
-    pub amr: Vec<AuthMethod>,
+    pub amr: Vec<Amr>,
     /// When a second factor was last proven in this session (step-ups included), Unix seconds:
     /// what "a recent second factor" is judged by. Step-ups by a second factor alone do not move
     /// `auth_time` (only the password or a passkey does).
@@ -421,7 +418,7 @@ mod tests {
             user_id: UserId::generate(),
             auth_time: created,
             auth_id: "a".into(),
-            amr: vec![AuthMethod::Pwd],
+            amr: vec![Amr::Pwd],
             mfa_at: None,
             ip: "127.0.0.1".into(),
             device: "Firefox on Linux".into(),
@@ -462,7 +459,7 @@ mod tests {
 
     #[test]
     fn acr_and_amr_reflect_what_happened() {
-        use AuthMethod::*;
+        use Amr::*;
         assert_eq!(Acr::of(&[Pwd]), Acr::Pwd);
         assert_eq!(Acr::of(&[Pwd, Otp]), Acr::Mfa);
         assert_eq!(Acr::of(&[Pwd, Rec]), Acr::Mfa);

@@ -11,7 +11,7 @@ use crate::auth::throttle;
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, secret_digest};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::client::{AuthMethod, Client, ClientKind};
+use crate::domain::client::{Client, ClientAuthMethod, ClientKind};
 use crate::domain::tenant::Tenant;
 use crate::storage::{self, clients::ClientWithSecret};
 
@@ -49,7 +49,7 @@ fn unauthorized() -> OAuthError {
 }
 
 /// Decodes `Basic base64(urlencode(id):urlencode(secret))`.
-fn decode_basic(header: &str) -> Result<(String, String), OAuthError> {
+pub fn decode_basic(header: &str) -> Result<(String, String), OAuthError> {
     let encoded = header
         .strip_prefix("Basic ")
         .or_else(|| header.strip_prefix("basic "))
@@ -89,7 +89,7 @@ pub async fn authenticate(
                     "client_id does not match the authenticated client",
                 ));
             }
-            (id, Some(secret), AuthMethod::ClientSecretBasic)
+            (id, Some(secret), ClientAuthMethod::ClientSecretBasic)
         }
         (None, Some(secret)) => (
             params
@@ -97,7 +97,7 @@ pub async fn authenticate(
                 .map_err(|_| unauthorized())?
                 .to_owned(),
             Some(secret.to_owned()),
-            AuthMethod::ClientSecretPost,
+            ClientAuthMethod::ClientSecretPost,
         ),
         (None, None) => (
             params
@@ -105,7 +105,7 @@ pub async fn authenticate(
                 .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
                 .to_owned(),
             None,
-            AuthMethod::None,
+            ClientAuthMethod::None,
         ),
     };
     if let Some(ip) = presented.ip
@@ -143,7 +143,7 @@ async fn verify(
     tenant: &Tenant,
     client_id: &str,
     secret: Option<String>,
-    method: AuthMethod,
+    method: ClientAuthMethod,
 ) -> Result<Option<Client>, OAuthError> {
     let Some(found) = find(ctx, tenant, client_id).await? else {
         return Ok(None);

@@ -95,6 +95,38 @@ impl TenantKeys {
     pub fn keys(&self) -> &[LoadedKey] {
         &self.keys
     }
+
+    /// A key ring of freshly generated keys, never stored (benchmarks and fuzzing).
+    pub fn generated(algs: &[(SigningAlg, &str)]) -> Result<Self, SigningError> {
+        let mut keys = Vec::with_capacity(algs.len());
+        let mut public = Vec::with_capacity(algs.len());
+        for (alg, kid) in algs {
+            let bad = |e: String| SigningError::BadKey((*kid).to_owned(), e);
+            let generated = jws::generate(*alg, kid).map_err(|e| bad(e.to_string()))?;
+            let signer =
+                jws::SigningKey::load(*alg, &generated.pkcs8).map_err(|e| bad(e.to_string()))?;
+            let decoding =
+                jws::decoding_key(&generated.public_jwk).ok_or_else(|| bad("public JWK".into()))?;
+            public.push(generated.public_jwk);
+            keys.push(LoadedKey {
+                kid: (*kid).to_owned(),
+                alg: *alg,
+                signer,
+                decoding,
+                created_at: 0,
+                activates_at: 0,
+                expires_at: None,
+            });
+        }
+        let jwks: Arc<str> = serde_json::json!({ "keys": public }).to_string().into();
+        let etag = format!("\"{}\"", &crate::crypto::sha256_hex(jwks.as_bytes())[..16]);
+        Ok(TenantKeys {
+            loaded: Instant::now(),
+            keys,
+            jwks,
+            etag,
+        })
+    }
 }
 
 /// The in-memory key rings of every tenant this process has served.

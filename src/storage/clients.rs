@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::clients;
 use super::{DbConn, StorageError};
 use crate::clock::from_unix;
-use crate::domain::client::{AuthMethod, Client, ClientKind, ClientSettings};
+use crate::domain::client::{Client, ClientAuthMethod, ClientKind, ClientSettings};
 use crate::domain::ids::TenantId;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -73,7 +73,7 @@ impl ClientRow {
                 "public" => ClientKind::Public,
                 _ => return Err(corrupt("kind")),
             },
-            auth_method: AuthMethod::parse(&self.auth_method)
+            auth_method: ClientAuthMethod::parse(&self.auth_method)
                 .map_err(|_| corrupt("auth_method"))?,
             settings: serde_json::from_str::<ClientSettings>(&self.settings)
                 .map_err(|_| corrupt("settings"))?,

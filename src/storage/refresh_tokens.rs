@@ -98,7 +98,7 @@ pub fn purge(conn: &mut DbConn, before: i64) -> Result<usize, StorageError> {
 
 /// What presenting a refresh token found (see [`redeem`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redeemed {
+pub enum RefreshRedemption {
     /// Rotated: the presented token is now used and `next_id` was inserted in its family.
     Rotated(Grant),
     /// Unknown, or belonging to another tenant or client.
@@ -183,7 +183,7 @@ use sql::ww_redeem_refresh;
 /// Checks a presented refresh token and rotates it, atomically: on PostgreSQL in one statement
 /// (the `ww_redeem_refresh` function, prepared once per connection), on SQLite in one
 /// transaction. A used token revokes its whole family.
-pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<Redeemed, StorageError> {
+pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RefreshRedemption, StorageError> {
     let row = match conn {
         DbConn::Pg(pg) => {
             let json: String = diesel::select(ww_redeem_refresh(
@@ -204,7 +204,7 @@ pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<Redeemed, StorageErro
     };
     let text = |v: Option<String>| v.unwrap_or_default();
     Ok(match row.status.as_str() {
-        "ok" => Redeemed::Rotated(Grant {
+        "ok" => RefreshRedemption::Rotated(Grant {
             family_id: text(row.family_id),
             user_id: text(row.user_id),
             sid: row.sid,
@@ -214,17 +214,17 @@ pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<Redeemed, StorageErro
             amr: text(row.amr),
             expires_at: row.expires_at.unwrap_or_default(),
         }),
-        "revoked" => Redeemed::Revoked,
-        "reused" => Redeemed::Reused {
+        "revoked" => RefreshRedemption::Revoked,
+        "reused" => RefreshRedemption::Reused {
             family_id: text(row.family_id),
             user_id: text(row.user_id),
         },
-        "expired" => Redeemed::Expired,
-        "scope" => Redeemed::ScopeTooWide,
-        "disabled" => Redeemed::UserDisabled {
+        "expired" => RefreshRedemption::Expired,
+        "scope" => RefreshRedemption::ScopeTooWide,
+        "disabled" => RefreshRedemption::UserDisabled {
             family_id: text(row.family_id),
         },
-        _ => Redeemed::Invalid,
+        _ => RefreshRedemption::Invalid,
     })
 }
 

@@ -35,7 +35,7 @@
 //! authorization endpoint either an error page (`AuthorizeError::Page`) or a redirect to the
 //! verified redirect URI (`AuthorizeError::Redirect`).
 
-pub mod client;
+pub mod caller;
 pub mod control;
 pub mod cookies;
 pub mod csrf;

@@ -6,7 +6,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::AdminError;
-use crate::domain::client::{AuthMethod, Client, ClientKind, ClientSettings, GrantType, Lifetimes};
+use crate::domain::client::{
+    Client, ClientAuthMethod, ClientKind, ClientSettings, GrantType, Lifetimes,
+};
 use crate::domain::keys::SigningAlg;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::{Tenant, TenantPolicy};
@@ -40,7 +42,7 @@ pub struct SeedClient {
     pub client_id: String,
     pub name: Option<String>,
     pub kind: Option<ClientKind>,
-    pub auth_method: Option<AuthMethod>,
+    pub auth_method: Option<ClientAuthMethod>,
     /// Required for confidential clients; at least 32 characters. Stored as a keyed hash.
     pub secret: Option<Secret<String>>,
     pub redirect_uris: Option<Vec<String>>,
@@ -72,8 +74,10 @@ impl SeedClient {
             c.kind = v;
         }
         c.auth_method = self.auth_method.unwrap_or(match (self.kind, base.kind) {
-            (Some(ClientKind::Public), _) => AuthMethod::None,
-            (Some(ClientKind::Confidential), ClientKind::Public) => AuthMethod::ClientSecretBasic,
+            (Some(ClientKind::Public), _) => ClientAuthMethod::None,
+            (Some(ClientKind::Confidential), ClientKind::Public) => {
+                ClientAuthMethod::ClientSecretBasic
+            }
             _ => base.auth_method,
         });
         let s = &mut c.settings;
@@ -118,9 +122,9 @@ impl SeedClient {
             name: self.client_id.clone(),
             kind,
             auth_method: if kind == ClientKind::Public {
-                AuthMethod::None
+                ClientAuthMethod::None
             } else {
-                AuthMethod::ClientSecretBasic
+                ClientAuthMethod::ClientSecretBasic
             },
             settings: ClientSettings::default(),
             created_at: chrono::DateTime::UNIX_EPOCH,

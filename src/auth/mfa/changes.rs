@@ -14,7 +14,7 @@
 use super::{FactorError, factors};
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::{Acr, AuthMethod, BrowserSession};
+use crate::domain::session::{Acr, Amr, BrowserSession};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage::{self, factors::Factors};
@@ -90,7 +90,7 @@ pub fn decide(
     let allowed = if have.any() || have.recovery_left > 0 {
         Acr::of(&session.amr) >= Acr::Mfa && fresh(session.mfa_at.unwrap_or(session.auth_time))
     } else {
-        session.amr.contains(&AuthMethod::Pwd) && fresh(session.auth_time)
+        session.amr.contains(&Amr::Pwd) && fresh(session.auth_time)
     };
     if allowed {
         Permission::Allowed

@@ -18,7 +18,7 @@ use super::FactorError;
 use crate::context::Ctx;
 use crate::crypto::random;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::session::AuthMethod;
+use crate::domain::session::Amr;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage::{self, factors::CredentialRow};
@@ -242,7 +242,7 @@ pub async fn finish_authentication(
     user: &User,
     handle: &str,
     response: &PublicKeyCredential,
-) -> Result<Vec<AuthMethod>, FactorError> {
+) -> Result<Vec<Amr>, FactorError> {
     let State::Authenticate {
         user: started_for,
         state,
@@ -277,7 +277,7 @@ pub async fn finish_passwordless(
     tenant: &Tenant,
     handle: &str,
     response: &PublicKeyCredential,
-) -> Result<(UserId, Vec<AuthMethod>), FactorError> {
+) -> Result<(UserId, Vec<Amr>), FactorError> {
     let State::Discoverable { state } = take(ctx, tenant, handle).await? else {
         return Err(err("this is not a passkey sign-in"));
     };
@@ -318,7 +318,7 @@ async fn record_use(
     tenant: &Tenant,
     user: Option<UserId>,
     result: &webauthn_rs::prelude::AuthenticationResult,
-) -> Result<Vec<AuthMethod>, FactorError> {
+) -> Result<Vec<Amr>, FactorError> {
     let cred_id = base64_url(result.cred_id());
     let t = tenant.id;
     let row = ctx
@@ -348,13 +348,13 @@ async fn record_use(
         return Err(err("the security key was used twice at once"));
     }
     let key_kind = if result.backup_eligible() {
-        AuthMethod::Swk
+        Amr::Swk
     } else {
-        AuthMethod::Hwk
+        Amr::Hwk
     };
     let mut methods = vec![key_kind];
     if result.user_verified() {
-        methods.push(AuthMethod::User);
+        methods.push(Amr::User);
     }
     Ok(methods)
 }

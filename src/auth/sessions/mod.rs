@@ -24,7 +24,7 @@ use crate::crypto::{constant_time_eq, random, sha256_b64};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::secret::Secret;
 use crate::domain::session::{
-    AuthMethod, BrowserSession, EXPIRED_GRACE_SECS, OnLimit, SessionPolicy, SessionState,
+    Amr, BrowserSession, EXPIRED_GRACE_SECS, OnLimit, SessionPolicy, SessionState,
     is_new_authentication, proves_second_factor,
 };
 use crate::domain::tenant::Tenant;
@@ -38,7 +38,7 @@ pub use ended::{Elsewhere, Ended};
 #[derive(Clone, Debug)]
 pub struct Reauthentication {
     /// The session's methods afterwards.
-    pub amr: Vec<AuthMethod>,
+    pub amr: Vec<Amr>,
     /// The password or a passkey was proven (see `domain::session::is_new_authentication`).
     pub new_authentication: bool,
     /// A second factor was proven.
@@ -47,7 +47,7 @@ pub struct Reauthentication {
 
 impl Reauthentication {
     /// A whole new authentication that proved `amr`.
-    pub fn fresh(amr: Vec<AuthMethod>) -> Self {
+    pub fn fresh(amr: Vec<Amr>) -> Self {
         Self {
             new_authentication: is_new_authentication(&amr),
             second_factor: proves_second_factor(&amr),
@@ -121,7 +121,7 @@ fn user_index(tenant: TenantId, user: UserId) -> String {
 }
 
 /// Splits a cookie value into the session id and the secret's hash.
-pub(super) fn parse_cookie(token: &str) -> Option<(&str, String)> {
+pub fn parse_cookie(token: &str) -> Option<(&str, String)> {
     let (sid, secret) = token.split_once('.')?;
     let ok = |s: &str| {
         (20..=64).contains(&s.len())
@@ -162,7 +162,7 @@ impl Sessions {
         &self,
         tenant: &Tenant,
         user: UserId,
-        amr: Vec<AuthMethod>,
+        amr: Vec<Amr>,
         ip: &str,
         user_agent: &str,
         force: bool,

@@ -258,7 +258,9 @@ pub async fn check(
     let mut holds = Vec::new();
     let mut slots = Vec::new();
     let mut pair_previous = None;
-    if let Some(id) = device.and_then(|d| device_id(ctx, &gate.account, d)) {
+    if let Some(id) =
+        device.and_then(|d| device_id(&ctx.keys.throttle, ctx.clock.unix(), &gate.account, d))
+    {
         let base = key(tenant, &["d", &id]);
         slots.push(hourly(ctx, &base, policy.device_failures_per_hour, "device").await?);
         gate.standing = Standing::KnownDevice(id);
@@ -429,14 +431,14 @@ fn device_cookie(ctx: &Ctx, account: &str, id: &str, expires: i64) -> String {
     format!("{body}.{}", hex::encode(mac))
 }
 
-/// The device id of a valid, unexpired known-device cookie for `account`.
-fn device_id(ctx: &Ctx, account: &str, cookie: &str) -> Option<String> {
+/// The device id of a valid, unexpired known-device cookie for `account` (`key`: the throttle
+/// key; `now`: unix seconds).
+pub fn device_id(key: &[u8; 32], now: i64, account: &str, cookie: &str) -> Option<String> {
     let mut parts = cookie.split('.');
     let (v, id, expires, mac) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if v != "v1" || parts.next().is_some() || expires.parse::<i64>().ok()? <= ctx.clock.unix() {
+    if v != "v1" || parts.next().is_some() || expires.parse::<i64>().ok()? <= now {
         return None;
     }
     let body = format!("v1.{id}.{expires}.{account}");
-    hmac_sha256_verify(&ctx.keys.throttle, body.as_bytes(), &hex::decode(mac).ok()?)
-        .then(|| id.to_owned())
+    hmac_sha256_verify(key, body.as_bytes(), &hex::decode(mac).ok()?).then(|| id.to_owned())
 }

@@ -76,7 +76,7 @@ pub async fn issue(
 }
 
 /// What presenting a code found.
-pub enum Redeemed {
+pub enum CodeRedemption {
     /// First redemption. The grant id is already reserved (and recorded against the code).
     Fresh {
         record: Box<CodeRecord>,
@@ -104,12 +104,12 @@ impl UsedCode {
     }
 }
 
-pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
+pub async fn redeem(ctx: &Ctx, code: &str) -> Result<CodeRedemption, StoreError> {
     let hash = sha256_hex(code.as_bytes());
     match ctx.store.take(&code_key(&hash)).await? {
         Some(bytes) => {
             let Ok(record) = serde_json::from_slice::<CodeRecord>(&bytes) else {
-                return Ok(Redeemed::Invalid);
+                return Ok(CodeRedemption::Invalid);
             };
             let grant_id = uuid::Uuid::now_v7().to_string();
             let used = UsedCode {
@@ -125,18 +125,18 @@ pub async fn redeem(ctx: &Ctx, code: &str) -> Result<Redeemed, StoreError> {
                     USED_TTL,
                 )
                 .await?;
-            Ok(Redeemed::Fresh {
+            Ok(CodeRedemption::Fresh {
                 record: Box::new(record),
                 grant_id,
             })
         }
         None => Ok(match ctx.store.get(&used_key(&hash)).await? {
             Some(bytes) => match serde_json::from_slice::<UsedCode>(&bytes) {
-                Ok(used) => Redeemed::Replayed(used),
+                Ok(used) => CodeRedemption::Replayed(used),
                 // A marker without its owner cannot be acted on safely.
-                Err(_) => Redeemed::Invalid,
+                Err(_) => CodeRedemption::Invalid,
             },
-            None => Redeemed::Invalid,
+            None => CodeRedemption::Invalid,
         }),
     }
 }

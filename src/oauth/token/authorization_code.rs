@@ -16,7 +16,7 @@ use crate::crypto::constant_time_eq;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::tenant::Tenant;
-use crate::oauth::authorize::code::{self, CodeRecord, Redeemed};
+use crate::oauth::authorize::code::{self, CodeRecord, CodeRedemption};
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::revocation;
@@ -31,8 +31,8 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("code")?;
     let (record, grant_id) = match code::redeem(ctx, presented).await? {
-        Redeemed::Fresh { record, grant_id } => (record, grant_id),
-        Redeemed::Replayed(used) => {
+        CodeRedemption::Fresh { record, grant_id } => (record, grant_id),
+        CodeRedemption::Replayed(used) => {
             // Only the client the code was issued to can have its grant revoked by a replay:
             // another client presenting a stolen, used code learns nothing and changes nothing.
             if !used.issued_to(&tenant.id.to_string(), &client.client_id) {
@@ -61,7 +61,7 @@ pub async fn exchange(
                 "the authorization code was already used; tokens issued from it have been revoked",
             ));
         }
-        Redeemed::Invalid => {
+        CodeRedemption::Invalid => {
             return Err(OAuthError::invalid_grant(
                 "the authorization code is invalid or expired",
             ));

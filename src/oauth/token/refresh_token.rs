@@ -18,7 +18,7 @@ use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
 use crate::storage::{
     self,
-    refresh_tokens::{Redeem, Redeemed, RefreshRow},
+    refresh_tokens::{Redeem, RefreshRedemption, RefreshRow},
 };
 
 /// A new refresh token (returned once) and its row, starting a family from a redeemed code.
@@ -120,20 +120,20 @@ pub async fn exchange(
         })
         .await?;
     let grant = match redeemed {
-        Redeemed::Rotated(grant) => grant,
-        Redeemed::Invalid => return Err(invalid()),
-        Redeemed::Revoked => {
+        RefreshRedemption::Rotated(grant) => grant,
+        RefreshRedemption::Invalid => return Err(invalid()),
+        RefreshRedemption::Revoked => {
             return Err(OAuthError::invalid_grant("the refresh token was revoked"));
         }
-        Redeemed::Expired => {
+        RefreshRedemption::Expired => {
             return Err(OAuthError::invalid_grant("the refresh token has expired"));
         }
-        Redeemed::ScopeTooWide => {
+        RefreshRedemption::ScopeTooWide => {
             return Err(OAuthError::invalid_scope(
                 "a refresh cannot add scopes to the grant",
             ));
         }
-        Redeemed::Reused { family_id, user_id } => {
+        RefreshRedemption::Reused { family_id, user_id } => {
             revocation::mark_grant(ctx, &family_id).await?;
             storage::audit::record(
                 &ctx.db,
@@ -152,7 +152,7 @@ pub async fn exchange(
                 "the refresh token was already used; the grant has been revoked",
             ));
         }
-        Redeemed::UserDisabled { family_id } => {
+        RefreshRedemption::UserDisabled { family_id } => {
             revocation::revoke_grant(ctx, &family_id).await?;
             return Err(OAuthError::invalid_grant(
                 "the user is no longer allowed to sign in",

@@ -9,7 +9,7 @@ use crate::domain::tenant::Tenant;
 use crate::logout::EndReason;
 use crate::oauth::end_session;
 use crate::oauth::params::Params;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::cookies;
 use crate::web::csrf;
 use crate::web::error::PageError;
@@ -30,7 +30,7 @@ const CARRIED: [&str; 4] = [
 async fn handle(
     state: &AppState,
     req: &HttpRequest,
-    client: &Client,
+    client: &Caller,
     tenant: &Tenant,
     params: Params,
     confirmed: bool,
@@ -96,7 +96,7 @@ pub async fn end_session_get(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = Params::parse(req.query_string().as_bytes()).map_err(|e| page_error(&e))?;
@@ -107,7 +107,7 @@ pub async fn end_session_post(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant_for(&state, &req, &path).await?;
@@ -122,7 +122,7 @@ pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let tenant = load_tenant_for(&state, &req, &path).await?;

@@ -169,7 +169,7 @@ pub fn presented(req: &HttpRequest) -> Presented {
         .map(|s| s.trusted_proxies.clone())
         .unwrap_or_default();
     Presented {
-        ip: Some(crate::web::client::client_ip(req, &trusted)),
+        ip: Some(crate::web::caller::client_ip(req, &trusted)),
         basic: req
             .headers()
             .get("authorization")

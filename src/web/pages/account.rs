@@ -11,7 +11,7 @@ use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::logout::EndReason;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
@@ -99,7 +99,7 @@ async fn end_others(
     state: &AppState,
     req: &HttpRequest,
     path: &str,
-    client: &Client,
+    client: &Caller,
     only: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(state, req, path).await?;
@@ -143,7 +143,7 @@ pub async fn end_one(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<EndOneForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&state, &req, &form.csrf_token)?;
@@ -154,7 +154,7 @@ pub async fn end_all_others(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<EndOthersForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&state, &req, &form.csrf_token)?;

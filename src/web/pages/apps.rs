@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::see_other;
 use crate::oauth::access;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
@@ -65,7 +65,7 @@ pub async fn remove(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<RemoveForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf::verify(&state, &req, &form.csrf_token)?;

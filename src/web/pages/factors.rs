@@ -15,7 +15,7 @@ use crate::auth::mfa::{self, FactorError, totp};
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
@@ -171,7 +171,7 @@ pub async fn totp_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -215,7 +215,7 @@ pub async fn totp_remove(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -238,7 +238,7 @@ pub async fn key_remove(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
@@ -269,7 +269,7 @@ pub async fn key_rename(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<RenameForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
@@ -303,7 +303,7 @@ pub async fn recovery_generate(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;

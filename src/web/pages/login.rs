@@ -12,7 +12,7 @@ use crate::auth::signin::{self, PasswordSignIn, SignInResult, Started};
 use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
 use crate::logout::EndReason;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
@@ -145,7 +145,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{Visitor, see_other, session_token, sessions, visitor};
 use crate::domain::audit::Actor;
 use crate::logout::EndReason;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::error::PageError;
 use crate::web::form::StrictForm;
 use crate::web::state::AppState;
@@ -49,7 +49,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;

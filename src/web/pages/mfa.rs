@@ -16,7 +16,7 @@ use crate::auth::second_step::{self, Outcome, Proof, StepUpStart};
 use crate::domain::session::Acr;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::error::PageError;
 use crate::web::form::{StrictForm, StrictQuery};
 use crate::web::state::AppState;
@@ -79,7 +79,7 @@ pub async fn verify_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     query: StrictQuery<VerifyQuery>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -157,7 +157,7 @@ async fn start_step_up(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
-    client: &Client,
+    client: &Caller,
     level: &str,
     back: &str,
 ) -> Result<HttpResponse, PageError> {
@@ -215,7 +215,7 @@ pub async fn verify_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<VerifyForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -280,7 +280,7 @@ pub async fn finished_response(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
-    client: &Client,
+    client: &Caller,
     cur: &Current,
     finished: Finished,
     recovery: Option<RecoveryNotice>,

@@ -12,7 +12,7 @@ use crate::auth::mfa::totp;
 use crate::auth::pending_signin::{LevelState, NeedState};
 use crate::auth::second_step::{self, Outcome, Proof};
 use crate::domain::tenant::Tenant;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::form::StrictForm;
@@ -168,7 +168,7 @@ pub async fn enrol_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     StrictForm(form): StrictForm<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;

@@ -48,7 +48,7 @@ pub async fn load_tenant_for(
     slug: &str,
 ) -> Result<Tenant, PageError> {
     let tenant = load_tenant(state, slug).await?;
-    let ip = super::client::client_ip(req, &state.trusted_proxies);
+    let ip = super::caller::client_ip(req, &state.trusted_proxies);
     if crate::auth::network::admits(&state.ctx, &tenant, ip, Some(super::error::request_id()))
         .await?
     {

@@ -17,7 +17,7 @@ use crate::auth::second_step::{self, Outcome, PasskeySignIn, Proof};
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::web::client::Client;
+use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::{ApiError, PageError};
 use crate::web::return_to;
@@ -133,7 +133,7 @@ pub async fn verify_webauthn_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -153,7 +153,7 @@ async fn prove_json(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
-    client: &Client,
+    client: &Caller,
     cur: &Current,
     proof: Proof<'_>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -214,7 +214,7 @@ pub async fn enrol_webauthn_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -250,7 +250,7 @@ pub async fn passkey_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
@@ -342,7 +342,7 @@ pub async fn key_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    client: Client,
+    client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;

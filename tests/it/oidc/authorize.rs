@@ -7,7 +7,7 @@ use openidconnect::TokenResponse;
 use reqwest::{Response, StatusCode};
 use watchword::clock::Clock;
 use watchword::domain::audit::Actor;
-use watchword::domain::client::{AuthMethod, ClientKind, GrantType};
+use watchword::domain::client::{ClientAuthMethod, ClientKind, GrantType};
 
 use super::flow::{code_flow, post, sign_in};
 use crate::common::browser::location;
@@ -107,7 +107,7 @@ async fn loopback_redirect_uris_may_vary_only_their_port() {
     let app = TestApp::start().await;
     register(&app, "default", "native", |c| {
         c.kind = ClientKind::Public;
-        c.auth_method = Some(AuthMethod::None);
+        c.auth_method = Some(ClientAuthMethod::None);
         c.settings.redirect_uris = vec![
             "http://127.0.0.1:8000/cb".into(),
             "http://[::1]/cb".into(),
@@ -173,7 +173,7 @@ async fn loopback_redirect_uris_are_otherwise_compared_as_exact_strings() {
     let app = TestApp::start().await;
     register(&app, "default", "native", |c| {
         c.kind = ClientKind::Public;
-        c.auth_method = Some(AuthMethod::None);
+        c.auth_method = Some(ClientAuthMethod::None);
         c.settings.redirect_uris = vec!["http://127.0.0.1:8000/cb".into()];
     })
     .await;
@@ -367,7 +367,7 @@ async fn pkce_is_required_for_public_and_default_confidential_clients() {
     register(&app, "default", "app", |_| {}).await;
     register(&app, "default", "spa", |c| {
         c.kind = ClientKind::Public;
-        c.auth_method = Some(AuthMethod::None);
+        c.auth_method = Some(ClientAuthMethod::None);
         // Even if the registration says otherwise, a public client needs PKCE.
         c.settings.require_pkce = false;
     })

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use watchword::crypto::jws;
 use watchword::domain::audit::Actor;
-use watchword::domain::client::{AuthMethod, ClientKind, GrantType};
+use watchword::domain::client::{ClientAuthMethod, ClientKind, GrantType};
 use watchword::domain::keys::SigningAlg;
 
 use super::code_flow::jwt_payload;
@@ -293,12 +293,12 @@ async fn mixed_or_unregistered_client_auth_methods_are_refused() {
     let app = TestApp::start().await;
     let basic = register(&app, "default", "basic", |_| {}).await;
     let posting = register(&app, "default", "posting", |c| {
-        c.auth_method = Some(AuthMethod::ClientSecretPost)
+        c.auth_method = Some(ClientAuthMethod::ClientSecretPost)
     })
     .await;
     register(&app, "default", "spa", |c| {
         c.kind = ClientKind::Public;
-        c.auth_method = Some(AuthMethod::None);
+        c.auth_method = Some(ClientAuthMethod::None);
     })
     .await;
     let basic_secret = basic.secret.unwrap();
@@ -1003,7 +1003,7 @@ async fn a_public_client_may_revoke_its_own_refresh_token() {
     app.create_user("default", "max", GOOD_PASSWORD).await;
     let spa = register(&app, "default", "spa", |c| {
         c.kind = ClientKind::Public;
-        c.auth_method = Some(AuthMethod::None);
+        c.auth_method = Some(ClientAuthMethod::None);
     })
     .await;
     // An API that accepts the SPA's access tokens (a public client cannot introspect).

@@ -13,12 +13,12 @@ use super::state::AppState;
 use crate::domain::audit::Origin;
 
 #[derive(Debug, Clone)]
-pub struct Client {
+pub struct Caller {
     pub ip: IpAddr,
     pub user_agent: String,
 }
 
-impl Client {
+impl Caller {
     /// The audit origin of this request.
     pub fn origin(&self) -> Origin {
         Origin {
@@ -93,7 +93,7 @@ fn valid_port(port: &str) -> bool {
         && port.parse::<u16>().is_ok()
 }
 
-impl FromRequest for Client {
+impl FromRequest for Caller {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
@@ -110,7 +110,7 @@ impl FromRequest for Client {
             .chars()
             .take(256)
             .collect();
-        ready(Ok(Client {
+        ready(Ok(Caller {
             ip: client_ip(req, &trusted),
             user_agent,
         }))

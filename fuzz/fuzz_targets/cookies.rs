@@ -1,0 +1,4 @@
+//! Fuzz target: `watchword::fuzzing::cookies` (see docs/fuzzing.md).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| watchword::fuzzing::cookies(data));
