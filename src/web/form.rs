@@ -1,6 +1,6 @@
-//! A strict `application/x-www-form-urlencoded` extractor: wrong content type, oversized bodies,
-//! invalid UTF-8 (instead of silently replacing it) and repeated parameters are refused with a
-//! clear error page before any handler runs.
+//! Strict `application/x-www-form-urlencoded` extractors: wrong content type, oversized bodies,
+//! invalid UTF-8 (instead of silently replacing it), repeated and too many parameters are refused
+//! with a clear error page before any handler runs; [`CheckedForm`] also checks the CSRF token.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
@@ -16,62 +16,106 @@ use crate::urlencoded::Problem;
 /// A form body of type `T`, parsed strictly.
 pub struct StrictForm<T>(pub T);
 
+/// A form body of type `T`, parsed strictly, whose `csrf_token` field was checked against this
+/// browser's CSRF cookie and the request's origin (`web::csrf`) before the handler runs.
+pub struct CheckedForm<T>(pub T);
+
+/// A form that carries nothing but its CSRF token (`CheckedForm<Nothing>`).
+#[derive(serde::Deserialize)]
+pub struct Nothing {}
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    csrf_token: String,
+}
+
+/// The body of a form post, read within the size limit and checked by `urlencoded` (content type,
+/// UTF-8, no repeated names, at most `MAX_PARAMS` fields).
+fn checked_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<web::BytesMut, actix_web::Error>> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(64 * 1024, |s| s.max_body_bytes);
+    let content_type_ok = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let declared_too_large = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > limit);
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if !content_type_ok {
+            return Err(PageError::unsupported_media_type().into());
+        }
+        if declared_too_large {
+            return Err(PageError::payload_too_large().into());
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|_| PageError::bad_request("The request body could not be read."))?;
+            if body.len() + chunk.len() > limit {
+                return Err(PageError::payload_too_large().into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        crate::urlencoded::decode_pairs(&body).map_err(|p| {
+            PageError::bad_request(match p {
+                Problem::InvalidUtf8 => {
+                    "The form contains characters that are not valid UTF-8.".to_owned()
+                }
+                Problem::Duplicate(n) => {
+                    format!("The form field {n:?} was sent more than once.")
+                }
+                Problem::TooMany => "The form has too many fields.".to_owned(),
+            })
+        })?;
+        Ok(body)
+    })
+}
+
+fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, actix_web::Error> {
+    serde_urlencoded::from_bytes::<T>(body)
+        .map_err(|_| PageError::bad_request("The form is missing fields or is malformed.").into())
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(64 * 1024, |s| s.max_body_bytes);
-        let content_type_ok = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        let declared_too_large = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > limit);
-        let mut payload = payload.take();
+        let body = checked_body(req, payload);
+        Box::pin(async move { deserialize(&body.await?).map(StrictForm) })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = checked_body(req, payload);
+        let req = req.clone();
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(PageError::unsupported_media_type().into());
-            }
-            if declared_too_large {
-                return Err(PageError::payload_too_large().into());
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|_| PageError::bad_request("The request body could not be read."))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(PageError::payload_too_large().into());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            crate::urlencoded::decode_pairs(&body).map_err(|p| {
-                PageError::bad_request(match p {
-                    Problem::InvalidUtf8 => {
-                        "The form contains characters that are not valid UTF-8.".to_owned()
-                    }
-                    Problem::Duplicate(n) => {
-                        format!("The form field {n:?} was sent more than once.")
-                    }
-                    Problem::TooMany => "The form has too many fields.".to_owned(),
-                })
-            })?;
-            serde_urlencoded::from_bytes::<T>(&body)
-                .map(StrictForm)
-                .map_err(|_| {
-                    PageError::bad_request("The form is missing fields or is malformed.").into()
-                })
+            let body = body.await?;
+            // Without the field the form is malformed (400), with a wrong one it is forged (403).
+            let token = deserialize::<CsrfField>(&body)?.csrf_token;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| PageError::internal("no application state"))?;
+            super::csrf::verify(state, &req, &token)?;
+            deserialize(&body).map(CheckedForm)
         })
     }
 }

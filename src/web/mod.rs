@@ -23,7 +23,19 @@
 //! serialization failure reported by the database: retrying may succeed, and the connection stays
 //! in the pool). Query and path extractor errors are routed through the same page.
 //! Form bodies go through `web::form::StrictForm`, which refuses the wrong content type (415), bodies over
-//! `server.max_body_bytes` (413), invalid UTF-8 and repeated fields (400) before a handler runs.
+//! `server.max_body_bytes` (413), invalid UTF-8, repeated fields and more than 100 fields (400)
+//! before a handler runs; `CheckedForm` also checks the CSRF token (403).
+//!
+//! # Extractors for pages people use
+//!
+//! `people::PeopleTenant` is the tenant of the path with its network lists applied (404 for an
+//! unknown tenant, 403 for a refused network), loaded once per request. `people::SignedIn<B>` is
+//! the signed-in user of that tenant; an anonymous visitor never reaches the handler: they are
+//! sent to sign in and back to `B` (`back::ThisPage`, `back::Account`, `back::Security`,
+//! `back::Apps`), or to the page that says why their session ended. Put `CheckedForm` before
+//! `SignedIn` in a handler's arguments so that a forged form is refused before anything else.
+//! Whether a session may change factors (a fresh second factor or password) is decided by the
+//! engine (`auth::mfa::changes`), not by an extractor. Addresses of pages come from `web::paths`.
 //!
 //! The protocol endpoints (`web::oauth`) parse their parameters into `oauth::params::Params`
 //! (`web::oauth::read_form` for bodies, the query string for GET), with the same strictness but
@@ -45,6 +57,8 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
+pub mod paths;
+pub mod people;
 pub mod return_to;
 pub mod routes;
 pub mod state;

@@ -17,8 +17,9 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
-use crate::web::pages::{Visitor, load_tenant_for, query_escape, see_other, visitor};
+use crate::web::form::{CheckedForm, StrictQuery};
+use crate::web::paths::{self, query_escape};
+use crate::web::people::{PeopleTenant, Visitor, see_other, visitor};
 use crate::web::state::AppState;
 use crate::web::templates::{ConsentPage, FormPostPage, html};
 
@@ -115,26 +116,18 @@ fn render_step(tenant: &Tenant, step: Step) -> HttpResponse {
             pending_id,
             login_hint,
         } => {
-            let back = format!("/t/{}/authorize/continue?id={pending_id}", tenant.slug);
-            let mut target = format!("/t/{}/login?return_to={}", tenant.slug, query_escape(&back));
+            let back = paths::authorize_continue(&tenant.slug, &pending_id);
+            let mut target = paths::login_returning(&tenant.slug, &back);
             if let Some(hint) = login_hint {
                 target.push_str(&format!("&login_hint={}", query_escape(&hint)));
             }
             see_other(&target)
         }
         Step::StepUp { pending_id, level } => {
-            let back = format!("/t/{}/authorize/continue?id={pending_id}", tenant.slug);
-            see_other(&format!(
-                "/t/{}/login/verify?step_up={}&return_to={}",
-                tenant.slug,
-                level.as_str(),
-                query_escape(&back)
-            ))
+            let back = paths::authorize_continue(&tenant.slug, &pending_id);
+            see_other(&paths::step_up(&tenant.slug, level.as_str(), &back))
         }
-        Step::Consent { pending_id } => see_other(&format!(
-            "/t/{}/authorize/consent?id={pending_id}",
-            tenant.slug
-        )),
+        Step::Consent { pending_id } => see_other(&paths::consent(&tenant.slug, &pending_id)),
         Step::Respond(resp) => respond(&resp),
     }
 }
@@ -175,19 +168,17 @@ async fn start(
 pub async fn authorize_get(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     start(&state, &req, &tenant, req.query_string().as_bytes()).await
 }
 
 pub async fn authorize_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     let body = read_body(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;
@@ -227,10 +218,9 @@ async fn resume(
 pub async fn resume_after_sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     let (pending, request) = match resume(&state, &tenant, &query.id).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -256,10 +246,9 @@ fn describe(scope: &str) -> String {
 pub async fn consent_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<PendingQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     let (pending, request) = match resume(&state, &tenant, &query.id).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -268,10 +257,9 @@ pub async fn consent_page(
         return Err(expired_request());
     }
     let Visitor::SignedIn { user, .. } = visitor(&state, &req, &tenant).await? else {
-        return Ok(see_other(&format!(
-            "/t/{}/authorize/continue?id={}",
-            tenant.slug,
-            query_escape(&query.id)
+        return Ok(see_other(&paths::authorize_continue(
+            &tenant.slug,
+            &query.id,
         )));
     };
     let issue = csrf::issue(&state, &req);
@@ -295,7 +283,6 @@ pub async fn consent_page(
 
 #[derive(Deserialize)]
 pub struct ConsentForm {
-    csrf_token: String,
     id: String,
     decision: String,
 }
@@ -303,20 +290,17 @@ pub struct ConsentForm {
 pub async fn consent_answer(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    StrictForm(form): StrictForm<ConsentForm>,
+    PeopleTenant(tenant): PeopleTenant,
+    CheckedForm(form): CheckedForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let (pending, request) = match resume(&state, &tenant, &form.id).await {
         Ok(p) => p,
         Err(response) => return response,
     };
     let Visitor::SignedIn { session, user } = visitor(&state, &req, &tenant).await? else {
-        return Ok(see_other(&format!(
-            "/t/{}/authorize/continue?id={}",
-            tenant.slug,
-            query_escape(&form.id)
+        return Ok(see_other(&paths::authorize_continue(
+            &tenant.slug,
+            &form.id,
         )));
     };
     if pending.parked_for != ParkedFor::Consent {

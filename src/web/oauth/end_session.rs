@@ -13,9 +13,8 @@ use crate::web::caller::Caller;
 use crate::web::cookies;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::pages::{
-    Visitor, end, load_tenant_for, see_other, session_token, sessions, visitor,
-};
+use crate::web::paths;
+use crate::web::people::{PeopleTenant, Visitor, end, see_other, session_token, sessions, visitor};
 use crate::web::state::AppState;
 use crate::web::templates::{EndSessionPage, html};
 
@@ -80,7 +79,7 @@ async fn handle(
     }
     let mut res = match &request.redirect {
         Some(uri) => see_other(uri),
-        None => see_other(&format!("/t/{}/signed-out", tenant.slug)),
+        None => see_other(&paths::signed_out(&tenant.slug)),
     };
     let _ = res.add_cookie(&cookies::removal(
         state.https,
@@ -95,10 +94,9 @@ async fn handle(
 pub async fn end_session_get(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = Params::parse(req.query_string().as_bytes()).map_err(|e| page_error(&e))?;
     handle(&state, &req, &client, &tenant, params, false).await
 }
@@ -106,11 +104,10 @@ pub async fn end_session_get(
 pub async fn end_session_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = read_form(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;
@@ -121,11 +118,10 @@ pub async fn end_session_post(
 pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = load_tenant_for(&state, &req, &path).await?;
     let params = read_form(&state, &req, payload)
         .await
         .map_err(|e| page_error(&e))?;

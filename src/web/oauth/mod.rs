@@ -98,7 +98,7 @@ impl ResponseError for ProtocolError {
 
 /// The tenant of a protocol endpoint; an unknown one is a JSON 404.
 pub async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, actix_web::Error> {
-    match super::pages::load_tenant(state, slug).await {
+    match super::people::load_tenant(state, slug).await {
         Ok(t) => Ok(t),
         Err(e) if e.status == StatusCode::NOT_FOUND => {
             Err(

@@ -14,7 +14,9 @@ use crate::logout::EndReason;
 use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::form::{CheckedForm, Nothing, StrictQuery};
+use crate::web::paths;
+use crate::web::people::{SignedIn, back};
 use crate::web::state::AppState;
 use crate::web::templates::{AccountPage, SessionRow, html, limit_text};
 
@@ -26,13 +28,7 @@ pub struct AccountQuery {
 
 #[derive(Deserialize)]
 pub struct EndOneForm {
-    csrf_token: String,
     sid: String,
-}
-
-#[derive(Deserialize)]
-pub struct EndOthersForm {
-    csrf_token: String,
 }
 
 /// The signed-in visitor, or where to send them.
@@ -41,20 +37,20 @@ pub async fn signed_in(
     req: &HttpRequest,
     tenant: &Tenant,
 ) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
-    super::signed_in_or_redirect(state, req, tenant, &format!("/t/{}/account", tenant.slug)).await
+    super::signed_in_or_redirect(state, req, tenant, &paths::account(&tenant.slug)).await
 }
 
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
     query: StrictQuery<AccountQuery>,
+    SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    }: SignedIn<back::Account>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let (session, user) = match signed_in(&state, &req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     let now = state.ctx.clock.now();
     let mut rows: Vec<SessionRow> = sessions(&state)
         .list_for_user(tenant.id, user.id)
@@ -133,10 +129,7 @@ async fn end_others(
         (Some(_), _) => "one",
         (None, _) => "others",
     };
-    Ok(see_other(&format!(
-        "/t/{}/account?done={done}",
-        tenant.slug
-    )))
+    Ok(see_other(&paths::done(paths::account(&tenant.slug), done)))
 }
 
 pub async fn end_one(
@@ -144,9 +137,8 @@ pub async fn end_one(
     req: HttpRequest,
     path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<EndOneForm>,
+    CheckedForm(form): CheckedForm<EndOneForm>,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&state, &req, &form.csrf_token)?;
     end_others(&state, &req, &path, &client, Some(&form.sid)).await
 }
 
@@ -155,8 +147,7 @@ pub async fn end_all_others(
     req: HttpRequest,
     path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<EndOthersForm>,
+    CheckedForm(_): CheckedForm<Nothing>,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&state, &req, &form.csrf_token)?;
     end_others(&state, &req, &path, &client, None).await
 }

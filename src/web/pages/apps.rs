@@ -10,7 +10,9 @@ use crate::oauth::access;
 use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::form::{CheckedForm, StrictQuery};
+use crate::web::paths;
+use crate::web::people::{SignedIn, back};
 use crate::web::state::AppState;
 use crate::web::templates::{AccountAppsPage, AppRow, html};
 
@@ -22,22 +24,15 @@ pub struct AppsQuery {
 
 #[derive(Deserialize)]
 pub struct RemoveForm {
-    csrf_token: String,
     client_id: String,
 }
 
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
     query: StrictQuery<AppsQuery>,
+    SignedIn { tenant, user, .. }: SignedIn<back::Apps>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let back = format!("/t/{}/account/apps", tenant.slug);
-    let (_, user) = match super::signed_in_or_redirect(&state, &req, &tenant, &back).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     let apps = access::of_user(&state.ctx, &tenant, user.id).await?;
     let notice = match query.done.as_deref() {
         Some("removed") => Some("The application no longer has access to your account."),
@@ -63,18 +58,11 @@ pub async fn show(
 
 pub async fn remove(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<RemoveForm>,
+    CheckedForm(form): CheckedForm<RemoveForm>,
+    SignedIn { tenant, user, .. }: SignedIn<back::Apps>,
 ) -> Result<HttpResponse, PageError> {
-    csrf::verify(&state, &req, &form.csrf_token)?;
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let back = format!("/t/{}/account/apps", tenant.slug);
-    let (_, user) = match super::signed_in_or_redirect(&state, &req, &tenant, &back).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let back = paths::apps(&tenant.slug);
     let done = if form.client_id.len() <= 256 {
         access::withdraw(
             &state.ctx,

@@ -18,12 +18,14 @@ use crate::domain::user::User;
 use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::form::{CheckedForm, Nothing, StrictQuery};
+use crate::web::paths;
+use crate::web::people::{SignedIn, back};
 use crate::web::state::AppState;
 use crate::web::templates::{AccountSecurityPage, KeyRow, RecoveryCodesPage, html};
 
 pub fn security_path(tenant: &Tenant) -> String {
-    format!("/t/{}/account/security", tenant.slug)
+    paths::security(&tenant.slug)
 }
 
 /// The signed-in visitor, or where to send them.
@@ -38,11 +40,7 @@ pub async fn signed_in(
 /// Where a session that may not change factors yet goes first: a step-up (a second factor, or
 /// the password again for a user with none), then back to the sign-in methods page.
 pub fn confirm_first_path(tenant: &Tenant) -> String {
-    format!(
-        "/t/{}/login/verify?step_up=mfa&return_to={}",
-        tenant.slug,
-        super::query_escape(&security_path(tenant))
-    )
+    paths::step_up(&tenant.slug, "mfa", &paths::security(&tenant.slug))
 }
 
 /// The page answer for a change the engine did not make.
@@ -65,14 +63,14 @@ pub struct SecurityQuery {
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
     query: StrictQuery<SecurityQuery>,
+    SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    }: SignedIn<back::Security>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let (session, user) = match signed_in(&state, &req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     let factors = mfa::factors(&state.ctx, &tenant, &user).await?;
     let (notice, changed) = match query.done.as_deref() {
         Some("totp") => (Some("The authenticator app is set up."), true),
@@ -138,13 +136,13 @@ pub async fn show(
 pub async fn totp_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    }: SignedIn<back::Security>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let (session, user) = match signed_in(&state, &req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     let setup = match changes::start_totp(&state.ctx, &tenant, &session, &user).await? {
         Changed::Done(Some(setup)) => setup,
         Changed::Done(None) => return Ok(see_other(&security_path(&tenant))),
@@ -155,7 +153,7 @@ pub async fn totp_page(
         &req,
         &tenant,
         setup,
-        &format!("/t/{}/account/totp", tenant.slug),
+        &paths::account_totp(&tenant.slug),
         &security_path(&tenant),
         None,
     )
@@ -163,23 +161,21 @@ pub async fn totp_page(
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    csrf_token: String,
     code: String,
 }
 
 pub async fn totp_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<CodeForm>,
+    CheckedForm(form): CheckedForm<CodeForm>,
+    SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    }: SignedIn<back::Security>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
-    let (session, user) = match signed_in(&state, &req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     if !totp::pending(&state.ctx, &tenant, &user).await? {
         return Ok(see_other(&security_path(&tenant)));
     }
@@ -197,7 +193,7 @@ pub async fn totp_confirm(
                 &req,
                 &tenant,
                 setup,
-                &format!("/t/{}/account/totp", tenant.slug),
+                &paths::account_totp(&tenant.slug),
                 &security_path(&tenant),
                 Some(&FactorError::WrongCode.to_string()),
             )
@@ -206,24 +202,17 @@ pub async fn totp_confirm(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: String,
-}
-
 pub async fn totp_remove(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<CsrfForm>,
+    CheckedForm(_): CheckedForm<Nothing>,
+    SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    }: SignedIn<back::Security>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
-    let (session, user) = match signed_in(&state, &req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     let origin = client.origin();
     match changes::remove_totp(&state.ctx, &tenant, &session, &user, &origin).await? {
         Changed::Done(()) => Ok(see_other(&format!(
@@ -239,11 +228,10 @@ pub async fn key_remove(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     client: Caller,
-    StrictForm(form): StrictForm<CsrfForm>,
+    CheckedForm(_): CheckedForm<Nothing>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let tenant = super::load_tenant_for(&state, &req, &slug).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let (session, user) = match signed_in(&state, &req, &tenant).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
@@ -260,7 +248,6 @@ pub async fn key_remove(
 
 #[derive(Deserialize)]
 pub struct RenameForm {
-    csrf_token: String,
     name: String,
 }
 
@@ -270,11 +257,10 @@ pub async fn key_rename(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     client: Caller,
-    StrictForm(form): StrictForm<RenameForm>,
+    CheckedForm(form): CheckedForm<RenameForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let tenant = super::load_tenant_for(&state, &req, &slug).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let (_, user) = match signed_in(&state, &req, &tenant).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
@@ -301,17 +287,15 @@ pub async fn key_rename(
 
 pub async fn recovery_generate(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<CsrfForm>,
+    CheckedForm(_): CheckedForm<Nothing>,
+    SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    }: SignedIn<back::Security>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
-    let (session, user) = match signed_in(&state, &req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
     let origin = client.origin();
     let codes =
         match changes::new_recovery_codes(&state.ctx, &tenant, &session, &user, &origin).await? {

@@ -8,20 +8,21 @@ use crate::clock::from_unix;
 use crate::domain::tenant::DEFAULT_TENANT;
 use crate::web::csrf;
 use crate::web::error::PageError;
+use crate::web::paths;
+use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
 use crate::web::templates::{HomePage, html};
 
 /// `/` leads to the default tenant.
 pub async fn root() -> HttpResponse {
-    see_other(&format!("/t/{DEFAULT_TENANT}/"))
+    see_other(&paths::home(DEFAULT_TENANT))
 }
 
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     match visitor(&state, &req, &tenant).await? {
         Visitor::SignedIn { session, user } => {
             let issue = csrf::issue(&state, &req);
@@ -50,7 +51,7 @@ pub async fn show(
         } => Ok(must_sign_in(
             &state,
             &tenant,
-            &format!("/t/{}/", tenant.slug),
+            &paths::home(&tenant.slug),
             stale_cookie,
             ended,
         )),

@@ -14,7 +14,9 @@ use crate::domain::tenant::Tenant;
 use crate::logout::EndReason;
 use crate::web::caller::Caller;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::form::{CheckedForm, StrictQuery};
+use crate::web::paths;
+use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
 use crate::web::templates::{LoginPage, SessionLimitPage, SessionRow, html, limit_text};
 use crate::web::{cookies, csrf, return_to};
@@ -34,7 +36,6 @@ pub struct LoginQuery {
 
 #[derive(Deserialize)]
 pub struct LoginForm {
-    csrf_token: String,
     identifier: String,
     password: String,
     #[serde(default)]
@@ -84,10 +85,9 @@ fn render(state: &AppState, req: &HttpRequest, tenant: &Tenant, form: Form<'_>) 
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let return_to = query
         .return_to
         .as_deref()
@@ -146,10 +146,9 @@ pub async fn submit(
     req: HttpRequest,
     path: web::Path<String>,
     client: Caller,
-    StrictForm(form): StrictForm<LoginForm>,
+    CheckedForm(form): CheckedForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let return_to = return_to::safe_path(&form.return_to).unwrap_or("");
 
     let result = signin::password_sign_in(
@@ -199,7 +198,7 @@ pub async fn submit(
                 crate::auth::pending_signin::NeedState::Enrolment => "enrol",
                 _ => "verify",
             };
-            let mut res = see_other(&format!("/t/{}/login/{next}", tenant.slug));
+            let mut res = see_other(&paths::login_step(&tenant.slug, next));
             let _ = res.add_cookie(&cookies::build(
                 state.https,
                 cookies::pending_name(state.https, &tenant.slug),
@@ -345,7 +344,7 @@ pub async fn started_response(
                 jar.push(c);
             }
             Next::Go(if return_to.is_empty() {
-                format!("/t/{}/", tenant.slug)
+                paths::home(&tenant.slug)
             } else {
                 return_to.to_owned()
             })
@@ -437,30 +436,4 @@ fn limit_page(
     res
 }
 
-/// Session ends that a person would not expect (their session was ended *by* something
-/// else): the browser is shown why, on `/t/{tenant}/session-ended`, before signing in again.
-pub fn explained_on_its_own_page(reason: EndReason) -> bool {
-    reason.ends_offline_grants()
-}
-
-/// Where to send a browser that must sign in before seeing `path`; `ended` is why its session
-/// ended, if it had one.
-pub fn login_redirect(tenant: &Tenant, path: &str, ended: Option<EndReason>) -> HttpResponse {
-    if ended.is_some_and(explained_on_its_own_page) {
-        return see_other(&format!(
-            "/t/{}/session-ended?return_to={}",
-            tenant.slug,
-            query_escape(path)
-        ));
-    }
-    let reason = match ended {
-        Some(r) if r.is_timeout() => "&reason=expired",
-        Some(EndReason::SignedOut | EndReason::RpInitiated) | None => "",
-        Some(_) => "&reason=ended",
-    };
-    see_other(&format!(
-        "/t/{}/login?return_to={}{reason}",
-        tenant.slug,
-        query_escape(path)
-    ))
-}
+pub use crate::web::people::{explained_on_its_own_page, login_redirect};

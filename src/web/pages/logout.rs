@@ -3,31 +3,26 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 
 use super::{Visitor, see_other, session_token, sessions, visitor};
 use crate::domain::audit::Actor;
 use crate::logout::EndReason;
 use crate::web::caller::Caller;
 use crate::web::error::PageError;
-use crate::web::form::StrictForm;
+use crate::web::form::{CheckedForm, Nothing};
+use crate::web::paths;
+use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
 use crate::web::templates::{LogoutPage, SignedOutPage, html};
 use crate::web::{cookies, csrf};
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    csrf_token: String,
-}
-
 pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let Visitor::SignedIn { user, .. } = visitor(&state, &req, &tenant).await? else {
-        return Ok(see_other(&format!("/t/{}/signed-out", tenant.slug)));
+        return Ok(see_other(&paths::signed_out(&tenant.slug)));
     };
     let issue = csrf::issue(&state, &req);
     let mut res = html(
@@ -48,12 +43,10 @@ pub async fn confirm(
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
-    StrictForm(form): StrictForm<LogoutForm>,
+    CheckedForm(_): CheckedForm<Nothing>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     if let Some(token) = session_token(&state, &req, &tenant)
         && let Some(found) = sessions(&state).find_by_token(&token).await?
         && found.record.tenant_id == tenant.id
@@ -69,7 +62,7 @@ pub async fn submit(
         )
         .await?;
     }
-    let mut res = see_other(&format!("/t/{}/signed-out", tenant.slug));
+    let mut res = see_other(&paths::signed_out(&tenant.slug));
     let _ = res.add_cookie(&cookies::removal(
         state.https,
         cookies::session_name(state.https, &tenant.slug),

@@ -18,7 +18,9 @@ use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::web::caller::Caller;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::form::{CheckedForm, StrictQuery};
+use crate::web::paths;
+use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
 use crate::web::templates::{MfaVerifyPage, html};
 use crate::web::{cookies, csrf, return_to};
@@ -60,7 +62,7 @@ pub async fn current(
 
 /// Back to the sign-in page: the pending sign-in expired or never existed.
 pub fn start_over(state: &AppState, tenant: &Tenant) -> HttpResponse {
-    let mut res = see_other(&format!("/t/{}/login?reason=expired", tenant.slug));
+    let mut res = see_other(&paths::login_expired(&tenant.slug));
     let _ = res.add_cookie(&cookies::removal(
         state.https,
         cookies::pending_name(state.https, &tenant.slug),
@@ -78,11 +80,10 @@ pub struct VerifyQuery {
 pub async fn verify_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     query: StrictQuery<VerifyQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     if let Some(level) = query.step_up.as_deref() {
         let back = query
             .return_to
@@ -95,7 +96,7 @@ pub async fn verify_page(
         return Ok(start_over(&state, &tenant));
     };
     if cur.pending.need == NeedState::Enrolment {
-        return Ok(see_other(&format!("/t/{}/login/enrol", tenant.slug)));
+        return Ok(see_other(&paths::enrol(&tenant.slug)));
     }
     render_verify(&state, &req, &tenant, &cur, None, None).await
 }
@@ -162,11 +163,7 @@ async fn start_step_up(
     back: &str,
 ) -> Result<HttpResponse, PageError> {
     let Visitor::SignedIn { session, user } = visitor(state, req, tenant).await? else {
-        return Ok(see_other(&format!(
-            "/t/{}/login?return_to={}",
-            tenant.slug,
-            super::query_escape(back)
-        )));
+        return Ok(see_other(&paths::login_returning(&tenant.slug, back)));
     };
     let level = Acr::parse(level).unwrap_or(Acr::Mfa);
     let started = second_step::start_step_up(
@@ -194,7 +191,7 @@ async fn start_step_up(
     } else {
         "verify"
     };
-    let mut res = see_other(&format!("/t/{}/login/{next}", tenant.slug));
+    let mut res = see_other(&paths::login_step(&tenant.slug, next));
     let _ = res.add_cookie(&cookies::build(
         state.https,
         cookies::pending_name(state.https, &tenant.slug),
@@ -205,7 +202,6 @@ async fn start_step_up(
 
 #[derive(Deserialize)]
 pub struct VerifyForm {
-    csrf_token: String,
     /// `totp` or `recovery`.
     method: String,
     code: String,
@@ -214,12 +210,10 @@ pub struct VerifyForm {
 pub async fn verify_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
-    StrictForm(form): StrictForm<VerifyForm>,
+    CheckedForm(form): CheckedForm<VerifyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let Some(cur) = current(&state, &req, &tenant).await? else {
         return Ok(start_over(&state, &tenant));
     };
@@ -250,7 +244,7 @@ pub async fn verify_submit(
                 .await
                 .map(SignedInAnswer::redirect)
         }
-        Outcome::PasswordConfirmed => Ok(see_other(&format!("/t/{}/login/enrol", tenant.slug))),
+        Outcome::PasswordConfirmed => Ok(see_other(&paths::enrol(&tenant.slug))),
         Outcome::Wrong(msg) => render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await,
         Outcome::NotOffered(msg) => {
             render_verify(&state, &req, &tenant, &cur, Some(msg), None).await
@@ -287,16 +281,16 @@ pub async fn finished_response(
 ) -> Result<SignedInAnswer, PageError> {
     let back = return_to::safe_path(&cur.pending.return_to).unwrap_or("");
     let target = if back.is_empty() {
-        format!("/t/{}/", tenant.slug)
+        paths::home(&tenant.slug)
     } else {
         back.to_owned()
     };
     let target = match recovery {
         Some(r) => format!(
-            "/t/{}/login/recovery-used?left={}&continue={}",
-            tenant.slug,
+            "{}?left={}&continue={}",
+            paths::login_step(&tenant.slug, "recovery-used"),
             r.left,
-            super::query_escape(&target)
+            paths::query_escape(&target)
         ),
         None => target,
     };
@@ -330,7 +324,7 @@ pub async fn finished_response(
             ],
         }),
         Finished::SessionGone => Ok(SignedInAnswer {
-            next: Next::Go(format!("/t/{}/login?reason=expired", tenant.slug)),
+            next: Next::Go(paths::login_expired(&tenant.slug)),
             cookies: vec![pending_removal],
         }),
     }
@@ -345,13 +339,10 @@ pub struct RecoveryUsedQuery {
 
 /// "You used a recovery code; N remain", then on to where the sign-in was going.
 pub async fn recovery_used(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<RecoveryUsedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    let home = format!("/t/{}/", tenant.slug);
+    let home = paths::home(&tenant.slug);
     let next = return_to::safe_path(&query.next).unwrap_or(&home);
     Ok(html(
         StatusCode::OK,

@@ -15,16 +15,17 @@ use crate::domain::tenant::Tenant;
 use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::StrictForm;
+use crate::web::form::CheckedForm;
+use crate::web::paths;
+use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
 use crate::web::templates::{MfaEnrolPage, TotpSetup, html};
 
 pub async fn enrol_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let cur = match enrolling(&state, &req, &tenant).await? {
         Ok(cur) => cur,
         Err(elsewhere) => return Ok(elsewhere),
@@ -53,8 +54,8 @@ async fn render_enrol(
                 manual_key: e.manual_key,
             })
     };
-    let totp_action = format!("/t/{}/login/enrol/totp", tenant.slug);
-    let webauthn_base = format!("/t/{}/login/enrol/webauthn", tenant.slug);
+    let totp_action = paths::enrol_totp(&tenant.slug);
+    let webauthn_base = paths::enrol_webauthn(&tenant.slug);
     Ok(enrol_html(
         state,
         req,
@@ -85,10 +86,7 @@ pub async fn enrolling(
 ) -> Result<Result<Current, HttpResponse>, PageError> {
     Ok(match current(state, req, tenant).await? {
         Some(cur) if cur.pending.need == NeedState::Enrolment => Ok(cur),
-        Some(_) => Err(super::see_other(&format!(
-            "/t/{}/login/verify",
-            tenant.slug
-        ))),
+        Some(_) => Err(super::see_other(&paths::login_step(&tenant.slug, "verify"))),
         None => Err(start_over(state, tenant)),
     })
 }
@@ -160,19 +158,16 @@ pub fn enrol_form_page(
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    csrf_token: String,
     code: String,
 }
 
 pub async fn enrol_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
-    StrictForm(form): StrictForm<CodeForm>,
+    CheckedForm(form): CheckedForm<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let cur = match enrolling(&state, &req, &tenant).await? {
         Ok(cur) => cur,
         Err(elsewhere) => return Ok(elsewhere),
@@ -204,8 +199,6 @@ pub async fn enrol_totp(
         }
         Outcome::Wrong(msg) => render_enrol(&state, &req, &tenant, &cur, Some(&msg)).await,
         Outcome::NotOffered(msg) => render_enrol(&state, &req, &tenant, &cur, Some(msg)).await,
-        Outcome::PasswordConfirmed => {
-            Ok(super::see_other(&format!("/t/{}/login/enrol", tenant.slug)))
-        }
+        Outcome::PasswordConfirmed => Ok(super::see_other(&paths::enrol(&tenant.slug))),
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::session::EndReason;
 use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::form::StrictQuery;
+use crate::web::people::PeopleTenant;
 use crate::web::return_to;
 use crate::web::state::AppState;
 use crate::web::templates::{SessionEndedPage, html};
@@ -22,9 +23,8 @@ use crate::web::templates::{SessionEndedPage, html};
 pub async fn status(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let body = match session_token(&state, &req, &tenant) {
         None => serde_json::json!({ "active": false, "reason": "no_session" }),
         Some(token) => match sessions(&state).lookup(&tenant, &token, false).await? {
@@ -79,10 +79,9 @@ pub struct EndedQuery {
 pub async fn ended(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<EndedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let ended = match session_token(&state, &req, &tenant) {
         Some(token) => sessions(&state).ended(&token).await?,
         None => None,

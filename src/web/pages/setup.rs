@@ -10,7 +10,9 @@ use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
 use crate::web::csrf;
 use crate::web::error::PageError;
-use crate::web::form::{StrictForm, StrictQuery};
+use crate::web::form::{CheckedForm, StrictQuery};
+use crate::web::paths;
+use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
 use crate::web::templates::{SetupPage, html};
 
@@ -22,7 +24,6 @@ pub struct SetupQuery {
 
 #[derive(Deserialize)]
 pub struct SetupForm {
-    csrf_token: String,
     token: String,
     username: String,
     #[serde(default)]
@@ -70,10 +71,9 @@ fn render(state: &AppState, req: &HttpRequest, tenant: &Tenant, v: Values<'_>) -
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<SetupQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     if !setup::token_is_valid(&state.ctx, &tenant, &query.token).await? {
         return Err(invalid_link());
     }
@@ -93,11 +93,9 @@ pub async fn show(
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    StrictForm(form): StrictForm<SetupForm>,
+    PeopleTenant(tenant): PeopleTenant,
+    CheckedForm(form): CheckedForm<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
-    csrf::verify(&state, &req, &form.csrf_token)?;
     let again = |message: &str| {
         render(
             &state,
@@ -125,8 +123,8 @@ pub async fn submit(
     .await;
     match result {
         Ok(_) => Ok(see_other(&format!(
-            "/t/{}/login?reason=setup_done",
-            tenant.slug
+            "{}?reason=setup_done",
+            paths::login(&tenant.slug)
         ))),
         Err(SetupError::InvalidToken) => Err(invalid_link()),
         Err(SetupError::Admin(e)) => match PageError::from(e) {

@@ -20,6 +20,7 @@ use crate::domain::user::User;
 use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::{ApiError, PageError};
+use crate::web::people::PeopleTenant;
 use crate::web::return_to;
 use crate::web::state::AppState;
 
@@ -118,9 +119,8 @@ async fn json_enrolling(
 pub async fn verify_webauthn_options(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     json_csrf(&state, &req)?;
     let cur = json_current(&state, &req, &tenant).await?;
     let (options, handle) = webauthn::start_authentication(&state.ctx, &tenant, &cur.user)
@@ -132,11 +132,10 @@ pub async fn verify_webauthn_options(
 pub async fn verify_webauthn_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     json_csrf(&state, &req)?;
     let cur = json_current(&state, &req, &tenant).await?;
     let input: FinishBody = body(&bytes)?;
@@ -196,10 +195,9 @@ async fn prove_json(
 pub async fn enrol_webauthn_options(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     json_csrf(&state, &req)?;
     let cur = json_enrolling(&state, &req, &tenant).await?;
     let input: StartBody = body(&bytes)?;
@@ -213,11 +211,10 @@ pub async fn enrol_webauthn_options(
 pub async fn enrol_webauthn_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     json_csrf(&state, &req)?;
     let cur = json_enrolling(&state, &req, &tenant).await?;
     let input: FinishBody = body(&bytes)?;
@@ -233,9 +230,8 @@ pub async fn enrol_webauthn_finish(
 pub async fn passkey_options(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     json_csrf(&state, &req)?;
     if !tenant.policy.mfa.enabled() {
         return Err(api("passkeys are not enabled here", StatusCode::FORBIDDEN));
@@ -249,11 +245,10 @@ pub async fn passkey_options(
 pub async fn passkey_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     json_csrf(&state, &req)?;
     let input: FinishBody = body(&bytes)?;
     let credential = credential(input.credential)?;
@@ -313,10 +308,9 @@ async fn json_user(
 pub async fn key_options(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let (session, user) = json_user(&state, &req, &tenant).await?;
     match changes::permission(&state.ctx, &tenant, &session, &user, Change::Add)
         .await
@@ -341,11 +335,10 @@ pub async fn key_options(
 pub async fn key_finish(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PeopleTenant(tenant): PeopleTenant,
     client: Caller,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let (session, user) = json_user(&state, &req, &tenant).await?;
     let input: FinishBody = body(&bytes)?;
     let credential = credential(input.credential)?;
