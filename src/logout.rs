@@ -105,6 +105,12 @@ pub async fn end_evicted(
     let mut revoked = Vec::with_capacity(evicted.len());
     for found in &evicted {
         let sid = &found.record.sid;
+        // A session that never issued a code has no grants: no database write. (Clients are
+        // noted before any code is issued, and forgotten only after the revocation.)
+        if matches!(sessions.clients(sid).await, Ok(c) if c.is_empty()) {
+            revoked.push(Some(0));
+            continue;
+        }
         match revoke_grants(
             ctx,
             tenant.id,

@@ -188,11 +188,13 @@ pub async fn issue(
     session: &BrowserSession,
 ) -> Result<Step, AuthorizeError> {
     let fail = |e: OAuthError| AuthorizeError::redirect(req, e);
-    let code = code::issue(ctx, tenant, req, session).await.map_err(fail)?;
+    // The client is noted first: a session with grants always lists their clients, which lets
+    // an eviction skip the database when a session never issued anything.
     Sessions::new(ctx.store.clone(), ctx.clock.clone())
         .add_client(&session.sid, &req.client.client_id)
         .await
         .map_err(|e| fail(e.into()))?;
+    let code = code::issue(ctx, tenant, req, session).await.map_err(fail)?;
     Ok(Step::Respond(AuthorizationResponse::success(
         ctx, tenant, req, &code,
     )))
