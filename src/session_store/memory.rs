@@ -158,6 +158,21 @@ impl SessionStore for MemoryStore {
             .is_some_and(|e| e.expires_at > now))
     }
 
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.get(k).await?);
+        }
+        Ok(out)
+    }
+
+    async fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+        for k in keys {
+            self.delete(k).await?;
+        }
+        Ok(())
+    }
+
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
         let expires_at = self.deadline(ttl);
         let now = self.clock.now();

@@ -53,6 +53,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes; returns whether the key existed.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;
 
+    /// Several values in one round trip, in the order of `keys` (`None` for an absent key).
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+
+    /// Deletes several keys in one round trip.
+    async fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError>;
+
     /// Increments a counter, creating it at 1 with `ttl`; the TTL is not extended afterwards
     /// (fixed windows for rate limits).
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;

@@ -236,6 +236,29 @@ impl SessionStore for RedisStore {
         Ok(n > 0)
     }
 
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(self.key(k));
+        }
+        self.query(&cmd).await
+    }
+
+    async fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("DEL");
+        for k in keys {
+            cmd.arg(self.key(k));
+        }
+        let _: u64 = self.query(&cmd).await?;
+        Ok(())
+    }
+
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
         self.script(INCR_WITH_TTL, &[self.key(key)], &[millis(ttl).to_string()])
             .await

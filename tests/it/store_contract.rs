@@ -28,6 +28,17 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
         Some(&b"v2"[..]),
         "set replaces"
     );
+    s.set("m1", b"a", MIN).await.unwrap();
+    s.incr("m3", MIN).await.unwrap();
+    assert_eq!(
+        s.get_many(&["m1", "m2", "m3"]).await.unwrap(),
+        vec![Some(b"a".to_vec()), None, Some(b"1".to_vec())],
+        "in order, absent keys as None, counters as their decimal text"
+    );
+    assert!(s.get_many(&[]).await.unwrap().is_empty());
+    s.delete_many(&["m1", "m3", "never-there"]).await.unwrap();
+    assert_eq!(s.get_many(&["m1", "m3"]).await.unwrap(), vec![None, None]);
+    s.delete_many(&[]).await.unwrap();
     let ttl = s.ttl("k").await.unwrap().expect("ttl set");
     assert!(ttl <= MIN && ttl > Duration::from_secs(55), "{ttl:?}");
     assert_eq!(s.ttl("missing").await.unwrap(), None);

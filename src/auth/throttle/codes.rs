@@ -99,7 +99,9 @@ pub async fn check_second_factor(
 ) -> Result<Option<u64>, StoreError> {
     let (account, pair) = second_factor_tags(ctx, tenant, user, ip);
     let limit = tenant.policy.throttle.second_factor_failures_per_hour;
-    let slot = hourly(ctx, &key(tenant, &["f", &account]), limit, "second_factor").await?;
+    let base = key(tenant, &["f", &account]);
+    let previous = previous_window(ctx, &base).await?;
+    let slot = hourly(ctx, &base, limit, previous, "second_factor");
     let wait = (key(tenant, &["fw", &pair]), "second_factor_wait");
     Ok(reserve(ctx, tenant, &[wait], &[slot])
         .await?

@@ -75,6 +75,8 @@ pub struct Gate {
     /// The pair's reserved counter and the pair's recent failures counting this attempt (none
     /// for a known device).
     pair: Option<(String, u64)>,
+    /// The account's known networks as the check read them (rewritten on success).
+    known: Vec<String>,
 }
 
 /// Whether an attempt is evaluated.
@@ -103,13 +105,15 @@ fn key(tenant: &Tenant, parts: &[&str]) -> String {
 }
 
 async fn count(ctx: &Ctx, key: &str) -> Result<u64, StoreError> {
-    Ok(ctx
-        .store
-        .get(key)
-        .await?
+    Ok(parse_count(ctx.store.get(key).await?))
+}
+
+/// A stored counter's value (absent or unreadable: 0).
+fn parse_count(value: Option<Vec<u8>>) -> u64 {
+    value
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0))
+        .unwrap_or(0)
 }
 
 /// A per-window counter: its key in window `window`.
@@ -145,22 +149,17 @@ enum Full {
 }
 
 /// The slot of counter `base` under `limit` failures per hour (the sliding estimate: the
-/// previous window is read, the bound is what the current one may still take).
-async fn hourly(
-    ctx: &Ctx,
-    base: &str,
-    limit: u32,
-    scope: &'static str,
-) -> Result<Slot, StoreError> {
+/// previous window's count `previous`, read by the caller, bounds what the current one may still
+/// take).
+fn hourly(ctx: &Ctx, base: &str, limit: u32, previous: u64, scope: &'static str) -> Slot {
     let now = ctx.clock.unix();
     let window = now.div_euclid(WINDOW_SECS);
-    let previous = count(ctx, &windowed(base, window - 1)).await?;
-    Ok(Slot {
+    Slot {
         key: windowed(base, window),
         bound: window_room(limit, previous, now.rem_euclid(WINDOW_SECS)),
         scope,
         full: Full::Hourly { limit, previous },
-    })
+    }
 }
 
 /// Reserves one count in every slot, in one atomic step, unless one of `holds` (a wait or lock
@@ -220,19 +219,6 @@ async fn hold(ctx: &Ctx, key: &str, secs: u64) -> Result<(), StoreError> {
         .await
 }
 
-async fn known_networks(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    account: &str,
-) -> Result<Vec<String>, StoreError> {
-    Ok(ctx
-        .store
-        .get(&key(tenant, &["n", account]))
-        .await?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default())
-}
-
 /// Decides whether a password attempt on `account` (a user id, or for an unknown identifier the
 /// normalized identifier: both are hashed, and both are treated the same) from `ip` with the
 /// known-device cookie `device` is evaluated, and if so reserves its place in every counter it
@@ -254,41 +240,59 @@ pub async fn check(
         standing: Standing::Unknown,
         reserved: Vec::new(),
         pair: None,
+        known: Vec::new(),
     };
     let mut holds = Vec::new();
     let mut slots = Vec::new();
     let mut pair_previous = None;
-    if let Some(id) =
-        device.and_then(|d| device_id(&ctx.keys.throttle, ctx.clock.unix(), &gate.account, d))
-    {
-        let base = key(tenant, &["d", &id]);
-        slots.push(hourly(ctx, &base, policy.device_failures_per_hour, "device").await?);
+    let device =
+        device.and_then(|d| device_id(&ctx.keys.throttle, ctx.clock.unix(), &gate.account, d));
+    // Everything the decision reads, in one round trip: the account's known networks and the
+    // previous window of every counter this attempt may count against.
+    let previous = window_now(ctx) - 1;
+    let networks_key = key(tenant, &["n", &gate.account]);
+    let bases = match &device {
+        Some(id) => vec![key(tenant, &["d", id])],
+        None => vec![
+            key(tenant, &["k", &gate.account]),
+            key(tenant, &["i", &gate.ip]),
+            key(tenant, &["a", &gate.account]),
+            key(tenant, &["p", &gate.account, &gate.ip]),
+        ],
+    };
+    let previous_keys: Vec<String> = bases.iter().map(|b| windowed(b, previous)).collect();
+    let mut wanted: Vec<&str> = vec![networks_key.as_str()];
+    wanted.extend(previous_keys.iter().map(String::as_str));
+    let mut read = ctx.store.get_many(&wanted).await?.into_iter();
+    gate.known = read
+        .next()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let before: Vec<u64> = read.map(parse_count).collect();
+    if let Some(id) = device {
+        let limit = policy.device_failures_per_hour;
+        slots.push(hourly(ctx, &bases[0], limit, before[0], "device"));
         gate.standing = Standing::KnownDevice(id);
     } else {
-        if known_networks(ctx, tenant, &gate.account)
-            .await?
-            .contains(&gate.network)
-        {
+        if gate.known.contains(&gate.network) {
             gate.standing = Standing::KnownNetwork;
-            let base = key(tenant, &["k", &gate.account]);
             let limit = policy.known_network_failures_per_hour;
-            slots.push(hourly(ctx, &base, limit, "known_network").await?);
+            slots.push(hourly(ctx, &bases[0], limit, before[0], "known_network"));
         } else {
-            let by_ip = key(tenant, &["i", &gate.ip]);
-            slots.push(hourly(ctx, &by_ip, policy.ip_failures_per_hour, "address").await?);
-            let by_account = key(tenant, &["a", &gate.account]);
+            let limit = policy.ip_failures_per_hour;
+            slots.push(hourly(ctx, &bases[1], limit, before[1], "address"));
             let limit = policy.account_failures_per_hour;
-            slots.push(hourly(ctx, &by_account, limit, "account").await?);
+            slots.push(hourly(ctx, &bases[2], limit, before[2], "account"));
         }
         holds.push((key(tenant, &["pl", &gate.account, &gate.ip]), "pair_lock"));
         holds.push((key(tenant, &["pw", &gate.account, &gate.ip]), "pair_wait"));
         // The pair's count is reserved too, so a burst gets at most the lock threshold evaluated,
         // even before the first failure has set a wait.
-        let pair = key(tenant, &["p", &gate.account, &gate.ip]);
-        let previous = previous_window(ctx, &pair).await?;
+        let previous = before[3];
         pair_previous = Some(previous);
         slots.push(Slot {
-            key: windowed(&pair, window_now(ctx)),
+            key: windowed(&bases[3], window_now(ctx)),
             bound: u64::from(policy.pair_lock_failures).saturating_sub(previous),
             scope: "pair_lock",
             full: Full::For(u64::from(policy.pair_lock_secs)),
@@ -391,16 +395,17 @@ pub async fn succeeded(ctx: &Ctx, tenant: &Tenant, gate: &Gate) -> Result<String
     ctx.store.decr(&reserved).await?;
     let window = window_now(ctx);
     let pair = key(tenant, &["p", &gate.account, &gate.ip]);
-    for k in [
+    let forgiven = [
         windowed(&pair, window),
         windowed(&pair, window - 1),
         key(tenant, &["pw", &gate.account, &gate.ip]),
         key(tenant, &["pl", &gate.account, &gate.ip]),
-    ] {
-        ctx.store.delete(&k).await?;
-    }
+    ];
+    ctx.store
+        .delete_many(&forgiven.iter().map(String::as_str).collect::<Vec<_>>())
+        .await?;
     let known_for = Duration::from_secs(u64::from(policy.known_for_days) * 86_400);
-    let mut nets = known_networks(ctx, tenant, &gate.account).await?;
+    let mut nets = gate.known.clone();
     nets.retain(|n| n != &gate.network);
     nets.push(gate.network.clone());
     let keep = nets.len().saturating_sub(20);
