@@ -20,6 +20,10 @@
 //! the others as skipped. Without their backend they panic (`common::required_database_url`,
 //! `required_redis_url`), never return early.
 //!
+//! Tests are grouped by area: `signin/` (the password step, hashing, brute-force protection),
+//! `sessions/`, `mfa/`, `oidc/` (by endpoint), `operations/` (start-up, CLI, configuration, seed,
+//! web basics, the client address, `/metrics`, outages) and the store contract.
+//!
 //! The provider tests (`tests/it/oidc/`) act as an application would: the `openidconnect` crate as the
 //! relying party (`common::oidc`), a cookie-carrying browser that posts the hosted forms
 //! (`common::browser`), and a listener that receives back-channel logout tokens. The discovery
@@ -33,13 +37,13 @@
 //! (`account.rs`: the real binary against the in-process server's control socket, or directly
 //! against Redis; `watchword user disable` ending the server's sessions), `watchword user
 //! set-password` and `reset-mfa` ending sessions and grants unless `--keep-sessions` (`resets.rs`),
-//! and brute-force
-//! protection and network lists (`bruteforce.rs`: clients at chosen addresses through
-//! `X-Forwarded-For` and a trusted proxy, time moved on the `ManualClock`), and the grants of
+//! the cookie and its record (`browser.rs`), and the grants of
 //! evicted sessions (`evicted_grants.rs`: revoked before the sign-in answers; with PostgreSQL cut,
 //! retried by the sweep). Work that `logout::end_evicted` leaves to the background is awaited with
 //! `sessions::eventually_audited`. `common::logs` captures the server's log (one JSON subscriber per
-//! test process) for tests that check what is logged.
+//! test process) for tests that check what is logged. Brute-force protection and network lists
+//! are in `tests/it/signin/bruteforce.rs` (clients at chosen addresses through `X-Forwarded-For`
+//! and a trusted proxy, time moved on the `ManualClock`).
 //! `replicas.rs` starts two and three real `watchword serve` processes sharing PostgreSQL and Redis
 //! (`needs_pg_and_redis`) and runs only in that pass. The store contract also checks `set_existing` and `admit_session`
 //! (liveness from the records), and 60 concurrent admissions, on both stores.
@@ -64,8 +68,9 @@
 //! `.ci/run` sets after installing them.
 
 mod common;
-mod foundation;
 mod mfa;
 pub mod oidc;
+mod operations;
 pub mod sessions;
+mod signin;
 mod store_contract;

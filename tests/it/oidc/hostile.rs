@@ -226,7 +226,7 @@ async fn another_clients_replay_of_a_used_code_revokes_nothing() {
 async fn client_authentication_failures_are_401_invalid_client_with_a_challenge() {
     let app = TestApp::start().await;
     // Many failures in a row from one address: keep the throttle out of the way here (it has
-    // its own tests in sessions::bruteforce).
+    // its own tests in signin::bruteforce).
     crate::sessions::set_throttle_policy(&app, "default", |t| t.free_failures = 100).await;
     let c = register(&app, "default", "app", |_| {}).await;
     let secret = c.secret.clone().unwrap();

@@ -1,8 +1,9 @@
-//! One active session per user (the session limit), brute-force protection, and the sessions a
-//! user and an administrator can see and end.
+//! Browser sessions: the cookie and its record, one active session per user (the session
+//! limit), evicted sessions' grants, resets, replicas, and the sessions a user and an
+//! administrator can see and end.
 
 mod account;
-mod bruteforce;
+mod browser;
 mod evicted_grants;
 mod limit;
 mod replicas;

@@ -10,9 +10,9 @@ use chrono::Duration;
 use reqwest::{Response, StatusCode};
 use watchword::clock::Clock;
 
-use super::{FIREFOX_LINUX, set_throttle_policy};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp};
 use crate::oidc::flow::post;
+use crate::sessions::{FIREFOX_LINUX, set_throttle_policy};
 
 async fn proxied_app() -> TestApp {
     TestApp::builder()
