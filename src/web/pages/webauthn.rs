@@ -30,19 +30,24 @@ fn api(e: impl std::fmt::Display, status: StatusCode) -> actix_web::Error {
 
 fn factor_api_error(e: FactorError) -> actix_web::Error {
     match e {
-        FactorError::Storage(_) | FactorError::Store(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            e.to_string(),
-        )
-        .into(),
+        // The cause (a database or Redis error) goes to the log, never to the browser.
+        FactorError::Storage(_) | FactorError::Store(_) => page_api_error(PageError::from(e)),
         FactorError::UnknownCredential => api(e, StatusCode::UNAUTHORIZED),
         other => api(other, StatusCode::BAD_REQUEST),
     }
 }
 
 fn page_api_error(e: PageError) -> actix_web::Error {
-    ApiError::new(e.status, "invalid_request", e.message).into()
+    let error = if e.status == StatusCode::SERVICE_UNAVAILABLE {
+        "temporarily_unavailable"
+    } else if e.status.is_server_error() {
+        "server_error"
+    } else {
+        "invalid_request"
+    };
+    let mut api = ApiError::new(e.status, error, e.message);
+    api.detail = e.detail;
+    api.into()
 }
 
 /// JSON requests carry the page's CSRF token in `X-CSRF-Token`.
@@ -360,4 +365,43 @@ pub async fn key_finish(
         Changed::Refused(why) => return Err(api(why, StatusCode::FORBIDDEN)),
     };
     Ok(HttpResponse::Ok().json(serde_json::json!({ "redirect": to })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session_store::StoreError;
+    use crate::storage::StorageError;
+
+    async fn body(e: actix_web::Error) -> (u16, String) {
+        let res = e.error_response();
+        let status = res.status().as_u16();
+        let bytes = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// A storage failure during a WebAuthn JSON call answers 503 `temporarily_unavailable` with a
+    /// message for people; the cause (addresses, driver text) stays in the log.
+    #[actix_web::test]
+    async fn storage_failures_do_not_leak_their_cause() {
+        for e in [
+            FactorError::Storage(StorageError::Unavailable(
+                "connection refused: 10.1.2.3:5432 (pq: FATAL)".into(),
+            )),
+            FactorError::Store(StoreError::Unavailable(
+                "connection refused: 10.1.2.3:6379".into(),
+            )),
+        ] {
+            let (status, text) = body(factor_api_error(e)).await;
+            assert_eq!(status, 503);
+            assert!(text.contains("temporarily_unavailable"), "{text}");
+            assert!(
+                !text.contains("10.1.2.3") && !text.contains("refused"),
+                "{text}"
+            );
+        }
+        let (status, text) = body(factor_api_error(FactorError::UnknownCredential)).await;
+        assert_eq!(status, 401);
+        assert!(text.contains("not registered"), "{text}");
+    }
 }
