@@ -243,15 +243,13 @@ async fn hostile_query_strings_get_clear_errors() {
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode() {
-    if crate::common::test_database_url().is_some() {
-        return; // PostgreSQL pass
-    }
+    // Always on SQLite, whatever the pass's backend (the embedded default is what this checks).
     #[derive(diesel::QueryableByName)]
     struct Mode {
         #[diesel(sql_type = diesel::sql_types::Text)]
         journal_mode: String,
     }
-    let app = TestApp::start().await;
+    let app = TestApp::builder().database_url(None).start().await;
     let mode = app
         .app
         .ctx
