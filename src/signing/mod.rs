@@ -96,6 +96,18 @@ impl TenantKeys {
         &self.keys
     }
 
+    /// The ring of `keys`, with `public` (their public JWKs) served as the JWKS.
+    fn ring(keys: Vec<LoadedKey>, public: Vec<serde_json::Value>) -> Self {
+        let jwks: Arc<str> = serde_json::json!({ "keys": public }).to_string().into();
+        let etag = format!("\"{}\"", &crate::crypto::sha256_hex(jwks.as_bytes())[..16]);
+        TenantKeys {
+            loaded: Instant::now(),
+            keys,
+            jwks,
+            etag,
+        }
+    }
+
     /// A key ring of freshly generated keys, never stored (benchmarks and fuzzing).
     pub fn generated(algs: &[(SigningAlg, &str)]) -> Result<Self, SigningError> {
         let mut keys = Vec::with_capacity(algs.len());
@@ -118,14 +130,7 @@ impl TenantKeys {
                 expires_at: None,
             });
         }
-        let jwks: Arc<str> = serde_json::json!({ "keys": public }).to_string().into();
-        let etag = format!("\"{}\"", &crate::crypto::sha256_hex(jwks.as_bytes())[..16]);
-        Ok(TenantKeys {
-            loaded: Instant::now(),
-            keys,
-            jwks,
-            etag,
-        })
+        Ok(TenantKeys::ring(keys, public))
     }
 }
 
@@ -198,14 +203,7 @@ fn load(ctx: &Ctx, tenant: TenantId, rows: Vec<KeyRow>) -> Result<TenantKeys, Si
             expires_at: row.expires_at,
         });
     }
-    let jwks: Arc<str> = serde_json::json!({ "keys": public }).to_string().into();
-    let etag = format!("\"{}\"", &crate::crypto::sha256_hex(jwks.as_bytes())[..16]);
-    Ok(TenantKeys {
-        loaded: Instant::now(),
-        keys,
-        jwks,
-        etag,
-    })
+    Ok(TenantKeys::ring(keys, public))
 }
 
 /// The tenant's key ring, re-read at once (at most every 5 seconds) when it does not know `kid`:

@@ -29,6 +29,19 @@ struct CsrfField {
     csrf_token: String,
 }
 
+/// Whether the request says its body is `application/x-www-form-urlencoded` (parameters such as
+/// `charset` allowed).
+pub fn is_form_urlencoded(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// The body of a form post, read within the size limit and checked by `urlencoded` (content type,
 /// UTF-8, no repeated names, at most `MAX_PARAMS` fields).
 fn checked_body(
@@ -38,15 +51,7 @@ fn checked_body(
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map_or(64 * 1024, |s| s.max_body_bytes);
-    let content_type_ok = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let content_type_ok = is_form_urlencoded(req);
     let declared_too_large = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)

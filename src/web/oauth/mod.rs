@@ -11,7 +11,7 @@ pub mod token;
 pub mod userinfo;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 
@@ -125,15 +125,7 @@ pub async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<web::Bytes, OAuthError> {
-    let form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let form = crate::web::form::is_form_urlencoded(req);
     if !form {
         return Err(OAuthError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",

@@ -37,18 +37,6 @@ fn challenge(e: &OAuthError) -> HttpResponse {
     res
 }
 
-/// Is the body `application/x-www-form-urlencoded` (parameters allowed)?
-fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
 fn bearer(req: &HttpRequest) -> Option<String> {
     let v = req.headers().get("authorization")?.to_str().ok()?;
     (v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ")).then(|| v[7..].trim().to_owned())
@@ -69,7 +57,7 @@ pub async fn userinfo(
     // an error.
     let from_body = if req.method() == actix_web::http::Method::POST
         && req.headers().contains_key("content-type")
-        && (from_header.is_none() || is_form(&req))
+        && (from_header.is_none() || crate::web::form::is_form_urlencoded(&req))
     {
         match read_form(&state, &req, payload).await {
             Ok(p) => p.get("access_token").map(str::to_owned),

@@ -56,3 +56,21 @@ impl Proxy {
         self.up.store(true, Ordering::SeqCst);
     }
 }
+
+/// `host:port` of a service URL (`postgres://…`, `redis://…`), for [`Proxy::start`].
+pub fn host_port(url: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    format!(
+        "{}:{}",
+        u.host_str().unwrap(),
+        u.port_or_known_default().unwrap()
+    )
+}
+
+/// The same service URL, pointed at `proxy` instead.
+pub fn through(url: &str, proxy: &Proxy) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_host(Some("127.0.0.1")).unwrap();
+    u.set_port(Some(proxy.addr.port())).unwrap();
+    u.to_string()
+}

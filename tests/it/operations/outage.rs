@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::common::proxy::Proxy;
+use crate::common::proxy::{Proxy, host_port, through};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp, required_database_url, required_redis_url};
 
 /// Polls `/readyz` until it answers `want` (recovery is immediate but asynchronous).
@@ -25,22 +25,6 @@ async fn wait_ready(b: &Browser, want: StatusCode) -> serde_json::Value {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn host_port(url: &str) -> String {
-    let u = url::Url::parse(url).unwrap();
-    format!(
-        "{}:{}",
-        u.host_str().unwrap(),
-        u.port_or_known_default().unwrap()
-    )
-}
-
-fn through(url: &str, proxy: &Proxy) -> String {
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_host(Some("127.0.0.1")).unwrap();
-    u.set_port(Some(proxy.addr.port())).unwrap();
-    u.to_string()
 }
 
 /// Tests that need Redis (`WATCHWORD_TEST_REDIS_URL`): ignored by default, selected by

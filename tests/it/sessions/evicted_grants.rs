@@ -11,7 +11,7 @@ use watchword::domain::audit::Origin;
 
 use super::{CHROME_WINDOWS, FIREFOX_LINUX, signed_in, status};
 use crate::common::oidc::{discover, register, rp};
-use crate::common::proxy::Proxy;
+use crate::common::proxy::{Proxy, host_port, through};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp};
 use crate::oidc::flow::code_flow;
 
@@ -52,22 +52,6 @@ async fn an_evicted_sessions_grants_are_revoked_before_the_sign_in_answers() {
         0,
         "A's grants, the offline one too, were revoked before B's sign-in answered"
     );
-}
-
-fn host_port(url: &str) -> String {
-    let u = url::Url::parse(url).unwrap();
-    format!(
-        "{}:{}",
-        u.host_str().unwrap(),
-        u.port_or_known_default().unwrap()
-    )
-}
-
-fn through(url: &str, proxy: &Proxy) -> String {
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_host(Some("127.0.0.1")).unwrap();
-    u.set_port(Some(proxy.addr.port())).unwrap();
-    u.to_string()
 }
 
 mod needs_pg {
