@@ -121,8 +121,8 @@
 //! both stores. The known-device cookie is an HMAC under the same key, bound to the account. The
 //! pages people use (sign-in, authorization, consent, account, landing page, sign-out, end-session,
 //! session status and session-ended, setup) apply the tenant's network lists through
-//! `web::pages::load_tenant_for`; the endpoints applications' servers call (token, introspection,
-//! revocation, userinfo, discovery, JWKS) do not. `oauth::clients::authenticate` throttles failed
+//! `web::people::PeopleTenant` (`load_tenant_for`); the endpoints applications' servers call
+//! (token, introspection, revocation, userinfo, discovery, JWKS) do not. `oauth::clients::authenticate` throttles failed
 //! client authentications. Refusals are audited through `throttle::audit_refusal`, at most once a
 //! minute per key (account and limit, client and address, or address), with a marker under
 //! `bf:<tenant>:audited:<keyed hash>`.
