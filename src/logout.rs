@@ -2,7 +2,9 @@
 //! refresh tokens bound to it, back-channel logout tokens to every client that received tokens
 //! in it, an audit event and a metric. Every way a session ends goes through here: sign-out,
 //! RP-initiated logout, timeouts (on the next request or by the sweep), a new sign-in replacing
-//! it, disabling the account, administrators.
+//! it, disabling the account, administrators. And resolving a session cookie ([`resolve`]), which
+//! ends what it finds timed out or belonging to a disabled user, so that every path that reads a
+//! cookie (pages, JSON endpoints, later federation and the admin UI) gets the same answer.
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,66 @@ pub enum EndError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// What a session cookie stands for, once resolved.
+pub enum Resolved {
+    /// A live session of an enabled user.
+    SignedIn {
+        session: Box<crate::domain::session::BrowserSession>,
+        user: Box<crate::domain::user::User>,
+    },
+    /// No live session: it ended (`Some`, why: earlier, or just now because it timed out or its
+    /// user was disabled or deleted) or the cookie is unknown, forged or another tenant's (`None`).
+    Anonymous(Option<EndReason>),
+}
+
+/// Resolves the session cookie value `token` for `tenant`. A session found timed out, or whose
+/// user has since been disabled or deleted, is ended here, for that reason.
+pub async fn resolve(ctx: &Ctx, tenant: &Tenant, token: &str) -> Result<Resolved, EndError> {
+    use crate::auth::sessions::SessionLookup;
+    use crate::domain::session::SessionState;
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let (found, reason) = match sessions.lookup(tenant, token, true).await? {
+        SessionLookup::Active(found) => {
+            let (tenant_id, user_id) = (tenant.id, found.record.user_id);
+            let user = ctx
+                .db
+                .run(move |c| storage::users::find_by_id(c, tenant_id, user_id))
+                .await?
+                .map(|u| u.user)
+                .filter(|u| u.enabled);
+            match user {
+                Some(user) => {
+                    return Ok(Resolved::SignedIn {
+                        session: Box::new(found.record),
+                        user: Box::new(user),
+                    });
+                }
+                None => (found, EndReason::AccountDisabled),
+            }
+        }
+        SessionLookup::Expired(found, why) => {
+            let reason = if why == SessionState::IdleExpired {
+                EndReason::IdleTimeout
+            } else {
+                EndReason::AbsoluteTimeout
+            };
+            (found, reason)
+        }
+        SessionLookup::Ended(ended) => return Ok(Resolved::Anonymous(Some(ended.reason))),
+        SessionLookup::Missing => return Ok(Resolved::Anonymous(None)),
+    };
+    end_session(
+        ctx,
+        tenant,
+        &found,
+        reason,
+        Actor::System,
+        Origin::default(),
+    )
+    .await?;
+    Ok(Resolved::Anonymous(Some(reason)))
 }
 
 /// Ends `found` everywhere. Returns `false` if it had already been ended (by another request or

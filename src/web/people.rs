@@ -17,12 +17,12 @@ use super::error::PageError;
 use super::paths;
 use super::state::AppState;
 use crate::admin;
-use crate::auth::sessions::{Found, SessionLookup, Sessions};
+use crate::auth::sessions::{Found, Sessions};
 use crate::domain::audit::{Actor, Origin};
-use crate::domain::session::{BrowserSession, SessionState};
+use crate::domain::session::BrowserSession;
 use crate::domain::tenant::{Tenant, TenantSlug};
 use crate::domain::user::User;
-use crate::logout::{EndError, EndReason};
+use crate::logout::{EndError, EndReason, Resolved};
 
 /// The tenant named in the path, or the 404 page.
 pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, PageError> {
@@ -105,8 +105,8 @@ pub async fn end(
     Ok(())
 }
 
-/// Resolves the session cookie: valid and active, timed out (ended now), ended earlier, or
-/// absent/forged. A session whose user has since been disabled or deleted is ended here.
+/// Resolves the session cookie (`logout::resolve`: timed-out sessions and those of disabled
+/// users are ended there) into who is looking at the page.
 pub async fn visitor(
     state: &AppState,
     req: &HttpRequest,
@@ -118,55 +118,15 @@ pub async fn visitor(
             ended: None,
         });
     };
-    let anonymous = |ended: Option<EndReason>| Visitor::Anonymous {
-        stale_cookie: true,
-        ended,
-    };
-    match sessions(state).lookup(tenant, &token, true).await? {
-        SessionLookup::Active(found) => {
-            let user = admin::users::find_by_id(&state.ctx, tenant, found.record.user_id)
-                .await?
-                .filter(|u| u.enabled);
-            match user {
-                Some(user) => Ok(Visitor::SignedIn {
-                    session: Box::new(found.record),
-                    user: Box::new(user),
-                }),
-                None => {
-                    let reason = EndReason::AccountDisabled;
-                    end(
-                        state,
-                        tenant,
-                        &found,
-                        reason,
-                        Actor::System,
-                        Origin::default(),
-                    )
-                    .await?;
-                    Ok(anonymous(Some(reason)))
-                }
-            }
-        }
-        SessionLookup::Expired(found, why) => {
-            let reason = if why == SessionState::IdleExpired {
-                EndReason::IdleTimeout
-            } else {
-                EndReason::AbsoluteTimeout
-            };
-            end(
-                state,
-                tenant,
-                &found,
-                reason,
-                Actor::System,
-                Origin::default(),
-            )
-            .await?;
-            Ok(anonymous(Some(reason)))
-        }
-        SessionLookup::Ended(ended) => Ok(anonymous(Some(ended.reason))),
-        SessionLookup::Missing => Ok(anonymous(None)),
-    }
+    Ok(
+        match crate::logout::resolve(&state.ctx, tenant, &token).await? {
+            Resolved::SignedIn { session, user } => Visitor::SignedIn { session, user },
+            Resolved::Anonymous(ended) => Visitor::Anonymous {
+                stale_cookie: true,
+                ended,
+            },
+        },
+    )
 }
 
 /// The answer to an anonymous visitor of a page that needs a session: off to sign in (or, for a
