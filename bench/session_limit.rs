@@ -314,8 +314,14 @@ async fn main() {
         for e in &evicted {
             evicted_at.insert(e.record.sid.clone(), t);
         }
-        watchword::logout::end_evicted(&ctx, &tenant, evicted, origin.clone(), &session.record.sid)
-            .await;
+        watchword::lifecycle::end_evicted(
+            &ctx,
+            &tenant,
+            evicted,
+            origin.clone(),
+            &session.record.sid,
+        )
+        .await;
         enforced.push(t.elapsed());
         // The application got tokens in the new session: it will be told when that one ends.
         if i % 4 == 0 {

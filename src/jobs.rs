@@ -10,13 +10,13 @@ use crate::auth::sessions::Sessions;
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, Origin};
 use crate::domain::session::SessionState;
-use crate::logout::{self, EndReason};
+use crate::lifecycle::{self, EndReason};
 use crate::storage;
 
 /// Retries the grant revocations an eviction could not do, then ends every session whose
 /// deadline has passed; returns how many were ended.
 pub async fn sweep_sessions(ctx: &Ctx) -> usize {
-    logout::retry_revocations(ctx).await;
+    lifecycle::retry_revocations(ctx).await;
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let mut ended = 0;
     loop {
@@ -53,7 +53,7 @@ pub async fn sweep_sessions(ctx: &Ctx) -> usize {
                 SessionState::IdleExpired => EndReason::IdleTimeout,
                 SessionState::AbsoluteExpired => EndReason::AbsoluteTimeout,
             };
-            match logout::end_session(
+            match lifecycle::end_session(
                 ctx,
                 &tenant,
                 &found,

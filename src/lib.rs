@@ -22,7 +22,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jobs;
-pub mod logout;
+pub mod lifecycle;
 pub mod oauth;
 pub mod observability;
 pub mod session_store;

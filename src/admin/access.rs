@@ -10,7 +10,7 @@ use crate::context::Ctx;
 use crate::domain::audit::Actor;
 use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
-use crate::logout::{self, EndReason};
+use crate::lifecycle::{self, EndReason};
 use crate::oauth::revocation::{self, RevokeError};
 
 /// What a credential reset does to the user's sessions and grants.
@@ -78,7 +78,7 @@ pub async fn end_all(
 ) -> Result<AccessEnded, AdminError> {
     let grants = revocation::revoke_user_grants(ctx, tenant, &user.to_string()).await?;
     let sessions =
-        logout::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?;
+        lifecycle::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?;
     Ok(AccessEnded { sessions, grants })
 }
 

@@ -1,6 +1,6 @@
 //! Seeing and ending users' browser sessions as an operator: the `watchword session` commands
 //! (directly, or through the running server's control socket) and, later, the admin API.
-//! Ending goes through `crate::logout`, so it does everything a sign-out does, and more (offline
+//! Ending goes through `crate::lifecycle`, so it does everything a sign-out does, and more (offline
 //! grants issued in the session are revoked too: see `EndReason::ends_offline_grants`).
 
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use crate::domain::audit::{Actor, Origin};
 use crate::domain::ids::UserId;
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
-use crate::logout::{self, EndReason};
+use crate::lifecycle::{self, EndReason};
 
 /// A session as an operator sees it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,11 +47,11 @@ fn sessions(ctx: &Ctx) -> Sessions {
     Sessions::new(ctx.store.clone(), ctx.clock.clone())
 }
 
-impl From<logout::EndError> for AdminError {
-    fn from(e: logout::EndError) -> Self {
+impl From<lifecycle::EndError> for AdminError {
+    fn from(e: lifecycle::EndError) -> Self {
         match e {
-            logout::EndError::Store(s) => s.into(),
-            logout::EndError::Storage(s) => s.into(),
+            lifecycle::EndError::Store(s) => s.into(),
+            lifecycle::EndError::Storage(s) => s.into(),
         }
     }
 }
@@ -79,7 +79,7 @@ pub async fn end(ctx: &Ctx, tenant: &Tenant, sid: &str, actor: Actor) -> Result<
         .await?
         .filter(|f| f.record.tenant_id == tenant.id)
         .ok_or_else(|| AdminError::NotFound(format!("session {sid:?}")))?;
-    logout::end_session(
+    lifecycle::end_session(
         ctx,
         tenant,
         &found,
@@ -98,5 +98,5 @@ pub async fn end_user(
     user: UserId,
     actor: Actor,
 ) -> Result<usize, AdminError> {
-    Ok(logout::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?)
+    Ok(lifecycle::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?)
 }

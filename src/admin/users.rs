@@ -6,7 +6,7 @@ use crate::domain::ids::UserId;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{AdminRole, Email, LoginIdentifier, User, Username};
-use crate::logout::EndReason;
+use crate::lifecycle::EndReason;
 use crate::storage::{self, users::UserWithHash};
 
 use super::AdminError;
@@ -253,7 +253,7 @@ pub async fn set_enabled(
             crate::oauth::revocation::RevokeError::Store(s) => AdminError::Store(s),
             crate::oauth::revocation::RevokeError::Storage(s) => AdminError::from(s),
         })?;
-    crate::logout::end_user_sessions(
+    crate::lifecycle::end_user_sessions(
         ctx,
         tenant,
         user.id,
@@ -262,8 +262,8 @@ pub async fn set_enabled(
     )
     .await
     .map_err(|e| match e {
-        crate::logout::EndError::Store(s) => AdminError::Store(s),
-        crate::logout::EndError::Storage(s) => AdminError::from(s),
+        crate::lifecycle::EndError::Store(s) => AdminError::Store(s),
+        crate::lifecycle::EndError::Storage(s) => AdminError::from(s),
     })
 }
 

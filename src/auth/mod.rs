@@ -46,8 +46,8 @@
 //! retry with `end_other_sessions`, which evicts the oldest whatever `on_limit` says), and audits the
 //! sign-in (`sign_in` `success` with `details.amr`, or `session_limit`).
 //! `web::pages::login::started_response` turns it into the answer for every way of signing in: it
-//! ends the replaced session through `logout` (reason `replaced`) and the evicted ones through
-//! `logout::end_evicted`, sets the session cookie, or renders the `deny_new` page, and deletes the
+//! ends the replaced session through `lifecycle` (reason `replaced`) and the evicted ones through
+//! `lifecycle::end_evicted`, sets the session cookie, or renders the `deny_new` page, and deletes the
 //! pending sign-in cookie. `password_sign_in` counts every attempt in
 //! `watchword_signin_attempts_total{tenant,result}` (`second_factor_needed` for `MoreNeeded`).
 //!
@@ -97,7 +97,7 @@
 //! wrote and returns `Created::Denied` with the live sessions) or deletes the oldest live members'
 //! records and removes them from both indexes, then adds the new member with the next sequence
 //! number. The evicted records come back to the caller (`Created::Admitted { evicted }`);
-//! `logout::end_evicted` writes their `gone:` notes (`Sessions::note_ended`) before the sign-in
+//! `lifecycle::end_evicted` writes their `gone:` notes (`Sessions::note_ended`) before the sign-in
 //! answers, revokes their grants (offline ones included) in the database, and finishes the rest
 //! in the background. Records are only ever rewritten with
 //! `set_existing` (touching `last_seen`, re-authentication), so an evicted or ended session never

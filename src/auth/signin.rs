@@ -51,7 +51,7 @@ impl PasswordSignIn<'_> {
 pub enum SignInResult {
     /// The password was right and no second factor is needed: the session was started, or the
     /// session limit refused it (`Started::Denied`). The caller ends replaced and evicted
-    /// sessions (`crate::logout`) and gives the browser its cookies.
+    /// sessions (`crate::lifecycle`) and gives the browser its cookies.
     Done {
         user: Box<User>,
         started: Started,

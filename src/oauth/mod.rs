@@ -30,7 +30,7 @@
 //!   every 5 s, for an unknown `kid`); `sign` picks the newest activated key of an algorithm.
 //!   `rotation::withdraw` (`watchword keys revoke`) rotates the key's algorithm immediately and
 //!   expires the key, so it leaves the JWKS.
-//! - **Logout** (`logout::end_session`): remove the record (first caller wins), revoke the session's
+//! - **Logout** (`lifecycle::end_session`): remove the record (first caller wins), revoke the session's
 //!   grants (`storage::grants::revoke`), sign a logout token per client with a back-channel URI and
 //!   queue it (`backchannel::Backchannel::send`, never blocking), forget the client list, audit,
 //!   count.

@@ -22,7 +22,7 @@ use crate::domain::audit::{Actor, Origin};
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::{Tenant, TenantSlug};
 use crate::domain::user::User;
-use crate::logout::{EndError, EndReason, Resolved};
+use crate::lifecycle::{EndError, EndReason, Resolved};
 
 /// The tenant named in the path, or the 404 page.
 pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, PageError> {
@@ -92,7 +92,7 @@ impl From<EndError> for PageError {
     }
 }
 
-/// Ends a session through `crate::logout` (refresh tokens, back-channel logout, audit).
+/// Ends a session through `crate::lifecycle` (refresh tokens, back-channel logout, audit).
 pub async fn end(
     state: &AppState,
     tenant: &Tenant,
@@ -101,11 +101,11 @@ pub async fn end(
     actor: Actor,
     origin: Origin,
 ) -> Result<(), PageError> {
-    crate::logout::end_session(&state.ctx, tenant, found, reason, actor, origin).await?;
+    crate::lifecycle::end_session(&state.ctx, tenant, found, reason, actor, origin).await?;
     Ok(())
 }
 
-/// Resolves the session cookie (`logout::resolve`: timed-out sessions and those of disabled
+/// Resolves the session cookie (`lifecycle::resolve`: timed-out sessions and those of disabled
 /// users are ended there) into who is looking at the page.
 pub async fn visitor(
     state: &AppState,
@@ -119,7 +119,7 @@ pub async fn visitor(
         });
     };
     Ok(
-        match crate::logout::resolve(&state.ctx, tenant, &token).await? {
+        match crate::lifecycle::resolve(&state.ctx, tenant, &token).await? {
             Resolved::SignedIn { session, user } => Visitor::SignedIn { session, user },
             Resolved::Anonymous(ended) => Visitor::Anonymous {
                 stale_cookie: true,

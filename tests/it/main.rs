@@ -39,7 +39,7 @@
 //! set-password` and `reset-mfa` ending sessions and grants unless `--keep-sessions` (`resets.rs`),
 //! the cookie and its record (`browser.rs`), and the grants of
 //! evicted sessions (`evicted_grants.rs`: revoked before the sign-in answers; with PostgreSQL cut,
-//! retried by the sweep). Work that `logout::end_evicted` leaves to the background is awaited with
+//! retried by the sweep). Work that `lifecycle::end_evicted` leaves to the background is awaited with
 //! `sessions::eventually_audited`. `common::logs` captures the server's log (one JSON subscriber per
 //! test process) for tests that check what is logged. Brute-force protection and network lists
 //! are in `tests/it/signin/bruteforce.rs` (clients at chosen addresses through `X-Forwarded-For`

@@ -15,7 +15,7 @@
 //! evicted meanwhile is never brought back by a late write.
 //!
 //! This module only reads and writes records. Ending a session *everywhere* (refresh tokens,
-//! back-channel logout, audit) is `crate::logout`.
+//! back-channel logout, audit) is `crate::lifecycle`.
 
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ pub struct NewSession {
 #[derive(Debug)]
 pub enum Created {
     /// The session exists; these sessions of the same user were evicted to make room (their
-    /// records are already gone; the caller ends them everywhere, see `crate::logout`).
+    /// records are already gone; the caller ends them everywhere, see `crate::lifecycle`).
     Admitted {
         session: Box<NewSession>,
         evicted: Vec<Found>,
@@ -87,7 +87,7 @@ pub struct Found {
 #[derive(Debug)]
 pub enum SessionLookup {
     Active(Found),
-    /// It exists but has timed out; the caller must end it (see `crate::logout`).
+    /// It exists but has timed out; the caller must end it (see `crate::lifecycle`).
     Expired(Found, SessionState),
     /// It was ended, for the given reason.
     Ended(Ended),

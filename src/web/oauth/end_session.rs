@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::{page_error, read_form};
 use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
-use crate::logout::EndReason;
+use crate::lifecycle::EndReason;
 use crate::oauth::end_session;
 use crate::oauth::params::Params;
 use crate::web::caller::Caller;

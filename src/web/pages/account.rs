@@ -10,7 +10,7 @@ use crate::domain::audit::Actor;
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::logout::EndReason;
+use crate::lifecycle::EndReason;
 use crate::web::caller::Caller;
 use crate::web::csrf;
 use crate::web::error::PageError;

@@ -11,7 +11,7 @@ use crate::auth::sessions::{Ended, Found};
 use crate::auth::signin::{self, PasswordSignIn, SignInResult, Started};
 use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
-use crate::logout::EndReason;
+use crate::lifecycle::EndReason;
 use crate::web::caller::Caller;
 use crate::web::error::PageError;
 use crate::web::form::{CheckedForm, StrictQuery};
@@ -295,7 +295,7 @@ impl SignedInAnswer {
 }
 
 /// The answer to every finished sign-in (password, second factor, passkey): ends the session it
-/// replaced and the ones the session limit evicted (through `logout`), and sets the session
+/// replaced and the ones the session limit evicted (through `lifecycle`), and sets the session
 /// cookie; or the session-limit page. Always removes the pending sign-in cookie.
 #[allow(clippy::too_many_arguments)]
 pub async fn started_response(
@@ -326,7 +326,7 @@ pub async fn started_response(
                 )
                 .await?;
             }
-            crate::logout::end_evicted(
+            crate::lifecycle::end_evicted(
                 &state.ctx,
                 tenant,
                 evicted,

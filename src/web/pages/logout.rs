@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{Visitor, see_other, session_token, sessions, visitor};
 use crate::domain::audit::Actor;
-use crate::logout::EndReason;
+use crate::lifecycle::EndReason;
 use crate::web::caller::Caller;
 use crate::web::error::PageError;
 use crate::web::form::{CheckedForm, Nothing};

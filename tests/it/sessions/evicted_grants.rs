@@ -90,7 +90,7 @@ mod needs_pg {
         );
         assert!(sessions.remove(&found.record, &ended).await.unwrap());
         proxy.cut();
-        watchword::logout::end_evicted(
+        watchword::lifecycle::end_evicted(
             &app.app.ctx,
             &tenant,
             vec![found],

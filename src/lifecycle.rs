@@ -1,4 +1,4 @@
-//! Ending a browser session everywhere: its record (with a note of why, for the browser), the
+//! The session lifecycle after the sign-in. Ending a browser session everywhere: its record (with a note of why, for the browser), the
 //! refresh tokens bound to it, back-channel logout tokens to every client that received tokens
 //! in it, an audit event and a metric. Every way a session ends goes through here: sign-out,
 //! RP-initiated logout, timeouts (on the next request or by the sweep), a new sign-in replacing
