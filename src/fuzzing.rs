@@ -35,9 +35,13 @@ pub fn form(data: &[u8]) {
         Err(_) => {}
     }
     let _ = Params::parse(data);
-    if let Ok((params, repeated)) = Params::parse_noting_repeats(data) {
+    if let (Ok((_, repeated)), Ok(pairs)) = (Params::parse_noting_repeats(data), &all) {
         for name in repeated {
-            assert!(params.get(&name).is_some() || name.is_empty() || data.contains(&b'='));
+            let times = pairs.iter().filter(|(n, _)| *n == name).count();
+            assert!(
+                times >= 2,
+                "{name:?} reported repeated but given {times} time(s)"
+            );
         }
     }
 }

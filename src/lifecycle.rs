@@ -165,11 +165,16 @@ pub async fn end_evicted(
         }
     }
     let mut revoked = Vec::with_capacity(evicted.len());
+    let mut clients = Vec::with_capacity(evicted.len());
     for found in &evicted {
         let sid = &found.record.sid;
-        // A session that never issued a code has no grants: no database write. (Clients are
-        // noted before any code is issued, and forgotten only after the revocation.)
-        if matches!(sessions.clients(sid).await, Ok(c) if c.is_empty()) {
+        // Read once here and handed to the back-channel logout below. A session that never
+        // issued a code has no grants: no database write. (Clients are noted before any code is
+        // issued, and forgotten only after the revocation.)
+        let listed = sessions.clients(sid).await.ok();
+        let none = listed.as_ref().is_some_and(Vec::is_empty);
+        clients.push(listed);
+        if none {
             revoked.push(Some(0));
             continue;
         }
@@ -198,7 +203,7 @@ pub async fn end_evicted(
     });
     let (ctx, tenant) = (ctx.clone(), tenant.clone());
     tokio::spawn(async move {
-        for (found, families) in evicted.iter().zip(revoked) {
+        for ((found, families), listed) in evicted.iter().zip(revoked).zip(clients) {
             let done = after_revocation(
                 &ctx,
                 &tenant,
@@ -208,6 +213,7 @@ pub async fn end_evicted(
                 by.clone(),
                 details.clone(),
                 families,
+                listed,
             )
             .await;
             if let Err(e) = done {
@@ -337,12 +343,14 @@ async fn finish(
         origin,
         details,
         Some(families.len()),
+        None,
     )
     .await
 }
 
 /// Back-channel logout, the session's client list, audit and metrics, once its grants are
-/// revoked (`revoked`: how many, or `None` when that failed and was left to the sweep).
+/// revoked (`revoked`: how many, or `None` when that failed and was left to the sweep;
+/// `clients`: the session's clients if the caller has already read them).
 #[allow(clippy::too_many_arguments)]
 async fn after_revocation(
     ctx: &Ctx,
@@ -353,10 +361,11 @@ async fn after_revocation(
     origin: Origin,
     details: serde_json::Value,
     revoked: Option<usize>,
+    clients: Option<Vec<String>>,
 ) -> Result<(), EndError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let record = &found.record;
-    notify_clients(ctx, tenant, found).await;
+    notify_clients(ctx, tenant, found, clients).await;
     sessions.forget_clients(&record.sid).await?;
     let mut all = serde_json::json!({
         "user": record.user_id.to_string(),
@@ -419,10 +428,17 @@ pub async fn end_user_sessions(
 
 /// Queues a signed logout token for every client with a back-channel URI that received tokens
 /// in the session. Problems are logged; they never stop the session from ending.
-async fn notify_clients(ctx: &Ctx, tenant: &Tenant, found: &Found) {
-    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+async fn notify_clients(ctx: &Ctx, tenant: &Tenant, found: &Found, known: Option<Vec<String>>) {
     let record = &found.record;
-    let client_ids = match sessions.clients(&record.sid).await {
+    let listed = match known {
+        Some(c) => Ok(c),
+        None => {
+            Sessions::new(ctx.store.clone(), ctx.clock.clone())
+                .clients(&record.sid)
+                .await
+        }
+    };
+    let client_ids = match listed {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot list the clients of an ended session; no back-channel logout");

@@ -7,9 +7,6 @@ use serde::Deserialize;
 
 use super::{see_other, sessions};
 use crate::domain::audit::Actor;
-use crate::domain::session::BrowserSession;
-use crate::domain::tenant::Tenant;
-use crate::domain::user::User;
 use crate::lifecycle::EndReason;
 use crate::web::caller::Caller;
 use crate::web::csrf;
@@ -29,15 +26,6 @@ pub struct AccountQuery {
 #[derive(Deserialize)]
 pub struct EndOneForm {
     sid: String,
-}
-
-/// The signed-in visitor, or where to send them.
-pub async fn signed_in(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
-    super::signed_in_or_redirect(state, req, tenant, &paths::account(&tenant.slug)).await
 }
 
 pub async fn show(
@@ -93,16 +81,16 @@ pub async fn show(
 /// Ends sessions of the signed-in user other than this browser's: the one with `sid`, or all.
 async fn end_others(
     state: &AppState,
-    req: &HttpRequest,
-    path: &str,
+    who: SignedIn<back::Account>,
     client: &Caller,
     only: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = super::load_tenant_for(state, req, path).await?;
-    let (session, user) = match signed_in(state, req, &tenant).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let SignedIn {
+        tenant,
+        session,
+        user,
+        ..
+    } = who;
     let now = state.ctx.clock.now();
     let mut ended = 0;
     for found in sessions(state).list_for_user(tenant.id, user.id).await? {
@@ -134,20 +122,18 @@ async fn end_others(
 
 pub async fn end_one(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
     client: Caller,
     CheckedForm(form): CheckedForm<EndOneForm>,
+    who: SignedIn<back::Account>,
 ) -> Result<HttpResponse, PageError> {
-    end_others(&state, &req, &path, &client, Some(&form.sid)).await
+    end_others(&state, who, &client, Some(&form.sid)).await
 }
 
 pub async fn end_all_others(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
     client: Caller,
     CheckedForm(_): CheckedForm<Nothing>,
+    who: SignedIn<back::Account>,
 ) -> Result<HttpResponse, PageError> {
-    end_others(&state, &req, &path, &client, None).await
+    end_others(&state, who, &client, None).await
 }

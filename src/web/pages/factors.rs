@@ -24,17 +24,13 @@ use crate::web::people::{SignedIn, back};
 use crate::web::state::AppState;
 use crate::web::templates::{AccountSecurityPage, KeyRow, RecoveryCodesPage, html};
 
-pub fn security_path(tenant: &Tenant) -> String {
-    paths::security(&tenant.slug)
-}
-
 /// The signed-in visitor, or where to send them.
 pub async fn signed_in(
     state: &AppState,
     req: &HttpRequest,
     tenant: &Tenant,
 ) -> Result<Result<(BrowserSession, User), HttpResponse>, PageError> {
-    super::signed_in_or_redirect(state, req, tenant, &security_path(tenant)).await
+    super::signed_in_or_redirect(state, req, tenant, &paths::security(&tenant.slug)).await
 }
 
 /// Where a session that may not change factors yet goes first: a step-up (a second factor, or
@@ -145,7 +141,7 @@ pub async fn totp_page(
 ) -> Result<HttpResponse, PageError> {
     let setup = match changes::start_totp(&state.ctx, &tenant, &session, &user).await? {
         Changed::Done(Some(setup)) => setup,
-        Changed::Done(None) => return Ok(see_other(&security_path(&tenant))),
+        Changed::Done(None) => return Ok(see_other(&paths::security(&tenant.slug))),
         other => return not_changed(&tenant, other),
     };
     enrol_form_page(
@@ -154,7 +150,7 @@ pub async fn totp_page(
         &tenant,
         setup,
         &paths::account_totp(&tenant.slug),
-        &security_path(&tenant),
+        &paths::security(&tenant.slug),
         None,
     )
 }
@@ -177,11 +173,14 @@ pub async fn totp_confirm(
     }: SignedIn<back::Security>,
 ) -> Result<HttpResponse, PageError> {
     if !totp::pending(&state.ctx, &tenant, &user).await? {
-        return Ok(see_other(&security_path(&tenant)));
+        return Ok(see_other(&paths::security(&tenant.slug)));
     }
     let origin = client.origin();
     match changes::confirm_totp(&state.ctx, &tenant, &session, &user, &form.code, &origin).await {
-        Ok(Changed::Done(())) => Ok(see_other(&format!("{}?done=totp", security_path(&tenant)))),
+        Ok(Changed::Done(())) => Ok(see_other(&format!(
+            "{}?done=totp",
+            paths::security(&tenant.slug)
+        ))),
         Ok(other) => not_changed(&tenant, other),
         Err(FactorError::WrongCode) => {
             // The same key again: the app scanned before the mistyped code keeps matching.
@@ -194,7 +193,7 @@ pub async fn totp_confirm(
                 &tenant,
                 setup,
                 &paths::account_totp(&tenant.slug),
-                &security_path(&tenant),
+                &paths::security(&tenant.slug),
                 Some(&FactorError::WrongCode.to_string()),
             )
         }
@@ -217,7 +216,7 @@ pub async fn totp_remove(
     match changes::remove_totp(&state.ctx, &tenant, &session, &user, &origin).await? {
         Changed::Done(()) => Ok(see_other(&format!(
             "{}?done=totp-removed",
-            security_path(&tenant)
+            paths::security(&tenant.slug)
         ))),
         other => not_changed(&tenant, other),
     }
@@ -240,7 +239,7 @@ pub async fn key_remove(
     match changes::remove_key(&state.ctx, &tenant, &session, &user, &id, &origin).await? {
         Changed::Done(()) => Ok(see_other(&format!(
             "{}?done=key-removed",
-            security_path(&tenant)
+            paths::security(&tenant.slug)
         ))),
         other => not_changed(&tenant, other),
     }
@@ -281,7 +280,7 @@ pub async fn key_rename(
     };
     Ok(see_other(&format!(
         "{}?done={done}",
-        security_path(&tenant)
+        paths::security(&tenant.slug)
     )))
 }
 

@@ -358,7 +358,7 @@ pub async fn key_finish(
     )
     .await
     .map_err(factor_api_error)?;
-    let back = super::factors::security_path(&tenant);
+    let back = crate::web::paths::security(&tenant.slug);
     let to = match changed {
         Changed::Done(_) => format!("{back}?done=key"),
         Changed::ConfirmFirst => super::factors::confirm_first_path(&tenant),
