@@ -89,19 +89,19 @@
 //! `ai`, `m`, `ip`, `d`, `c`, `l`) and keeps the device's description (`domain::device`, "Chrome on
 //! Windows") rather than the `User-Agent` header. Beside it: the per-user index
 //! `usess:<tenant>:<user>` (score = admission order) and the expiry index `sexp` (score = deadline).
-//! `create` writes the record and its `sexp` entry, then calls `SessionStore::admit_session`: in one
-//! atomic step (the `ADMIT_SESSION` Lua script, or one lock in memory) each member of the user's
-//! index is judged by its record (`c` and `l` against the idle and absolute timeouts,
-//! `Admission::is_live`): members without a record leave the index, timed-out ones stay (the sweep
-//! ends them) but do not count. At the limit the step either refuses (then `create` deletes what it
-//! wrote and returns `Created::Denied` with the live sessions) or deletes the oldest live members'
-//! records and removes them from both indexes, then adds the new member with the next sequence
-//! number. The evicted records come back to the caller (`Created::Admitted { evicted }`);
-//! `lifecycle::end_evicted` writes their `gone:` notes (`Sessions::note_ended`) before the sign-in
-//! answers, revokes their grants (offline ones included) in the database, and finishes the rest
-//! in the background. Records are only ever rewritten with
-//! `set_existing` (touching `last_seen`, re-authentication), so an evicted or ended session never
-//! comes back. `lookup` enforces the tenant's idle and absolute timeouts against the injected clock
+//! `create` hands the new record to `SessionStore::admit_session`: in one atomic step (the
+//! `ADMIT_SESSION` Lua script, or one lock in memory) each member of the user's index is judged
+//! by its record (`c` and `l` against the idle and absolute timeouts, `Admission::is_live`):
+//! members without a record leave the index, timed-out ones stay (the sweep ends them) but do not
+//! count. At the limit the step either refuses (writing nothing; `create` returns
+//! `Created::Denied` with the live sessions) or deletes the oldest live members' records and
+//! removes them from both indexes; then it adds the new member with the next sequence number,
+//! stores its record and adds it to `sexp`. The evicted records come back to the caller
+//! (`Created::Admitted { evicted }`); `lifecycle::end_evicted` writes their `gone:` notes
+//! (`Sessions::note_ended`) before the sign-in answers, revokes their grants (offline ones
+//! included) in the database, and finishes the rest in the background. Records are only ever
+//! rewritten with `set_existing` (touching `last_seen`, re-authentication), so an evicted or ended
+//! session never comes back. `lookup` enforces the tenant's idle and absolute timeouts against the injected clock
 //! and refreshes `last_seen` at most once a minute. A timed-out session found by a request is
 //! returned as `Expired` and ended by the caller; `claim_due` lets the sweep
 //! (`jobs::sweep_sessions`, every 15 s) claim due sessions atomically, so each is ended by exactly

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use super::{Admission, Admitted, BoundedIncr, Incremented, SessionStore, StoreError};
+use super::{Admission, Admitted, BoundedIncr, Incremented, SessionStore, StoreError, Writes};
 use crate::clock::SharedClock;
 
 enum Value {
@@ -65,6 +65,29 @@ impl MemoryStore {
             entries.remove(key);
         }
         f(entries.get_mut(key))
+    }
+}
+
+/// Adds `member` with `score` to `index` (a fresh one if absent, expired or not an index), which
+/// then lives at least until `expires_at`.
+fn index_insert(
+    entries: &mut HashMap<String, Entry>,
+    index: &str,
+    member: &str,
+    score: i64,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) {
+    let entry = entries.entry(index.to_owned()).or_insert(Entry {
+        value: Value::Index(HashMap::new()),
+        expires_at,
+    });
+    if entry.expires_at <= now || !matches!(entry.value, Value::Index(_)) {
+        entry.value = Value::Index(HashMap::new());
+    }
+    entry.expires_at = entry.expires_at.max(expires_at);
+    if let Value::Index(members) = &mut entry.value {
+        members.insert(member.to_owned(), score);
     }
 }
 
@@ -166,9 +189,28 @@ impl SessionStore for MemoryStore {
         Ok(out)
     }
 
-    async fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
-        for k in keys {
-            self.delete(k).await?;
+    async fn apply(&self, writes: &Writes<'_>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut entries = self.entries.lock();
+        for key in writes.decr {
+            if let Some(Entry {
+                value: Value::Counter(n),
+                expires_at,
+            }) = entries.get_mut(*key)
+                && *expires_at > now
+            {
+                *n = n.saturating_sub(1);
+            }
+        }
+        for key in writes.delete {
+            entries.remove(*key);
+        }
+        for (key, value, ttl) in writes.set {
+            let entry = Entry {
+                value: Value::Bytes(value.to_vec()),
+                expires_at: self.deadline(*ttl),
+            };
+            entries.insert((*key).to_owned(), entry);
         }
         Ok(())
     }
@@ -249,22 +291,6 @@ impl SessionStore for MemoryStore {
         Ok(Incremented::Yes(counts))
     }
 
-    async fn decr(&self, keys: &[&str]) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut entries = self.entries.lock();
-        for key in keys {
-            if let Some(Entry {
-                value: Value::Counter(n),
-                expires_at,
-            }) = entries.get_mut(*key)
-                && *expires_at > now
-            {
-                *n = n.saturating_sub(1);
-            }
-        }
-        Ok(())
-    }
-
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
         let now = self.clock.now();
         Ok(self.with_live(key, |e| e.and_then(|e| (e.expires_at - now).to_std().ok())))
@@ -279,18 +305,14 @@ impl SessionStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let expires_at = self.deadline(ttl);
         let now = self.clock.now();
-        let mut entries = self.entries.lock();
-        let entry = entries.entry(index.to_owned()).or_insert(Entry {
-            value: Value::Index(HashMap::new()),
+        index_insert(
+            &mut self.entries.lock(),
+            index,
+            member,
+            score,
             expires_at,
-        });
-        if entry.expires_at <= now || !matches!(entry.value, Value::Index(_)) {
-            entry.value = Value::Index(HashMap::new());
-        }
-        entry.expires_at = entry.expires_at.max(expires_at);
-        if let Value::Index(members) = &mut entry.value {
-            members.insert(member.to_owned(), score);
-        }
+            now,
+        );
         Ok(())
     }
 
@@ -331,6 +353,8 @@ impl SessionStore for MemoryStore {
     async fn admit_session(&self, a: &Admission<'_>) -> Result<Admitted, StoreError> {
         let now = self.clock.now();
         let index_expiry = self.deadline(a.index_ttl);
+        let record_expiry = self.deadline(a.record_ttl);
+        let expiry_index_expiry = self.deadline(a.expiry_index_ttl);
         let mut entries = self.entries.lock();
         let all = match entries.get(a.user_index) {
             Some(Entry {
@@ -397,6 +421,21 @@ impl SessionStore for MemoryStore {
                 value: Value::Index(members),
                 expires_at,
             },
+        );
+        entries.insert(
+            format!("{}{}", a.record_prefix, a.member),
+            Entry {
+                value: Value::Bytes(a.record.to_vec()),
+                expires_at: record_expiry,
+            },
+        );
+        index_insert(
+            &mut entries,
+            a.expiry_index,
+            a.member,
+            a.expires_at,
+            expiry_index_expiry,
+            now,
         );
         Ok(Admitted::Yes { evicted })
     }

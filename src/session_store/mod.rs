@@ -57,7 +57,16 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
 
     /// Deletes several keys in one round trip.
-    async fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError>;
+    async fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+        self.apply(&Writes {
+            delete: keys,
+            ..Writes::default()
+        })
+        .await
+    }
+
+    /// Applies several writes as one atomic step (one round trip on Redis). See [`Writes`].
+    async fn apply(&self, writes: &Writes<'_>) -> Result<(), StoreError>;
 
     /// Increments a counter, creating it at 1 with `ttl`; the TTL is not extended afterwards
     /// (fixed windows for rate limits).
@@ -71,7 +80,13 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Decrements each of these counters that exists and is above zero (gives back an increment);
     /// never creates a counter nor changes its TTL.
-    async fn decr(&self, keys: &[&str]) -> Result<(), StoreError>;
+    async fn decr(&self, keys: &[&str]) -> Result<(), StoreError> {
+        self.apply(&Writes {
+            decr: keys,
+            ..Writes::default()
+        })
+        .await
+    }
 
     /// Remaining lifetime of a key, or `None` if it does not exist.
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
@@ -121,8 +136,9 @@ pub trait SessionStore: Send + Sync + 'static {
 /// either the request is refused (`evict_oldest == false`) or the oldest (first admitted) are
 /// evicted until there is room: their records are read and deleted and they leave `user_index`
 /// and `expiry_index`. Finally `member` joins `user_index` with the next sequence number as its
-/// score, so "oldest" means "admitted first", exactly, whatever the clocks of the replicas say.
-/// The new session's record must already be written.
+/// score, so "oldest" means "admitted first", exactly, whatever the clocks of the replicas say,
+/// and its `record` is stored (under `record_prefix` + `member`, for `record_ttl`) and joins
+/// `expiry_index` with the score `expires_at`. A refused session leaves nothing behind.
 #[derive(Debug)]
 pub struct Admission<'a> {
     pub user_index: &'a str,
@@ -138,6 +154,13 @@ pub struct Admission<'a> {
     /// `None`: unlimited. At least 1.
     pub limit: Option<u32>,
     pub evict_oldest: bool,
+    /// The new session's record (JSON with `c` and `l`, as above) and its lifetime.
+    pub record: &'a [u8],
+    pub record_ttl: Duration,
+    /// When the new session times out (its score in `expiry_index`, Unix seconds).
+    pub expires_at: i64,
+    /// `expiry_index` lives at least this long from now.
+    pub expiry_index_ttl: Duration,
 }
 
 impl Admission<'_> {
@@ -159,6 +182,19 @@ pub enum Admitted {
     Yes { evicted: Vec<(String, Vec<u8>)> },
     /// Refused: the user's live sessions, oldest first.
     No { live: Vec<String> },
+}
+
+/// Writes applied together ([`SessionStore::apply`]), in this order: decrements, deletions,
+/// stores.
+#[derive(Debug, Default)]
+pub struct Writes<'a> {
+    /// Counters given back: each that exists and is above zero goes down by one (never created,
+    /// TTL unchanged), as [`SessionStore::decr`].
+    pub decr: &'a [&'a str],
+    /// Keys deleted.
+    pub delete: &'a [&'a str],
+    /// Values stored, each replacing any previous value and TTL, as [`SessionStore::set`].
+    pub set: &'a [(&'a str, &'a [u8], Duration)],
 }
 
 /// An all-or-nothing increment of several counters ([`SessionStore::incr_bounded`]).

@@ -6,7 +6,9 @@ use std::time::Duration;
 use watchword::clock::{ManualClock, SharedClock};
 use watchword::session_store::memory::MemoryStore;
 use watchword::session_store::redis::RedisStore;
-use watchword::session_store::{Admission, Admitted, BoundedIncr, Incremented, SessionStore};
+use watchword::session_store::{
+    Admission, Admitted, BoundedIncr, Incremented, SessionStore, Writes,
+};
 
 use crate::common::backend::delete_redis_prefix;
 use crate::common::required_redis_url;
@@ -171,17 +173,13 @@ fn record(member: &str, last_seen: i64) -> Vec<u8> {
 }
 
 /// A session `member` joins its user's sessions at time 1000 (idle timeout 100 s, absolute
-/// 1000 s).
+/// 1000 s), bringing its record and its expiry (1100).
 async fn admit(
     s: &dyn SessionStore,
     member: &str,
     limit: Option<u32>,
     evict_oldest: bool,
 ) -> Admitted {
-    s.set(&format!("rec:{member}"), &record(member, 1000), MIN)
-        .await
-        .unwrap();
-    s.index_add("expiry", member, 1100, MIN).await.unwrap();
     s.admit_session(&Admission {
         user_index: "user",
         expiry_index: "expiry",
@@ -193,6 +191,10 @@ async fn admit(
         index_ttl: MIN,
         limit,
         evict_oldest,
+        record: &record(member, 1000),
+        record_ttl: MIN,
+        expires_at: 1100,
+        expiry_index_ttl: MIN,
     })
     .await
     .unwrap()
@@ -210,6 +212,17 @@ async fn members(s: &dyn SessionStore, index: &str) -> Vec<String> {
 async fn admission_contract(s: &dyn SessionStore) {
     let none = || Admitted::Yes { evicted: vec![] };
     assert_eq!(admit(s, "a", Some(2), true).await, none());
+    assert_eq!(
+        s.get("rec:a").await.unwrap(),
+        Some(record("a", 1000)),
+        "an admitted session's record is stored"
+    );
+    let ttl = s.ttl("rec:a").await.unwrap().unwrap();
+    assert!(ttl <= MIN && ttl > Duration::from_secs(55), "{ttl:?}");
+    assert_eq!(
+        s.index_members("expiry").await.unwrap(),
+        [("a".into(), 1100)]
+    );
     assert_eq!(admit(s, "b", Some(2), true).await, none());
     // At the limit: the oldest is evicted and its record taken.
     assert_eq!(
@@ -233,6 +246,12 @@ async fn admission_contract(s: &dyn SessionStore) {
         }
     );
     assert_eq!(members(s, "user").await, ["b", "c"]);
+    assert_eq!(
+        s.get("rec:d").await.unwrap(),
+        None,
+        "a refusal stores nothing"
+    );
+    assert_eq!(members(s, "expiry").await, ["b", "c"]);
     // A timed-out session (idle since 850) does not count, but stays for the sweep to end;
     // a session whose record is gone leaves the index.
     s.set("rec:b", &record("b", 850), MIN).await.unwrap();
@@ -318,6 +337,28 @@ async fn bounded_contract(s: &dyn SessionStore) {
         Incremented::Yes(vec![1])
     );
     s.decr(&[]).await.unwrap();
+
+    // apply: gives back, deletes and stores in one step.
+    s.set("gone-soon", b"x", MIN).await.unwrap();
+    s.apply(&Writes {
+        decr: &["b1", "never"],
+        delete: &["gone-soon"],
+        set: &[
+            ("kept", b"v1", MIN),
+            ("kept2", b"v2", Duration::from_secs(5)),
+        ],
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.get("b1").await.unwrap().as_deref(), Some(&b"0"[..]));
+    assert_eq!(s.get("never").await.unwrap(), None);
+    assert_eq!(s.get("gone-soon").await.unwrap(), None);
+    assert_eq!(s.get("kept").await.unwrap().as_deref(), Some(&b"v1"[..]));
+    assert_eq!(s.get("kept2").await.unwrap().as_deref(), Some(&b"v2"[..]));
+    let ttl = s.ttl("kept2").await.unwrap().unwrap();
+    assert!(ttl <= Duration::from_secs(5), "{ttl:?}");
+    s.apply(&Writes::default()).await.unwrap();
+    s.delete_many(&["kept", "kept2"]).await.unwrap();
 }
 
 /// Many bounded increments at once: exactly the bound gets through.

@@ -102,6 +102,8 @@ pub struct Sessions {
 }
 
 const EXPIRY_INDEX: &str = "sexp";
+/// How long the expiry index lives after its last addition (it is never empty for long).
+const EXPIRY_INDEX_TTL: Duration = Duration::from_secs(400 * 86_400);
 const RECORD_PREFIX: &str = "sess:";
 
 fn record_key(sid: &str) -> String {
@@ -185,7 +187,7 @@ impl Sessions {
             last_seen: now,
         };
         let policy = &tenant.policy.session;
-        self.write(&record, policy, false).await?;
+        let (bytes, ttl) = self.serialize(&record, policy);
         let admitted = self
             .store
             .admit_session(&Admission {
@@ -201,6 +203,10 @@ impl Sessions {
                 ),
                 limit: policy.max_sessions_per_user.max(),
                 evict_oldest: force || policy.on_limit == OnLimit::EndOldest,
+                record: &bytes,
+                record_ttl: ttl,
+                expires_at: deadline(&record, policy),
+                expiry_index_ttl: EXPIRY_INDEX_TTL,
             })
             .await?;
         match admitted {
@@ -221,8 +227,6 @@ impl Sessions {
                     .collect(),
             }),
             Admitted::No { live } => {
-                self.store.delete(&record_key(&record.sid)).await?;
-                self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
                 let mut out = Vec::new();
                 for sid in live {
                     if let Some(record) = self.load(&sid).await? {
@@ -263,7 +267,7 @@ impl Sessions {
         record.amr = proof.amr;
         record.ip = clip(ip, 64);
         record.device = crate::domain::device::describe(user_agent);
-        if !self.write(&record, &tenant.policy.session, true).await? {
+        if !self.rewrite(&record, &tenant.policy.session).await? {
             return Ok(None);
         }
         Ok(Some(NewSession {
@@ -272,33 +276,37 @@ impl Sessions {
         }))
     }
 
-    /// Writes the record and its place in the expiry index. With `existing`, only if the record
-    /// is still there; returns whether it wrote.
-    async fn write(
-        &self,
-        record: &BrowserSession,
-        policy: &SessionPolicy,
-        existing: bool,
-    ) -> Result<bool, StoreError> {
+    /// A record as stored, and how long the store keeps it.
+    fn serialize(&self, record: &BrowserSession, policy: &SessionPolicy) -> (Vec<u8>, Duration) {
         let bytes = serde_json::to_vec(record).expect("session records serialize");
         let ttl = record
             .store_ttl(self.clock.now(), policy)
             .to_std()
             .unwrap_or(Duration::from_secs(1));
-        let key = record_key(&record.sid);
-        if existing {
-            if !self.store.set_existing(&key, &bytes, ttl).await? {
-                return Ok(false);
-            }
-        } else {
-            self.store.set(&key, &bytes, ttl).await?;
+        (bytes, ttl)
+    }
+
+    /// Rewrites the record of a session that is still there, and its place in the expiry index;
+    /// returns whether it wrote.
+    async fn rewrite(
+        &self,
+        record: &BrowserSession,
+        policy: &SessionPolicy,
+    ) -> Result<bool, StoreError> {
+        let (bytes, ttl) = self.serialize(record, policy);
+        if !self
+            .store
+            .set_existing(&record_key(&record.sid), &bytes, ttl)
+            .await?
+        {
+            return Ok(false);
         }
         self.store
             .index_add(
                 EXPIRY_INDEX,
                 &record.sid,
                 deadline(record, policy),
-                Duration::from_secs(400 * 86_400),
+                EXPIRY_INDEX_TTL,
             )
             .await?;
         Ok(true)
@@ -369,7 +377,7 @@ impl Sessions {
             SessionState::Active => {
                 if touch && record.needs_touch(now, policy) {
                     record.last_seen = now.timestamp();
-                    if !self.write(&record, policy, true).await? {
+                    if !self.rewrite(&record, policy).await? {
                         return Ok(SessionLookup::Missing); // ended meanwhile
                     }
                 }
@@ -488,7 +496,7 @@ impl Sessions {
                 EXPIRY_INDEX,
                 &found.record.sid,
                 deadline(&found.record, policy),
-                Duration::from_secs(400 * 86_400),
+                EXPIRY_INDEX_TTL,
             )
             .await
     }

@@ -37,7 +37,7 @@ use crate::context::Ctx;
 use crate::crypto::{hmac_sha256, hmac_sha256_verify, random};
 use crate::domain::tenant::Tenant;
 use crate::domain::throttle::{WINDOW_SECS, address_of, network_of, window_room, window_wait};
-use crate::session_store::{BoundedIncr, Incremented, StoreError};
+use crate::session_store::{BoundedIncr, Incremented, StoreError, Writes};
 
 /// Counters outlive their window by one more (the sliding estimate reads the previous one).
 const COUNTER_TTL: Duration = Duration::from_secs(2 * WINDOW_SECS as u64 + 60);
@@ -207,16 +207,16 @@ async fn reserve(
     Ok(Err(refusal))
 }
 
-/// Stores "until now + secs" under `key`.
-async fn hold(ctx: &Ctx, key: &str, secs: u64) -> Result<(), StoreError> {
+/// A hold of `secs` seconds: its value ("until now + secs") and its TTL in the store.
+fn hold_until(ctx: &Ctx, secs: u64) -> (String, Duration) {
     let end = ctx.clock.unix() + secs as i64;
-    ctx.store
-        .set(
-            key,
-            end.to_string().as_bytes(),
-            Duration::from_secs(secs + 60),
-        )
-        .await
+    (end.to_string(), Duration::from_secs(secs + 60))
+}
+
+/// Stores a hold of `secs` seconds under `key`.
+async fn hold(ctx: &Ctx, key: &str, secs: u64) -> Result<(), StoreError> {
+    let (end, ttl) = hold_until(ctx, secs);
+    ctx.store.set(key, end.as_bytes(), ttl).await
 }
 
 /// Decides whether a password attempt on `account` (a user id, or for an unknown identifier the
@@ -357,15 +357,20 @@ pub async fn failed(ctx: &Ctx, tenant: &Tenant, gate: &Gate) -> Result<(), Store
     };
     let policy = &tenant.policy.throttle;
     if *n >= u64::from(policy.pair_lock_failures) {
-        hold(
-            ctx,
-            &key(tenant, &["pl", &gate.account, &gate.ip]),
-            u64::from(policy.pair_lock_secs),
-        )
-        .await?;
-        // Room for one attempt once the lock ends (each of which locks again), as when failures
-        // were counted after the fact; the lock, set first, keeps it closed until then.
-        ctx.store.decr(&[pair]).await?;
+        // The lock, and room for one attempt once it ends (each of which locks again), as when
+        // failures were counted after the fact; the lock keeps it closed until then.
+        let (end, ttl) = hold_until(ctx, u64::from(policy.pair_lock_secs));
+        ctx.store
+            .apply(&Writes {
+                decr: &[pair],
+                set: &[(
+                    &key(tenant, &["pl", &gate.account, &gate.ip]),
+                    end.as_bytes(),
+                    ttl,
+                )],
+                ..Writes::default()
+            })
+            .await?;
         metrics::counter!("watchword_throttle_locks_total", "tenant" => tenant.slug.to_string())
             .increment(1);
         return Ok(());
@@ -392,7 +397,6 @@ pub async fn release(ctx: &Ctx, gate: &Gate) -> Result<(), StoreError> {
 pub async fn succeeded(ctx: &Ctx, tenant: &Tenant, gate: &Gate) -> Result<String, StoreError> {
     let policy = &tenant.policy.throttle;
     let reserved: Vec<&str> = gate.reserved.iter().map(String::as_str).collect();
-    ctx.store.decr(&reserved).await?;
     let window = window_now(ctx);
     let pair = key(tenant, &["p", &gate.account, &gate.ip]);
     let forgiven = [
@@ -401,21 +405,20 @@ pub async fn succeeded(ctx: &Ctx, tenant: &Tenant, gate: &Gate) -> Result<String
         key(tenant, &["pw", &gate.account, &gate.ip]),
         key(tenant, &["pl", &gate.account, &gate.ip]),
     ];
-    ctx.store
-        .delete_many(&forgiven.iter().map(String::as_str).collect::<Vec<_>>())
-        .await?;
     let known_for = Duration::from_secs(u64::from(policy.known_for_days) * 86_400);
     let mut nets = gate.known.clone();
     nets.retain(|n| n != &gate.network);
     nets.push(gate.network.clone());
     let keep = nets.len().saturating_sub(20);
     nets.drain(..keep);
+    let nets = serde_json::to_vec(&nets).expect("serializes");
+    // One step: the reservation given back, the pair forgiven, the network known.
     ctx.store
-        .set(
-            &key(tenant, &["n", &gate.account]),
-            &serde_json::to_vec(&nets).expect("serializes"),
-            known_for,
-        )
+        .apply(&Writes {
+            decr: &reserved,
+            delete: &forgiven.iter().map(String::as_str).collect::<Vec<_>>(),
+            set: &[(&key(tenant, &["n", &gate.account]), &nets, known_for)],
+        })
         .await?;
     let id = match &gate.standing {
         Standing::KnownDevice(id) => id.clone(),
