@@ -49,6 +49,8 @@ pub struct Ctx {
     pub backchannel: Backchannel,
     /// The WebAuthn relying party (`None` when `public_url` has no domain name).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Outgoing mail (the outbox's transport and worker bell).
+    pub mail: Arc<crate::mail::Mailer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,8 @@ pub enum StartError {
     MasterKey(#[from] MasterKeyError),
     #[error(transparent)]
     Hashing(#[from] HashError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::transport::TransportError),
 }
 
 impl Ctx {
@@ -97,6 +101,13 @@ impl Ctx {
                 None
             }
         };
+        let mail = crate::mail::Mailer::new(&config.mail)?;
+        if config.is_https() && config.mail.transport == crate::config::MailTransport::File {
+            tracing::warn!(
+                dir = %config.mail.file_dir.display(),
+                "mail.transport is \"file\": messages (address verification, password resets) are written to files and never reach anyone; configure SMTP in [mail] for production"
+            );
+        }
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -109,6 +120,7 @@ impl Ctx {
             keyring: Arc::new(KeyRing::new()),
             backchannel: Backchannel::start(),
             webauthn,
+            mail,
         })
     }
 }

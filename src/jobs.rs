@@ -1,7 +1,8 @@
 //! Background work: the session sweep (ends timed-out sessions everywhere, so applications get
 //! their back-channel logout even when the browser never comes back, and retries revocations of
 //! evicted sessions' grants that failed) and purges of refresh tokens
-//! and signing keys nobody can use anymore. Each runs on every replica; claims are atomic in the
+//! and signing keys nobody can use anymore, and of delivered (after a week) or given-up (after
+//! 30 days) mail; the mail worker (`crate::mail::worker`) runs beside them. Each runs on every replica; claims are atomic in the
 //! session store, so each session is ended once.
 
 use std::time::Duration;
@@ -80,14 +81,17 @@ pub async fn purge(ctx: &Ctx) {
             let tokens = storage::refresh_tokens::purge(c, now - 86_400)?;
             storage::grants::purge(c, now - 86_400)?;
             let keys = storage::signing_keys::purge(c, now - 7 * 86_400)?;
-            Ok((tokens, keys))
+            let mail = storage::outbox::purge(c, now - 7 * 86_400, now - 30 * 86_400)?;
+            storage::mail_links::purge(c, now - 7 * 86_400)?;
+            Ok((tokens, keys, mail))
         })
         .await;
     match result {
-        Ok((tokens, keys)) if tokens + keys > 0 => {
+        Ok((tokens, keys, mail)) if tokens + keys + mail > 0 => {
             tracing::info!(
                 refresh_tokens = tokens,
                 signing_keys = keys,
+                mail_messages = mail,
                 "purged expired rows"
             )
         }
@@ -107,6 +111,7 @@ pub fn start(ctx: Ctx) {
             }
         });
     }
+    tokio::spawn(crate::mail::worker::run(ctx.clone()));
     let sweep_ctx = ctx.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(15));

@@ -23,6 +23,7 @@ pub mod domain;
 pub mod fuzzing;
 pub mod jobs;
 pub mod lifecycle;
+pub mod mail;
 pub mod oauth;
 pub mod observability;
 pub mod session_store;

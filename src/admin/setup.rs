@@ -105,6 +105,7 @@ pub async fn complete(
         users::NewUser {
             username: username.to_owned(),
             email: email.map(str::to_owned),
+            email_verified: false,
             display_name: None,
             password: Some(password),
             admin_role: Some(AdminRole::ReadWrite),

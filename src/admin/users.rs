@@ -5,7 +5,7 @@ use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::ids::UserId;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
-use crate::domain::user::{AdminRole, Email, LoginIdentifier, User, Username};
+use crate::domain::user::{AdminRole, Email, LoginIdentifier, User, Username, normalize};
 use crate::lifecycle::EndReason;
 use crate::storage::{self, users::UserWithHash};
 
@@ -17,6 +17,8 @@ use super::access::{self, AccessEnded, OnReset};
 pub struct NewUser {
     pub username: String,
     pub email: Option<String>,
+    /// The address is known to be the user's (an import from a system that verified it).
+    pub email_verified: bool,
     pub display_name: Option<String>,
     /// Without a password the user cannot sign in with one (e.g. federated users later).
     pub password: Option<Secret<String>>,
@@ -77,6 +79,7 @@ pub async fn create(
         id: UserId::generate(),
         tenant_id: tenant.id,
         username: username.as_str().to_owned(),
+        email_verified: input.email_verified && email.is_some(),
         email: email.map(|e| e.as_str().to_owned()),
         display_name,
         enabled: input.enabled,
@@ -268,12 +271,15 @@ pub async fn set_enabled(
 }
 
 /// Writes changed profile fields (e-mail, display name, admin role, enabled); returns whether
-/// anything changed.
+/// anything changed. A changed address is unverified unless `email_verified` says otherwise;
+/// `None` keeps the current state of an unchanged address.
+#[allow(clippy::too_many_arguments)]
 pub async fn update_profile(
     ctx: &Ctx,
     tenant: &Tenant,
     current: &User,
     email: Option<&str>,
+    email_verified: Option<bool>,
     display_name: Option<&str>,
     admin_role: Option<AdminRole>,
     actor: Actor,
@@ -284,6 +290,9 @@ pub async fn update_profile(
         .transpose()?
         .map(|e| e.as_str().to_owned());
     let mut next = current.clone();
+    let same_address = email.as_deref().map(normalize) == current.email.as_deref().map(normalize);
+    next.email_verified =
+        email.is_some() && email_verified.unwrap_or(same_address && current.email_verified);
     next.email = email;
     next.display_name = clean_display_name(display_name)?;
     next.admin_role = admin_role;

@@ -127,6 +127,7 @@
 //! minute per key (account and limit, client and address, or address), with a marker under
 //! `bf:<tenant>:audited:<keyed hash>`.
 
+pub mod email;
 pub mod error;
 pub mod mfa;
 pub mod network;

@@ -63,6 +63,7 @@ async fn run_command(app: &Watchword, command: Command) -> Result<(), CliError> 
         Command::Client(cmd) => super::clients::client(app, cmd).await,
         Command::Keys(cmd) => super::clients::keys(app, cmd).await,
         Command::Session(cmd) => super::sessions::direct(app, cmd).await,
+        Command::Mail(cmd) => super::mail::run(app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");
@@ -124,6 +125,7 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
             tenant,
             username,
             email,
+            email_verified,
             display_name,
             admin,
             password_stdin,
@@ -142,6 +144,7 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 NewUser {
                     username,
                     email,
+                    email_verified,
                     display_name,
                     password,
                     admin_role: admin,

@@ -1,9 +1,10 @@
 //! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
-//! `session`, `seed`.
+//! `session`, `seed`, `mail`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
 mod clients;
 mod commands;
+mod mail;
 mod serve;
 mod sessions;
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// See and end users' browser sessions.
     #[command(subcommand)]
     Session(sessions::SessionCommand),
+    /// See the mail outbox, send stuck messages again, send a test message.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).
@@ -91,6 +95,10 @@ pub enum UserCommand {
         username: String,
         #[arg(long)]
         email: Option<String>,
+        /// Mark the address as verified (an import from a system that verified it); otherwise
+        /// the user verifies it with a link.
+        #[arg(long, requires = "email")]
+        email_verified: bool,
         #[arg(long)]
         display_name: Option<String>,
         /// Make the user an administrator of the tenant.

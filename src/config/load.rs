@@ -59,6 +59,16 @@ impl Config {
             }
             self.redis.url = Some(Secret::new(read_secret_file("redis.url_file", &path)?));
         }
+        if let Some(path) = self.mail.smtp_password_file.take() {
+            if self.mail.smtp_password.is_some() {
+                return Err(ConfigError::invalid(
+                    "mail.smtp_password_file",
+                    "set either mail.smtp_password or mail.smtp_password_file, not both",
+                ));
+            }
+            let password = read_secret_file("mail.smtp_password_file", &path)?;
+            self.mail.smtp_password = Some(Secret::new(password.trim_end().to_owned()));
+        }
         if let Some(path) = self.metrics.token_file.take() {
             if self.metrics.token.is_some() {
                 return Err(ConfigError::invalid(
@@ -202,6 +212,7 @@ impl Config {
             crate::crypto::master_key::MasterKey::from_base64(key.expose())
                 .map_err(|e| ConfigError::invalid("secrets.master_key", e.to_string()))?;
         }
+        self.mail.validate()?;
         Ok(())
     }
 

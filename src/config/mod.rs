@@ -26,6 +26,7 @@ pub struct Config {
     pub hashing: HashingConfig,
     pub secrets: SecretsConfig,
     pub metrics: MetricsConfig,
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,5 +232,7 @@ impl ConfigError {
 }
 
 mod load;
+mod mail;
+pub use mail::{MailConfig, MailTransport, SmtpTls};
 #[cfg(test)]
 mod tests;

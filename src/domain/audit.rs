@@ -47,6 +47,10 @@ pub enum AuditAction {
     AccessWithdrawn,
     /// An administrator removed every second factor of a user (lost factor, re-proofed).
     FactorsReset,
+    /// A link to verify an address was sent.
+    EmailVerificationSent,
+    /// A user proved an address with the link.
+    EmailVerified,
 }
 
 impl AuditAction {
@@ -80,6 +84,8 @@ impl AuditAction {
             AuditAction::RecoveryCodesGenerated => "recovery_codes_generated",
             AuditAction::AccessWithdrawn => "access_withdrawn",
             AuditAction::FactorsReset => "factors_reset",
+            AuditAction::EmailVerificationSent => "email_verification_sent",
+            AuditAction::EmailVerified => "email_verified",
         }
     }
 }

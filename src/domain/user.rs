@@ -156,6 +156,9 @@ pub struct User {
     pub tenant_id: TenantId,
     pub username: String,
     pub email: Option<String>,
+    /// The user proved the address (a verification link) or an operator vouched for it; false
+    /// again whenever the address changes.
+    pub email_verified: bool,
     pub display_name: Option<String>,
     pub enabled: bool,
     pub admin_role: Option<AdminRole>,

@@ -16,8 +16,7 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
         && let Some(email) = &user.email
     {
         m.insert("email".into(), json!(email));
-        // Addresses are not verified by Watchword yet.
-        m.insert("email_verified".into(), json!(false));
+        m.insert("email_verified".into(), json!(user.email_verified));
     }
     m
 }

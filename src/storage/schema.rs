@@ -27,6 +27,7 @@ diesel::table! {
         password_changed_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        email_verified -> Bool,
     }
 }
 
@@ -181,3 +182,33 @@ diesel::allow_tables_to_appear_in_same_query!(
     webauthn_credentials,
     recovery_codes
 );
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        kind -> Text,
+        recipient -> Text,
+        content -> Binary,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_until -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+        failed_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_links (token_digest) {
+        token_digest -> Text,
+        tenant_id -> Text,
+        user_id -> Nullable<Text>,
+        purpose -> Text,
+        address -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}

@@ -17,6 +17,7 @@ struct UserRow {
     username_normalized: String,
     email: Option<String>,
     email_normalized: Option<String>,
+    email_verified: bool,
     display_name: Option<String>,
     enabled: bool,
     admin_role: Option<String>,
@@ -55,6 +56,7 @@ impl UserRow {
                 .map_err(|_| corrupt("admin_role"))?,
             username: self.username,
             email: self.email,
+            email_verified: self.email_verified,
             display_name: self.display_name,
             enabled: self.enabled,
             created_at: from_unix(self.created_at),
@@ -74,6 +76,7 @@ impl UserRow {
             username: user.username.clone(),
             email_normalized: user.email.as_deref().map(normalize),
             email: user.email.clone(),
+            email_verified: user.email_verified,
             display_name: user.display_name.clone(),
             enabled: user.enabled,
             admin_role: user.admin_role.map(|r| r.as_str().to_owned()),
@@ -97,7 +100,8 @@ pub fn insert(
     Ok(())
 }
 
-/// Writes username, e-mail, display name, enabled flag and admin role (not the password).
+/// Writes username, e-mail (and whether it is verified), display name, enabled flag and admin
+/// role (not the password).
 pub fn update_profile(conn: &mut DbConn, user: &User) -> Result<(), StorageError> {
     let n = diesel::update(users::table.find(user.id.to_string()))
         .set((
@@ -105,6 +109,7 @@ pub fn update_profile(conn: &mut DbConn, user: &User) -> Result<(), StorageError
             users::username_normalized.eq(normalize(&user.username)),
             users::email.eq(&user.email),
             users::email_normalized.eq(user.email.as_deref().map(normalize)),
+            users::email_verified.eq(user.email_verified),
             users::display_name.eq(&user.display_name),
             users::enabled.eq(user.enabled),
             users::admin_role.eq(user.admin_role.map(|r| r.as_str())),
@@ -205,4 +210,21 @@ pub fn count_admins(conn: &mut DbConn, tenant: TenantId) -> Result<i64, StorageE
         .filter(users::admin_role.is_not_null())
         .count()
         .get_result(conn)?)
+}
+
+/// Marks the user's address verified if it is still `address` (normalized); whether it did.
+pub fn set_email_verified(
+    conn: &mut DbConn,
+    id: UserId,
+    address: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    Ok(diesel::update(
+        users::table
+            .find(id.to_string())
+            .filter(users::email_normalized.eq(normalize(address))),
+    )
+    .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+    .execute(conn)?
+        == 1)
 }

@@ -9,8 +9,8 @@ use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
-    account, apps, assets, factors, health, home, login, logout, mfa, mfa_enrol, session, setup,
-    webauthn,
+    account, apps, assets, email, factors, health, home, login, logout, mfa, mfa_enrol, session,
+    setup, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -166,6 +166,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route(
             "/t/{tenant}/account/apps/remove",
             web::post().to(apps::remove),
+        )
+        .route(
+            "/t/{tenant}/account/email/verify",
+            web::post().to(email::send),
+        )
+        .service(
+            web::resource("/t/{tenant}/email/verify")
+                .get(email::confirm)
+                .post(email::verify)
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .route(
             "/t/{tenant}/account/sessions/end",

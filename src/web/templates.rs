@@ -197,10 +197,25 @@ pub struct AccountPage<'a> {
     pub csrf_token: &'a str,
     pub user_label: &'a str,
     pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
     pub notice: Option<&'a str>,
     pub limit_text: String,
     pub sessions: Vec<SessionRow>,
     pub others: bool,
+}
+
+/// A mail link's confirmation button, or what using it did.
+#[derive(Template)]
+#[template(path = "auth/email_verify.html")]
+pub struct EmailVerifyPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    /// Show the confirmation button for this token.
+    pub token: Option<&'a str>,
+    pub heading: &'a str,
+    pub message: &'a str,
 }
 
 #[derive(Template)]

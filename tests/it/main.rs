@@ -68,6 +68,7 @@
 //! `.ci/run` sets after installing them.
 
 mod common;
+mod mail;
 mod mfa;
 pub mod oidc;
 mod operations;

@@ -139,6 +139,9 @@ impl SeedClient {
 pub struct SeedUser {
     pub username: String,
     pub email: Option<String>,
+    /// The address is already verified (an import from a system that verified it). Default:
+    /// false, and the user verifies it with a link.
+    pub email_verified: Option<bool>,
     pub display_name: Option<String>,
     /// A plain password (checked against the tenant's policy, stored only as a hash).
     pub password: Option<Secret<String>>,

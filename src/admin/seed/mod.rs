@@ -211,6 +211,7 @@ async fn apply_user(
             users::NewUser {
                 username: u.username.clone(),
                 email: u.email.clone(),
+                email_verified: u.email_verified.unwrap_or(false),
                 display_name: u.display_name.clone(),
                 password: u.password.clone(),
                 admin_role: u.admin.and_then(AdminSetting::role),
@@ -232,6 +233,7 @@ async fn apply_user(
         tenant,
         &user,
         u.email.as_deref().or(user.email.as_deref()),
+        u.email_verified,
         u.display_name.as_deref().or(user.display_name.as_deref()),
         u.admin.map_or(user.admin_role, AdminSetting::role),
         Actor::Seed,

@@ -52,6 +52,11 @@ pub async fn show(
         Some("one") => Some("That session is signed out."),
         Some("others") => Some("You are signed out everywhere else."),
         Some("nothing") => Some("There was no such session to sign out."),
+        Some("verify-sent") => Some("We sent you a link: open it to confirm your address."),
+        Some("verify-throttled") => Some(
+            "You asked for several links already. Use the newest one, or try again in an hour.",
+        ),
+        Some("verify-none") => Some("There is no address to confirm."),
         _ => None,
     };
     let issue = csrf::issue(&state, &req);
@@ -63,6 +68,8 @@ pub async fn show(
             csrf_token: &issue.token,
             user_label: user.label(),
             username: &user.username,
+            email: user.email.as_deref(),
+            email_verified: user.email_verified,
             notice,
             limit_text: format!(
                 "Your account can be signed in on {} at a time.",

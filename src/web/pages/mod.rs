@@ -5,6 +5,7 @@
 pub mod account;
 pub mod apps;
 pub mod assets;
+pub mod email;
 pub mod factors;
 pub mod health;
 pub mod home;

@@ -42,6 +42,11 @@ pub fn capture() -> Option<Logs> {
 }
 
 impl Logs {
+    /// Everything captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.0.lock().unwrap()).into_owned()
+    }
+
     /// Every captured event of request `request_id` (JSON objects).
     pub fn of_request(&self, request_id: &str) -> Vec<serde_json::Value> {
         String::from_utf8_lossy(&self.0.0.lock().unwrap())

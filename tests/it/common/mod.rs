@@ -7,6 +7,7 @@ pub mod browser;
 pub mod logs;
 pub mod oidc;
 pub mod proxy;
+pub mod smtp;
 pub mod test_app;
 
 pub use browser::Browser;

@@ -81,6 +81,7 @@ impl TestApp {
             watchword::admin::users::NewUser {
                 username: username.into(),
                 email: Some(format!("{username}@example.test")),
+                email_verified: false,
                 display_name: None,
                 password: Some(Secret::new(password.into())),
                 admin_role: None,

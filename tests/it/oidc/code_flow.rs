@@ -92,6 +92,24 @@ async fn code_flow_with_pkce_nonce_id_token_and_userinfo() {
         info.email().map(|e| e.as_str()),
         Some("olivia@example.test")
     );
+    // `email_verified` tells the truth: false until the address is proven, then true.
+    assert_eq!(info.email_verified(), Some(false));
+    let id = user.id;
+    app.app
+        .ctx
+        .db
+        .run(move |c| {
+            watchword::storage::users::set_email_verified(c, id, "olivia@example.test", 0)
+        })
+        .await
+        .unwrap();
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo answers");
+    assert_eq!(info.email_verified(), Some(true));
 
     // The access token is an RFC 9068 JWT.
     let header = jsonwebtoken::decode_header(tokens.access_token().secret()).unwrap();

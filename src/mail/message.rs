@@ -1,0 +1,145 @@
+//! The messages Watchword sends: one kind each, rendered from a pair of askama templates under
+//! `templates/mail/` (plain text, and HTML escaped automatically) sharing one layout with the
+//! tenant's display name. Links are built by the caller from `public_url`; `link_hint` cuts the
+//! secret off a link for log lines.
+
+use askama::Template;
+
+/// What a message is about (the `kind` label of the mail metrics and of the outbox).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `watchword mail test`: proves the transport works.
+    Test,
+    VerifyEmail,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Test => "test",
+            Kind::VerifyEmail => "verify_email",
+        }
+    }
+}
+
+/// A message ready to queue.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub kind: Kind,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The message's one-time link, if it has one (logged only through [`link_hint`]).
+    pub link: Option<String>,
+}
+
+/// A link with its secret cut off: everything before the query or fragment.
+pub fn link_hint(link: &str) -> String {
+    match link.find(['?', '#']) {
+        Some(at) => format!("{}?…", &link[..at]),
+        None => link.to_owned(),
+    }
+}
+
+/// Renders the text and HTML templates of one message from the same data.
+macro_rules! render {
+    ($kind:expr, $subject:expr, $ty:ty, $data:expr, $text:literal, $html:literal, $link:expr) => {{
+        #[derive(Template)]
+        #[template(path = $text)]
+        struct Text<'a> {
+            m: &'a $ty,
+        }
+        #[derive(Template)]
+        #[template(path = $html)]
+        struct Html<'a> {
+            m: &'a $ty,
+        }
+        let data: $ty = $data;
+        Rendered {
+            kind: $kind,
+            subject: $subject,
+            text: Text { m: &data }.render().expect("mail templates render"),
+            html: Html { m: &data }.render().expect("mail templates render"),
+            link: $link,
+        }
+    }};
+}
+
+/// The operator's test message.
+pub struct TestMail {
+    pub tenant: String,
+}
+
+pub fn test(tenant: &str) -> Rendered {
+    render!(
+        Kind::Test,
+        format!("{tenant}: test message"),
+        TestMail,
+        TestMail {
+            tenant: tenant.to_owned()
+        },
+        "mail/test.txt",
+        "mail/test.html",
+        None
+    )
+}
+
+/// "Confirm your e-mail address".
+pub struct VerifyEmail {
+    pub tenant: String,
+    pub name: String,
+    pub address: String,
+    pub link: String,
+    pub hours: i64,
+}
+
+pub fn verify_email(m: VerifyEmail) -> Rendered {
+    let subject = format!("{}: confirm your e-mail address", m.tenant);
+    let link = Some(m.link.clone());
+    render!(
+        Kind::VerifyEmail,
+        subject,
+        VerifyEmail,
+        m,
+        "mail/verify_email.txt",
+        "mail/verify_email.html",
+        link
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_text_is_not_mangled() {
+        let r = verify_email(VerifyEmail {
+            tenant: "Acme <Corp>".into(),
+            name: "Ann & Bob".into(),
+            address: "ann@example.com".into(),
+            link: "https://id.example.com/t/acme/email/verify?token=abc".into(),
+            hours: 24,
+        });
+        assert!(r.html.contains("Acme &#60;Corp&#62;") || r.html.contains("Acme &lt;Corp&gt;"));
+        assert!(!r.html.contains("<Corp>"));
+        assert!(r.text.contains("Acme <Corp>"), "{}", r.text);
+        assert!(
+            r.text
+                .contains("https://id.example.com/t/acme/email/verify?token=abc")
+        );
+        assert_eq!(r.subject, "Acme <Corp>: confirm your e-mail address");
+    }
+
+    #[test]
+    fn link_hints_hold_no_secret() {
+        assert_eq!(
+            link_hint("https://x.example/t/a/email/verify?token=secret"),
+            "https://x.example/t/a/email/verify?…"
+        );
+        assert_eq!(
+            link_hint("https://x.example/a#secret"),
+            "https://x.example/a?…"
+        );
+        assert_eq!(link_hint("https://x.example/a"), "https://x.example/a");
+    }
+}

@@ -1,0 +1,160 @@
+//! The outbox and its worker against a real SMTP server.
+
+use std::time::Duration;
+
+use watchword::mail::{self, Recipient, worker};
+use watchword::storage::outbox::{self, Which};
+
+use super::smtp_to;
+use crate::common::TestApp;
+use crate::common::smtp::{SmtpSink, free_port};
+
+/// Queues the tenant's test message to `to` as a flow would (in a transaction of its own).
+async fn queue(app: &TestApp, to: &str, name: Option<&str>) -> String {
+    let ctx = &app.app.ctx;
+    let to = Recipient::new(to, name).expect("a valid address");
+    let rendered = mail::message::test("Acme");
+    let (key, now) = (*ctx.keys.encryption, ctx.clock.unix());
+    let id = ctx
+        .db
+        .write(move |c| mail::queue(c, &key, now, None, &to, &rendered))
+        .await
+        .unwrap();
+    ctx.mail.wake();
+    id
+}
+
+async fn listed(app: &TestApp, which: Which) -> Vec<outbox::Listed> {
+    app.app
+        .ctx
+        .db
+        .run(move |c| outbox::list(c, which, 100))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn messages_reach_a_real_smtp_server_once_with_their_headers_encoded() {
+    let sink = SmtpSink::start();
+    let app = TestApp::builder().tweak(smtp_to(sink.port)).start().await;
+    // A display name that tries to add a header: it must stay inside the To header.
+    let id = queue(
+        &app,
+        "ann@example.com",
+        Some("Ann\r\nBcc: eve@evil.example"),
+    )
+    .await;
+    worker::deliver_due(&app.app.ctx).await;
+    let got = sink.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert!(m.to.contains("<ann@example.com>"), "{}", m.to);
+    assert!(!m.raw.to_ascii_lowercase().contains("\nbcc:"), "{}", m.raw);
+    assert_eq!(m.subject, "Acme: test message");
+    assert!(m.message_id.contains(&id), "{}", m.message_id);
+    assert!(m.text.contains("mail delivery works"), "{}", m.text);
+    let rows = listed(&app, Which::All).await;
+    assert!(rows[0].sent_at.is_some());
+    // Nothing is sent twice: more rounds find nothing due.
+    assert_eq!(worker::deliver_due(&app.app.ctx).await.sent, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1);
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("watchword_mail_sent_total{kind=\"test\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("watchword_mail_queued_total{kind=\"test\"} 1"));
+}
+
+#[tokio::test]
+async fn an_smtp_outage_loses_nothing_and_delivers_after_the_backoff() {
+    let port = free_port();
+    let app = TestApp::builder().tweak(smtp_to(port)).start().await;
+    queue(&app, "bob@example.com", None).await;
+    worker::deliver_due(&app.app.ctx).await;
+    let stuck = listed(&app, Which::Stuck).await;
+    assert_eq!(stuck.len(), 1, "the message waits after a failed attempt");
+    assert_eq!(stuck[0].attempts, 1);
+    assert!(stuck[0].last_error.is_some());
+    assert!(stuck[0].next_attempt_at >= app.app.ctx.clock.unix() + 30);
+
+    // The server comes back; nothing is due before the backoff ends, then it is delivered.
+    let sink = SmtpSink::start_on(port);
+    worker::deliver_due(&app.app.ctx).await;
+    assert!(sink.received().is_empty(), "not before the backoff");
+    app.clock.advance(chrono::Duration::seconds(31));
+    worker::deliver_due(&app.app.ctx).await;
+    let got = sink.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].to, "bob@example.com");
+    assert!(listed(&app, Which::Stuck).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_message_is_given_up_after_its_attempts_and_retry_sends_it() {
+    let port = free_port();
+    let app = TestApp::builder()
+        .tweak(smtp_to(port))
+        .tweak(|c| c.mail.max_attempts = 2)
+        .start()
+        .await;
+    let id = queue(&app, "carol@example.com", None).await;
+    worker::deliver_due(&app.app.ctx).await;
+    app.clock.advance(chrono::Duration::seconds(31));
+    worker::deliver_due(&app.app.ctx).await;
+    let failed = listed(&app, Which::Failed).await;
+    assert_eq!(failed.len(), 1, "given up after 2 attempts");
+    assert_eq!(failed[0].attempts, 2);
+
+    // `watchword mail list` shows it (never its content); `mail retry --failed` makes it due.
+    let out = app
+        .cli()
+        .args(["mail", "list", "--state", "failed"])
+        .output()
+        .unwrap();
+    let listed_text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(listed_text.contains(&id) && listed_text.contains("carol@example.com"));
+    assert!(!listed_text.contains("mail delivery works"));
+    let out = app
+        .cli()
+        .args(["mail", "retry", "--failed"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 message(s) due now"));
+
+    let sink = SmtpSink::start_on(port);
+    worker::deliver_due(&app.app.ctx).await;
+    assert_eq!(sink.wait_for(1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_file_transport_writes_one_eml_file_per_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail_dir = dir.path().join("mail");
+    let app = TestApp::builder()
+        .tweak({
+            let d = mail_dir.clone();
+            move |c| c.mail.file_dir = d
+        })
+        .start()
+        .await;
+    queue(&app, "dan@example.com", None).await;
+    worker::deliver_due(&app.app.ctx).await;
+    let files: Vec<_> = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().unwrap(), "eml");
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(raw.contains("To: dan@example.com"));
+}
