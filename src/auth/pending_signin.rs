@@ -46,6 +46,10 @@ pub struct PendingSignIn {
     /// authentication of the session, and `amr` holds only what this step proved.
     #[serde(default)]
     pub reauthenticated: bool,
+    /// A password reset by mail link (`crate::recovery`), not a sign-in: proving the second
+    /// factor leads to `NeedState::NewPassword`, never to a session.
+    #[serde(default)]
+    pub reset: bool,
 }
 
 /// Serializable form of [`Need`].
@@ -57,6 +61,9 @@ pub enum NeedState {
     /// A step-up for a user with no second factor: the password again first (a session alone,
     /// however old, may not add a first factor), then `Enrolment`.
     Password,
+    /// A password reset whose person is proven (the link, and the second factor if they have
+    /// one): a new password is all that is accepted.
+    NewPassword,
 }
 
 impl From<Need> for NeedState {
@@ -145,6 +152,11 @@ pub async fn save(ctx: &Ctx, token: &str, pending: &PendingSignIn) -> Result<(),
     ctx.store.set(&key(token), &bytes, TTL).await
 }
 
+/// Uses a pending sign-in up (its token stops working); whether this call did.
+pub async fn take(ctx: &Ctx, token: &str) -> Result<bool, StoreError> {
+    Ok(ctx.store.take(&key(token)).await?.is_some())
+}
+
 /// The pending sign-in behind a cookie, if it exists and belongs to this tenant.
 pub async fn load(
     ctx: &Ctx,
@@ -161,6 +173,8 @@ pub async fn load(
 
 /// What finishing a pending sign-in did.
 pub enum Finished {
+    /// A password reset proved the second factor: the new password is next (same token).
+    ResetProven,
     /// A new sign-in: its session (or the session limit's refusal).
     SignedIn(Started),
     /// A step-up: the same session, under a new cookie, with the stronger methods.
@@ -189,6 +203,13 @@ pub async fn finish(
         if !amr.contains(m) {
             amr.push(*m);
         }
+    }
+    if pending.reset {
+        let mut next = pending.clone();
+        next.amr = amr;
+        next.need = NeedState::NewPassword;
+        save(ctx, token, &next).await?;
+        return Ok(Finished::ResetProven);
     }
     let Some(sid) = &pending.step_up else {
         return Ok(Finished::SignedIn(

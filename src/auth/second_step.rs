@@ -120,6 +120,7 @@ pub async fn start_step_up(
         ip: origin.ip.clone(),
         user_agent: origin.user_agent.clone(),
         reauthenticated: false,
+        reset: false,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(StepUpStart::Parked { token, need })
@@ -135,6 +136,7 @@ async fn offered(
 ) -> Result<Result<(), &'static str>, SignInError> {
     let phr = pending.level == LevelState::Phr;
     Ok(match (pending.need, proof) {
+        (NeedState::NewPassword, _) => Err("Choose your new password."),
         (NeedState::Password, Proof::Password(_)) => Ok(()),
         (NeedState::Password, _) => Err("Enter your password first."),
         (_, Proof::Password(_)) => Err("Your password is not what is asked for here."),

@@ -212,6 +212,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             ip: req.origin.ip.clone(),
             user_agent: req.origin.user_agent.clone(),
             reauthenticated: false,
+            reset: false,
         };
         let token = super::pending_signin::begin(ctx, &pending).await?;
         storage::audit::record(

@@ -51,6 +51,10 @@ pub enum AuditAction {
     EmailVerificationSent,
     /// A user proved an address with the link.
     EmailVerified,
+    /// Someone asked for a password reset link for this user (`throttled`: none was sent).
+    PasswordResetRequested,
+    /// A user set a new password with a reset link (every session ended, grants revoked).
+    PasswordReset,
 }
 
 impl AuditAction {
@@ -86,6 +90,8 @@ impl AuditAction {
             AuditAction::FactorsReset => "factors_reset",
             AuditAction::EmailVerificationSent => "email_verification_sent",
             AuditAction::EmailVerified => "email_verified",
+            AuditAction::PasswordResetRequested => "password_reset_requested",
+            AuditAction::PasswordReset => "password_reset",
         }
     }
 }

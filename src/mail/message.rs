@@ -11,6 +11,8 @@ pub enum Kind {
     /// `watchword mail test`: proves the transport works.
     Test,
     VerifyEmail,
+    PasswordReset,
+    PasswordChanged,
 }
 
 impl Kind {
@@ -18,6 +20,8 @@ impl Kind {
         match self {
             Kind::Test => "test",
             Kind::VerifyEmail => "verify_email",
+            Kind::PasswordReset => "password_reset",
+            Kind::PasswordChanged => "password_changed",
         }
     }
 }
@@ -104,6 +108,51 @@ pub fn verify_email(m: VerifyEmail) -> Rendered {
         "mail/verify_email.txt",
         "mail/verify_email.html",
         link
+    )
+}
+
+/// "Reset your password" (only ever sent to a verified address).
+pub struct PasswordReset {
+    pub tenant: String,
+    pub name: String,
+    pub link: String,
+    pub minutes: i64,
+}
+
+pub fn password_reset(m: PasswordReset) -> Rendered {
+    let subject = format!("{}: reset your password", m.tenant);
+    let link = Some(m.link.clone());
+    render!(
+        Kind::PasswordReset,
+        subject,
+        PasswordReset,
+        m,
+        "mail/password_reset.txt",
+        "mail/password_reset.html",
+        link
+    )
+}
+
+/// "Your password was changed" (after a reset or a change on the account page).
+pub struct PasswordChanged {
+    pub tenant: String,
+    pub name: String,
+    /// Where and when, in words ("Firefox on Linux, 2026-12-06 23:20 UTC").
+    pub when: String,
+    /// The sign-in page, to start over if it was not them.
+    pub sign_in: String,
+}
+
+pub fn password_changed(m: PasswordChanged) -> Rendered {
+    let subject = format!("{}: your password was changed", m.tenant);
+    render!(
+        Kind::PasswordChanged,
+        subject,
+        PasswordChanged,
+        m,
+        "mail/password_changed.txt",
+        "mail/password_changed.html",
+        None
     )
 }
 

@@ -95,6 +95,31 @@ pub fn done(path: String, code: &str) -> String {
     format!("{path}{sep}done={code}")
 }
 
+/// "Forgot your password?".
+pub fn password_forgot(t: impl Display) -> String {
+    format!("/t/{t}/password/forgot")
+}
+
+/// Where a reset link's button posts.
+pub fn password_reset(t: impl Display) -> String {
+    format!("/t/{t}/password/reset")
+}
+
+/// The new password of a reset.
+pub fn password_new(t: impl Display) -> String {
+    format!("/t/{t}/password/new")
+}
+
+/// Where an address verification link's button posts.
+pub fn email_verify(t: impl Display) -> String {
+    format!("/t/{t}/email/verify")
+}
+
+/// The sign-in page after a password reset.
+pub fn login_after_reset(t: impl Display) -> String {
+    format!("/t/{t}/login?reason=password_reset")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
-    account, apps, assets, email, factors, health, home, login, logout, mfa, mfa_enrol, session,
-    setup, webauthn,
+    account, apps, assets, email, factors, health, home, login, logout, mfa, mfa_enrol, recovery,
+    session, setup, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -170,6 +170,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route(
             "/t/{tenant}/account/email/verify",
             web::post().to(email::send),
+        )
+        .service(
+            web::resource("/t/{tenant}/password/forgot")
+                .get(recovery::forgot_page)
+                .post(recovery::forgot)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/password/reset")
+                .get(recovery::reset_page)
+                .post(recovery::reset)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/password/new")
+                .get(recovery::new_page)
+                .post(recovery::set_new)
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(
             web::resource("/t/{tenant}/email/verify")

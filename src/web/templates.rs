@@ -205,17 +205,43 @@ pub struct AccountPage<'a> {
     pub others: bool,
 }
 
-/// A mail link's confirmation button, or what using it did.
+/// A mail link's confirmation button (mail scanners open links; only the button uses one), or
+/// what using it did.
 #[derive(Template)]
-#[template(path = "auth/email_verify.html")]
-pub struct EmailVerifyPage<'a> {
+#[template(path = "auth/mail_link.html")]
+pub struct MailLinkPage<'a> {
     pub tenant_name: &'a str,
     pub tenant_slug: &'a str,
     pub csrf_token: &'a str,
-    /// Show the confirmation button for this token.
+    /// Show the button, posting this token to `action`.
     pub token: Option<&'a str>,
+    pub action: &'a str,
+    pub button: &'a str,
     pub heading: &'a str,
     pub message: &'a str,
+}
+
+/// "Forgot your password?": the request form, or the same answer for every request.
+#[derive(Template)]
+#[template(path = "auth/password_forgot.html")]
+pub struct PasswordForgotPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    /// After a request: the answer instead of the form.
+    pub answer: Option<&'a str>,
+}
+
+/// The new password of a reset.
+#[derive(Template)]
+#[template(path = "auth/password_new.html")]
+pub struct PasswordNewPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub user_label: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
 }
 
 #[derive(Template)]

@@ -15,7 +15,7 @@ use crate::web::form::{CheckedForm, Nothing, StrictQuery};
 use crate::web::paths;
 use crate::web::people::{PeopleTenant, SignedIn, back};
 use crate::web::state::AppState;
-use crate::web::templates::{EmailVerifyPage, html};
+use crate::web::templates::{MailLinkPage, html};
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
@@ -53,11 +53,13 @@ pub async fn confirm(
     let issue = csrf::issue(&state, &req);
     let mut res = html(
         StatusCode::OK,
-        &EmailVerifyPage {
+        &MailLinkPage {
             tenant_name: &tenant.display_name,
             tenant_slug: tenant.slug.as_str(),
             csrf_token: &issue.token,
             token: Some(token).filter(|t| !t.is_empty()),
+            action: &paths::email_verify(&tenant.slug),
+            button: "Confirm my address",
             heading: "Confirm your e-mail address",
             message: if token.is_empty() {
                 "This link is incomplete. Open the link from the message again, or ask for a new one on your account page."
@@ -104,11 +106,13 @@ pub async fn verify(
     };
     Ok(html(
         status,
-        &EmailVerifyPage {
+        &MailLinkPage {
             tenant_name: &tenant.display_name,
             tenant_slug: tenant.slug.as_str(),
             csrf_token: "",
             token: None,
+            action: "",
+            button: "",
             heading,
             message,
         },

@@ -32,7 +32,7 @@ pub struct Current {
     pub user: User,
 }
 
-fn pending_cookie(state: &AppState, req: &HttpRequest, tenant: &Tenant) -> Option<String> {
+pub fn pending_cookie(state: &AppState, req: &HttpRequest, tenant: &Tenant) -> Option<String> {
     req.cookie(&cookies::pending_name(state.https, &tenant.slug))
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty() && v.len() <= 128)
@@ -98,6 +98,9 @@ pub async fn verify_page(
     if cur.pending.need == NeedState::Enrolment {
         return Ok(see_other(&paths::enrol(&tenant.slug)));
     }
+    if cur.pending.need == NeedState::NewPassword {
+        return Ok(see_other(&paths::password_new(&tenant.slug)));
+    }
     render_verify(&state, &req, &tenant, &cur, None, None).await
 }
 
@@ -128,6 +131,8 @@ async fn render_verify(
             user_label: cur.user.label(),
             heading: if step_up {
                 "Confirm it's you"
+            } else if cur.pending.reset {
+                "Verify it's you to reset your password"
             } else {
                 "Verify it's you"
             },
@@ -322,6 +327,10 @@ pub async fn finished_response(
                 ),
                 pending_removal,
             ],
+        }),
+        Finished::ResetProven => Ok(SignedInAnswer {
+            next: Next::Go(paths::password_new(&tenant.slug)),
+            cookies: Vec::new(),
         }),
         Finished::SessionGone => Ok(SignedInAnswer {
             next: Next::Go(paths::login_expired(&tenant.slug)),

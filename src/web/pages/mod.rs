@@ -13,6 +13,7 @@ pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod mfa_enrol;
+pub mod recovery;
 pub mod session;
 pub mod setup;
 pub mod webauthn;

@@ -4,6 +4,7 @@
 
 mod delivery;
 mod replicas;
+mod reset;
 mod verification;
 
 use watchword::config::{Config, MailTransport, SmtpTls};
