@@ -20,6 +20,11 @@ fn the_example_file_documents_the_defaults() {
         "master_key_file",
         "token",
         "token_file",
+        "smtp_host",
+        "smtp_port",
+        "smtp_username",
+        "smtp_password",
+        "smtp_password_file",
     ];
     let mut section = String::new();
     let uncommented: String = example
@@ -188,4 +193,25 @@ fn metrics_listener_and_token_are_checked() {
     ))
     .unwrap_err();
     assert!(e.to_string().contains("not both"), "{e}");
+}
+
+#[test]
+fn mail_settings_are_checked() {
+    let smtp_without_host = from_toml("[mail]\ntransport = \"smtp\"\n").unwrap_err();
+    assert!(
+        smtp_without_host.to_string().contains("mail.smtp_host"),
+        "{smtp_without_host}"
+    );
+    let bad_from = from_toml("[mail]\nfrom = \"not an address\"\n").unwrap_err();
+    assert!(bad_from.to_string().contains("mail.from"), "{bad_from}");
+    let no_user = from_toml("[mail]\nsmtp_password = \"x\"\n").unwrap_err();
+    assert!(
+        no_user.to_string().contains("mail.smtp_username"),
+        "{no_user}"
+    );
+    let ok = from_toml(
+        "[mail]\ntransport = \"smtp\"\nsmtp_host = \"smtp.example.com\"\nsmtp_tls = \"implicit\"\nfrom = \"Acme <id@acme.example>\"\n",
+    )
+    .unwrap();
+    assert_eq!(ok.mail.port(), 465);
 }
