@@ -16,13 +16,13 @@ use crate::admin::{AdminError, users};
 use crate::auth::mfa;
 use crate::auth::pending_signin::{self, LevelState, NeedState, PendingSignIn};
 use crate::context::Ctx;
-use crate::crypto::{hmac_sha256, random, secret_digest};
+use crate::crypto::{hmac_sha256, random};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
 use crate::domain::throttle::address_of;
 use crate::domain::user::User;
-use crate::mail::{self, Recipient, message};
+use crate::mail::{self, Recipient, links, message};
 use crate::storage::{self, mail_links};
 
 /// What a reset link is for.
@@ -94,7 +94,6 @@ async fn send_link(
         return Ok(());
     };
     let token = random::token();
-    let now = ctx.clock.unix();
     let rendered = message::password_reset(message::PasswordReset {
         tenant: tenant.display_name.clone(),
         name: user.label().to_owned(),
@@ -105,38 +104,21 @@ async fn send_link(
         ),
         minutes: LINK_MINUTES,
     });
-    let digest = secret_digest(&ctx.keys.secret_hash, &token);
-    let (key, tenant_id, user_id) = (*ctx.keys.encryption, tenant.id, user.id);
-    let sent = ctx
-        .db
-        .write(move |c| {
-            storage::write_transaction(c, |c| {
-                mail_links::lock_user(c, user_id)?;
-                if mail_links::count_recent(c, user_id, RESET_PASSWORD, now - 3600)?
-                    >= LINKS_PER_HOUR
-                {
-                    return Ok(false);
-                }
-                mail_links::insert_replacing(
-                    c,
-                    &mail_links::NewLink {
-                        digest: &digest,
-                        tenant: tenant_id,
-                        user: Some(user_id),
-                        purpose: RESET_PASSWORD,
-                        address: Some(&address),
-                        now,
-                        expires_at: now + LINK_MINUTES * 60,
-                    },
-                )?;
-                mail::queue(c, &key, now, Some(tenant_id), &to, &rendered)?;
-                Ok(true)
-            })
-        })
-        .await?;
-    if sent {
-        ctx.mail.wake();
-    }
+    let sent = links::send(
+        ctx,
+        links::Link {
+            tenant: tenant.id,
+            user: user.id,
+            purpose: RESET_PASSWORD,
+            address,
+            token,
+            lifetime_secs: LINK_MINUTES * 60,
+            per_hour: LINKS_PER_HOUR,
+            to,
+            message: rendered,
+        },
+    )
+    .await?;
     audit(
         ctx,
         tenant,
@@ -171,7 +153,7 @@ pub async fn start(
     if link_token.is_empty() || link_token.len() > 128 {
         return Ok(Started::Invalid);
     }
-    let digest = secret_digest(&ctx.keys.secret_hash, link_token);
+    let digest = links::digest(ctx, link_token);
     let lookup = digest.clone();
     let Some(link) = ctx.db.run(move |c| mail_links::find(c, &lookup)).await? else {
         return Ok(Started::Invalid);

@@ -5,11 +5,11 @@
 //! or foreign-tenant link changes nothing.
 
 use crate::context::Ctx;
-use crate::crypto::{random, secret_digest};
+use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{User, normalize};
-use crate::mail::{self, Recipient, message};
+use crate::mail::{Recipient, links, message};
 use crate::storage::{self, StorageError, mail_links};
 
 /// What a link is for (a link for one purpose never works for another).
@@ -42,10 +42,6 @@ pub enum Verified {
     AddressChanged,
 }
 
-fn digest(ctx: &Ctx, token: &str) -> String {
-    secret_digest(&ctx.keys.secret_hash, token)
-}
-
 /// Sends `user` a link that verifies their current address.
 pub async fn send_verification(
     ctx: &Ctx,
@@ -60,7 +56,6 @@ pub async fn send_verification(
         return Ok(Sent::NothingToVerify);
     };
     let token = random::token();
-    let now = ctx.clock.unix();
     let link = format!(
         "{}/t/{}/email/verify?token={token}",
         ctx.config.public_origin(),
@@ -73,43 +68,24 @@ pub async fn send_verification(
         link,
         hours: LINK_HOURS,
     });
-    let (digest, key, tenant_id, user_id) = (
-        digest(ctx, &token),
-        *ctx.keys.encryption,
-        tenant.id,
-        user.id,
-    );
-    let address_copy = address.clone();
-    let queued = ctx
-        .db
-        .write(move |c| {
-            storage::write_transaction(c, |c| {
-                mail_links::lock_user(c, user_id)?;
-                if mail_links::count_recent(c, user_id, VERIFY_EMAIL, now - 3600)? >= LINKS_PER_HOUR
-                {
-                    return Ok(false);
-                }
-                mail_links::insert_replacing(
-                    c,
-                    &mail_links::NewLink {
-                        digest: &digest,
-                        tenant: tenant_id,
-                        user: Some(user_id),
-                        purpose: VERIFY_EMAIL,
-                        address: Some(&address_copy),
-                        now,
-                        expires_at: now + LINK_HOURS * 3600,
-                    },
-                )?;
-                mail::queue(c, &key, now, Some(tenant_id), &to, &rendered)?;
-                Ok(true)
-            })
-        })
-        .await?;
-    if !queued {
+    let sent = links::send(
+        ctx,
+        links::Link {
+            tenant: tenant.id,
+            user: user.id,
+            purpose: VERIFY_EMAIL,
+            address: address.clone(),
+            token,
+            lifetime_secs: LINK_HOURS * 3600,
+            per_hour: LINKS_PER_HOUR,
+            to,
+            message: rendered,
+        },
+    )
+    .await?;
+    if !sent {
         return Ok(Sent::Throttled);
     }
-    ctx.mail.wake();
     storage::audit::record(
         &ctx.db,
         AuditEvent::new(
@@ -136,7 +112,7 @@ pub async fn verify(
     if token.is_empty() || token.len() > 128 {
         return Ok(Verified::Invalid);
     }
-    let (digest, now, tenant_id) = (digest(ctx, token), ctx.clock.unix(), tenant.id);
+    let (digest, now, tenant_id) = (links::digest(ctx, token), ctx.clock.unix(), tenant.id);
     let outcome = ctx
         .db
         .write(move |c| {

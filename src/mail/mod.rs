@@ -3,6 +3,7 @@
 //! that causes it ([`queue`]), and delivered by the worker (`worker`) through the configured
 //! transport (`transport`), with retries and backoff, exactly once across replicas.
 
+pub mod links;
 pub mod message;
 pub mod transport;
 pub mod worker;
