@@ -233,3 +233,88 @@ async fn a_link_for_an_address_the_user_no_longer_has_changes_nothing() {
     assert_eq!(status, StatusCode::CONFLICT, "{html}");
     assert!(!verified(&app, "eve").await);
 }
+
+/// A burst from one attacker: parallel asks get exactly the hourly number of links, and
+/// parallel uses of one link verify once (the rest are told it is spent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_get_the_hourly_limit_and_a_link_is_used_once() {
+    let sink = SmtpSink::start();
+    let app = TestApp::builder().tweak(smtp_to(sink.port)).start().await;
+    app.create_user("default", "fay", GOOD_PASSWORD).await;
+    let browser = app.browser();
+    browser.sign_in("default", "fay", GOOD_PASSWORD).await;
+    let page = browser
+        .get("/t/default/account")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let fields = [("csrf_token", csrf.as_str())];
+    let asks = (0..20).map(|_| browser.post_form("/t/default/account/email/verify", &fields));
+    let answers = futures_util::future::join_all(asks).await;
+    let sent = answers
+        .iter()
+        .filter(|r| location_of(r).ends_with("done=verify-sent"))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|r| location_of(r).ends_with("done=verify-throttled"))
+        .count();
+    assert_eq!(
+        (sent, throttled),
+        (LINKS_PER_HOUR as usize, 20 - LINKS_PER_HOUR as usize)
+    );
+    worker::deliver_due(&app.app.ctx).await;
+    let got = sink.wait_for(LINKS_PER_HOUR as usize).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        sink.received().len(),
+        LINKS_PER_HOUR as usize,
+        "{}",
+        got.len()
+    );
+
+    // The newest link, used ten times at once from one page: verified once.
+    let links: Vec<String> = sink
+        .received()
+        .iter()
+        .filter_map(|m| link(&m.text))
+        .collect();
+    let stranger = app.browser();
+    let mut newest = None;
+    for url in &links {
+        let path = &url[url.find("/t/").unwrap()..];
+        let html = stranger.get(path).await.text().await.unwrap();
+        let token = hidden_field(&html, "token").unwrap();
+        let csrf = hidden_field(&html, "csrf_token").unwrap();
+        let fields = [("csrf_token", csrf.as_str()), ("token", token.as_str())];
+        let uses = (0..10).map(|_| stranger.post_form("/t/default/email/verify", &fields));
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(uses)
+            .await
+            .iter()
+            .map(|r| r.status())
+            .collect();
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::OK || *s == StatusCode::GONE)
+        );
+        if ok > 0 {
+            assert_eq!(ok, 1, "{statuses:?}");
+            assert!(newest.is_none(), "only the newest link works");
+            newest = Some(url.clone());
+        }
+    }
+    assert!(newest.is_some());
+    assert!(verified(&app, "fay").await);
+}
+
+fn location_of(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
