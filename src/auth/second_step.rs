@@ -1,7 +1,7 @@
 //! The second step of signing in, as one use case next to the password step (`super::signin`):
 //! starting a step-up of an existing session, and proving something for a pending sign-in or
 //! step-up (an authenticator-app code, a recovery code, the password again, or the first code of
-//! an authenticator app being set up). Each proof goes through the same sequence here: is this
+//! an authenticator app being set up, a code sent by mail). Each proof goes through the same sequence here: is this
 //! proof offered for this pending sign-in, throttle, verify, counters, audit, metrics, and
 //! finishing the sign-in. WebAuthn assertions verify in `super::mfa::webauthn` and finish through
 //! `prove_webauthn`. The answer is typed (`Outcome`); the web layer only renders it.
@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::error::SignInError;
-use super::mfa::{self, FactorError, recovery, totp, webauthn};
+use super::mfa::{self, FactorError, email_code, recovery, totp, webauthn};
 use super::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
 use super::throttle;
 use crate::context::Ctx;
@@ -26,6 +26,8 @@ use crate::storage;
 pub enum Proof<'a> {
     Totp(&'a str),
     Recovery(&'a str),
+    /// A code sent by mail for this pending sign-in (`mfa::email_code`).
+    EmailCode(&'a str),
     /// The password again (a step-up for a user with no second factor).
     Password(&'a str),
     /// The first code of the authenticator app being set up (`NeedState::Enrolment`).
@@ -48,6 +50,7 @@ impl Proof<'_> {
         match self {
             Proof::Totp(_) | Proof::EnrolTotp(_) => "totp",
             Proof::Recovery(_) => "recovery_code",
+            Proof::EmailCode(_) => "email_code",
             Proof::Password(_) => "password",
             Proof::WebAuthn { .. } | Proof::EnrolWebAuthn { .. } => "webauthn",
         }
@@ -97,7 +100,8 @@ pub async fn start_step_up(
         return Ok(StepUpStart::Refused(mfa::changes::MFA_OFF));
     }
     let factors = mfa::factors(ctx, tenant, user).await?;
-    let has_any = factors.any() || factors.recovery_left > 0;
+    let has_any =
+        factors.any() || factors.recovery_left > 0 || email_code::available(tenant, user, &factors);
     let recent_password = session.amr.contains(&Amr::Pwd)
         && ctx.clock.unix() - session.auth_time <= tenant.policy.mfa.fresh_for_secs;
     let need = if has_any {
@@ -160,6 +164,9 @@ async fn offered(
         (NeedState::SecondFactor, _) if phr => {
             Err("This application asks for a security key or passkey.")
         }
+        (NeedState::SecondFactor, Proof::EmailCode(_)) => {
+            email_code_offered(ctx, tenant, pending, user).await?
+        }
         (NeedState::SecondFactor, Proof::Totp(_)) => {
             if mfa::factors(ctx, tenant, user).await?.totp {
                 Ok(())
@@ -175,6 +182,80 @@ async fn offered(
             }
         }
     })
+}
+
+/// Whether this pending sign-in may be finished with a code by mail (never a password reset,
+/// whose link proved the mailbox already; never where a security key is required).
+async fn email_code_offered(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    pending: &PendingSignIn,
+    user: &User,
+) -> Result<Result<(), &'static str>, SignInError> {
+    if pending.need != NeedState::SecondFactor {
+        return Ok(Err("A code by mail is not what is asked for here."));
+    }
+    if pending.reset {
+        return Ok(Err(
+            "A password reset is confirmed with your other second factor, not with a code by mail.",
+        ));
+    }
+    if pending.level == LevelState::Phr {
+        return Ok(Err("This application asks for a security key or passkey."));
+    }
+    let factors = mfa::factors(ctx, tenant, user).await?;
+    Ok(if email_code::available(tenant, user, &factors) {
+        Ok(())
+    } else {
+        Err("Codes by mail are not available for your account.")
+    })
+}
+
+/// What asking for a code by mail did.
+pub enum CodeRequest {
+    /// Sent to this (masked) address.
+    Sent {
+        to: String,
+    },
+    /// Too many codes this hour.
+    Throttled,
+    NotOffered(&'static str),
+}
+
+/// Sends a sign-in code by mail for the pending sign-in behind `token` (audited
+/// `email_code_sent`; the outbox counts it by kind).
+pub async fn send_email_code(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    token: &str,
+    pending: &PendingSignIn,
+    user: &User,
+    origin: &Origin,
+) -> Result<CodeRequest, SignInError> {
+    if let Err(why) = email_code_offered(ctx, tenant, pending, user).await? {
+        return Ok(CodeRequest::NotOffered(why));
+    }
+    let device = crate::domain::device::describe(origin.user_agent.as_deref().unwrap_or(""));
+    let when = format!("{device}, {}", ctx.clock.now().format("%Y-%m-%d %H:%M UTC"));
+    let sent = email_code::send(ctx, tenant, user, token, when).await?;
+    let (answer, outcome) = match sent {
+        email_code::Sent::Sent { to } => (CodeRequest::Sent { to }, "success"),
+        email_code::Sent::Throttled => (CodeRequest::Throttled, "throttled"),
+        email_code::Sent::NoAddress => (
+            CodeRequest::NotOffered("Codes by mail are not available for your account."),
+            "no_address",
+        ),
+    };
+    let sent_event = event(
+        ctx,
+        tenant,
+        AuditAction::EmailCodeSent,
+        outcome,
+        user,
+        origin,
+    );
+    storage::audit::record(&ctx.db, sent_event).await;
+    Ok(answer)
 }
 
 fn event(
@@ -237,7 +318,7 @@ pub async fn prove(
         throttle::audit_refusal(ctx, tenant, &["second_factor", &user_id], refused).await?;
         return Ok(Outcome::Throttled { retry_after: wait });
     }
-    let proven = match verify(ctx, tenant, user, proof).await? {
+    let proven = match verify(ctx, tenant, user, token, proof).await? {
         Ok(proven) => proven,
         Err(msg) => {
             count(tenant, name, "failure");
@@ -295,9 +376,17 @@ async fn verify(
     ctx: &Ctx,
     tenant: &Tenant,
     user: &User,
+    pending_token: &str,
     proof: Proof<'_>,
 ) -> Result<Result<Proven, String>, SignInError> {
     let result = match proof {
+        Proof::EmailCode(code) => {
+            if email_code::redeem(ctx, tenant, user, pending_token, code).await? {
+                Ok(Proven::method(Amr::Mail, "email_code"))
+            } else {
+                Err(FactorError::WrongEmailCode)
+            }
+        }
         Proof::Totp(code) => totp::verify(ctx, tenant, user, code, totp::Purpose::Verify)
             .await
             .map(|()| Proven::method(Amr::Otp, "totp")),

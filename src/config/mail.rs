@@ -46,6 +46,9 @@ pub struct MailConfig {
     pub smtp_password: Option<Secret<String>>,
     /// Read `smtp_password` from this file instead (for container secrets).
     pub smtp_password_file: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust for the SMTP server, besides the system's (a
+    /// relay with a certificate from a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// Seconds before an SMTP conversation counts as failed.
     pub timeout_secs: u64,
     /// Attempts before a message is given up (`watchword mail retry` sends it again).
@@ -64,6 +67,7 @@ impl Default for MailConfig {
             smtp_username: None,
             smtp_password: None,
             smtp_password_file: None,
+            smtp_ca_file: None,
             timeout_secs: 30,
             max_attempts: 12,
         }
@@ -101,6 +105,12 @@ impl MailConfig {
             return Err(ConfigError::invalid(
                 "mail.smtp_username",
                 "required when a password is set",
+            ));
+        }
+        if self.smtp_ca_file.is_some() && self.smtp_tls == SmtpTls::None {
+            return Err(ConfigError::invalid(
+                "mail.smtp_ca_file",
+                "only used with smtp_tls = \"starttls\" or \"implicit\"",
             ));
         }
         if !(1..=600).contains(&self.timeout_secs) {

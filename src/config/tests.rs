@@ -25,6 +25,7 @@ fn the_example_file_documents_the_defaults() {
         "smtp_username",
         "smtp_password",
         "smtp_password_file",
+        "smtp_ca_file",
     ];
     let mut section = String::new();
     let uncommented: String = example

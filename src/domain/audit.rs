@@ -55,6 +55,8 @@ pub enum AuditAction {
     PasswordResetRequested,
     /// A user set a new password with a reset link (every session ended, grants revoked).
     PasswordReset,
+    /// A sign-in code was sent by mail (`throttled`: none was sent).
+    EmailCodeSent,
 }
 
 impl AuditAction {
@@ -92,6 +94,7 @@ impl AuditAction {
             AuditAction::EmailVerified => "email_verified",
             AuditAction::PasswordResetRequested => "password_reset_requested",
             AuditAction::PasswordReset => "password_reset",
+            AuditAction::EmailCodeSent => "email_code_sent",
         }
     }
 }

@@ -131,6 +131,8 @@ pub enum Amr {
     Otp,
     /// A recovery code (emitted as `otp`: it is a one-time password).
     Rec,
+    /// A one-time code sent to the user's verified address (emitted as `otp`).
+    Mail,
     /// A WebAuthn credential bound to its device (not backup-eligible): a security key or a
     /// platform authenticator.
     Hwk,
@@ -146,6 +148,7 @@ impl Amr {
             Amr::Pwd => "pwd",
             Amr::Otp => "otp",
             Amr::Rec => "rec",
+            Amr::Mail => "mail",
             Amr::Hwk => "hwk",
             Amr::Swk => "swk",
             Amr::User => "user",
@@ -154,7 +157,7 @@ impl Amr {
 
     /// Something the user has (a device, an app, a code sheet), as opposed to knows or is.
     pub fn is_possession(self) -> bool {
-        matches!(self, Amr::Otp | Amr::Rec | Amr::Hwk | Amr::Swk)
+        matches!(self, Amr::Otp | Amr::Rec | Amr::Mail | Amr::Hwk | Amr::Swk)
     }
 
     fn is_webauthn(self) -> bool {
@@ -231,7 +234,7 @@ pub fn amr_claim(methods: &[Amr]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in methods {
         let s = match m {
-            Amr::Rec => "otp",
+            Amr::Rec | Amr::Mail => "otp",
             other => other.as_str(),
         };
         if !out.iter().any(|x| x == s) {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{MailConfig, MailTransport, SmtpTls};
@@ -33,6 +34,23 @@ pub enum Transport {
     },
 }
 
+/// Whether an SMTP reply code is about authentication (530, 534, 535, 538: RFC 4954).
+fn refused_login(code: Option<lettre::transport::smtp::response::Code>) -> bool {
+    code.is_some_and(|c| matches!(c.to_string().as_str(), "530" | "534" | "535" | "538"))
+}
+
+/// TLS to `host` trusting the system's roots and the CA certificates in the PEM `file`.
+fn tls_with_ca(host: &str, file: &std::path::Path) -> Result<TlsParameters, TransportError> {
+    let what = || format!("mail.smtp_ca_file ({})", file.display());
+    let pem = std::fs::read(file).map_err(|e| TransportError(format!("{}: {e}", what())))?;
+    let cert = Certificate::from_pem(&pem)
+        .map_err(|e| TransportError(format!("{}: not a PEM certificate: {e}", what())))?;
+    TlsParameters::builder(host.to_owned())
+        .add_root_certificate(cert)
+        .build()
+        .map_err(|e| TransportError(format!("{}: {e}", what())))
+}
+
 impl Transport {
     pub fn from_config(config: &MailConfig) -> Result<Self, TransportError> {
         match config.transport {
@@ -50,9 +68,19 @@ impl Transport {
                     )),
                 }
                 .map_err(|e| TransportError(format!("mail.smtp_host: {e}")))?;
-                let mut builder = builder
-                    .port(config.port())
-                    .timeout(Some(Duration::from_secs(config.timeout_secs)));
+                let mut builder = match (&config.smtp_ca_file, config.smtp_tls) {
+                    (Some(file), SmtpTls::Starttls | SmtpTls::Implicit) => {
+                        let params = tls_with_ca(host, file)?;
+                        builder.tls(if config.smtp_tls == SmtpTls::Implicit {
+                            Tls::Wrapper(params)
+                        } else {
+                            Tls::Required(params)
+                        })
+                    }
+                    _ => builder,
+                }
+                .port(config.port())
+                .timeout(Some(Duration::from_secs(config.timeout_secs)));
                 if let Some(user) = config.username() {
                     let password = config
                         .smtp_password
@@ -69,6 +97,7 @@ impl Transport {
         }
     }
 
+    /// The kind of transport (`file` or `smtp`), for log lines.
     pub fn kind(&self) -> &'static str {
         match self {
             Transport::File { .. } => "file",
@@ -93,7 +122,9 @@ impl Transport {
             Transport::Smtp { server, inner } => match inner.send(message).await {
                 Ok(response) => Ok(format!("{server} ({})", response.code())),
                 Err(e) => Err(Failure {
-                    permanent: e.is_permanent(),
+                    // A refused login is the operator's to fix (then `mail retry`): not the
+                    // message's fault, so it is not given up at once.
+                    permanent: e.is_permanent() && !refused_login(e.status()),
                     message: e.to_string(),
                 }),
             },

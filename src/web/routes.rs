@@ -81,6 +81,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .default_service(web::to(not_allowed("GET, POST"))),
         )
         .route(
+            "/t/{tenant}/login/verify/email-code",
+            web::post().to(mfa::send_email_code),
+        )
+        .route(
             "/t/{tenant}/login/verify/webauthn/options",
             web::post().to(webauthn::verify_webauthn_options),
         )

@@ -258,6 +258,10 @@ pub struct MfaVerifyPage<'a> {
     pub webauthn: bool,
     pub recovery: bool,
     pub recovery_open: bool,
+    /// A code by mail to this (masked) address is offered.
+    pub email_to: Option<String>,
+    /// A code was sent: show where to enter it.
+    pub email_open: bool,
     pub no_factor_text: &'a str,
     pub error: Option<&'a str>,
     pub notice: Option<&'a str>,

@@ -7,8 +7,9 @@
 //! - second factors turned off for the tenant (`mfa.mode = off`): nothing can be added;
 //! - a user with a second factor changes factors only with one proven recently
 //!   (`mfa.fresh_for_secs`, judged by the session's `mfa_at`);
-//! - a user without one adds a first factor only with the password proven recently (a session
-//!   alone, however old, may not: a stolen cookie must not be able to plant a passkey);
+//! - a user without one adds a first factor only with the password (or, where the tenant allows
+//!   it, a code by mail) proven recently (a session alone, however old, may not: a stolen cookie
+//!   must not be able to plant a passkey);
 //! - where the tenant requires a second factor of this user, the last one cannot be removed.
 
 use super::{FactorError, factors};
@@ -87,10 +88,13 @@ pub fn decide(
         return Permission::Refused(LAST_REQUIRED);
     }
     let fresh = |at: i64| now - at <= policy.fresh_for_secs;
+    let second_factor_fresh =
+        Acr::of(&session.amr) >= Acr::Mfa && fresh(session.mfa_at.unwrap_or(session.auth_time));
     let allowed = if have.any() || have.recovery_left > 0 {
-        Acr::of(&session.amr) >= Acr::Mfa && fresh(session.mfa_at.unwrap_or(session.auth_time))
+        second_factor_fresh
     } else {
-        session.amr.contains(&Amr::Pwd) && fresh(session.auth_time)
+        // A user with no factor of their own: the password, or a code by mail, proven recently.
+        (session.amr.contains(&Amr::Pwd) && fresh(session.auth_time)) || second_factor_fresh
     };
     if allowed {
         Permission::Allowed

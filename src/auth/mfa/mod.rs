@@ -1,8 +1,10 @@
 //! Second factors: TOTP (`totp`), WebAuthn security keys and passkeys (`webauthn`), recovery
-//! codes (`recovery`), and the rules that decide whether a sign-in needs one (`needs`). The
-//! sign-in state machine that asks for them is `crate::auth::pending_signin`.
+//! codes (`recovery`), codes by mail where the tenant allows them (`email_code`), and the rules
+//! that decide whether a sign-in needs one (`needs`). The sign-in state machine that asks for
+//! them is `crate::auth::pending_signin`.
 
 pub mod changes;
+pub mod email_code;
 pub mod recovery;
 pub mod totp;
 pub mod webauthn;
@@ -17,7 +19,7 @@ use crate::storage::{self, StorageError, factors::Factors};
 pub enum Need {
     /// Nothing: MFA is off for the tenant, or the user has no second factor and needs none.
     Nothing,
-    /// A second factor the user has.
+    /// A second factor the user has (a code by mail counts where the tenant allows it).
     SecondFactor,
     /// The tenant requires a second factor and the user has none at all (not even recovery
     /// codes): set one up first. Only then may a sign-in that proved just the password register
@@ -32,10 +34,12 @@ pub fn needs(tenant: &Tenant, user: &User, factors: &Factors) -> Need {
         Need::Nothing
     } else if factors.any() || factors.recovery_left > 0 {
         Need::SecondFactor
-    } else if policy.required_for(user.admin_role.is_some()) {
-        Need::Enrolment
-    } else {
+    } else if !policy.required_for(user.admin_role.is_some()) {
         Need::Nothing
+    } else if email_code::available(tenant, user, factors) {
+        Need::SecondFactor
+    } else {
+        Need::Enrolment
     }
 }
 
@@ -54,6 +58,8 @@ pub enum FactorError {
     WrongCode,
     #[error("That recovery code is not valid or was already used.")]
     WrongRecoveryCode,
+    #[error("That code is not valid or has expired. Ask for a new one if you need to.")]
+    WrongEmailCode,
     #[error("The security key could not be verified: {0}")]
     WebAuthn(String),
     #[error("This security key is not registered to your account.")]

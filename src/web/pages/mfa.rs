@@ -1,5 +1,6 @@
-//! The second step of signing in: the second-factor page (authenticator-app code or recovery
-//! code; security keys and passkeys through `super::webauthn`), stepping up an existing session
+//! The second step of signing in: the second-factor page (authenticator-app code, recovery
+//! code, or a code by mail where the tenant allows it; security keys and passkeys through
+//! `super::webauthn`), stepping up an existing session
 //! (an application asked for `mfa` or `phr`, or the user is changing their factors), and what a
 //! finished step answers. Setting a factor up during sign-in is `super::mfa_enrol`. The state
 //! between steps is `crate::auth::pending_signin`, named by a cookie.
@@ -11,8 +12,9 @@ use serde::Deserialize;
 use super::login::{Next, SignedInAnswer, started_response, throttled_message};
 use super::{Visitor, see_other, visitor};
 use crate::auth::mfa;
+use crate::auth::mfa::email_code;
 use crate::auth::pending_signin::{self, Finished, LevelState, NeedState, PendingSignIn};
-use crate::auth::second_step::{self, Outcome, Proof, StepUpStart};
+use crate::auth::second_step::{self, CodeRequest, Outcome, Proof, StepUpStart};
 use crate::domain::session::Acr;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
@@ -101,10 +103,10 @@ pub async fn verify_page(
     if cur.pending.need == NeedState::NewPassword {
         return Ok(see_other(&paths::password_new(&tenant.slug)));
     }
-    render_verify(&state, &req, &tenant, &cur, None, None).await
+    render_verify(&state, &req, &tenant, &cur, None, None, false).await
 }
 
-/// The second-factor page for a pending sign-in.
+/// The second-factor page for a pending sign-in (`email_open`: a code was sent by mail).
 async fn render_verify(
     state: &AppState,
     req: &HttpRequest,
@@ -112,10 +114,22 @@ async fn render_verify(
     cur: &Current,
     error: Option<&str>,
     notice: Option<&str>,
+    email_open: bool,
 ) -> Result<HttpResponse, PageError> {
     let factors = mfa::factors(&state.ctx, tenant, &cur.user).await?;
     let phr = cur.pending.level == LevelState::Phr;
     let password = cur.pending.need == NeedState::Password;
+    let email_to = cur
+        .user
+        .email
+        .as_deref()
+        .filter(|_| {
+            cur.pending.need == NeedState::SecondFactor
+                && !cur.pending.reset
+                && !phr
+                && email_code::available(tenant, &cur.user, &factors)
+        })
+        .map(email_code::masked);
     let issue = csrf::issue(state, req);
     let step_up = cur.pending.step_up.is_some();
     let mut res = html(
@@ -140,7 +154,9 @@ async fn render_verify(
             totp: factors.totp && !phr && !password,
             webauthn: !factors.credentials.is_empty() && state.ctx.webauthn.is_some() && !password,
             recovery: factors.recovery_left > 0 && !phr && !password,
-            recovery_open: !factors.totp && factors.credentials.is_empty(),
+            recovery_open: !factors.totp && factors.credentials.is_empty() && email_to.is_none(),
+            email_open: email_open && email_to.is_some(),
+            email_to,
             no_factor_text: if phr {
                 "This application asks for a security key or passkey, and none is available here."
             } else {
@@ -222,8 +238,10 @@ pub async fn verify_submit(
     let Some(cur) = current(&state, &req, &tenant).await? else {
         return Ok(start_over(&state, &tenant));
     };
+    let by_mail = form.method == "email";
     let proof = match form.method.as_str() {
         "recovery" => Proof::Recovery(&form.code),
+        "email" => Proof::EmailCode(&form.code),
         "password" => Proof::Password(&form.code),
         _ => Proof::Totp(&form.code),
     };
@@ -250,19 +268,63 @@ pub async fn verify_submit(
                 .map(SignedInAnswer::redirect)
         }
         Outcome::PasswordConfirmed => Ok(see_other(&paths::enrol(&tenant.slug))),
-        Outcome::Wrong(msg) => render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await,
+        Outcome::Wrong(msg) => {
+            render_verify(&state, &req, &tenant, &cur, Some(&msg), None, by_mail).await
+        }
         Outcome::NotOffered(msg) => {
-            render_verify(&state, &req, &tenant, &cur, Some(msg), None).await
+            render_verify(&state, &req, &tenant, &cur, Some(msg), None, false).await
         }
         Outcome::Throttled { retry_after } => {
             let msg = throttled_message(retry_after).replace("sign-in attempts", "codes");
-            let mut res = render_verify(&state, &req, &tenant, &cur, Some(&msg), None).await?;
+            let mut res =
+                render_verify(&state, &req, &tenant, &cur, Some(&msg), None, by_mail).await?;
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             res.headers_mut().insert(
                 actix_web::http::header::RETRY_AFTER,
                 actix_web::http::header::HeaderValue::from(retry_after),
             );
             Ok(res)
+        }
+    }
+}
+
+/// "Send me a code by mail" on the second-factor page.
+pub async fn send_email_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PeopleTenant(tenant): PeopleTenant,
+    client: Caller,
+    CheckedForm(_): CheckedForm<crate::web::form::Nothing>,
+) -> Result<HttpResponse, PageError> {
+    let Some(cur) = current(&state, &req, &tenant).await? else {
+        return Ok(start_over(&state, &tenant));
+    };
+    let asked = second_step::send_email_code(
+        &state.ctx,
+        &tenant,
+        &cur.token,
+        &cur.pending,
+        &cur.user,
+        &client.origin(),
+    )
+    .await?;
+    match asked {
+        CodeRequest::Sent { to } => {
+            let notice = format!(
+                "We sent a code to {to}. It works for {} minutes.",
+                email_code::CODE_MINUTES
+            );
+            render_verify(&state, &req, &tenant, &cur, None, Some(&notice), true).await
+        }
+        CodeRequest::Throttled => {
+            let msg =
+                "You asked for several codes already. Use the newest one, or try again later.";
+            let mut res = render_verify(&state, &req, &tenant, &cur, Some(msg), None, true).await?;
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            Ok(res)
+        }
+        CodeRequest::NotOffered(msg) => {
+            render_verify(&state, &req, &tenant, &cur, Some(msg), None, false).await
         }
     }
 }

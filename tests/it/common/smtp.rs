@@ -52,15 +52,77 @@ impl SmtpSink {
             child: Some(child),
             _dir: dir,
         };
+        sink.wait_listening();
+        sink
+    }
+
+    /// A server that accepts mail only over TLS (`starttls` or `implicit`) and after AUTH as
+    /// `user` / `password`, with a certificate for 127.0.0.1 from a new private CA (the CA's
+    /// PEM file is returned, for Watchword's `mail.smtp_ca_file`).
+    pub fn start_tls(mode: &str, user: &str, password: &str) -> (Self, PathBuf) {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let (cert, key, ca) = (path("cert.pem"), path("key.pem"), path("ca.pem"));
+        std::fs::write(
+            path("leaf.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        // A private CA, and the server's certificate for 127.0.0.1 signed by it.
+        let p = |name: &str| path(name).to_str().unwrap().to_owned();
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1";
+        openssl(&format!(
+            "req -x509 {ec} -subj /CN=WatchwordTestCA -keyout {} -out {}",
+            p("ca.key"),
+            p("ca.pem")
+        ));
+        openssl(&format!(
+            "req {ec} -subj /CN=127.0.0.1 -keyout {} -out {}",
+            p("key.pem"),
+            p("leaf.csr")
+        ));
+        openssl(&format!(
+            "x509 -req -days 1 -in {} -CA {} -CAkey {} -CAcreateserial -extfile {} -out {}",
+            p("leaf.csr"),
+            p("ca.pem"),
+            p("ca.key"),
+            p("leaf.ext"),
+            p("cert.pem")
+        ));
+        let maildir = dir.path().join("Maildir");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/common/smtp_tls.py");
+        let child = Command::new(PYTHON)
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&maildir)
+            .arg(mode)
+            .arg(&cert)
+            .arg(&key)
+            .args([user, password])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("the mail tests need python3-aiosmtpd: {e}"));
+        let mut sink = Self {
+            port,
+            maildir,
+            child: Some(child),
+            _dir: dir,
+        };
+        sink.wait_listening();
+        (sink, ca)
+    }
+
+    fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = sink.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("aiosmtpd exited ({status}): is python3-aiosmtpd installed?");
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("the SMTP server exited ({status}): is python3-aiosmtpd installed?");
             }
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            assert!(Instant::now() < deadline, "the SMTP server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        sink
     }
 
     /// Every message received so far.
@@ -101,6 +163,17 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs `openssl` with whitespace-separated `args` (paths without spaces).
+fn openssl(args: &str) {
+    let made = Command::new("openssl")
+        .args(args.split_whitespace())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl makes the test server's certificates");
+    assert!(made.success(), "openssl {args} failed");
 }
 
 /// A port nothing listens on right now.

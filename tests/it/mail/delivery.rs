@@ -1,7 +1,10 @@
 //! The outbox and its worker against a real SMTP server.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use watchword::config::{Config, MailTransport, SmtpTls};
+use watchword::domain::secret::Secret;
 use watchword::mail::{self, Recipient, worker};
 use watchword::storage::outbox::{self, Which};
 
@@ -175,4 +178,68 @@ async fn the_file_transport_writes_one_eml_file_per_message() {
     assert_eq!(files[0].extension().unwrap(), "eml");
     let raw = std::fs::read_to_string(&files[0]).unwrap();
     assert!(raw.contains("To: dan@example.com"));
+}
+
+/// Points Watchword at a TLS SMTP server on `port` that wants AUTH as `watchword`.
+fn smtp_tls_to(
+    port: u16,
+    tls: SmtpTls,
+    password: &str,
+    ca: Option<PathBuf>,
+) -> impl FnOnce(&mut Config) + 'static {
+    let password = password.to_owned();
+    move |c: &mut Config| {
+        c.mail.transport = MailTransport::Smtp;
+        c.mail.smtp_host = "127.0.0.1".into();
+        c.mail.smtp_port = Some(port);
+        c.mail.smtp_tls = tls;
+        c.mail.smtp_username = Some("watchword".into());
+        c.mail.smtp_password = Some(Secret::new(password));
+        c.mail.smtp_ca_file = ca;
+        c.mail.timeout_secs = 5;
+    }
+}
+
+#[tokio::test]
+async fn starttls_implicit_tls_and_authentication_are_used_and_checked() {
+    for (mode, tls) in [
+        ("starttls", SmtpTls::Starttls),
+        ("implicit", SmtpTls::Implicit),
+    ] {
+        let (sink, ca) = SmtpSink::start_tls(mode, "watchword", "mail s3cret");
+
+        // The right password over TLS with the server's CA trusted: delivered.
+        let app = TestApp::builder()
+            .tweak(smtp_tls_to(sink.port, tls, "mail s3cret", Some(ca.clone())))
+            .start()
+            .await;
+        queue(&app, "ann@example.com", None).await;
+        worker::deliver_due(&app.app.ctx).await;
+        let got = sink.wait_for(1).await;
+        assert_eq!(
+            got.len(),
+            1,
+            "{mode}: delivered: {:?}",
+            listed(&app, Which::All).await
+        );
+        assert_eq!(got[0].to, "ann@example.com");
+
+        // A wrong password, or a certificate nobody vouches for: nothing is delivered and the
+        // message waits for its next attempt (an operator's fix, then `mail retry`).
+        for (password, ca) in [("wrong", Some(ca.clone())), ("mail s3cret", None)] {
+            let app = TestApp::builder()
+                .tweak(smtp_tls_to(sink.port, tls, password, ca.clone()))
+                .start()
+                .await;
+            queue(&app, "bob@example.com", None).await;
+            worker::deliver_due(&app.app.ctx).await;
+            let stuck = listed(&app, Which::Stuck).await;
+            assert_eq!(stuck.len(), 1, "{mode} {password} {ca:?}: {stuck:?}");
+            let error = stuck[0].last_error.clone().unwrap_or_default();
+            assert!(!error.contains("mail s3cret"), "{error}");
+            assert!(listed(&app, Which::Failed).await.is_empty(), "not given up");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(sink.received().len(), 1, "{mode}: only the first one");
+    }
 }

@@ -11,29 +11,13 @@ use reqwest::StatusCode;
 use watchword::mail::worker;
 use watchword::recovery::{LINKS_PER_HOUR, REQUESTS_PER_HOUR_PER_ADDRESS};
 
-use super::smtp_to;
+use super::{mail_to, smtp_to, verify_address};
 use crate::common::browser::location;
 use crate::common::oidc::{http, plain_client};
-use crate::common::smtp::{Received, SmtpSink, link};
+use crate::common::smtp::{SmtpSink, link};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp, hidden_field};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for ann";
-
-async fn verify_address(app: &TestApp, user: &str) {
-    let tenant = app.tenant("default").await;
-    let u = watchword::admin::users::find(&app.app.ctx, &tenant, user)
-        .await
-        .unwrap()
-        .unwrap()
-        .user;
-    let (id, address) = (u.id, u.email.unwrap());
-    app.app
-        .ctx
-        .db
-        .run(move |c| watchword::storage::users::set_email_verified(c, id, &address, 0))
-        .await
-        .unwrap();
-}
 
 /// Posts "Forgot your password?" for `identifier`; the response.
 async fn forgot(browser: &Browser, identifier: &str) -> reqwest::Response {
@@ -44,23 +28,6 @@ async fn forgot(browser: &Browser, identifier: &str) -> reqwest::Response {
             &[("csrf_token", &csrf), ("identifier", identifier)],
         )
         .await
-}
-
-/// Waits for the background sending and delivers the outbox; the messages to `to`.
-async fn mail_to(app: &TestApp, sink: &SmtpSink, to: &str, at_least: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        worker::deliver_due(&app.app.ctx).await;
-        let got: Vec<_> = sink
-            .received()
-            .into_iter()
-            .filter(|m| m.to.contains(to))
-            .collect();
-        if got.len() >= at_least || Instant::now() > deadline {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Presses the button of a reset link in `browser`; the response.
