@@ -487,3 +487,97 @@ async fn a_passkey_ceremony_finishes_only_in_the_tenant_that_started_it() {
         "not signed in"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_cannot_skip_the_security_key() {
+    let sink = crate::common::smtp::SmtpSink::start();
+    let app = TestApp::builder()
+        .localhost()
+        .tweak(crate::mail::smtp_to(sink.port))
+        .start()
+        .await;
+    let b = super::signed_in(&app, "rae").await;
+    let mut key = SoftKey::new(&app.base);
+    register(&b, &mut key, "security_key", "Rae's key").await;
+    crate::mail::verify_address(&app, "rae").await;
+
+    // Whoever reads Rae's mail uses the reset link...
+    let other = app.browser();
+    let csrf = other.csrf("/t/default/password/forgot").await;
+    other
+        .post_form(
+            "/t/default/password/forgot",
+            &[("csrf_token", &csrf), ("identifier", "rae")],
+        )
+        .await;
+    let got = crate::mail::mail_to(&app, &sink, "rae@", 1).await;
+    let url = crate::common::smtp::link(&got[0].text).expect("a reset link");
+    let page = other
+        .get(&url[url.find("/t/").unwrap()..])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let res = other
+        .post_form(
+            "/t/default/password/reset",
+            &[
+                ("csrf_token", &hidden_field(&page, "csrf_token").unwrap()),
+                ("token", &hidden_field(&page, "token").unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/t/default/login/verify");
+
+    // ...and is stopped at the security key: no new-password page, no code accepted instead.
+    let res = other.get("/t/default/password/new").await;
+    assert_eq!(location(&res), "/t/default/login/verify");
+    let page = other
+        .get("/t/default/login/verify")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Use your security key or passkey"), "{page}");
+    assert!(!page.contains("authenticator app"), "{page}");
+    let csrf = c_token(&page);
+    let res = other
+        .post_form(
+            "/t/default/login/verify",
+            &[("csrf_token", &csrf), ("method", "totp"), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.browser()
+            .sign_in("default", "rae", GOOD_PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "the password is unchanged"
+    );
+
+    // With the key (the owner, on a new device), the reset goes on to the new password.
+    let (status, start) = post_json(
+        &other,
+        &csrf,
+        "/t/default/login/verify/webauthn/options",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{start}");
+    let assertion = key.authenticate(start["options"].clone());
+    let (status, done) = post_json(
+        &other,
+        &csrf,
+        "/t/default/login/verify/webauthn",
+        json!({ "handle": start["handle"], "credential": assertion }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["redirect"], "/t/default/password/new");
+    assert_eq!(
+        other.get("/t/default/password/new").await.status(),
+        StatusCode::OK
+    );
+}
