@@ -5,6 +5,7 @@
 
 pub mod links;
 pub mod message;
+pub mod smtp;
 pub mod transport;
 pub mod worker;
 

@@ -1,12 +1,15 @@
-//! How a message leaves: SMTP (lettre; STARTTLS, implicit TLS, or none for a local relay; with
-//! or without authentication), or the development default, a directory of `.eml` files.
+//! How a message leaves: SMTP (`super::smtp`, lettre's connection; STARTTLS, implicit TLS, or
+//! none for a local relay; with or without authentication), or the development default, a
+//! directory of `.eml` files.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::smtp::{Security, SmtpClient};
 
 use crate::config::{MailConfig, MailTransport, SmtpTls};
 
@@ -30,7 +33,7 @@ pub enum Transport {
     Smtp {
         /// `host:port`, for log lines.
         server: String,
-        inner: AsyncSmtpTransport<Tokio1Executor>,
+        inner: Box<SmtpClient>,
     },
 }
 
@@ -60,38 +63,33 @@ impl Transport {
             }),
             MailTransport::Smtp => {
                 let host = config.smtp_host.trim();
-                let builder = match config.smtp_tls {
-                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-                    SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-                    SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-                        host,
-                    )),
-                }
-                .map_err(|e| TransportError(format!("mail.smtp_host: {e}")))?;
-                let mut builder = match (&config.smtp_ca_file, config.smtp_tls) {
-                    (Some(file), SmtpTls::Starttls | SmtpTls::Implicit) => {
-                        let params = tls_with_ca(host, file)?;
-                        builder.tls(if config.smtp_tls == SmtpTls::Implicit {
-                            Tls::Wrapper(params)
-                        } else {
-                            Tls::Required(params)
-                        })
-                    }
-                    _ => builder,
-                }
-                .port(config.port())
-                .timeout(Some(Duration::from_secs(config.timeout_secs)));
-                if let Some(user) = config.username() {
+                let tls = || match &config.smtp_ca_file {
+                    Some(file) => tls_with_ca(host, file),
+                    None => TlsParameters::new(host.to_owned())
+                        .map_err(|e| TransportError(format!("mail.smtp_host: {e}"))),
+                };
+                let security = match config.smtp_tls {
+                    SmtpTls::Starttls => Security::Starttls(tls()?),
+                    SmtpTls::Implicit => Security::Implicit(tls()?),
+                    SmtpTls::None => Security::None,
+                };
+                let credentials = config.username().map(|user| {
                     let password = config
                         .smtp_password
                         .as_ref()
                         .map(|p| p.expose().clone())
                         .unwrap_or_default();
-                    builder = builder.credentials(Credentials::new(user.to_owned(), password));
-                }
+                    Credentials::new(user.to_owned(), password)
+                });
                 Ok(Transport::Smtp {
                     server: format!("{host}:{}", config.port()),
-                    inner: builder.build(),
+                    inner: Box::new(SmtpClient::new(
+                        host.to_owned(),
+                        config.port(),
+                        security,
+                        credentials,
+                        Duration::from_secs(config.timeout_secs),
+                    )),
                 })
             }
         }
@@ -119,15 +117,17 @@ impl Transport {
                 })?;
                 Ok(dir.join(format!("{id}.eml")).display().to_string())
             }
-            Transport::Smtp { server, inner } => match inner.send(message).await {
-                Ok(response) => Ok(format!("{server} ({})", response.code())),
-                Err(e) => Err(Failure {
-                    // A refused login is the operator's to fix (then `mail retry`): not the
-                    // message's fault, so it is not given up at once.
-                    permanent: e.is_permanent() && !refused_login(e.status()),
-                    message: e.to_string(),
-                }),
-            },
+            Transport::Smtp { server, inner } => {
+                match inner.send(message.envelope(), &message.formatted()).await {
+                    Ok(response) => Ok(format!("{server} ({})", response.code())),
+                    Err(e) => Err(Failure {
+                        // A refused login is the operator's to fix (then `mail retry`): not the
+                        // message's fault, so it is not given up at once.
+                        permanent: e.is_permanent() && !refused_login(e.status()),
+                        message: e.to_string(),
+                    }),
+                }
+            }
         }
     }
 }

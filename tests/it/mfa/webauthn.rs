@@ -544,7 +544,11 @@ async fn a_password_reset_cannot_skip_the_security_key() {
     let res = other
         .post_form(
             "/t/default/login/verify",
-            &[("csrf_token", &csrf), ("method", "totp"), ("code", "123456")],
+            &[
+                ("csrf_token", &csrf),
+                ("method", "totp"),
+                ("code", "123456"),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
