@@ -257,8 +257,12 @@ fn use_link(
         return invalid;
     };
     // Concurrent uses of this link, and any other write to the user, wait here (PostgreSQL;
-    // SQLite's write transaction already excludes other writers).
+    // SQLite's write transaction already excludes other writers). The link is read again under
+    // the lock: what was read before it may have been used meanwhile.
     mail_links::lock_user(c, user_id)?;
+    let Some(link) = mail_links::find(c, digest)? else {
+        return invalid;
+    };
     let Some(found) = storage::users::find_by_id(c, tenant.id, user_id)? else {
         return invalid;
     };
