@@ -638,3 +638,78 @@ async fn a_burst_of_uses_of_one_change_link_changes_the_address_once() {
         1
     );
 }
+
+/// Bursts against the limits: parallel requests for a new address send exactly the hourly
+/// number of messages, and parallel wrong current passwords get at most the hourly number of
+/// second-factor failures evaluated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_get_no_more_than_the_limits() {
+    let app = TestApp::start().await;
+    app.create_user("default", "zed", GOOD_PASSWORD).await;
+    let b = signed_in(&app, "zed").await;
+    let csrf = b.csrf("/t/default/account").await;
+    let asks = (0..20).map(|i| {
+        let address = format!("zed{i}@burst.example");
+        let csrf = csrf.clone();
+        let b = &b;
+        async move {
+            b.post_form(
+                "/t/default/account/email",
+                &[("csrf_token", csrf.as_str()), ("email", address.as_str())],
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    let sent = answers
+        .iter()
+        .filter(|r| location(r).ends_with("done=email-sent"))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|r| location(r).ends_with("done=email-throttled"))
+        .count();
+    assert_eq!(
+        (sent, throttled),
+        (LINKS_PER_HOUR as usize, 20 - LINKS_PER_HOUR as usize)
+    );
+
+    let limit = app
+        .tenant("default")
+        .await
+        .policy
+        .throttle
+        .second_factor_failures_per_hour;
+    let n = limit as usize + 5;
+    let tries = (0..n).map(|_| {
+        let csrf = csrf.clone();
+        let b = &b;
+        async move {
+            b.post_form(
+                "/t/default/account/password",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("current", "a wrong guess"),
+                    ("password", NEW_PASSWORD),
+                    ("keep", "1"),
+                ],
+            )
+            .await
+            .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(tries).await;
+    let evaluated = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert!(
+        (1..=limit as usize).contains(&evaluated),
+        "{evaluated} evaluated: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY || *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+}
