@@ -58,19 +58,6 @@ fn confirm_first(tenant: &Tenant, fresh: Freshness, back: &str) -> HttpResponse 
     }
 }
 
-fn with_csrf(
-    state: &AppState,
-    req: &HttpRequest,
-    page: impl FnOnce(&str) -> HttpResponse,
-) -> HttpResponse {
-    let issue = csrf::issue(state, req);
-    let mut res = page(&issue.token);
-    if let Some(c) = issue.cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
-}
-
 fn password_page(
     state: &AppState,
     req: &HttpRequest,
@@ -79,7 +66,7 @@ fn password_page(
     error: Option<&str>,
     keep: bool,
 ) -> HttpResponse {
-    with_csrf(state, req, |csrf_token| {
+    csrf::with_token(state, req, |csrf_token| {
         html(
             status,
             &AccountPasswordPage {
@@ -184,7 +171,7 @@ fn email_page(
     error: Option<&str>,
     typed: &str,
 ) -> HttpResponse {
-    with_csrf(state, req, |csrf_token| {
+    csrf::with_token(state, req, |csrf_token| {
         html(
             status,
             &AccountEmailPage {
@@ -264,7 +251,7 @@ pub async fn change_confirm(
 ) -> Result<HttpResponse, PageError> {
     let token = query.token.as_deref().unwrap_or("");
     let action = paths::email_change(&tenant.slug);
-    Ok(with_csrf(&state, &req, |csrf_token| {
+    Ok(csrf::with_token(&state, &req, |csrf_token| {
         html(
             StatusCode::OK,
             &MailLinkPage {
