@@ -26,6 +26,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
 pub mod observability;
+pub mod password_change;
 pub mod recovery;
 pub mod session_store;
 pub mod signing;

@@ -407,9 +407,25 @@ pub async fn end_user_sessions(
     reason: EndReason,
     actor: Actor,
 ) -> Result<usize, EndError> {
+    end_user_sessions_but(ctx, tenant, user, None, reason, actor).await
+}
+
+/// Ends every session of a user except the one with sid `spare` (the browser that asked, when it
+/// stays signed in); returns how many were ended.
+pub async fn end_user_sessions_but(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: crate::domain::ids::UserId,
+    spare: Option<&str>,
+    reason: EndReason,
+    actor: Actor,
+) -> Result<usize, EndError> {
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let mut ended = 0;
     for found in sessions.list_for_user(tenant.id, user).await? {
+        if spare == Some(found.record.sid.as_str()) {
+            continue;
+        }
         if end_session(
             ctx,
             tenant,

@@ -111,6 +111,7 @@ async fn send_link(
             user: user.id,
             purpose: RESET_PASSWORD,
             address,
+            previous_address: None,
             token,
             lifetime_secs: LINK_MINUTES * 60,
             per_hour: LINKS_PER_HOUR,

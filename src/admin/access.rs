@@ -76,9 +76,23 @@ pub async fn end_all(
     user: UserId,
     actor: Actor,
 ) -> Result<AccessEnded, AdminError> {
+    end_all_but(ctx, tenant, user, None, EndReason::Administrator, actor).await
+}
+
+/// Revokes every grant of the user (offline ones, and those of the spared session, included),
+/// then ends every browser session except the one with sid `spare` (a user who changed their own
+/// password and stays signed in on this browser), for `reason`.
+pub async fn end_all_but(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: UserId,
+    spare: Option<&str>,
+    reason: EndReason,
+    actor: Actor,
+) -> Result<AccessEnded, AdminError> {
     let grants = revocation::revoke_user_grants(ctx, tenant, &user.to_string()).await?;
     let sessions =
-        lifecycle::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?;
+        lifecycle::end_user_sessions_but(ctx, tenant, user, spare, reason, actor).await?;
     Ok(AccessEnded { sessions, grants })
 }
 

@@ -75,6 +75,7 @@ pub async fn send_verification(
             user: user.id,
             purpose: VERIFY_EMAIL,
             address: address.clone(),
+            previous_address: None,
             token,
             lifetime_secs: LINK_HOURS * 3600,
             per_hour: LINKS_PER_HOUR,

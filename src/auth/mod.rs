@@ -128,6 +128,7 @@
 //! `bf:<tenant>:audited:<keyed hash>`.
 
 pub mod email;
+pub mod email_change;
 pub mod error;
 pub mod mfa;
 pub mod network;

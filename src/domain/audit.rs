@@ -57,6 +57,15 @@ pub enum AuditAction {
     PasswordReset,
     /// A sign-in code was sent by mail (`throttled`: none was sent).
     EmailCodeSent,
+    /// A signed-in user changed their password on the account page (outcome `success`,
+    /// `failure` for a wrong current password, `throttled`; details: sessions ended, grants
+    /// revoked, whether this browser stayed signed in).
+    PasswordChanged,
+    /// A signed-in user asked to change their address (a link went to the new one; `throttled`:
+    /// none was sent).
+    EmailChangeRequested,
+    /// A user replaced their address with the link sent to the new one (now verified).
+    EmailChanged,
 }
 
 impl AuditAction {
@@ -95,6 +104,9 @@ impl AuditAction {
             AuditAction::PasswordResetRequested => "password_reset_requested",
             AuditAction::PasswordReset => "password_reset",
             AuditAction::EmailCodeSent => "email_code_sent",
+            AuditAction::PasswordChanged => "password_changed",
+            AuditAction::EmailChangeRequested => "email_change_requested",
+            AuditAction::EmailChanged => "email_changed",
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct Link {
     pub purpose: &'static str,
     /// The address it is sent to (kept with the link).
     pub address: String,
+    /// For a change of address: the user's address when asking (kept with the link).
+    pub previous_address: Option<String>,
     /// The token in the link (only its digest is stored).
     pub token: String,
     pub lifetime_secs: i64,
@@ -57,6 +59,7 @@ pub async fn send(ctx: &Ctx, link: Link) -> Result<bool, StorageError> {
                         user: Some(link.user),
                         purpose: link.purpose,
                         address: Some(&link.address),
+                        previous_address: link.previous_address.as_deref(),
                         now,
                         expires_at: now + link.lifetime_secs,
                     },

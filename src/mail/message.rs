@@ -15,6 +15,12 @@ pub enum Kind {
     PasswordChanged,
     /// A one-time sign-in code (a second factor).
     EmailCode,
+    /// The link that confirms a new address (sent to the new address).
+    ChangeEmail,
+    /// Someone asked to use this address for an account, but another account has it already.
+    EmailInUse,
+    /// The notice to the old address that the account's address changed.
+    EmailChanged,
 }
 
 impl Kind {
@@ -25,6 +31,9 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::PasswordChanged => "password_changed",
             Kind::EmailCode => "email_code",
+            Kind::ChangeEmail => "change_email",
+            Kind::EmailInUse => "email_in_use",
+            Kind::EmailChanged => "email_changed",
         }
     }
 }
@@ -183,6 +192,87 @@ pub fn email_code(m: EmailCode) -> Rendered {
     )
 }
 
+/// "Confirm your new e-mail address" (sent to the new address; the account keeps its old one
+/// until the link is used).
+pub struct ChangeEmail {
+    pub tenant: String,
+    pub name: String,
+    pub address: String,
+    pub link: String,
+    pub hours: i64,
+}
+
+pub fn change_email(m: ChangeEmail) -> Rendered {
+    let subject = format!("{}: confirm your new e-mail address", m.tenant);
+    let link = Some(m.link.clone());
+    render!(
+        Kind::ChangeEmail,
+        subject,
+        ChangeEmail,
+        m,
+        "mail/change_email.txt",
+        "mail/change_email.html",
+        link
+    )
+}
+
+/// "This address is already in use" (sent instead of [`change_email`] when another account has
+/// the address, so the page that asked tells nothing).
+pub struct EmailInUse {
+    pub tenant: String,
+    pub address: String,
+    /// The sign-in page ("Forgot your password?" is there).
+    pub sign_in: String,
+}
+
+pub fn email_in_use(m: EmailInUse) -> Rendered {
+    let subject = format!("{}: this address is already in use", m.tenant);
+    render!(
+        Kind::EmailInUse,
+        subject,
+        EmailInUse,
+        m,
+        "mail/email_in_use.txt",
+        "mail/email_in_use.html",
+        None
+    )
+}
+
+/// "Your e-mail address was changed" (to the old address, if it was verified).
+pub struct EmailChanged {
+    pub tenant: String,
+    pub name: String,
+    /// The new address, masked ([`masked`]).
+    pub new_address: String,
+    /// The sign-in page, to reset the password if it was not them.
+    pub sign_in: String,
+}
+
+pub fn email_changed(m: EmailChanged) -> Rendered {
+    let subject = format!("{}: your e-mail address was changed", m.tenant);
+    render!(
+        Kind::EmailChanged,
+        subject,
+        EmailChanged,
+        m,
+        "mail/email_changed.txt",
+        "mail/email_changed.html",
+        None
+    )
+}
+
+/// An address with most of its local part hidden: `n***@example.com` (for mail to the old
+/// address, which may no longer be the user's).
+pub fn masked(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +294,22 @@ mod tests {
                 .contains("https://id.example.com/t/acme/email/verify?token=abc")
         );
         assert_eq!(r.subject, "Acme <Corp>: confirm your e-mail address");
+    }
+
+    #[test]
+    fn masked_addresses_keep_the_first_letter_and_the_domain() {
+        assert_eq!(masked("nora@example.com"), "n***@example.com");
+        assert_eq!(masked("Ärger@x.example"), "Ä***@x.example");
+        assert_eq!(masked("nothing"), "***");
+        let r = email_changed(EmailChanged {
+            tenant: "Acme".into(),
+            name: "Nora".into(),
+            new_address: masked("nora@new.example"),
+            sign_in: "https://id.example.com/t/acme/login".into(),
+        });
+        assert!(r.text.contains("n***@new.example"), "{}", r.text);
+        assert!(!r.text.contains("nora@new.example"));
+        assert_eq!(r.kind.as_str(), "email_changed");
     }
 
     #[test]

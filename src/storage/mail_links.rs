@@ -1,6 +1,7 @@
 //! Single-use links sent by mail (`mail_links`): the keyed digest of each token, its purpose, the
-//! user and address it is for, and when it expires and was used. A link is used with one
-//! conditional update, so of two concurrent uses exactly one succeeds.
+//! user and address it is for (and for a change of address, the one it replaces), and when it
+//! expires and was used. A link is used with one conditional update, so of two concurrent uses
+//! exactly one succeeds.
 
 use diesel::prelude::*;
 
@@ -15,6 +16,8 @@ pub struct NewLink<'a> {
     pub user: Option<UserId>,
     pub purpose: &'a str,
     pub address: Option<&'a str>,
+    /// The user's address when the link was asked for (a change of address), if any.
+    pub previous_address: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -28,6 +31,14 @@ pub struct Link {
     pub address: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    pub previous_address: Option<String>,
+}
+
+impl Link {
+    /// Expired or used at `now` (whether or not its purpose, tenant and user still fit).
+    pub fn spent(&self, now: i64) -> bool {
+        self.used_at.is_some() || self.expires_at <= now
+    }
 }
 
 /// Takes the user's row lock on PostgreSQL (SQLite's write transaction already excludes other
@@ -80,6 +91,7 @@ pub fn insert_replacing(conn: &mut DbConn, link: &NewLink<'_>) -> Result<(), Sto
             mail_links::user_id.eq(link.user.map(|u| u.to_string())),
             mail_links::purpose.eq(link.purpose),
             mail_links::address.eq(link.address),
+            mail_links::previous_address.eq(link.previous_address),
             mail_links::created_at.eq(link.now),
             mail_links::expires_at.eq(link.expires_at),
         ))

@@ -210,5 +210,6 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        previous_address -> Nullable<Text>,
     }
 }

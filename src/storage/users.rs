@@ -228,3 +228,50 @@ pub fn set_email_verified(
     .execute(conn)?
         == 1)
 }
+
+/// Whose address `address` (normalized) is in `tenant`, if anyone's.
+pub fn email_owner(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    address: &str,
+) -> Result<Option<UserId>, StorageError> {
+    users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .filter(users::email_normalized.eq(normalize(address)))
+        .select(users::id)
+        .first::<String>(conn)
+        .optional()?
+        .map(|id| {
+            id.parse()
+                .map_err(|_| StorageError::Corrupt(format!("user {id}: id")))
+        })
+        .transpose()
+}
+
+/// Replaces the user's address with `new`, verified, if it is still `previous` (normalized;
+/// `None`: the user still has none); whether it did. A unique-index conflict (another user of the
+/// tenant has `new`) is `StorageError::Conflict("email")`.
+pub fn replace_email(
+    conn: &mut DbConn,
+    id: UserId,
+    previous: Option<&str>,
+    new: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    let changes = (
+        users::email.eq(new),
+        users::email_normalized.eq(normalize(new)),
+        users::email_verified.eq(true),
+        users::updated_at.eq(now),
+    );
+    let row = users::table.find(id.to_string());
+    let n = match previous {
+        Some(p) => diesel::update(row.filter(users::email_normalized.eq(normalize(p))))
+            .set(changes)
+            .execute(conn)?,
+        None => diesel::update(row.filter(users::email_normalized.is_null()))
+            .set(changes)
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}

@@ -38,6 +38,20 @@ pub fn issue(state: &AppState, req: &HttpRequest) -> CsrfIssue {
     }
 }
 
+/// A page built with this browser's form token, carrying the CSRF cookie if one was created.
+pub fn with_token(
+    state: &AppState,
+    req: &HttpRequest,
+    page: impl FnOnce(&str) -> actix_web::HttpResponse,
+) -> actix_web::HttpResponse {
+    let issue = issue(state, req);
+    let mut res = page(&issue.token);
+    if let Some(c) = issue.cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
 /// A new CSRF cookie and its token (used at sign-in and sign-out so tokens do not outlive them).
 pub fn fresh(state: &AppState) -> CsrfIssue {
     let value = random::token();

@@ -89,6 +89,26 @@ pub fn apps(t: impl Display) -> String {
     format!("/t/{t}/account/apps")
 }
 
+/// Changing the password.
+pub fn account_password(t: impl Display) -> String {
+    format!("/t/{t}/account/password")
+}
+
+/// Changing the e-mail address.
+pub fn account_email(t: impl Display) -> String {
+    format!("/t/{t}/account/email")
+}
+
+/// Where a change-of-address link's button posts.
+pub fn email_change(t: impl Display) -> String {
+    format!("/t/{t}/email/change")
+}
+
+/// The sign-in page after changing the password without staying signed in.
+pub fn login_after_password_change(t: impl Display) -> String {
+    format!("/t/{t}/login?reason=password_changed")
+}
+
 /// `path` with a fixed notice code (`?done=…`) for the page to show.
 pub fn done(path: String, code: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };

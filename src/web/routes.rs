@@ -9,8 +9,8 @@ use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
-    account, apps, assets, email, factors, health, home, login, logout, mfa, mfa_enrol, recovery,
-    session, setup, webauthn,
+    account, account_changes, apps, assets, email, factors, health, home, login, logout, mfa,
+    mfa_enrol, recovery, session, setup, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -174,6 +174,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route(
             "/t/{tenant}/account/email/verify",
             web::post().to(email::send),
+        )
+        .service(
+            web::resource("/t/{tenant}/account/password")
+                .get(account_changes::password_form)
+                .post(account_changes::password_submit)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/account/email")
+                .get(account_changes::email_form)
+                .post(account_changes::email_submit)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/email/change")
+                .get(account_changes::change_confirm)
+                .post(account_changes::change_use)
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(
             web::resource("/t/{tenant}/password/forgot")

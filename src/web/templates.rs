@@ -205,6 +205,35 @@ pub struct AccountPage<'a> {
     pub others: bool,
 }
 
+/// Changing the password (account page).
+#[derive(Template)]
+#[template(path = "account_password.html")]
+pub struct AccountPasswordPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub user_label: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    /// "Keep me signed in on this browser" is ticked.
+    pub keep: bool,
+}
+
+/// Changing the e-mail address (account page).
+#[derive(Template)]
+#[template(path = "account_email.html")]
+pub struct AccountEmailPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    pub user_label: &'a str,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// What the person typed (shown again with an error).
+    pub typed: &'a str,
+}
+
 /// A mail link's confirmation button (mail scanners open links; only the button uses one), or
 /// what using it did.
 #[derive(Template)]

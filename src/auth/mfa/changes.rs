@@ -11,6 +11,10 @@
 //!   it, a code by mail) proven recently (a session alone, however old, may not: a stolen cookie
 //!   must not be able to plant a passkey);
 //! - where the tenant requires a second factor of this user, the last one cannot be removed.
+//!
+//! The freshness half of the rule ([`recently_proven`], [`freshness`]) is shared with the other
+//! sensitive changes of a signed-in session: the password (`crate::password_change`) and the
+//! e-mail address (`crate::auth::email_change`).
 
 use super::{FactorError, factors};
 use crate::context::Ctx;
@@ -18,7 +22,7 @@ use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::session::{Acr, Amr, BrowserSession};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::storage::{self, factors::Factors};
+use crate::storage::{self, StorageError, factors::Factors};
 
 /// A change to the user's second factors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,20 +91,66 @@ pub fn decide(
     if leaves_none && policy.enabled() && policy.required_for(user.admin_role.is_some()) {
         return Permission::Refused(LAST_REQUIRED);
     }
-    let fresh = |at: i64| now - at <= policy.fresh_for_secs;
-    let second_factor_fresh =
-        Acr::of(&session.amr) >= Acr::Mfa && fresh(session.mfa_at.unwrap_or(session.auth_time));
-    let allowed = if have.any() || have.recovery_left > 0 {
-        second_factor_fresh
-    } else {
-        // A user with no factor of their own: the password, or a code by mail, proven recently.
-        (session.amr.contains(&Amr::Pwd) && fresh(session.auth_time)) || second_factor_fresh
-    };
-    if allowed {
+    if recently_proven(tenant, session, has_second_factor(have), now) {
         Permission::Allowed
     } else {
         Permission::ConfirmFirst
     }
+}
+
+/// Whether the user has something to prove a second factor with, for the freshness rule: an
+/// authenticator app, a security key or passkey, or recovery codes.
+pub fn has_second_factor(have: &Factors) -> bool {
+    have.any() || have.recovery_left > 0
+}
+
+/// The freshness rule of every sensitive change a signed-in session makes (second factors,
+/// password, e-mail address): a user with a second factor (`has_factor`) must have proven one
+/// within `mfa.fresh_for_secs` (judged by the session's `mfa_at`); a user without one must have
+/// proven the password that recently (`auth_time` of a session whose `amr` has `pwd`), or a code
+/// by mail (`mfa.email_code`).
+pub fn recently_proven(
+    tenant: &Tenant,
+    session: &BrowserSession,
+    has_factor: bool,
+    now: i64,
+) -> bool {
+    let fresh = |at: i64| now - at <= tenant.policy.mfa.fresh_for_secs;
+    let second_factor_fresh =
+        Acr::of(&session.amr) >= Acr::Mfa && fresh(session.mfa_at.unwrap_or(session.auth_time));
+    // A user with no factor of their own: the password, or a code by mail, proven recently.
+    second_factor_fresh
+        || (!has_factor && session.amr.contains(&Amr::Pwd) && fresh(session.auth_time))
+}
+
+/// What a session must prove before a sensitive change of the account (password, address),
+/// under [`recently_proven`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Recent enough: go ahead.
+    Fresh,
+    /// Prove a second factor again (a step-up), then come back.
+    SecondFactor,
+    /// Sign in again with the password (a user without a second factor), then come back.
+    Password,
+}
+
+/// [`Freshness`] of `session` for `user`. Where second factors are turned off for the tenant,
+/// factors the user still has do not count (no sign-in asks for them, and no step-up could).
+pub async fn freshness(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    session: &BrowserSession,
+    user: &User,
+) -> Result<Freshness, StorageError> {
+    let has = tenant.policy.mfa.enabled() && has_second_factor(&factors(ctx, tenant, user).await?);
+    Ok(if recently_proven(tenant, session, has, ctx.clock.unix()) {
+        Freshness::Fresh
+    } else if has {
+        Freshness::SecondFactor
+    } else {
+        Freshness::Password
+    })
 }
 
 /// The audit event of a change the user made.

@@ -26,17 +26,6 @@ pub fn available(tenant: &Tenant, user: &User, factors: &Factors) -> bool {
     user.email_verified && user.email.is_some() && tenant.policy.mfa.email_code_for(factors.any())
 }
 
-/// The address as shown on the page: `a***@example.com`.
-pub fn masked(address: &str) -> String {
-    match address.rsplit_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum Sent {
     /// On its way to this (masked) address.
@@ -87,6 +76,7 @@ pub async fn send(
             user: user.id,
             purpose: EMAIL_CODE,
             address: address.clone(),
+            previous_address: None,
             token: binding(pending_token, &code),
             lifetime_secs: CODE_MINUTES * 60,
             per_hour: CODES_PER_HOUR,
@@ -97,7 +87,7 @@ pub async fn send(
     .await?;
     Ok(if sent {
         Sent::Sent {
-            to: masked(&address),
+            to: message::masked(&address),
         }
     } else {
         Sent::Throttled
@@ -152,12 +142,6 @@ mod tests {
             assert!(c.bytes().all(|b| b.is_ascii_digit()));
         }
         assert_ne!(new_code(), new_code());
-    }
-
-    #[test]
-    fn addresses_are_masked() {
-        assert_eq!(masked("ann@example.com"), "a***@example.com");
-        assert_eq!(masked("nope"), "***");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The account page: where the user is signed in (this browser and the others: device, address,
-//! when), with "sign out this session" and "sign out everywhere else".
+//! when), with "sign out this session" and "sign out everywhere else", and the notices of the
+//! changes made from it (`account_changes`: password and e-mail address).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -57,6 +58,16 @@ pub async fn show(
             "You asked for several links already. Use the newest one, or try again in an hour.",
         ),
         Some("verify-none") => Some("There is no address to confirm."),
+        Some("password-changed") => Some(
+            "Your password is changed. You are signed out everywhere else, and applications will ask for access again.",
+        ),
+        Some("email-sent") => Some(
+            "We sent a link to the new address: open it to confirm the change. Until then your account keeps its current address.",
+        ),
+        Some("email-throttled") => Some(
+            "You asked for several links already. Use the newest one, or try again in an hour.",
+        ),
+        Some("email-unchanged") => Some("That is your address already."),
         _ => None,
     };
     let issue = csrf::issue(&state, &req);

@@ -50,6 +50,9 @@ fn notice_for(reason: Option<&str>) -> Option<&'static str> {
         "expired" => Some("Your session has expired. Please sign in again."),
         "ended" => Some("Your session was ended. Please sign in again."),
         "setup_done" => Some("The administrator account was created. Sign in with it."),
+        "password_changed" => Some(
+            "Your password is changed and this browser was signed out. Sign in with the new password.",
+        ),
         "password_reset" => Some(
             "Your password is changed and every session was signed out. Sign in with the new password.",
         ),

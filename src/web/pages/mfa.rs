@@ -129,7 +129,7 @@ async fn render_verify(
                 && !phr
                 && email_code::available(tenant, &cur.user, &factors)
         })
-        .map(email_code::masked);
+        .map(crate::mail::message::masked);
     let issue = csrf::issue(state, req);
     let step_up = cur.pending.step_up.is_some();
     let mut res = html(

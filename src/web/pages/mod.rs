@@ -3,6 +3,7 @@
 //! tenant of the path, the visitor, extractors) is in `web::people`, addresses in `web::paths`.
 
 pub mod account;
+pub mod account_changes;
 pub mod apps;
 pub mod assets;
 pub mod email;

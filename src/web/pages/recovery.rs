@@ -48,27 +48,13 @@ pub struct NewPasswordForm {
     username: String,
 }
 
-/// Renders `page` with a fresh CSRF token (and its cookie when new).
-fn with_csrf(
-    state: &AppState,
-    req: &HttpRequest,
-    page: impl FnOnce(&str) -> HttpResponse,
-) -> HttpResponse {
-    let issue = csrf::issue(state, req);
-    let mut res = page(&issue.token);
-    if let Some(c) = issue.cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
-}
-
 /// `GET /t/{tenant}/password/forgot`.
 pub async fn forgot_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    Ok(with_csrf(&state, &req, |token| {
+    Ok(csrf::with_token(&state, &req, |token| {
         html(
             StatusCode::OK,
             &PasswordForgotPage {
@@ -126,7 +112,7 @@ pub async fn reset_page(
 ) -> Result<HttpResponse, PageError> {
     let token = query.token.as_deref().unwrap_or("");
     let action = paths::password_reset(&tenant.slug);
-    Ok(with_csrf(&state, &req, |csrf_token| {
+    Ok(csrf::with_token(&state, &req, |csrf_token| {
         html(
             StatusCode::OK,
             &MailLinkPage {
@@ -229,7 +215,7 @@ pub async fn new_page(
     let Some((_, user)) = recovery::ready(&state.ctx, &tenant, &token).await? else {
         return not_ready(&state, &tenant, &token).await;
     };
-    Ok(with_csrf(&state, &req, |csrf_token| {
+    Ok(csrf::with_token(&state, &req, |csrf_token| {
         html(
             StatusCode::OK,
             &PasswordNewPage {
@@ -280,7 +266,7 @@ pub async fn set_new(
             Completed::Rejected(why) => why,
         }
     };
-    Ok(with_csrf(&state, &req, |csrf_token| {
+    Ok(csrf::with_token(&state, &req, |csrf_token| {
         html(
             StatusCode::UNPROCESSABLE_ENTITY,
             &PasswordNewPage {

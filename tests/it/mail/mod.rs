@@ -2,6 +2,7 @@
 //! outage, giving up and retrying, the file transport, and two replicas over one PostgreSQL
 //! sending each message once.
 
+mod account_changes;
 mod delivery;
 mod email_code;
 mod replicas;
