@@ -55,6 +55,17 @@ pub enum AuditAction {
     PasswordResetRequested,
     /// A user set a new password with a reset link (every session ended, grants revoked).
     PasswordReset,
+    /// Someone signed up on the hosted page (outcome: `sent` a confirmation link,
+    /// `address_taken` or `username_taken` (the address got a message saying so), `throttled`).
+    RegistrationRequested,
+    /// A sign-up's link was used and the account created (details: `invite` if by invitation).
+    RegistrationCompleted,
+    /// An operator created an invitation link (details: whether it was mailed).
+    InviteCreated,
+    /// An invitation was used to create an account.
+    InviteUsed,
+    /// An operator revoked an unused invitation.
+    InviteRevoked,
 }
 
 impl AuditAction {
@@ -92,6 +103,11 @@ impl AuditAction {
             AuditAction::EmailVerified => "email_verified",
             AuditAction::PasswordResetRequested => "password_reset_requested",
             AuditAction::PasswordReset => "password_reset",
+            AuditAction::RegistrationRequested => "registration_requested",
+            AuditAction::RegistrationCompleted => "registration_completed",
+            AuditAction::InviteCreated => "invite_created",
+            AuditAction::InviteUsed => "invite_used",
+            AuditAction::InviteRevoked => "invite_revoked",
         }
     }
 }
