@@ -27,6 +27,7 @@ pub mod mail;
 pub mod oauth;
 pub mod observability;
 pub mod recovery;
+pub mod registration;
 pub mod session_store;
 pub mod signing;
 pub mod storage;
