@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
     account, apps, assets, email, factors, health, home, login, logout, mfa, mfa_enrol, recovery,
-    session, setup, webauthn,
+    register, session, setup, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -170,6 +170,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route(
             "/t/{tenant}/account/email/verify",
             web::post().to(email::send),
+        )
+        .service(
+            web::resource("/t/{tenant}/register")
+                .get(register::show)
+                .post(register::submit)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/register/confirm")
+                .get(register::confirm_page)
+                .post(register::confirm)
+                .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(
             web::resource("/t/{tenant}/password/forgot")
