@@ -3,6 +3,7 @@
 //! sending each message once.
 
 mod delivery;
+mod registration;
 mod replicas;
 mod reset;
 mod verification;
