@@ -501,6 +501,8 @@ pub async fn confirm(
         return Ok(Confirmed::Invalid);
     }
     let (digest, now, tenant_id) = (links::digest(ctx, token), ctx.clock.unix(), tenant.id);
+    // A sign-up made while registration was open needs an invitation once it is not.
+    let needs_invite = tenant.policy.registration.mode == RegistrationMode::Invite;
     let draft = new_user(ctx, tenant, "", "");
     let outcome = ctx
         .db
@@ -509,7 +511,9 @@ pub async fn confirm(
                 let Some(r) = registrations::find(c, &digest)? else {
                     return Ok((Confirmed::Invalid, None));
                 };
-                if r.tenant_id != tenant_id.to_string() {
+                if r.tenant_id != tenant_id.to_string()
+                    || (needs_invite && r.invite_digest.is_none())
+                {
                     return Ok((Confirmed::Invalid, None));
                 }
                 if r.used_at.is_some() || r.expires_at <= now {

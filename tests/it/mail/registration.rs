@@ -443,6 +443,11 @@ async fn links_expire_stay_in_their_tenant_and_only_the_newest_works() {
         StatusCode::NOT_FOUND,
         "replaced by the newer sign-up"
     );
+    // Registration closed to invitations meanwhile: a sign-up without one no longer works.
+    set_mode(&app, "default", RegistrationMode::Invite).await;
+    let res = use_link(&app.browser(), &newest).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    set_mode(&app, "default", RegistrationMode::Open).await;
     assert!(usernames(&app, "default").await.is_empty());
     assert!(usernames(&app, "other").await.is_empty());
 
