@@ -1,7 +1,7 @@
 //! Background work: the session sweep (ends timed-out sessions everywhere, so applications get
 //! their back-channel logout even when the browser never comes back, and retries revocations of
 //! evicted sessions' grants that failed) and purges of refresh tokens
-//! and signing keys nobody can use anymore, and of delivered (after a week) or given-up (after
+//! and signing keys nobody can use anymore, of sign-ups whose link expired, and of delivered (after a week) or given-up (after
 //! 30 days) mail; the mail worker (`crate::mail::worker`) runs beside them. Each runs on every replica; claims are atomic in the
 //! session store, so each session is ended once.
 
@@ -83,6 +83,8 @@ pub async fn purge(ctx: &Ctx) {
             let keys = storage::signing_keys::purge(c, now - 7 * 86_400)?;
             let mail = storage::outbox::purge(c, now - 7 * 86_400, now - 30 * 86_400)?;
             storage::mail_links::purge(c, now - 7 * 86_400)?;
+            // Sign-ups whose link expired: their password hash goes at once.
+            storage::registrations::purge(c, now)?;
             Ok((tokens, keys, mail))
         })
         .await;

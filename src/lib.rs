@@ -28,6 +28,7 @@ pub mod oauth;
 pub mod observability;
 pub mod password_change;
 pub mod recovery;
+pub mod registration;
 pub mod session_store;
 pub mod signing;
 pub mod storage;

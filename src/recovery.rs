@@ -9,18 +9,17 @@
 //! a "your password was changed" notice.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crate::admin::access::OnReset;
 use crate::admin::{AdminError, users};
 use crate::auth::mfa;
 use crate::auth::pending_signin::{self, LevelState, NeedState, PendingSignIn};
+use crate::auth::throttle::hourly::{self, Hourly};
 use crate::context::Ctx;
-use crate::crypto::{hmac_sha256, random};
+use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
-use crate::domain::throttle::address_of;
 use crate::domain::user::User;
 use crate::mail::{self, Recipient, links, message};
 use crate::storage::{self, mail_links};
@@ -49,18 +48,16 @@ pub async fn request(
     ip: IpAddr,
     origin: Origin,
 ) -> Result<Requested, AdminError> {
-    let now = ctx.clock.unix();
-    let hour = now.div_euclid(3600);
-    let who = hmac_sha256(
-        &ctx.keys.throttle,
-        format!("{}|reset|{}", tenant.id, address_of(ip)).as_bytes(),
-    );
-    let key = format!("rl:reset:{}:{}:{hour}", tenant.id, hex::encode(&who[..12]));
-    let count = ctx.store.incr(&key, Duration::from_secs(7200)).await?;
-    if count > REQUESTS_PER_HOUR_PER_ADDRESS {
-        return Ok(Requested::Throttled {
-            retry_after: u64::try_from(3600 - now.rem_euclid(3600)).unwrap_or(60),
-        });
+    if let Hourly::Refused { retry_after } = hourly::per_address(
+        ctx,
+        tenant,
+        "reset_address",
+        ip,
+        REQUESTS_PER_HOUR_PER_ADDRESS,
+    )
+    .await?
+    {
+        return Ok(Requested::Throttled { retry_after });
     }
     let (ctx, tenant, identifier) = (ctx.clone(), tenant.clone(), identifier.trim().to_owned());
     tokio::spawn(async move {

@@ -64,6 +64,7 @@ async fn run_command(app: &Watchword, command: Command) -> Result<(), CliError> 
         Command::Keys(cmd) => super::clients::keys(app, cmd).await,
         Command::Session(cmd) => super::sessions::direct(app, cmd).await,
         Command::Mail(cmd) => super::mail::run(app, cmd).await,
+        Command::Invite(cmd) => super::invites::run(app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");

@@ -1,9 +1,10 @@
 //! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
-//! `session`, `seed`, `mail`.
+//! `session`, `seed`, `mail`, `invite`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
 mod clients;
 mod commands;
+mod invites;
 mod mail;
 mod serve;
 mod sessions;
@@ -60,6 +61,9 @@ pub enum Command {
     /// See the mail outbox, send stuck messages again, send a test message.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Invite people to sign up: single-use links, optionally mailed.
+    #[command(subcommand)]
+    Invite(invites::InviteCommand),
     /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).

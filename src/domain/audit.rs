@@ -66,6 +66,17 @@ pub enum AuditAction {
     EmailChangeRequested,
     /// A user replaced their address with the link sent to the new one (now verified).
     EmailChanged,
+    /// Someone signed up on the hosted page (outcome: `sent` a confirmation link,
+    /// `address_taken` or `username_taken` (the address got a message saying so), `throttled`).
+    RegistrationRequested,
+    /// A sign-up's link was used and the account created (details: `invite` if by invitation).
+    RegistrationCompleted,
+    /// An operator created an invitation link (details: whether it was mailed).
+    InviteCreated,
+    /// An invitation was used to create an account.
+    InviteUsed,
+    /// An operator revoked an unused invitation.
+    InviteRevoked,
 }
 
 impl AuditAction {
@@ -107,6 +118,11 @@ impl AuditAction {
             AuditAction::PasswordChanged => "password_changed",
             AuditAction::EmailChangeRequested => "email_change_requested",
             AuditAction::EmailChanged => "email_changed",
+            AuditAction::RegistrationRequested => "registration_requested",
+            AuditAction::RegistrationCompleted => "registration_completed",
+            AuditAction::InviteCreated => "invite_created",
+            AuditAction::InviteUsed => "invite_used",
+            AuditAction::InviteRevoked => "invite_revoked",
         }
     }
 }

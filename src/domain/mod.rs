@@ -9,6 +9,7 @@ pub mod keys;
 pub mod mfa;
 pub mod password_policy;
 pub mod place;
+pub mod registration;
 pub mod secret;
 pub mod session;
 pub mod tenant;

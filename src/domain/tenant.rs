@@ -9,6 +9,7 @@ use super::ids::TenantId;
 use super::keys::TokenPolicy;
 use super::mfa::MfaPolicy;
 use super::password_policy::PasswordPolicy;
+use super::registration::RegistrationPolicy;
 use super::session::SessionPolicy;
 use super::throttle::{NetworkPolicy, ThrottlePolicy};
 
@@ -79,6 +80,8 @@ pub struct TenantPolicy {
     pub throttle: ThrottlePolicy,
     pub network: NetworkPolicy,
     pub mfa: MfaPolicy,
+    /// Self-registration on the hosted sign-up page (off by default).
+    pub registration: RegistrationPolicy,
 }
 
 impl TenantPolicy {
@@ -98,7 +101,10 @@ impl TenantPolicy {
             .map_err(|(k, m)| (format!("throttle.{k}"), m))?;
         self.mfa
             .validate()
-            .map_err(|(k, m)| (format!("mfa.{k}"), m))
+            .map_err(|(k, m)| (format!("mfa.{k}"), m))?;
+        self.registration
+            .validate()
+            .map_err(|(k, m)| (format!("registration.{k}"), m))
     }
 }
 

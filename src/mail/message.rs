@@ -21,6 +21,14 @@ pub enum Kind {
     EmailInUse,
     /// The notice to the old address that the account's address changed.
     EmailChanged,
+    /// A sign-up's link: using it creates the account.
+    ConfirmRegistration,
+    /// A sign-up with an address that already has an account.
+    AccountExists,
+    /// A sign-up with a new address but a username already taken.
+    UsernameUnavailable,
+    /// An operator's invitation to sign up.
+    Invite,
 }
 
 impl Kind {
@@ -34,6 +42,10 @@ impl Kind {
             Kind::ChangeEmail => "change_email",
             Kind::EmailInUse => "email_in_use",
             Kind::EmailChanged => "email_changed",
+            Kind::ConfirmRegistration => "confirm_registration",
+            Kind::AccountExists => "account_exists",
+            Kind::UsernameUnavailable => "username_unavailable",
+            Kind::Invite => "invite",
         }
     }
 }
@@ -271,6 +283,93 @@ pub fn masked(address: &str) -> String {
         }
         None => "***".into(),
     }
+}
+
+/// "Create your account": the link of a sign-up, which creates the account.
+pub struct ConfirmRegistration {
+    pub tenant: String,
+    pub username: String,
+    pub link: String,
+    pub hours: i64,
+}
+
+pub fn confirm_registration(m: ConfirmRegistration) -> Rendered {
+    let subject = format!(
+        "{}: confirm your e-mail address to create your account",
+        m.tenant
+    );
+    let link = Some(m.link.clone());
+    render!(
+        Kind::ConfirmRegistration,
+        subject,
+        ConfirmRegistration,
+        m,
+        "mail/confirm_registration.txt",
+        "mail/confirm_registration.html",
+        link
+    )
+}
+
+/// "You already have an account" (a sign-up with an address that has one).
+pub struct AccountExists {
+    pub tenant: String,
+    /// The sign-in page.
+    pub sign_in: String,
+}
+
+pub fn account_exists(m: AccountExists) -> Rendered {
+    let subject = format!("{}: you already have an account", m.tenant);
+    render!(
+        Kind::AccountExists,
+        subject,
+        AccountExists,
+        m,
+        "mail/account_exists.txt",
+        "mail/account_exists.html",
+        None
+    )
+}
+
+/// "That username is not available" (a sign-up with a new address and a taken username).
+pub struct UsernameUnavailable {
+    pub tenant: String,
+    pub username: String,
+    /// The sign-up page (with the invitation, if there was one).
+    pub register: String,
+}
+
+pub fn username_unavailable(m: UsernameUnavailable) -> Rendered {
+    let subject = format!("{}: choose another username", m.tenant);
+    render!(
+        Kind::UsernameUnavailable,
+        subject,
+        UsernameUnavailable,
+        m,
+        "mail/username_unavailable.txt",
+        "mail/username_unavailable.html",
+        None
+    )
+}
+
+/// "You are invited to create an account".
+pub struct Invite {
+    pub tenant: String,
+    pub link: String,
+    pub hours: i64,
+}
+
+pub fn invite(m: Invite) -> Rendered {
+    let subject = format!("{}: you are invited to create an account", m.tenant);
+    let link = Some(m.link.clone());
+    render!(
+        Kind::Invite,
+        subject,
+        Invite,
+        m,
+        "mail/invite.txt",
+        "mail/invite.html",
+        link
+    )
 }
 
 #[cfg(test)]

@@ -213,3 +213,18 @@ diesel::table! {
         previous_address -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    registrations (token_digest) {
+        token_digest -> Text,
+        tenant_id -> Text,
+        username -> Text,
+        email -> Text,
+        email_normalized -> Text,
+        password_hash -> Text,
+        invite_digest -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}

@@ -135,6 +135,21 @@ pub fn email_verify(t: impl Display) -> String {
     format!("/t/{t}/email/verify")
 }
 
+/// The sign-up page (with `?invite=` for an invitation).
+pub fn register(t: impl Display) -> String {
+    format!("/t/{t}/register")
+}
+
+/// Where a sign-up link's button posts.
+pub fn register_confirm(t: impl Display) -> String {
+    format!("/t/{t}/register/confirm")
+}
+
+/// The sign-in page after a sign-up created the account.
+pub fn login_after_registration(t: impl Display) -> String {
+    format!("/t/{t}/login?reason=registered")
+}
+
 /// The sign-in page after a password reset.
 pub fn login_after_reset(t: impl Display) -> String {
     format!("/t/{t}/login?reason=password_reset")

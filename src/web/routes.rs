@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
     account, account_changes, apps, assets, email, factors, health, home, login, logout, mfa,
-    mfa_enrol, recovery, session, setup, webauthn,
+    mfa_enrol, recovery, register, session, setup, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -191,6 +191,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
             web::resource("/t/{tenant}/email/change")
                 .get(account_changes::change_confirm)
                 .post(account_changes::change_use)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/register")
+                .get(register::show)
+                .post(register::submit)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/register/confirm")
+                .get(register::confirm_page)
+                .post(register::confirm)
                 .default_service(web::to(not_allowed("GET, POST"))),
         )
         .service(

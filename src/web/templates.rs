@@ -17,6 +17,8 @@ pub struct LoginPage<'a> {
     pub notice: Option<&'a str>,
     /// Offer "Sign in with a passkey" (WebAuthn available, MFA not off).
     pub passkeys: bool,
+    /// Offer "Create an account" (the tenant's registration is open).
+    pub registration: bool,
 }
 
 #[derive(Template)]
@@ -258,6 +260,27 @@ pub struct PasswordForgotPage<'a> {
     pub tenant_slug: &'a str,
     pub csrf_token: &'a str,
     /// After a request: the answer instead of the form.
+    pub answer: Option<&'a str>,
+}
+
+/// The sign-up form, or its answer.
+#[derive(Template)]
+#[template(path = "auth/register.html")]
+pub struct RegisterPage<'a> {
+    pub tenant_name: &'a str,
+    pub tenant_slug: &'a str,
+    pub csrf_token: &'a str,
+    /// The invitation token (empty without one), carried to the form's post.
+    pub invite: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    /// The invitation fixes the address.
+    pub address_fixed: bool,
+    pub min_length: usize,
+    pub error: Option<&'a str>,
+    /// Which field the error is about (`username`, `email`, `password`), or empty.
+    pub error_field: &'a str,
+    /// After a sign-up: the answer instead of the form.
     pub answer: Option<&'a str>,
 }
 

@@ -22,9 +22,11 @@
 //! address; `bf:d:<device>:<w>` failures of a known device; `bf:n:<account>` the account's known
 //! networks; `bf:f:`, `bf:fp:`, `bf:fw:` wrong second-factor codes and `bf:c:`, `bf:cw:` failed
 //! client authentications (`codes.rs`; client authentications are counted after the fact, not
-//! reserved, see `check_client`).
+//! reserved, see `check_client`); `h:` plain hourly limits on requests per address or value
+//! (`hourly.rs`: sign-ups, reset requests).
 
 mod codes;
+pub mod hourly;
 
 use std::net::IpAddr;
 use std::time::Duration;

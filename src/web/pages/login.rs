@@ -56,6 +56,7 @@ fn notice_for(reason: Option<&str>) -> Option<&'static str> {
         "password_reset" => Some(
             "Your password is changed and every session was signed out. Sign in with the new password.",
         ),
+        "registered" => Some("Your account is ready. Sign in with your username and password."),
         _ => None,
     }
 }
@@ -80,6 +81,8 @@ fn render(state: &AppState, req: &HttpRequest, tenant: &Tenant, form: Form<'_>) 
             error: form.error,
             notice: form.notice,
             passkeys: state.ctx.webauthn.is_some() && tenant.policy.mfa.enabled(),
+            registration: tenant.policy.registration.mode
+                == crate::domain::registration::RegistrationMode::Open,
         },
     );
     if let Some(c) = issue.cookie {

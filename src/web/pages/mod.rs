@@ -1,4 +1,4 @@
-//! Hosted pages for people (sign-in, sign-out, landing, account, factors, first-admin setup)
+//! Hosted pages for people (sign-in, sign-out, sign-up, landing, account, factors, first-admin setup)
 //! and the operational endpoints (health, readiness, static assets). What they share (the
 //! tenant of the path, the visitor, extractors) is in `web::people`, addresses in `web::paths`.
 
@@ -15,6 +15,7 @@ pub mod logout;
 pub mod mfa;
 pub mod mfa_enrol;
 pub mod recovery;
+pub mod register;
 pub mod session;
 pub mod setup;
 pub mod webauthn;

@@ -5,6 +5,7 @@
 mod account_changes;
 mod delivery;
 mod email_code;
+mod registration;
 mod replicas;
 mod reset;
 mod verification;
