@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::login::throttled_message;
+use super::mail_link::{self, TokenForm, TokenQuery};
 use super::see_other;
 use crate::auth::email_change::{self, Confirmed, Requested};
 use crate::auth::mfa::changes::Freshness;
@@ -24,7 +25,7 @@ use crate::web::form::{CheckedForm, StrictQuery};
 use crate::web::paths;
 use crate::web::people::{PeopleTenant, SignedIn};
 use crate::web::state::AppState;
-use crate::web::templates::{AccountEmailPage, AccountPasswordPage, MailLinkPage, html};
+use crate::web::templates::{AccountEmailPage, AccountPasswordPage, html};
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
@@ -38,16 +39,6 @@ pub struct PasswordForm {
 #[derive(Deserialize)]
 pub struct EmailForm {
     email: String,
-}
-
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    token: String,
 }
 
 /// Where a session goes that must prove something again before coming back to `back`.
@@ -249,27 +240,19 @@ pub async fn change_confirm(
     PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let token = query.token.as_deref().unwrap_or("");
-    let action = paths::email_change(&tenant.slug);
-    Ok(csrf::with_token(&state, &req, |csrf_token| {
-        html(
-            StatusCode::OK,
-            &MailLinkPage {
-                tenant_name: &tenant.display_name,
-                tenant_slug: tenant.slug.as_str(),
-                csrf_token,
-                token: Some(token).filter(|t| !t.is_empty()),
-                action: &action,
-                button: "Use this address",
-                heading: "Confirm your new e-mail address",
-                message: if token.is_empty() {
-                    "This link is incomplete. Open the link from the message again, or ask for a new one on your account page."
-                } else {
-                    "Confirm that this address is yours and should replace your account's current address."
-                },
-            },
-        )
-    }))
+    Ok(mail_link::button_page(
+        &state,
+        &req,
+        &tenant,
+        query.token.as_deref(),
+        mail_link::Button {
+            action: paths::email_change(&tenant.slug),
+            button: "Use this address",
+            heading: "Confirm your new e-mail address",
+            message: "Confirm that this address is yours and should replace your account's current address.",
+            incomplete: "This link is incomplete. Open the link from the message again, or ask for a new one on your account page.",
+        },
+    ))
 }
 
 /// `POST /t/{tenant}/email/change`: uses the link.
@@ -307,17 +290,5 @@ pub async fn change_use(
             "Check that you opened the whole link from the message, or ask for a new one on your account page.",
         ),
     };
-    Ok(html(
-        status,
-        &MailLinkPage {
-            tenant_name: &tenant.display_name,
-            tenant_slug: tenant.slug.as_str(),
-            csrf_token: "",
-            token: None,
-            action: "",
-            button: "",
-            heading,
-            message,
-        },
-    ))
+    Ok(mail_link::outcome_page(&tenant, status, heading, message))
 }

@@ -4,28 +4,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 
+use super::mail_link::{self, TokenForm, TokenQuery};
 use super::see_other;
 use crate::auth::email::{self, Sent, Verified};
 use crate::web::caller::Caller;
-use crate::web::csrf;
 use crate::web::error::PageError;
 use crate::web::form::{CheckedForm, Nothing, StrictQuery};
 use crate::web::paths;
 use crate::web::people::{PeopleTenant, SignedIn, back};
 use crate::web::state::AppState;
-use crate::web::templates::{MailLinkPage, html};
-
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    token: String,
-}
 
 /// `POST /t/{tenant}/account/email/verify`: mails the signed-in user a link.
 pub async fn send(
@@ -49,29 +37,19 @@ pub async fn confirm(
     PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let token = query.token.as_deref().unwrap_or("");
-    let issue = csrf::issue(&state, &req);
-    let mut res = html(
-        StatusCode::OK,
-        &MailLinkPage {
-            tenant_name: &tenant.display_name,
-            tenant_slug: tenant.slug.as_str(),
-            csrf_token: &issue.token,
-            token: Some(token).filter(|t| !t.is_empty()),
-            action: &paths::email_verify(&tenant.slug),
+    Ok(mail_link::button_page(
+        &state,
+        &req,
+        &tenant,
+        query.token.as_deref(),
+        mail_link::Button {
+            action: paths::email_verify(&tenant.slug),
             button: "Confirm my address",
             heading: "Confirm your e-mail address",
-            message: if token.is_empty() {
-                "This link is incomplete. Open the link from the message again, or ask for a new one on your account page."
-            } else {
-                "Confirm that this address is yours."
-            },
+            message: "Confirm that this address is yours.",
+            incomplete: "This link is incomplete. Open the link from the message again, or ask for a new one on your account page.",
         },
-    );
-    if let Some(c) = issue.cookie {
-        let _ = res.add_cookie(&c);
-    }
-    Ok(res)
+    ))
 }
 
 /// `POST /t/{tenant}/email/verify`: uses the link.
@@ -104,17 +82,5 @@ pub async fn verify(
             "Check that you opened the whole link from the message, or ask for a new one on your account page.",
         ),
     };
-    Ok(html(
-        status,
-        &MailLinkPage {
-            tenant_name: &tenant.display_name,
-            tenant_slug: tenant.slug.as_str(),
-            csrf_token: "",
-            token: None,
-            action: "",
-            button: "",
-            heading,
-            message,
-        },
-    ))
+    Ok(mail_link::outcome_page(&tenant, status, heading, message))
 }

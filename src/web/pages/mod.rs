@@ -12,6 +12,7 @@ pub mod health;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod mail_link;
 pub mod mfa;
 pub mod mfa_enrol;
 pub mod recovery;

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::mail_link::{self, TokenForm, TokenQuery};
 use super::mfa::{pending_cookie, start_over};
 use super::see_other;
 use crate::auth::pending_signin::NeedState;
@@ -18,7 +19,7 @@ use crate::web::form::{CheckedForm, StrictQuery};
 use crate::web::paths;
 use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
-use crate::web::templates::{MailLinkPage, PasswordForgotPage, PasswordNewPage, html};
+use crate::web::templates::{PasswordForgotPage, PasswordNewPage, html};
 use crate::web::{cookies, csrf};
 
 /// What every reset request is told, whether or not the account exists.
@@ -27,16 +28,6 @@ const ANSWER: &str = "If an account matches and has a verified e-mail address, w
 #[derive(Deserialize)]
 pub struct ForgotForm {
     identifier: String,
-}
-
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    token: String,
 }
 
 #[derive(Deserialize)]
@@ -110,27 +101,19 @@ pub async fn reset_page(
     PeopleTenant(tenant): PeopleTenant,
     query: StrictQuery<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let token = query.token.as_deref().unwrap_or("");
-    let action = paths::password_reset(&tenant.slug);
-    Ok(csrf::with_token(&state, &req, |csrf_token| {
-        html(
-            StatusCode::OK,
-            &MailLinkPage {
-                tenant_name: &tenant.display_name,
-                tenant_slug: tenant.slug.as_str(),
-                csrf_token,
-                token: Some(token).filter(|t| !t.is_empty()),
-                action: &action,
-                button: "Continue",
-                heading: "Reset your password",
-                message: if token.is_empty() {
-                    "This link is incomplete. Open the link from the message again, or ask for a new one."
-                } else {
-                    "Continue to choose a new password. If you have a second factor, you will be asked for it first."
-                },
-            },
-        )
-    }))
+    Ok(mail_link::button_page(
+        &state,
+        &req,
+        &tenant,
+        query.token.as_deref(),
+        mail_link::Button {
+            action: paths::password_reset(&tenant.slug),
+            button: "Continue",
+            heading: "Reset your password",
+            message: "Continue to choose a new password. If you have a second factor, you will be asked for it first.",
+            incomplete: "This link is incomplete. Open the link from the message again, or ask for a new one.",
+        },
+    ))
 }
 
 /// `POST /t/{tenant}/password/reset`: uses the link and goes on to the second factor or the
@@ -174,19 +157,7 @@ pub async fn reset(
             "Check that you opened the whole link from the message, or ask for a new one with \"Forgot your password?\" on the sign-in page.",
         ),
     };
-    Ok(html(
-        status,
-        &MailLinkPage {
-            tenant_name: &tenant.display_name,
-            tenant_slug: tenant.slug.as_str(),
-            csrf_token: "",
-            token: None,
-            action: "",
-            button: "",
-            heading,
-            message,
-        },
-    ))
+    Ok(mail_link::outcome_page(&tenant, status, heading, message))
 }
 
 /// Where a browser goes that is not at the new-password step: a reset still waiting for its

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::mail_link::{TokenForm, TokenQuery};
 use super::see_other;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
@@ -37,16 +38,6 @@ pub struct RegisterForm {
     confirm: String,
     #[serde(default)]
     invite: String,
-}
-
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    token: String,
 }
 
 /// The page instead of the form: none (404), by invitation only (403), a bad invitation.
