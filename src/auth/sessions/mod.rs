@@ -30,6 +30,7 @@ use crate::domain::session::{
 use crate::domain::tenant::Tenant;
 use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
 
+mod clients;
 mod ended;
 
 pub use ended::{Elsewhere, Ended};
@@ -112,10 +113,6 @@ fn record_key(sid: &str) -> String {
 
 pub(super) fn gone_key(sid: &str) -> String {
     format!("gone:{sid}")
-}
-
-fn clients_key(sid: &str) -> String {
-    format!("sclients:{sid}")
 }
 
 fn user_index(tenant: TenantId, user: UserId) -> String {
@@ -441,33 +438,6 @@ impl Sessions {
         Ok(out)
     }
 
-    /// Notes that `client_id` received tokens in session `sid` (for back-channel logout).
-    pub async fn add_client(&self, sid: &str, client_id: &str) -> Result<(), StoreError> {
-        self.store
-            .index_add(
-                &clients_key(sid),
-                client_id,
-                self.clock.unix(),
-                Duration::from_secs(400 * 86_400),
-            )
-            .await
-    }
-
-    /// Clients that received tokens in session `sid`.
-    pub async fn clients(&self, sid: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .store
-            .index_members(&clients_key(sid))
-            .await?
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect())
-    }
-
-    pub async fn forget_clients(&self, sid: &str) -> Result<(), StoreError> {
-        self.store.delete(&clients_key(sid)).await.map(|_| ())
-    }
-
     /// Claims up to `limit` sessions whose deadline has passed. Each is claimed by exactly one
     /// replica; the caller ends it, or puts it back with [`Sessions::reschedule`] if it turns
     /// out to be alive (activity, or a longer policy since).
@@ -503,24 +473,4 @@ impl Sessions {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookies_are_sid_and_secret() {
-        let (cookie, hash) = new_cookie("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
-        let (sid, parsed) = parse_cookie(&cookie).unwrap();
-        assert_eq!(sid, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
-        assert_eq!(parsed, hash);
-        for bad in [
-            "",
-            "nodot",
-            ".x",
-            "short.short",
-            "a b c d e f g h i j k l m n o p.x",
-            "aaaaaaaaaaaaaaaaaaaaaaaa.b<script>bbbbbbbbbbbbbbbbbbb",
-        ] {
-            assert!(parse_cookie(bad).is_none(), "{bad}");
-        }
-    }
-}
+mod tests;
