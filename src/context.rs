@@ -1,5 +1,5 @@
 //! Handles to the shared infrastructure every use case needs (database, session store, clock,
-//! password hasher, derived keys, caches, signing keys, back-channel queue, configuration). Built once by `app` (server) or `cli`.
+//! password hasher, derived keys, caches, signing keys, back-channel queue, configuration, the risk data). Built once by `app` (server) or `cli`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +51,8 @@ pub struct Ctx {
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// Outgoing mail (the outbox's transport and worker bell).
     pub mail: Arc<crate::mail::Mailer>,
+    /// Places and network kinds of client addresses (risk scoring; `[risk]` data files).
+    pub risk_place: crate::risk::place::SharedLocator,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,8 @@ pub enum StartError {
     Hashing(#[from] HashError),
     #[error(transparent)]
     Mail(#[from] crate::mail::transport::TransportError),
+    #[error(transparent)]
+    Risk(#[from] crate::risk::place::LocatorError),
 }
 
 impl Ctx {
@@ -102,6 +106,7 @@ impl Ctx {
             }
         };
         let mail = crate::mail::Mailer::new(&config.mail)?;
+        let risk_place = Arc::new(crate::risk::place::Locator::from_config(&config.risk)?);
         if config.is_https() && config.mail.transport == crate::config::MailTransport::File {
             tracing::warn!(
                 dir = %config.mail.file_dir.display(),
@@ -121,6 +126,7 @@ impl Ctx {
             backchannel: Backchannel::start(),
             webauthn,
             mail,
+            risk_place,
         })
     }
 }

@@ -2,7 +2,8 @@
 //! their back-channel logout even when the browser never comes back, and retries revocations of
 //! evicted sessions' grants that failed) and purges of refresh tokens
 //! and signing keys nobody can use anymore, of sign-ups whose link expired, and of delivered (after a week) or given-up (after
-//! 30 days) mail; the mail worker (`crate::mail::worker`) runs beside them. Each runs on every replica; claims are atomic in the
+//! 30 days) mail; the check of the risk data files for a new version (`[risk]`,
+//! every `geoip_reload_secs`); the mail worker (`crate::mail::worker`) runs beside them. Each runs on every replica; claims are atomic in the
 //! session store, so each session is ended once.
 
 use std::time::Duration;
@@ -114,6 +115,19 @@ pub fn start(ctx: Ctx) {
         });
     }
     tokio::spawn(crate::mail::worker::run(ctx.clone()));
+    if ctx.risk_place.has_files() {
+        let locator = ctx.risk_place.clone();
+        let every = Duration::from_secs(ctx.config.risk.geoip_reload_secs);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await; // the first tick is immediate; the files were just read
+            loop {
+                tick.tick().await;
+                let locator = locator.clone();
+                let _ = tokio::task::spawn_blocking(move || locator.reload_if_changed()).await;
+            }
+        });
+    }
     let sweep_ctx = ctx.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(15));

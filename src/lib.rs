@@ -29,6 +29,7 @@ pub mod observability;
 pub mod password_change;
 pub mod recovery;
 pub mod registration;
+pub mod risk;
 pub mod session_store;
 pub mod signing;
 pub mod storage;

@@ -27,6 +27,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub metrics: MetricsConfig,
     pub mail: MailConfig,
+    pub risk: RiskConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,5 +235,7 @@ impl ConfigError {
 mod load;
 mod mail;
 pub use mail::{MailConfig, MailTransport, SmtpTls};
+mod risk;
+pub use risk::RiskConfig;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,9 @@ fn the_example_file_documents_the_defaults() {
         "smtp_password",
         "smtp_password_file",
         "smtp_ca_file",
+        "geoip_database",
+        "geoip_asn_database",
+        "network_list",
     ];
     let mut section = String::new();
     let uncommented: String = example
@@ -215,4 +218,23 @@ fn mail_settings_are_checked() {
     )
     .unwrap();
     assert_eq!(ok.mail.port(), 465);
+}
+
+#[test]
+fn risk_files_must_exist_and_reload_secs_be_sane() {
+    let e = from_toml("[risk]\ngeoip_database = \"/nonexistent/city.mmdb\"").unwrap_err();
+    assert!(
+        e.to_string().contains("`risk.geoip_database`")
+            && e.to_string().contains("/nonexistent/city.mmdb"),
+        "{e}"
+    );
+    let e = from_toml("[risk]\nnetwork_list = \"/nonexistent/list\"").unwrap_err();
+    assert!(e.to_string().contains("`risk.network_list`"), "{e}");
+    let e = from_toml("[risk]\ngeoip_asn_database = \"/\"").unwrap_err();
+    assert!(e.to_string().contains("`risk.geoip_asn_database`"), "{e}");
+    let e = from_toml("[risk]\ngeoip_reload_secs = 0").unwrap_err();
+    assert!(e.to_string().contains("`risk.geoip_reload_secs`"), "{e}");
+    let c = from_toml("").unwrap();
+    assert_eq!(c.risk.geoip_reload_secs, 60);
+    assert!(c.risk.geoip_database.is_none());
 }

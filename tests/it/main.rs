@@ -22,7 +22,9 @@
 //!
 //! Tests are grouped by area: `signin/` (the password step, hashing, brute-force protection),
 //! `sessions/`, `mfa/`, `oidc/` (by endpoint), `operations/` (start-up, CLI, configuration, seed,
-//! web basics, the client address, `/metrics`, outages) and the store contract.
+//! web basics, the client address, `/metrics`, outages), `risk/` (places of addresses from tiny
+//! `.mmdb` fixtures written by MaxMind's Perl writer, reloads, the network list) and the store
+//! contract.
 //!
 //! The provider tests (`tests/it/oidc/`) act as an application would: the `openidconnect` crate as the
 //! relying party (`common::oidc`), a cookie-carrying browser that posts the hosted forms
@@ -72,6 +74,7 @@ mod mail;
 mod mfa;
 pub mod oidc;
 mod operations;
+pub mod risk;
 pub mod sessions;
 mod signin;
 mod store_contract;
