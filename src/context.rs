@@ -1,5 +1,6 @@
 //! Handles to the shared infrastructure every use case needs (database, session store, clock,
-//! password hasher, derived keys, caches, signing keys, back-channel queue, configuration). Built once by `app` (server) or `cli`.
+//! password hasher, derived keys, caches, signing keys, back-channel queue, breached-password
+//! checker, configuration). Built once by `app` (server) or `cli`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,8 @@ pub struct Ctx {
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// Outgoing mail (the outbox's transport and worker bell).
     pub mail: Arc<crate::mail::Mailer>,
+    /// Breached-password checks (the verified filter, the optional range service).
+    pub breach: Arc<crate::breach::Checker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,8 @@ pub enum StartError {
     Hashing(#[from] HashError),
     #[error(transparent)]
     Mail(#[from] crate::mail::transport::TransportError),
+    #[error(transparent)]
+    Breach(#[from] crate::breach::BreachError),
 }
 
 impl Ctx {
@@ -102,6 +107,7 @@ impl Ctx {
             }
         };
         let mail = crate::mail::Mailer::new(&config.mail)?;
+        let breach = Arc::new(crate::breach::Checker::new(&config.breach, clock.clone())?);
         if config.is_https() && config.mail.transport == crate::config::MailTransport::File {
             tracing::warn!(
                 dir = %config.mail.file_dir.display(),
@@ -121,6 +127,7 @@ impl Ctx {
             backchannel: Backchannel::start(),
             webauthn,
             mail,
+            breach,
         })
     }
 }

@@ -213,6 +213,7 @@ impl Config {
                 .map_err(|e| ConfigError::invalid("secrets.master_key", e.to_string()))?;
         }
         self.mail.validate()?;
+        self.breach.validate()?;
         Ok(())
     }
 

@@ -27,6 +27,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub metrics: MetricsConfig,
     pub mail: MailConfig,
+    pub breach: BreachConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,8 +232,10 @@ impl ConfigError {
     }
 }
 
+mod breach;
 mod load;
 mod mail;
+pub use breach::{BreachConfig, OnUnavailable};
 pub use mail::{MailConfig, MailTransport, SmtpTls};
 #[cfg(test)]
 mod tests;

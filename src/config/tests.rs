@@ -26,6 +26,8 @@ fn the_example_file_documents_the_defaults() {
         "smtp_password",
         "smtp_password_file",
         "smtp_ca_file",
+        "filter",
+        "range_url",
     ];
     let mut section = String::new();
     let uncommented: String = example
