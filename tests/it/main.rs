@@ -72,6 +72,7 @@ mod mail;
 mod mfa;
 pub mod oidc;
 mod operations;
+mod risk;
 pub mod sessions;
 mod signin;
 mod store_contract;
