@@ -110,6 +110,7 @@ impl Watchword {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let state = self.state();
+        self.ctx.breach.export_metrics();
         if state.https && !state.metrics_access.own_listener && state.metrics_access.token.is_none()
         {
             tracing::warn!(

@@ -1,5 +1,6 @@
 //! Handles to the shared infrastructure every use case needs (database, session store, clock,
-//! password hasher, derived keys, caches, signing keys, back-channel queue, configuration, the risk data). Built once by `app` (server) or `cli`.
+//! password hasher, derived keys, caches, signing keys, back-channel queue, breached-password
+//! checker, configuration, the risk data). Built once by `app` (server) or `cli`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub struct Ctx {
     pub mail: Arc<crate::mail::Mailer>,
     /// Places and network kinds of client addresses (risk scoring; `[risk]` data files).
     pub risk_place: crate::risk::place::SharedLocator,
+    /// Breached-password checks (the verified filter, the optional range service).
+    pub breach: Arc<crate::breach::Checker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,8 @@ pub enum StartError {
     Mail(#[from] crate::mail::transport::TransportError),
     #[error(transparent)]
     Risk(#[from] crate::risk::place::LocatorError),
+    #[error(transparent)]
+    Breach(#[from] crate::breach::BreachError),
 }
 
 impl Ctx {
@@ -107,6 +112,7 @@ impl Ctx {
         };
         let mail = crate::mail::Mailer::new(&config.mail)?;
         let risk_place = Arc::new(crate::risk::place::Locator::from_config(&config.risk)?);
+        let breach = Arc::new(crate::breach::Checker::new(&config.breach, clock.clone())?);
         if config.is_https() && config.mail.transport == crate::config::MailTransport::File {
             tracing::warn!(
                 dir = %config.mail.file_dir.display(),
@@ -127,6 +133,7 @@ impl Ctx {
             webauthn,
             mail,
             risk_place,
+            breach,
         })
     }
 }

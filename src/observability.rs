@@ -95,6 +95,19 @@ fn describe() {
         "watchword_backchannel_logout_total",
         "Back-channel logout deliveries by result (delivered, failed, dropped)"
     );
+    metrics::describe_gauge!(
+        "watchword_breach_data_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "Date of the breached-password filter's data (its manifest's data_date), Unix seconds"
+    );
+    metrics::describe_counter!(
+        "watchword_breach_hits_total",
+        "New passwords refused as breached, by source (filter, range)"
+    );
+    metrics::describe_counter!(
+        "watchword_breach_range_unavailable_total",
+        "Breached-password range service calls that failed (timeout, status, redirect)"
+    );
     metrics::describe_histogram!(
         "watchword_backchannel_logout_delay_seconds",
         metrics::Unit::Seconds,

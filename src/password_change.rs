@@ -3,7 +3,7 @@
 //! recently (`auth::mfa::changes::freshness`, the rule of factor changes); the current password
 //! must verify, behind the second-factor throttle (`auth::throttle::check_second_factor`: the
 //! counter of passwords re-entered at step-ups too, so the two add up); the new one must pass the
-//! tenant's policy. Then every grant of the user is revoked (offline ones included) and every
+//! tenant's policy and must not be a known breached one (`breach::refusal`). Then every grant of the user is revoked (offline ones included) and every
 //! other session ends (`admin::access::end_all_but`), this browser's too unless the person keeps
 //! it; a "your password was changed" notice goes to a verified address
 //! (`crate::recovery::notify_changed`); everything is audited as `password_changed`.
@@ -42,7 +42,7 @@ pub enum Outcome {
     Wrong,
     /// Too many wrong passwords: try again in `retry_after` seconds.
     Throttled { retry_after: u64 },
-    /// The new password breaks the tenant's policy (the person's message).
+    /// The new password breaks the tenant's policy or is breached (the person's message).
     Rejected(String),
 }
 
@@ -79,6 +79,9 @@ pub async fn change(ctx: &Ctx, tenant: &Tenant, req: Change<'_>) -> Result<Outco
     let identities = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
     if let Err(why) = tenant.policy.password.check(req.new.expose(), &identities) {
         return Ok(Outcome::Rejected(why.to_string()));
+    }
+    if let Some(why) = crate::breach::refusal(&ctx.breach, req.new.expose()).await {
+        return Ok(Outcome::Rejected(why.to_owned()));
     }
     let user_id = user.id.to_string();
     if let Some(wait) = throttle::check_second_factor(ctx, tenant, &user_id, req.ip).await? {

@@ -208,7 +208,7 @@ pub enum Completed {
     Done,
     /// The pending reset is gone, or not at its last step.
     Gone,
-    /// The password breaks the tenant's policy (the person's message); try again.
+    /// The password breaks the tenant's policy or is breached (the person's message); try again.
     Rejected(String),
 }
 
@@ -248,6 +248,9 @@ pub async fn complete(
         .check(new_password.expose(), &identities)
     {
         return Ok(Completed::Rejected(why.to_string()));
+    }
+    if let Some(why) = crate::breach::refusal(&ctx.breach, new_password.expose()).await {
+        return Ok(Completed::Rejected(why.to_owned()));
     }
     // Single use: of two concurrent submissions, one sets the password.
     if !pending_signin::take(ctx, token).await? {

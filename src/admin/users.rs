@@ -144,7 +144,8 @@ pub async fn list(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<User>, AdminError> {
         .await?)
 }
 
-/// Sets a new password after checking the tenant's password policy. Unless `on_reset` keeps
+/// Sets a new password after checking the tenant's password policy (a breached password is
+/// allowed, logged as a warning and marked `breached_password` in the audit). Unless `on_reset` keeps
 /// them, every session of the user ends and every grant is revoked (whoever knew the old
 /// password may hold them); returns what was ended. Audited as `user_password_set`, with
 /// `sessions_ended` and `grants_revoked` (or `sessions_kept`) in its details.
@@ -161,16 +162,28 @@ pub async fn set_password(
         .policy
         .password
         .check(password.expose(), &identities)?;
+    // An operator may set a breached password (a temporary one read out on the phone, say):
+    // warned and audited, not refused. The flows where people choose refuse it.
+    let breached = matches!(
+        crate::breach::check(&ctx.breach, password.expose()).await,
+        crate::breach::Verdict::Breached { .. }
+    );
+    if breached {
+        tracing::warn!(user = %user.id, "the password set by an operator appears in known data breaches");
+    }
     let hash = ctx.hasher.hash(password.expose()).await?;
     let (id, now) = (user.id, ctx.clock.unix());
     ctx.db
         .run(move |c| storage::users::set_password_hash(c, id, &hash, now))
         .await?;
     let ended = access::after_reset(ctx, tenant, user.id, on_reset, actor.clone()).await;
+    let mut details = access::audit_details(&ended);
+    if breached {
+        details["breached_password"] = serde_json::Value::Bool(true);
+    }
     storage::audit::record(
         &ctx.db,
-        audit(ctx, tenant, AuditAction::UserPasswordSet, user.id, actor)
-            .details(access::audit_details(&ended)),
+        audit(ctx, tenant, AuditAction::UserPasswordSet, user.id, actor).details(details),
     )
     .await;
     ended

@@ -214,6 +214,7 @@ impl Config {
         }
         self.mail.validate()?;
         self.risk.validate()?;
+        self.breach.validate()?;
         Ok(())
     }
 

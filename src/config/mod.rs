@@ -28,6 +28,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub mail: MailConfig,
     pub risk: RiskConfig,
+    pub breach: BreachConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,8 +233,10 @@ impl ConfigError {
     }
 }
 
+mod breach;
 mod load;
 mod mail;
+pub use breach::{BreachConfig, OnUnavailable};
 pub use mail::{MailConfig, MailTransport, SmtpTls};
 mod risk;
 pub use risk::RiskConfig;

@@ -29,6 +29,8 @@ fn the_example_file_documents_the_defaults() {
         "geoip_database",
         "geoip_asn_database",
         "network_list",
+        "filter",
+        "range_url",
     ];
     let mut section = String::new();
     let uncommented: String = example

@@ -14,7 +14,8 @@
 //! proves the address, so the account is created at once.
 //!
 //! **The same answer for every sign-up.** Once the input is well-formed (username shape, address
-//! shape, the tenant's password policy, which say nothing about other accounts) and the client
+//! shape, the tenant's password policy, not a breached password (`breach::refusal`), which say
+//! nothing about other accounts) and the client
 //! address is under its hourly limit, the page always says "check your mail", at once: the
 //! lookup, the hashing and the message happen in the background ([`request`]). What the mail
 //! says depends on the accounts: a new address and username get the confirmation link; an
@@ -182,6 +183,9 @@ pub async fn request(ctx: &Ctx, tenant: &Tenant, s: SignUp<'_>) -> Result<Reques
         .check(password, &[username.as_str(), email.as_str()])
     {
         return Ok(rejected("password", why.to_string()));
+    }
+    if let Some(why) = crate::breach::refusal(&ctx.breach, password).await {
+        return Ok(rejected("password", why));
     }
     if let Hourly::Refused { retry_after } = hourly::per_address(
         ctx,
