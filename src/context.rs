@@ -55,7 +55,7 @@ pub struct Ctx {
     /// Places and network kinds of client addresses (risk scoring; `[risk]` data files).
     pub risk_place: crate::risk::place::SharedLocator,
     /// Breached-password checks (the verified filter, the optional range service).
-    pub breach: Arc<crate::breach::Checker>,
+    pub breach: Arc<crate::risk::breach::Checker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ pub enum StartError {
     #[error(transparent)]
     Risk(#[from] crate::risk::place::LocatorError),
     #[error(transparent)]
-    Breach(#[from] crate::breach::BreachError),
+    Breach(#[from] crate::risk::breach::BreachError),
 }
 
 impl Ctx {
@@ -112,7 +112,10 @@ impl Ctx {
         };
         let mail = crate::mail::Mailer::new(&config.mail)?;
         let risk_place = Arc::new(crate::risk::place::Locator::from_config(&config.risk)?);
-        let breach = Arc::new(crate::breach::Checker::new(&config.breach, clock.clone())?);
+        let breach = Arc::new(crate::risk::breach::Checker::new(
+            &config.risk.breach,
+            clock.clone(),
+        )?);
         if config.is_https() && config.mail.transport == crate::config::MailTransport::File {
             tracing::warn!(
                 dir = %config.mail.file_dir.display(),

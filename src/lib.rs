@@ -12,7 +12,6 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod backchannel;
-pub mod breach;
 pub mod cache;
 pub mod cli;
 pub mod clock;

@@ -80,7 +80,7 @@ pub async fn change(ctx: &Ctx, tenant: &Tenant, req: Change<'_>) -> Result<Outco
     if let Err(why) = tenant.policy.password.check(req.new.expose(), &identities) {
         return Ok(Outcome::Rejected(why.to_string()));
     }
-    if let Some(why) = crate::breach::refusal(&ctx.breach, req.new.expose()).await {
+    if let Some(why) = crate::risk::breach::refusal(&ctx.breach, req.new.expose()).await {
         return Ok(Outcome::Rejected(why.to_owned()));
     }
     let user_id = user.id.to_string();

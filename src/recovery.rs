@@ -249,7 +249,7 @@ pub async fn complete(
     {
         return Ok(Completed::Rejected(why.to_string()));
     }
-    if let Some(why) = crate::breach::refusal(&ctx.breach, new_password.expose()).await {
+    if let Some(why) = crate::risk::breach::refusal(&ctx.breach, new_password.expose()).await {
         return Ok(Completed::Rejected(why.to_owned()));
     }
     // Single use: of two concurrent submissions, one sets the password.

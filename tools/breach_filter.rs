@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use watchword::breach::filter;
+use watchword::risk::breach::filter;
 
 fn main() -> ExitCode {
     match run() {

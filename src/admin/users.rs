@@ -165,8 +165,8 @@ pub async fn set_password(
     // An operator may set a breached password (a temporary one read out on the phone, say):
     // warned and audited, not refused. The flows where people choose refuse it.
     let breached = matches!(
-        crate::breach::check(&ctx.breach, password.expose()).await,
-        crate::breach::Verdict::Breached { .. }
+        crate::risk::breach::check(&ctx.breach, password.expose()).await,
+        crate::risk::breach::Verdict::Breached { .. }
     );
     if breached {
         tracing::warn!(user = %user.id, "the password set by an operator appears in known data breaches");

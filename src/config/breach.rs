@@ -1,4 +1,4 @@
-//! `[breach]`: breached-password checks: the offline filter (the built-in one unless `filter`
+//! `[risk.breach]`: breached-password checks: the offline filter (the built-in one unless `filter`
 //! names another) and the optional online range service. Documented in docs/configuration.md.
 
 use std::path::PathBuf;
@@ -46,24 +46,24 @@ impl Default for BreachConfig {
 }
 
 impl BreachConfig {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.range_url {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                 return Err(ConfigError::invalid(
-                    "breach.range_url",
+                    "risk.breach.range_url",
                     "must be an http or https URL",
                 ));
             }
             if url.query().is_some() || url.fragment().is_some() {
                 return Err(ConfigError::invalid(
-                    "breach.range_url",
+                    "risk.breach.range_url",
                     "must have no query or fragment",
                 ));
             }
         }
         if !(50..=10_000).contains(&self.range_timeout_ms) {
             return Err(ConfigError::invalid(
-                "breach.range_timeout_ms",
+                "risk.breach.range_timeout_ms",
                 "must be between 50 and 10000",
             ));
         }

@@ -214,7 +214,6 @@ impl Config {
         }
         self.mail.validate()?;
         self.risk.validate()?;
-        self.breach.validate()?;
         Ok(())
     }
 

@@ -28,7 +28,6 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub mail: MailConfig,
     pub risk: RiskConfig,
-    pub breach: BreachConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

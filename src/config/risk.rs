@@ -19,6 +19,8 @@ pub struct RiskConfig {
     pub network_list: Option<PathBuf>,
     /// Seconds between checks of the files above for a new version (modification time or size).
     pub geoip_reload_secs: u64,
+    /// Breached passwords (`[risk.breach]`): the offline filter and the optional range service.
+    pub breach: super::BreachConfig,
 }
 
 impl Default for RiskConfig {
@@ -28,6 +30,7 @@ impl Default for RiskConfig {
             geoip_asn_database: None,
             network_list: None,
             geoip_reload_secs: 60,
+            breach: super::BreachConfig::default(),
         }
     }
 }
@@ -46,6 +49,7 @@ impl RiskConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        self.breach.validate()?;
         for (key, path) in self.files() {
             let Some(path) = path else { continue };
             if path.as_os_str().is_empty() {

@@ -184,7 +184,7 @@ pub async fn request(ctx: &Ctx, tenant: &Tenant, s: SignUp<'_>) -> Result<Reques
     {
         return Ok(rejected("password", why.to_string()));
     }
-    if let Some(why) = crate::breach::refusal(&ctx.breach, password).await {
+    if let Some(why) = crate::risk::breach::refusal(&ctx.breach, password).await {
         return Ok(rejected("password", why));
     }
     if let Hourly::Refused { retry_after } = hourly::per_address(

@@ -1,10 +1,12 @@
 //! Risk scoring of sign-ins (issue 11): each signal is a small module returning [`Signal`]s with
 //! a stable reason code. `place` (where an address is: country, city, coordinates, ASN),
 //! `network` (internal addresses, same-network test, anonymiser/hosting ranges) and `travel`
-//! (impossible travel between two sign-ins). Not yet consulted by the sign-in.
+//! (impossible travel between two sign-ins), `breach` (breached passwords; refused where a
+//! password is chosen). Place, network and travel are not yet consulted by the sign-in.
 
 use serde::Serialize;
 
+pub mod breach;
 pub mod network;
 pub mod place;
 pub mod travel;

@@ -12,11 +12,11 @@ use parking_lot::Mutex;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use watchword::breach::{self, BREACHED, Checker, Source, UNCHECKED, Verdict, filter::sha1};
 use watchword::clock::{ManualClock, SharedClock};
 use watchword::config::{BreachConfig, Config, OnUnavailable};
 use watchword::domain::audit::Actor;
 use watchword::domain::registration::RegistrationMode;
+use watchword::risk::breach::{self, BREACHED, Checker, Source, UNCHECKED, Verdict, filter::sha1};
 
 use crate::common::browser::location;
 use crate::common::smtp::{SmtpSink, link};
@@ -185,7 +185,7 @@ async fn breach_range_hits_misses_padding_and_cache() {
     assert_eq!(breach::refusal(&checker, RANGE_HIT).await, Some(BREACHED));
     assert_eq!(stub.paths().len(), 3, "served from the cache");
     clock.advance(chrono::Duration::seconds(
-        watchword::breach::range::CACHE_SECS + 1,
+        watchword::risk::breach::range::CACHE_SECS + 1,
     ));
     assert!(matches!(
         breach::check(&checker, RANGE_HIT).await,
@@ -274,7 +274,7 @@ async fn breach_the_account_page_refuses_a_breached_new_password() {
     let stub = Stub::start().await;
     let base = stub.base.clone();
     let app = TestApp::builder()
-        .tweak(move |c: &mut Config| c.breach.range_url = Some(base.parse().unwrap()))
+        .tweak(move |c: &mut Config| c.risk.breach.range_url = Some(base.parse().unwrap()))
         .start()
         .await;
     app.create_user("default", "wes", GOOD_PASSWORD).await;
@@ -449,12 +449,12 @@ async fn breach_a_bad_filter_stops_the_start() {
             "sqlite://{}",
             dir.path().join("w.db").display()
         )));
-        config.breach.filter = Some(path);
+        config.risk.breach.filter = Some(path);
         let (_, clock) = manual_clock();
         let err = match watchword::app::Watchword::init(config, clock).await {
             Ok(_) => panic!("{name}: the start went on"),
             Err(e) => e.to_string(),
         };
-        assert!(err.contains("`breach.filter`"), "{name}: {err}");
+        assert!(err.contains("`risk.breach.filter`"), "{name}: {err}");
     }
 }

@@ -1,4 +1,4 @@
-//! Risk scoring's foundations (`watchword::risk`, `watchword::breach`): GeoIP lookups from tiny
+//! Risk scoring's foundations (`watchword::risk`, `watchword::risk::breach`): GeoIP lookups from tiny
 //! `.mmdb` fixtures written by MaxMind's writer (`fixtures.rs`, documentation ranges only), the
 //! built-in country data with no file, internal addresses, the network list, reloading a
 //! replaced file (mtime set by the test, `Locator::reload_if_changed` called directly), a broken

@@ -94,7 +94,7 @@ fn breach_checksum_mismatch_is_refused() {
     };
     let msg = Checker::new(&config, clock()).unwrap_err().to_string();
     assert!(
-        msg.contains("`breach.filter`") && msg.contains("SHA-256"),
+        msg.contains("`risk.breach.filter`") && msg.contains("SHA-256"),
         "{msg}"
     );
 }
@@ -130,7 +130,7 @@ fn breach_missing_filter_or_manifest_is_refused() {
     };
     let msg = Checker::new(&config, clock()).unwrap_err().to_string();
     assert!(
-        msg.contains("`breach.filter`") && msg.contains("nope.bin"),
+        msg.contains("`risk.breach.filter`") && msg.contains("nope.bin"),
         "{msg}"
     );
 

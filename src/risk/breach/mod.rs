@@ -1,8 +1,8 @@
 //! Breached passwords (issue 11): is a password known from data breaches? Offline by default: a
 //! filter over the SHA-1 of common breached passwords ships inside the binary
 //! (`data/breached/filter.bin`, verified against its `manifest.json` at start, like a configured
-//! `[breach] filter`, which replaces it). Optionally a Pwned-Passwords-compatible range service
-//! is asked too (`[breach] range_url`, k-anonymity: 5 hex characters of the SHA-1 leave).
+//! `[risk.breach] filter`, which replaces it). Optionally a Pwned-Passwords-compatible range service
+//! is asked too (`[risk.breach] range_url`, k-anonymity: 5 hex characters of the SHA-1 leave).
 //!
 //! [`check`] is the one engine function: the filter first, the range service only if configured
 //! and the filter found nothing. [`refusal`] is the rule the flows that set a password apply
@@ -27,8 +27,8 @@ pub const UNCHECKED: &str =
     "This password could not be checked against known data breaches; try again in a moment.";
 
 /// The built-in filter and its manifest.
-const SHIPPED_FILTER: &[u8] = include_bytes!("../../data/breached/filter.bin");
-const SHIPPED_MANIFEST: &str = include_str!("../../data/breached/manifest.json");
+const SHIPPED_FILTER: &[u8] = include_bytes!("../../../data/breached/filter.bin");
+const SHIPPED_MANIFEST: &str = include_str!("../../../data/breached/manifest.json");
 
 /// Where a breach was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,11 +63,11 @@ pub enum Verdict {
 /// Why the breach checker could not start (the start stops; the message names the key).
 #[derive(Debug, thiserror::Error)]
 pub enum BreachError {
-    #[error("invalid value for `breach.filter`: {0}")]
+    #[error("invalid value for `risk.breach.filter`: {0}")]
     Filter(FilterError),
     #[error("the built-in breached-password filter is damaged ({0}); rebuild Watchword")]
     Shipped(FilterError),
-    #[error("invalid value for `breach.range_url`: {0}")]
+    #[error("invalid value for `risk.breach.range_url`: {0}")]
     Range(String),
 }
 
