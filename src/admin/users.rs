@@ -26,6 +26,21 @@ pub struct NewUser {
     pub enabled: bool,
 }
 
+/// Whether a password an operator gives (at creation or later) appears in known data breaches.
+/// An operator may use one (a temporary password read out on the phone, say): it is logged as a
+/// warning and audited (`breached_password` in the event's details), not refused. The flows
+/// where people choose a password refuse it (`risk::breach::refusal`).
+async fn operator_chose_breached(ctx: &Ctx, username: &str, password: &Secret<String>) -> bool {
+    let breached = matches!(
+        crate::risk::breach::check(&ctx.breach, password.expose()).await,
+        crate::risk::breach::Verdict::Breached { .. }
+    );
+    if breached {
+        tracing::warn!(user = %username, "the password given by an operator appears in known data breaches");
+    }
+    breached
+}
+
 fn clean_display_name(name: Option<&str>) -> Result<Option<String>, AdminError> {
     let name = name.map(str::trim).filter(|n| !n.is_empty());
     if name.is_some_and(|n| n.chars().count() > 128 || n.chars().any(char::is_control)) {
@@ -63,16 +78,17 @@ pub async fn create(
         .filter(|e| !e.is_empty());
     let email = email.map(Email::parse).transpose()?;
     let display_name = clean_display_name(input.display_name.as_deref())?;
-    let hash = match &input.password {
+    let (hash, breached) = match &input.password {
         Some(password) => {
             let identities = [username.as_str(), email.as_ref().map_or("", |e| e.as_str())];
             tenant
                 .policy
                 .password
                 .check(password.expose(), &identities)?;
-            Some(ctx.hasher.hash(password.expose()).await?)
+            let breached = operator_chose_breached(ctx, username.as_str(), password).await;
+            (Some(ctx.hasher.hash(password.expose()).await?), breached)
         }
-        None => None,
+        None => (None, false),
     };
     let now = ctx.clock.now();
     let user = User {
@@ -91,11 +107,11 @@ pub async fn create(
     ctx.db
         .run(move |c| storage::users::insert(c, &row, hash))
         .await?;
-    storage::audit::record(
-        &ctx.db,
-        audit(ctx, tenant, AuditAction::UserCreated, user.id, actor),
-    )
-    .await;
+    let mut event = audit(ctx, tenant, AuditAction::UserCreated, user.id, actor);
+    if breached {
+        event = event.details(serde_json::json!({ "breached_password": true }));
+    }
+    storage::audit::record(&ctx.db, event).await;
     Ok(user)
 }
 
@@ -162,15 +178,7 @@ pub async fn set_password(
         .policy
         .password
         .check(password.expose(), &identities)?;
-    // An operator may set a breached password (a temporary one read out on the phone, say):
-    // warned and audited, not refused. The flows where people choose refuse it.
-    let breached = matches!(
-        crate::risk::breach::check(&ctx.breach, password.expose()).await,
-        crate::risk::breach::Verdict::Breached { .. }
-    );
-    if breached {
-        tracing::warn!(user = %user.id, "the password set by an operator appears in known data breaches");
-    }
+    let breached = operator_chose_breached(ctx, &user.username, password).await;
     let hash = ctx.hasher.hash(password.expose()).await?;
     let (id, now) = (user.id, ctx.clock.unix());
     ctx.db

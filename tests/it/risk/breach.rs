@@ -399,6 +399,55 @@ async fn breach_an_operator_may_set_a_breached_password_with_a_warning() {
         .find(|e| e.action == "user_password_set")
         .unwrap();
     assert!(set.details.contains("breached_password"), "{}", set.details);
+
+    // Creating a user with one: the same warning in the audit event, the user created.
+    let created = watchword::admin::users::create(
+        &app.app.ctx,
+        &tenant,
+        watchword::admin::users::NewUser {
+            username: "pearl".into(),
+            email: None,
+            email_verified: false,
+            display_name: None,
+            password: Some(watchword::domain::secret::Secret::new(LISTED.into())),
+            admin_role: None,
+            enabled: true,
+        },
+        Actor::Cli,
+    )
+    .await
+    .unwrap();
+    let audit = app.audit("default").await;
+    let event = audit
+        .iter()
+        .find(|e| {
+            e.action == "user_created"
+                && e.subject
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(&created.id.to_string())
+        })
+        .unwrap();
+    assert!(
+        event.details.contains("breached_password"),
+        "{}",
+        event.details
+    );
+    let plain = audit
+        .iter()
+        .find(|e| {
+            e.action == "user_created"
+                && e.subject
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(&user.id.to_string())
+        })
+        .unwrap();
+    assert!(
+        !plain.details.contains("breached_password"),
+        "{}",
+        plain.details
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
