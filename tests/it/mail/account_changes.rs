@@ -7,7 +7,7 @@
 //! address in use is answered the same and told by mail, and links are single-use under bursts,
 //! expire, stay in their tenant and change nothing once the address changed otherwise.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use openidconnect::OAuth2TokenResponse;
 use reqwest::StatusCode;
@@ -16,10 +16,10 @@ use watchword::domain::audit::Actor;
 use watchword::domain::session::SessionLimit;
 use watchword::mail::worker;
 
-use super::smtp_to;
+use super::{mail_to, smtp_to, verify_address};
 use crate::common::browser::location;
 use crate::common::oidc::{http, plain_client};
-use crate::common::smtp::{Received, SmtpSink, link};
+use crate::common::smtp::{SmtpSink, link};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp, hidden_field};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for the account";
@@ -31,34 +31,6 @@ async fn user(app: &TestApp, name: &str) -> watchword::domain::user::User {
         .unwrap()
         .unwrap()
         .user
-}
-
-async fn verify_address(app: &TestApp, name: &str) {
-    let u = user(app, name).await;
-    let (id, address) = (u.id, u.email.unwrap());
-    app.app
-        .ctx
-        .db
-        .run(move |c| watchword::storage::users::set_email_verified(c, id, &address, 0))
-        .await
-        .unwrap();
-}
-
-/// Delivers the outbox until at least `at_least` messages went to `to`; those messages.
-async fn mail_to(app: &TestApp, sink: &SmtpSink, to: &str, at_least: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        worker::deliver_due(&app.app.ctx).await;
-        let got: Vec<_> = sink
-            .received()
-            .into_iter()
-            .filter(|m| m.to.contains(to))
-            .collect();
-        if got.len() >= at_least || Instant::now() > deadline {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn signed_in(app: &TestApp, name: &str) -> Browser {

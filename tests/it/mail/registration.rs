@@ -14,9 +14,9 @@ use watchword::domain::registration::RegistrationMode;
 use watchword::mail::worker;
 use watchword::registration::{LINK_HOURS, REQUESTS_PER_HOUR_PER_ADDRESS, invites};
 
-use super::smtp_to;
+use super::{mail_to, smtp_to};
 use crate::common::browser::location;
-use crate::common::smtp::{Received, SmtpSink, link};
+use crate::common::smtp::{SmtpSink, link};
 use crate::common::{Browser, GOOD_PASSWORD, TestApp, hidden_field};
 
 const PASSWORD: &str = "a long new passphrase";
@@ -70,23 +70,6 @@ async fn sign_up(
         ],
     )
     .await
-}
-
-/// Waits for the background work and delivers the outbox; the messages to `to`.
-async fn mail_to(app: &TestApp, sink: &SmtpSink, to: &str, at_least: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        worker::deliver_due(&app.app.ctx).await;
-        let got: Vec<_> = sink
-            .received()
-            .into_iter()
-            .filter(|m| m.to.contains(to))
-            .collect();
-        if got.len() >= at_least || Instant::now() > deadline {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Opens a sign-up link in `browser` and presses its button; the response.
