@@ -211,6 +211,7 @@ async fn main() {
                             "203.0.113.7",
                             UA,
                             false,
+                            None,
                         )
                         .await
                         .unwrap();
@@ -297,6 +298,7 @@ async fn main() {
                 "198.51.100.9",
                 UA,
                 false,
+                None,
             )
             .await
             .unwrap();
@@ -305,7 +307,15 @@ async fn main() {
 
         let t = Instant::now();
         let created = sessions
-            .create(&tenant, user, vec![Amr::Pwd], "198.51.100.9", UA, false)
+            .create(
+                &tenant,
+                user,
+                vec![Amr::Pwd],
+                "198.51.100.9",
+                UA,
+                false,
+                None,
+            )
             .await
             .unwrap();
         let Created::Admitted { session, evicted } = created else {

@@ -196,6 +196,7 @@ pub async fn start(
         user_agent: origin.user_agent.clone(),
         reauthenticated: false,
         reset: true,
+        risk: None,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(Started::Parked { token, need })

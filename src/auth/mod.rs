@@ -133,6 +133,8 @@ pub mod error;
 pub mod mfa;
 pub mod network;
 pub mod pending_signin;
+pub mod risk;
+pub mod risk_notice;
 pub mod second_step;
 pub mod session_start;
 pub mod sessions;

@@ -50,6 +50,11 @@ pub struct PendingSignIn {
     /// factor leads to `NeedState::NewPassword`, never to a session.
     #[serde(default)]
     pub reset: bool,
+    /// The risk judgement of this sign-in (`super::risk`): recorded on its session and, once
+    /// finished, learnt by the user's profile. A breached password leads to a new password
+    /// after the second factor, never straight to a session.
+    #[serde(default)]
+    pub risk: Option<super::risk::Note>,
 }
 
 /// Serializable form of [`Need`].
@@ -122,6 +127,7 @@ impl PendingSignIn {
             },
             replaces_session: self.replaces_session.clone(),
             end_other_sessions: self.end_other_sessions,
+            risk: self.risk.clone(),
         }
     }
 }
@@ -204,10 +210,14 @@ pub async fn finish(
             amr.push(*m);
         }
     }
-    if pending.reset {
+    let breached = pending.risk.as_ref().is_some_and(|r| r.breached);
+    if pending.reset || (breached && pending.step_up.is_none()) {
+        // A reset, or a sign-in with a breached password: the new password is next, and the
+        // sign-in ends there (the person signs in again with it).
         let mut next = pending.clone();
         next.amr = amr;
         next.need = NeedState::NewPassword;
+        next.reset = true;
         save(ctx, token, &next).await?;
         return Ok(Finished::ResetProven);
     }
@@ -229,6 +239,7 @@ pub async fn finish(
         amr,
         new_authentication: pending.reauthenticated || is_new_authentication(proved),
         second_factor: proves_second_factor(proved),
+        risk: None,
     };
     Ok(
         match sessions

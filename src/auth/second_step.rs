@@ -125,6 +125,7 @@ pub async fn start_step_up(
         user_agent: origin.user_agent.clone(),
         reauthenticated: false,
         reset: false,
+        risk: None,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(StepUpStart::Parked { token, need })
@@ -468,6 +469,8 @@ pub enum PasskeySignIn {
     Refused(FactorError),
     /// The passkey's user is disabled.
     Disabled,
+    /// Refused by risk scoring (a blocked network, or a level whose action is `block`).
+    Blocked,
 }
 
 /// Signs in with a passkey alone (a discoverable credential with user verification): verify the
@@ -478,7 +481,20 @@ pub async fn passkey_sign_in(
     handle: &str,
     credential: &PublicKeyCredential,
     request: &super::session_start::SessionRequest,
+    device: Option<&str>,
 ) -> Result<PasskeySignIn, SignInError> {
+    let ip = request
+        .origin
+        .ip
+        .as_deref()
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let screening = super::risk::screen(ctx, tenant, ip).await?;
+    let ua = request.origin.user_agent.as_deref().unwrap_or("");
+    if screening.blocks(tenant) {
+        super::risk::blocked_early(ctx, tenant, &screening, None, ua).await?;
+        return Ok(PasskeySignIn::Blocked);
+    }
     let (user_id, methods) =
         match webauthn::finish_passwordless(ctx, tenant, handle, credential).await {
             Ok(v) => v,
@@ -510,6 +526,49 @@ pub async fn passkey_sign_in(
         return Ok(PasskeySignIn::Disabled);
     };
     count(tenant, "passkey", "success");
+    let factors = super::mfa::factors(ctx, tenant, &user).await?;
+    let known =
+        device.and_then(|d| super::throttle::known_device(ctx, tenant, &user.id.to_string(), d));
+    let judged = super::risk::judge(
+        ctx,
+        tenant,
+        &screening,
+        super::risk::Proven {
+            user: &user,
+            factors: &factors,
+            need: super::mfa::Need::Nothing,
+            device_presented: known.is_some(),
+            device: known,
+            user_agent: ua,
+            account_failures: 0,
+            breached: false,
+            strong: true,
+        },
+    )
+    .await?;
+    if judged.decision == super::risk::Decision::Block {
+        let event = AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::SignIn,
+            "risk_blocked",
+            Actor::User(user.id.to_string()),
+        )
+        .origin(request.origin.clone())
+        .subject(format!("user:{}", user.id))
+        .details(
+            serde_json::json!({ "risk_event": judged.note.event, "reasons": judged.note.reasons }),
+        );
+        storage::audit::record(&ctx.db, event).await;
+        if judged.note.notify {
+            super::risk_notice::send(ctx, tenant, &user, &judged.note).await;
+        }
+        return Ok(PasskeySignIn::Blocked);
+    }
+    let request = &super::session_start::SessionRequest {
+        risk: Some(judged.note),
+        ..request.clone()
+    };
     let started = super::session_start::start_session(ctx, tenant, &user, methods, request).await?;
     Ok(PasskeySignIn::Started {
         user: Box::new(user),

@@ -5,7 +5,7 @@ use super::error::SignInError;
 use super::sessions::{Created, Found, NewSession, Reauthentication, SessionLookup, Sessions};
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
-use crate::domain::session::{Amr, SessionState};
+use crate::domain::session::{Amr, SessionRisk, SessionState};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage;
@@ -18,6 +18,9 @@ pub struct SessionRequest {
     pub origin: Origin,
     pub replaces_session: Option<String>,
     pub end_other_sessions: bool,
+    /// The sign-in's risk judgement: kept on the session (`BrowserSession::risk`), and learnt
+    /// by the user's profile once the session exists.
+    pub risk: Option<super::risk::Note>,
 }
 
 /// What [`start_session`] did.
@@ -55,13 +58,28 @@ pub async fn start_session(
     let ip = req.origin.ip.as_deref().unwrap_or("");
     let ua = req.origin.user_agent.as_deref().unwrap_or("");
     let now = ctx.clock.now();
+    let risk = req.risk.as_ref().map(|n| SessionRisk {
+        level: n.level,
+        reasons: n.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
+        decision: n.decision.as_str().to_owned(),
+        event: n.event.clone(),
+    });
     let replaced = match previous {
         Some(prev)
             if prev.record.user_id == user.id
                 && prev.record.state(now, &tenant.policy.session) == SessionState::Active =>
         {
             if let Some(session) = sessions
-                .reauthenticate(tenant, &prev, Reauthentication::fresh(amr.clone()), ip, ua)
+                .reauthenticate(
+                    tenant,
+                    &prev,
+                    Reauthentication {
+                        risk: risk.clone(),
+                        ..Reauthentication::fresh(amr.clone())
+                    },
+                    ip,
+                    ua,
+                )
                 .await?
             {
                 let started = Started::Session {
@@ -71,6 +89,7 @@ pub async fn start_session(
                 };
                 let methods = crate::domain::session::amr_claim(&amr);
                 audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+                after_start(ctx, tenant, user, &started, req).await;
                 return Ok(started);
             }
             None // it ended meanwhile: a new session below
@@ -79,7 +98,7 @@ pub async fn start_session(
     };
     let methods = crate::domain::session::amr_claim(&amr);
     let started = match sessions
-        .create(tenant, user.id, amr, ip, ua, req.end_other_sessions)
+        .create(tenant, user.id, amr, ip, ua, req.end_other_sessions, risk)
         .await?
     {
         Created::Admitted { session, evicted } => Started::Session {
@@ -90,7 +109,31 @@ pub async fn start_session(
         Created::Denied { live } => Started::Denied { live },
     };
     audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+    after_start(ctx, tenant, user, &started, req).await;
     Ok(started)
+}
+
+/// The risk side of a started (or refused) session: the event's result, the profile, the
+/// notice. Failures here are logged, never fail the sign-in.
+async fn after_start(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    started: &Started,
+    req: &SessionRequest,
+) {
+    let Some(note) = &req.risk else { return };
+    match started {
+        Started::Session { .. } => {
+            if let Err(e) = super::risk::signed_in(ctx, user, note).await {
+                tracing::warn!(error = %e, "could not update a user's risk profile");
+            }
+            if note.notify {
+                super::risk_notice::send(ctx, tenant, user, note).await;
+            }
+        }
+        Started::Denied { .. } => super::risk::finished(ctx, note, "session_limit").await,
+    }
 }
 
 /// The sign-in's audit event: `success` (the new session, the methods, how many sessions were

@@ -38,11 +38,12 @@ pub struct PasswordSignIn<'a> {
 }
 
 impl PasswordSignIn<'_> {
-    fn session_request(&self) -> SessionRequest {
+    fn session_request(&self, risk: Option<super::risk::Note>) -> SessionRequest {
         SessionRequest {
             origin: self.origin.clone(),
             replaces_session: self.replaces_session.clone(),
             end_other_sessions: self.end_other_sessions,
+            risk,
         }
     }
 }
@@ -69,6 +70,15 @@ pub enum SignInResult {
     },
     /// Unknown user or wrong password: deliberately indistinguishable.
     InvalidCredentials,
+    /// Refused by risk scoring: before the password was checked (a blocked network, or a level
+    /// whose action is `block`) or after it. Answered like `InvalidCredentials` so that an
+    /// attacker learns nothing about the password; the user is told by mail where the policy
+    /// says so.
+    Blocked,
+    /// The password is right, but risk scoring requires a second factor the user cannot give
+    /// from here (none set up, no code by mail; a risky sign-in never sets one up), or the
+    /// password is breached and there is no second factor to prove before changing it.
+    RiskDenied { breached: bool },
     /// Correct password, but the account is disabled.
     Disabled,
 }
@@ -88,6 +98,8 @@ pub async fn password_sign_in(
             ..
         }) => "session_limit",
         Ok(SignInResult::InvalidCredentials) => "invalid_credentials",
+        Ok(SignInResult::Blocked) => "risk_blocked",
+        Ok(SignInResult::RiskDenied { .. }) => "risk_denied",
         Ok(SignInResult::Disabled) => "disabled",
         Ok(SignInResult::Throttled { .. }) => "throttled",
         Ok(SignInResult::MoreNeeded { .. }) => "second_factor_needed",
@@ -140,6 +152,20 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         .origin(req.origin.clone())
     };
 
+    // Risk before the password: a block here costs no hashing and does not depend on whether
+    // the user exists (no enumeration).
+    let screening = super::risk::screen(ctx, tenant, req.ip).await?;
+    if screening.blocks(tenant) {
+        let user = found.as_ref().map(|u| u.user.id);
+        let ua = req.origin.user_agent.as_deref().unwrap_or("");
+        let note = super::risk::blocked_early(ctx, tenant, &screening, user, ua).await?;
+        let event = who(audit("risk_blocked", Actor::Anonymous), found.as_ref()).details_extend(
+            serde_json::json!({ "risk_event": note.event, "reasons": note.reasons }),
+        );
+        storage::audit::record(&ctx.db, event).await;
+        return Ok(SignInResult::Blocked);
+    }
+
     // Known or not, the account is throttled the same way (no enumeration).
     let account = match &found {
         Some(u) => u.user.id.to_string(),
@@ -179,6 +205,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             )
             .await;
             throttle::failed(ctx, tenant, &gate).await?;
+            throttle::spraying::failed(ctx, tenant, req.ip, &account).await?;
             return Ok(SignInResult::InvalidCredentials);
         }
     };
@@ -194,10 +221,76 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
     {
         upgrade_hash(ctx, &user, req.password, old);
     }
-    let device = throttle::succeeded(ctx, tenant, &gate).await?;
-
+    let breached = tenant.policy.risk.enabled
+        && crate::risk::breach::at_sign_in(&ctx.breach, req.password).await;
     let factors = super::mfa::factors(ctx, tenant, &user).await?;
     let need = super::mfa::needs(tenant, &user, &factors);
+    let presented = match &gate.standing {
+        throttle::Standing::KnownDevice(id) => Some(id.clone()),
+        _ => None,
+    };
+    let judged = super::risk::judge(
+        ctx,
+        tenant,
+        &screening,
+        super::risk::Proven {
+            user: &user,
+            factors: &factors,
+            need,
+            device_presented: presented.is_some(),
+            device: presented,
+            user_agent: req.origin.user_agent.as_deref().unwrap_or(""),
+            account_failures: gate.recent_failures,
+            breached,
+            strong: false,
+        },
+    )
+    .await?;
+    let risk_details = serde_json::json!({
+        "risk_event": judged.note.event,
+        "risk_level": judged.note.level,
+        "reasons": judged.note.reasons,
+    });
+    match judged.decision {
+        super::risk::Decision::Block => {
+            // Not a failure of the password, and not a success either.
+            throttle::release(ctx, &gate).await?;
+            storage::audit::record(
+                &ctx.db,
+                audit("risk_blocked", actor)
+                    .subject(format!("user:{}", user.id))
+                    .details(risk_details),
+            )
+            .await;
+            if judged.note.notify {
+                super::risk_notice::send(ctx, tenant, &user, &judged.note).await;
+            }
+            return Ok(SignInResult::Blocked);
+        }
+        super::risk::Decision::Deny => {
+            throttle::release(ctx, &gate).await?;
+            storage::audit::record(
+                &ctx.db,
+                audit("risk_denied", actor)
+                    .subject(format!("user:{}", user.id))
+                    .details(risk_details),
+            )
+            .await;
+            return Ok(SignInResult::RiskDenied {
+                breached: judged.note.breached || breached,
+            });
+        }
+        _ => {}
+    }
+    let device = throttle::succeeded(ctx, tenant, &gate).await?;
+    let mut note = judged.note;
+    if note.visit.device.is_none() {
+        note.visit.device = throttle::device_of(&device);
+    }
+    let need = match judged.decision {
+        super::risk::Decision::SecondFactor => super::mfa::Need::SecondFactor,
+        _ => need,
+    };
     if need != super::mfa::Need::Nothing {
         let pending = super::pending_signin::PendingSignIn {
             tenant_id: tenant.id,
@@ -213,11 +306,14 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             user_agent: req.origin.user_agent.clone(),
             reauthenticated: false,
             reset: false,
+            risk: Some(note),
         };
         let token = super::pending_signin::begin(ctx, &pending).await?;
         storage::audit::record(
             &ctx.db,
-            audit("password_verified", actor).subject(format!("user:{}", user.id)),
+            audit("password_verified", actor)
+                .subject(format!("user:{}", user.id))
+                .details(risk_details),
         )
         .await;
         return Ok(SignInResult::MoreNeeded {
@@ -227,7 +323,8 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         });
     }
 
-    let started = start_session(ctx, tenant, &user, vec![Amr::Pwd], &req.session_request()).await?;
+    let request = req.session_request(Some(note));
+    let started = start_session(ctx, tenant, &user, vec![Amr::Pwd], &request).await?;
     Ok(SignInResult::Done {
         user: Box::new(user),
         started,

@@ -10,6 +10,7 @@ pub mod mfa;
 pub mod password_policy;
 pub mod place;
 pub mod registration;
+pub mod risk;
 pub mod secret;
 pub mod session;
 pub mod tenant;

@@ -82,6 +82,8 @@ pub struct TenantPolicy {
     pub mfa: MfaPolicy,
     /// Self-registration on the hosted sign-up page (off by default).
     pub registration: RegistrationPolicy,
+    /// Risk scoring of sign-ins (on by default; see `domain::risk`).
+    pub risk: super::risk::RiskPolicy,
 }
 
 impl TenantPolicy {
@@ -104,7 +106,10 @@ impl TenantPolicy {
             .map_err(|(k, m)| (format!("mfa.{k}"), m))?;
         self.registration
             .validate()
-            .map_err(|(k, m)| (format!("registration.{k}"), m))
+            .map_err(|(k, m)| (format!("registration.{k}"), m))?;
+        self.risk
+            .validate()
+            .map_err(|(k, m)| (format!("risk.{k}"), m))
     }
 }
 

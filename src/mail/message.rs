@@ -29,6 +29,9 @@ pub enum Kind {
     UsernameUnavailable,
     /// An operator's invitation to sign up.
     Invite,
+    /// A sign-in from a new device or place, or one refused by risk scoring, with the
+    /// "this was me" / "this wasn't me" link.
+    SignInNotice,
 }
 
 impl Kind {
@@ -46,6 +49,7 @@ impl Kind {
             Kind::AccountExists => "account_exists",
             Kind::UsernameUnavailable => "username_unavailable",
             Kind::Invite => "invite",
+            Kind::SignInNotice => "sign_in_notice",
         }
     }
 }
@@ -153,6 +157,40 @@ pub fn password_reset(m: PasswordReset) -> Rendered {
         m,
         "mail/password_reset.txt",
         "mail/password_reset.html",
+        link
+    )
+}
+
+/// "New sign-in to your account" (or "A sign-in was blocked"), with the feedback link.
+pub struct SignInNotice {
+    pub tenant: String,
+    pub name: String,
+    /// Whether the sign-in was refused.
+    pub blocked: bool,
+    /// When, the device, the approximate place.
+    pub when: String,
+    pub device: String,
+    pub place: String,
+    /// Why it was noticed, in words.
+    pub reasons: Vec<String>,
+    pub link: String,
+    pub days: i64,
+}
+
+pub fn sign_in_notice(m: SignInNotice) -> Rendered {
+    let subject = if m.blocked {
+        format!("{}: a sign-in to your account was blocked", m.tenant)
+    } else {
+        format!("{}: new sign-in to your account", m.tenant)
+    };
+    let link = Some(m.link.clone());
+    render!(
+        Kind::SignInNotice,
+        subject,
+        SignInNotice,
+        m,
+        "mail/sign_in_notice.txt",
+        "mail/sign_in_notice.html",
         link
     )
 }

@@ -2,13 +2,16 @@
 //! a stable reason code. `place` (where an address is: country, city, coordinates, ASN),
 //! `network` (internal addresses, same-network test, anonymiser/hosting ranges) and `travel`
 //! (impossible travel between two sign-ins), `breach` (breached passwords; refused where a
-//! password is chosen). Place, network and travel are not yet consulted by the sign-in.
+//! password is chosen), `profile` (a user's recent sign-ins in brief) and `assess` (signals to a
+//! level). The sign-in engine consults them through `crate::auth::risk`.
 
 use serde::Serialize;
 
+pub mod assess;
 pub mod breach;
 pub mod network;
 pub mod place;
+pub mod profile;
 pub mod travel;
 
 /// One finding about a sign-in: why (a closed set of codes), how much it weighs, and the
@@ -22,7 +25,7 @@ pub struct Signal {
 
 /// Why a signal was raised. The codes (`as_str`, also the serde form) are stable: they are
 /// stored with sign-in events and used as metric labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The address is private, loopback, link-local or carrier NAT (never "new country").
@@ -39,10 +42,26 @@ pub enum Reason {
     HostingIp,
     /// No place is known for a public address.
     GeoUnknown,
+    /// A browser that has not finished a sign-in to this account before.
+    NewDevice,
+    /// A browser family and system not seen for this user (a weak hint: self-reported).
+    NewUserAgent,
+    /// Many failed attempts on the account in the last hour.
+    AccountFailures,
+    /// Many distinct usernames failed from this address in the last hour.
+    PasswordSpraying,
+    /// The password is known from breaches.
+    BreachedPassword,
+    /// The address is in the tenant's blocked ranges.
+    BlockedRange,
+    /// The address is in the tenant's skipped ranges: not scored.
+    SkippedRange,
+    /// A session or refresh token used from both another network and another device.
+    ContextChanged,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 15] = [
         Reason::InternalAddress,
         Reason::NewCountry,
         Reason::NewAsn,
@@ -50,6 +69,14 @@ impl Reason {
         Reason::AnonymizerIp,
         Reason::HostingIp,
         Reason::GeoUnknown,
+        Reason::NewDevice,
+        Reason::NewUserAgent,
+        Reason::AccountFailures,
+        Reason::PasswordSpraying,
+        Reason::BreachedPassword,
+        Reason::BlockedRange,
+        Reason::SkippedRange,
+        Reason::ContextChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,7 +88,40 @@ impl Reason {
             Reason::AnonymizerIp => "anonymizer_ip",
             Reason::HostingIp => "hosting_ip",
             Reason::GeoUnknown => "geo_unknown",
+            Reason::NewDevice => "new_device",
+            Reason::NewUserAgent => "new_user_agent",
+            Reason::AccountFailures => "account_failures",
+            Reason::PasswordSpraying => "password_spraying",
+            Reason::BreachedPassword => "breached_password",
+            Reason::BlockedRange => "blocked_range",
+            Reason::SkippedRange => "skipped_range",
+            Reason::ContextChanged => "context_changed",
         }
+    }
+
+    /// What the reason means, for people (account page, notices).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::InternalAddress => "an internal network",
+            Reason::NewCountry => "a country you have not signed in from recently",
+            Reason::NewAsn => "a network you have not signed in from recently",
+            Reason::ImpossibleTravel => "too far from your last sign-in for the time between them",
+            Reason::AnonymizerIp => "an anonymising network (VPN, Tor or proxy)",
+            Reason::HostingIp => "a data-centre network",
+            Reason::GeoUnknown => "an address whose place is unknown",
+            Reason::NewDevice => "a browser that has not signed in to your account before",
+            Reason::NewUserAgent => "a kind of browser you have not used before",
+            Reason::AccountFailures => "many wrong passwords tried on your account",
+            Reason::PasswordSpraying => "an address trying many accounts",
+            Reason::BreachedPassword => "a password known from data breaches",
+            Reason::BlockedRange => "a blocked network",
+            Reason::SkippedRange => "a trusted network",
+            Reason::ContextChanged => "another network and another device than the session's",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

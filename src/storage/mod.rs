@@ -96,6 +96,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod refresh_tokens;
 pub mod registrations;
+pub mod risk;
 pub mod schema;
 pub mod setup_tokens;
 pub mod signing_keys;

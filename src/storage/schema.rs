@@ -228,3 +228,35 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    sign_in_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        created_at -> BigInt,
+        ip -> Text,
+        country -> Nullable<Text>,
+        city -> Nullable<Text>,
+        asn -> Nullable<BigInt>,
+        device -> Text,
+        device_id -> Nullable<Text>,
+        level -> Text,
+        score -> Integer,
+        reasons -> Text,
+        decision -> Text,
+        enforced -> Bool,
+        result -> Text,
+        feedback -> Nullable<Text>,
+        feedback_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    risk_profiles (user_id) {
+        user_id -> Text,
+        summary -> Text,
+        updated_at -> BigInt,
+    }
+}

@@ -24,7 +24,7 @@ use crate::crypto::{constant_time_eq, random, sha256_b64};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::secret::Secret;
 use crate::domain::session::{
-    Amr, BrowserSession, EXPIRED_GRACE_SECS, OnLimit, SessionPolicy, SessionState,
+    Amr, BrowserSession, EXPIRED_GRACE_SECS, OnLimit, SessionPolicy, SessionRisk, SessionState,
     is_new_authentication, proves_second_factor,
 };
 use crate::domain::tenant::Tenant;
@@ -44,6 +44,9 @@ pub struct Reauthentication {
     pub new_authentication: bool,
     /// A second factor was proven.
     pub second_factor: bool,
+    /// The risk judgement of a new sign-in continuing this session (`None`: keep the
+    /// session's).
+    pub risk: Option<SessionRisk>,
 }
 
 impl Reauthentication {
@@ -53,6 +56,7 @@ impl Reauthentication {
             new_authentication: is_new_authentication(&amr),
             second_factor: proves_second_factor(&amr),
             amr,
+            risk: None,
         }
     }
 }
@@ -165,6 +169,7 @@ impl Sessions {
         ip: &str,
         user_agent: &str,
         force: bool,
+        risk: Option<SessionRisk>,
     ) -> Result<Created, StoreError> {
         let now = self.clock.unix();
         let sid = random::token();
@@ -182,6 +187,7 @@ impl Sessions {
             device: crate::domain::device::describe(user_agent),
             created_at: now,
             last_seen: now,
+            risk,
         };
         let policy = &tenant.policy.session;
         let (bytes, ttl) = self.serialize(&record, policy);
@@ -262,6 +268,9 @@ impl Sessions {
         }
         record.last_seen = now;
         record.amr = proof.amr;
+        if proof.risk.is_some() {
+            record.risk = proof.risk;
+        }
         record.ip = clip(ip, 64);
         record.device = crate::domain::device::describe(user_agent);
         if !self.rewrite(&record, &tenant.policy.session).await? {

@@ -27,6 +27,7 @@
 
 mod codes;
 pub mod hourly;
+pub mod spraying;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -79,6 +80,9 @@ pub struct Gate {
     pair: Option<(String, u64)>,
     /// The account's known networks as the check read them (rewritten on success).
     known: Vec<String>,
+    /// Failed attempts counted against this attempt's account-wide budget in the last hour or
+    /// two, this one not included (risk scoring's `account_failures`).
+    pub recent_failures: u64,
 }
 
 /// Whether an attempt is evaluated.
@@ -243,6 +247,7 @@ pub async fn check(
         reserved: Vec::new(),
         pair: None,
         known: Vec::new(),
+        recent_failures: 0,
     };
     let mut holds = Vec::new();
     let mut slots = Vec::new();
@@ -304,6 +309,14 @@ pub async fn check(
         Ok(counts) => counts,
         Err((scope, retry_after)) => return Ok(Verdict::Refused { retry_after, scope }),
     };
+    // The account-wide slot: the device's, the known networks', or (for an unknown client) the
+    // account's, which comes after the address's.
+    let (base, slot) = match gate.standing {
+        Standing::Unknown => (2, 1),
+        _ => (0, 0),
+    };
+    gate.recent_failures = before.get(base).copied().unwrap_or(0)
+        + counts.get(slot).copied().unwrap_or(1).saturating_sub(1);
     let mut reserved: Vec<String> = slots.into_iter().map(|s| s.key).collect();
     if let Some(previous) = pair_previous
         && let (Some(pair), Some(n)) = (reserved.pop(), counts.last())
@@ -439,6 +452,19 @@ fn device_cookie(ctx: &Ctx, account: &str, id: &str, expires: i64) -> String {
     let body = format!("v1.{id}.{expires}");
     let mac = hmac_sha256(&ctx.keys.throttle, format!("{body}.{account}").as_bytes());
     format!("{body}.{}", hex::encode(mac))
+}
+
+/// The device id of `cookie` if it is a valid known-device cookie of `account` (a user id) in
+/// `tenant`.
+pub fn known_device(ctx: &Ctx, tenant: &Tenant, account: &str, cookie: &str) -> Option<String> {
+    let account = tag(ctx, tenant, "account", account);
+    device_id(&ctx.keys.throttle, ctx.clock.unix(), &account, cookie)
+}
+
+/// The device id inside a known-device cookie this server just made (not verified: use
+/// [`device_id`] for a cookie a browser sent).
+pub fn device_of(cookie: &str) -> Option<String> {
+    cookie.split('.').nth(1).map(str::to_owned)
 }
 
 /// The device id of a valid, unexpired known-device cookie for `account` (`key`: the throttle

@@ -288,6 +288,23 @@ pub struct BrowserSession {
     pub created_at: i64,
     #[serde(rename = "l")]
     pub last_seen: i64,
+    /// The risk judgement of the sign-in that made (or last re-made) this session.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<SessionRisk>,
+}
+
+/// A session's sign-in as risk scoring judged it (`crate::auth::risk`): shown in the optional
+/// `risk` claim, and a medium or high one that proved no second factor may not set one up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRisk {
+    #[serde(rename = "l")]
+    pub level: super::risk::Level,
+    #[serde(rename = "r")]
+    pub reasons: Vec<String>,
+    #[serde(rename = "d")]
+    pub decision: String,
+    #[serde(rename = "e")]
+    pub event: String,
 }
 
 /// Why a browser session ended. Stored (as its snake-case name) in the note an ended session

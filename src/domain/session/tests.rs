@@ -17,6 +17,7 @@ fn session(created: i64, last_seen: i64) -> BrowserSession {
         device: "Firefox on Linux".into(),
         created_at: created,
         last_seen,
+        risk: None,
     }
 }
 

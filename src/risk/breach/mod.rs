@@ -149,6 +149,20 @@ pub async fn check(checker: &Checker, password: &str) -> Verdict {
     }
 }
 
+/// Whether the password a user just signed in with is known from breaches (then the sign-in
+/// needs a second factor and a new password). An unavailable range service never counts as a
+/// breach here: an outage must not lock people out.
+pub async fn at_sign_in(checker: &Checker, password: &str) -> bool {
+    match check(checker, password).await {
+        Verdict::Breached { source, .. } => {
+            metrics::counter!("watchword_breach_hits_total", "source" => source.as_str())
+                .increment(1);
+            true
+        }
+        Verdict::NotFound | Verdict::Unavailable => false,
+    }
+}
+
 /// The rule for a password a person chooses: `Some(message)` to refuse it (see the module docs).
 pub async fn refusal(checker: &Checker, password: &str) -> Option<&'static str> {
     match check(checker, password).await {

@@ -22,7 +22,7 @@ pub use watch::Reload;
 use watch::Watched;
 
 /// Where the place's data came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlaceSource {
     /// Country only, from the registries' allocations built into Watchword.
@@ -32,7 +32,7 @@ pub enum PlaceSource {
 }
 
 /// An approximate place for an address. Every field may be missing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Place {
     /// ISO 3166-1 alpha-2, upper case.
     pub country: Option<String>,

@@ -24,6 +24,12 @@ use crate::web::{cookies, csrf, return_to};
 /// Same message for an unknown user and a wrong password (no account enumeration).
 pub const INVALID_CREDENTIALS: &str = "The username or password is incorrect.";
 pub const ACCOUNT_DISABLED: &str = "This account is disabled. Contact your administrator.";
+/// A passkey sign-in refused by risk scoring (the passkey proved who it is; the network is
+/// what is refused).
+pub const SIGN_IN_BLOCKED: &str =
+    "This sign-in was blocked because it looked unusual. If it was you, check your e-mail.";
+pub const RISK_DENIED: &str = "This sign-in looks unusual and needs a second factor, which your account does not have (or cannot set up from here). Sign in from a device or network you have used before, or contact your administrator.";
+pub const BREACHED_NO_FACTOR: &str = "Your password appears in a list of passwords leaked in data breaches, so it cannot be used to sign in. Choose a new one with \"Forgot your password?\".";
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -237,7 +243,10 @@ pub async fn submit(
             );
             return Ok(res);
         }
-        SignInResult::InvalidCredentials => INVALID_CREDENTIALS,
+        // A block is answered exactly like a wrong password: whoever tried learns nothing.
+        SignInResult::InvalidCredentials | SignInResult::Blocked => INVALID_CREDENTIALS,
+        SignInResult::RiskDenied { breached: true } => BREACHED_NO_FACTOR,
+        SignInResult::RiskDenied { breached: false } => RISK_DENIED,
         SignInResult::Disabled => ACCOUNT_DISABLED,
     };
     let identifier: String = form.identifier.chars().take(254).collect();

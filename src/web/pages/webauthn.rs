@@ -261,13 +261,19 @@ pub async fn passkey_finish(
         origin: client.origin(),
         replaces_session: super::session_token(&state, &req, &tenant),
         end_other_sessions: false,
+        risk: None,
     };
+    let device = req
+        .cookie(&crate::web::cookies::device_name(state.https, &tenant.slug))
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() <= 256);
     let (user, started) = match second_step::passkey_sign_in(
         &state.ctx,
         &tenant,
         &input.handle,
         &credential,
         &request,
+        device.as_deref(),
     )
     .await
     .map_err(|e| page_api_error(e.into()))?
@@ -276,6 +282,9 @@ pub async fn passkey_finish(
         PasskeySignIn::Refused(e) => return Err(factor_api_error(e)),
         PasskeySignIn::Disabled => {
             return Err(api(super::login::ACCOUNT_DISABLED, StatusCode::FORBIDDEN));
+        }
+        PasskeySignIn::Blocked => {
+            return Err(api(super::login::SIGN_IN_BLOCKED, StatusCode::FORBIDDEN));
         }
     };
     let back = return_to::safe_path(&input.return_to).unwrap_or("");

@@ -1,0 +1,2 @@
+DROP TABLE risk_profiles;
+DROP TABLE sign_in_events;

@@ -1,0 +1,437 @@
+//! Risk scoring in the sign-in engine: [`screen`] before the password is checked (the tenant's
+//! blocked and skipped ranges, listed networks, password spraying: a block here costs no
+//! hashing), [`judge`] once the first factor is proven (device, place, travel, failures, breached
+//! password, against the user's profile), which turns the level into a [`Decision`] under the
+//! tenant's policy and the user's factors, records the sign-in event and carries a [`Note`]
+//! through the rest of the sign-in; [`signed_in`] learns from a finished sign-in. Every path
+//! (password page, JSON endpoint, passkey, later federation) goes through here.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::SignInError;
+use super::mfa::Need;
+use super::throttle;
+use crate::context::Ctx;
+use crate::domain::ids::UserId;
+use crate::domain::risk::{Action, Level};
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::risk::assess::{self, Assessment, Before};
+use crate::risk::network::NetworkKind;
+use crate::risk::place::Place;
+use crate::risk::profile::{Visit, network_name};
+use crate::risk::travel::TravelRules;
+use crate::risk::{Reason, Signal};
+use crate::session_store::StoreError;
+use crate::storage::{self, StorageError, factors::Factors, risk::SignInEvent};
+
+/// What the pre-password screening found.
+#[derive(Clone, Debug)]
+pub struct Screening {
+    pub ip: IpAddr,
+    pub place: Option<Place>,
+    pub network: NetworkKind,
+    pub assessment: Assessment,
+    /// Risk scoring is off for the tenant.
+    pub off: bool,
+}
+
+impl Screening {
+    /// Refused before the password is checked: a blocked range, or a level whose action is
+    /// `block` (enforced unless the tenant is audit-only).
+    pub fn blocks(&self, tenant: &Tenant) -> bool {
+        let policy = &tenant.policy.risk;
+        !self.off
+            && !policy.audit_only
+            && (self.assessment.blocked
+                || policy.actions.of(self.assessment.level).action == Action::Block)
+    }
+}
+
+/// Screens an attempt from `ip` before its password is looked at.
+pub async fn screen(ctx: &Ctx, tenant: &Tenant, ip: IpAddr) -> Result<Screening, StoreError> {
+    let policy = &tenant.policy.risk;
+    let locator = ctx.risk_place.clone();
+    let network = locator.network(ip);
+    let place = locator.place(ip);
+    let off = !policy.enabled;
+    let failed_usernames = if off {
+        0
+    } else {
+        throttle::spraying::distinct_failures(ctx, tenant, ip).await?
+    };
+    let assessment = assess::before_password(
+        policy,
+        &Before {
+            ip,
+            network,
+            failed_usernames,
+        },
+    );
+    Ok(Screening {
+        ip,
+        place,
+        network,
+        assessment,
+        off,
+    })
+}
+
+/// What a judged sign-in must do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Go on as the tenant's MFA policy says.
+    Allow,
+    /// A second factor first (one the user has, or a code by mail).
+    SecondFactor,
+    /// Refused; answered like a wrong password (the attacker learns nothing), the user is told
+    /// by mail when the level notifies.
+    Block,
+    /// A second factor is required and the user has none that may be used from here (a risky
+    /// sign-in never sets one up): refused with a page saying so.
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::SecondFactor => "second_factor",
+            Decision::Block => "block",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// A judged sign-in, carried with it until its session starts (in the pending sign-in and the
+/// session request).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Note {
+    /// The sign-in event's id.
+    pub event: String,
+    pub level: Level,
+    pub reasons: Vec<Reason>,
+    pub decision: Decision,
+    pub enforced: bool,
+    /// Mail the user a notice once signed in.
+    pub notify: bool,
+    /// The password is known from breaches: a new password before any token.
+    pub breached: bool,
+    /// What the profile learns when the sign-in finishes.
+    pub visit: VisitState,
+}
+
+impl Note {
+    /// The sign-in was medium or high risk (enforced): its session may not set up factors
+    /// unless it proved one.
+    pub fn risky(&self) -> bool {
+        self.enforced && self.level >= Level::Medium
+    }
+}
+
+/// The serializable form of a [`Visit`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct VisitState {
+    pub at: i64,
+    pub ip: Option<IpAddr>,
+    pub place: Option<Place>,
+    pub network: Option<String>,
+    pub device: Option<String>,
+    pub agent: Option<String>,
+}
+
+impl VisitState {
+    pub fn visit(&self) -> Visit {
+        Visit {
+            at: self.at,
+            ip: self.ip,
+            place: self.place.clone(),
+            network: self.network.as_deref().map(|n| match n {
+                "internal" => NetworkKind::Internal,
+                "anonymizer" => NetworkKind::Anonymizer,
+                "hosting" => NetworkKind::Hosting,
+                _ => NetworkKind::Public,
+            }),
+            device: self.device.clone(),
+            agent: self.agent.clone(),
+        }
+    }
+}
+
+/// What is known once the first factor is proven.
+pub struct Proven<'a> {
+    pub user: &'a User,
+    pub factors: &'a Factors,
+    /// What the tenant's MFA policy asks of this user anyway.
+    pub need: Need,
+    /// This browser's known-device id for the account (from its valid cookie), or a new one
+    /// that it is being given.
+    pub device: Option<String>,
+    /// Whether `device` came from a valid cookie the browser sent.
+    pub device_presented: bool,
+    pub user_agent: &'a str,
+    pub account_failures: u64,
+    pub breached: bool,
+    /// The first factor already counts as a second one (a passkey).
+    pub strong: bool,
+}
+
+/// The judgement of a sign-in.
+pub struct Judged {
+    /// What to do (in audit-only mode always `Allow`).
+    pub decision: Decision,
+    pub note: Note,
+    pub assessment: Assessment,
+}
+
+/// Judges a sign-in whose first factor is proven: the level, the decision, the event recorded.
+pub async fn judge(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    screening: &Screening,
+    proven: Proven<'_>,
+) -> Result<Judged, SignInError> {
+    let policy = &tenant.policy.risk;
+    let now = ctx.clock.now();
+    let agent = crate::domain::device::describe(proven.user_agent);
+    let user_id = proven.user.id;
+    let profile = if screening.off {
+        Default::default()
+    } else {
+        ctx.db
+            .run(move |c| storage::risk::profile(c, user_id))
+            .await?
+    };
+    let presented = proven.device.as_deref().filter(|_| proven.device_presented);
+    let assessment = if screening.off {
+        screening.assessment.clone()
+    } else {
+        assess::after_password(
+            policy,
+            &profile,
+            &screening.assessment,
+            &assess::After {
+                ip: screening.ip,
+                place: screening.place.as_ref(),
+                network: screening.network,
+                device: presented,
+                agent: &agent,
+                now,
+                account_failures: proven.account_failures,
+                breached: proven.breached,
+            },
+            &TravelRules::default(),
+        )
+    };
+    let action = policy.actions.of(assessment.level);
+    let decided = if screening.off {
+        Decision::Allow
+    } else {
+        decide(tenant, &proven, &assessment, action.action)
+    };
+    let enforced = !screening.off && !policy.audit_only;
+    let decision = if enforced { decided } else { Decision::Allow };
+    let new_sign_in = assessment.has(Reason::NewDevice) || assessment.has(Reason::NewCountry);
+    let notify = !screening.off && (action.notify || (policy.notify_new_sign_in && new_sign_in));
+    let note = Note {
+        event: uuid::Uuid::now_v7().to_string(),
+        level: assessment.level,
+        reasons: assessment.signals.iter().map(|s| s.code).collect(),
+        decision: decided,
+        enforced,
+        notify,
+        breached: proven.breached && enforced && decided != Decision::Block,
+        visit: VisitState {
+            at: now.timestamp(),
+            ip: Some(screening.ip),
+            place: screening.place.clone(),
+            network: Some(network_name(screening.network).to_owned()),
+            device: proven.device.clone(),
+            agent: Some(agent.clone()),
+        },
+    };
+    let result = match decision {
+        Decision::Block => "blocked",
+        Decision::Deny => "denied",
+        _ => "pending",
+    };
+    record(
+        ctx,
+        tenant,
+        Some(user_id),
+        "sign_in",
+        &note,
+        &assessment,
+        &agent,
+        result,
+    )
+    .await?;
+    Ok(Judged {
+        decision,
+        note,
+        assessment,
+    })
+}
+
+/// The decision for a level's action, given the user's factors.
+fn decide(tenant: &Tenant, proven: &Proven<'_>, a: &Assessment, action: Action) -> Decision {
+    if a.blocked || action == Action::Block {
+        return Decision::Block;
+    }
+    if proven.strong {
+        return Decision::Allow;
+    }
+    let has_factor = proven.factors.any() || proven.factors.recovery_left > 0;
+    let by_mail =
+        super::mfa::email_code::available(tenant, proven.user, proven.factors) && !has_factor;
+    let can_prove = has_factor || by_mail;
+    let risky = a.level >= Level::Medium;
+    if proven.breached {
+        // A breached password proves nothing by itself: a second factor, then a new password.
+        return if can_prove {
+            Decision::SecondFactor
+        } else {
+            Decision::Deny
+        };
+    }
+    match action {
+        Action::MfaRequired if can_prove => Decision::SecondFactor,
+        Action::MfaRequired => Decision::Deny,
+        Action::MfaIfEnrolled if can_prove => Decision::SecondFactor,
+        // A risky sign-in never sets a first factor up.
+        _ if risky && proven.need == Need::Enrolment => Decision::Deny,
+        _ => Decision::Allow,
+    }
+}
+
+/// Records the sign-in event of `note` and counts it.
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: Option<UserId>,
+    kind: &str,
+    note: &Note,
+    assessment: &Assessment,
+    agent: &str,
+    result: &str,
+) -> Result<(), StorageError> {
+    let place = note.visit.place.as_ref();
+    let event = SignInEvent {
+        id: note.event.clone(),
+        tenant_id: tenant.id.to_string(),
+        user_id: user.map(|u| u.to_string()),
+        kind: kind.to_owned(),
+        created_at: note.visit.at,
+        ip: note.visit.ip.map(|i| i.to_string()).unwrap_or_default(),
+        country: place.and_then(|p| p.country.clone()),
+        city: place.and_then(|p| p.city.clone()),
+        asn: place.and_then(|p| p.asn).map(i64::from),
+        device: agent.to_owned(),
+        device_id: note.visit.device.clone(),
+        level: note.level.as_str().to_owned(),
+        score: assessment.score as i32,
+        reasons: serde_json::to_string(&assessment.signals).expect("signals serialize"),
+        decision: note.decision.as_str().to_owned(),
+        enforced: note.enforced,
+        result: result.to_owned(),
+        feedback: None,
+        feedback_at: None,
+    };
+    ctx.db
+        .write(move |c| storage::risk::insert(c, &event))
+        .await?;
+    count(tenant, note, &assessment.signals);
+    Ok(())
+}
+
+fn count(tenant: &Tenant, note: &Note, signals: &[Signal]) {
+    let slug = tenant.slug.to_string();
+    metrics::counter!(
+        "watchword_signin_risk_total",
+        "tenant" => slug.clone(),
+        "level" => note.level.as_str(),
+        "decision" => note.decision.as_str(),
+        "enforced" => if note.enforced { "true" } else { "false" },
+    )
+    .increment(1);
+    for s in signals {
+        metrics::counter!(
+            "watchword_risk_signal_total",
+            "tenant" => slug.clone(),
+            "reason" => s.code.as_str(),
+        )
+        .increment(1);
+    }
+}
+
+/// Records a sign-in refused before its password was checked (`screening.blocks`). The user is
+/// recorded when the identifier names one (the answer does not depend on it).
+pub async fn blocked_early(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    screening: &Screening,
+    user: Option<UserId>,
+    user_agent: &str,
+) -> Result<Note, StorageError> {
+    let agent = crate::domain::device::describe(user_agent);
+    let note = Note {
+        event: uuid::Uuid::now_v7().to_string(),
+        level: screening.assessment.level,
+        reasons: screening
+            .assessment
+            .signals
+            .iter()
+            .map(|s| s.code)
+            .collect(),
+        decision: Decision::Block,
+        enforced: true,
+        notify: false,
+        breached: false,
+        visit: VisitState {
+            at: ctx.clock.unix(),
+            ip: Some(screening.ip),
+            place: screening.place.clone(),
+            network: Some(network_name(screening.network).to_owned()),
+            device: None,
+            agent: Some(agent.clone()),
+        },
+    };
+    record(
+        ctx,
+        tenant,
+        user,
+        "sign_in",
+        &note,
+        &screening.assessment,
+        &agent,
+        "blocked",
+    )
+    .await?;
+    Ok(note)
+}
+
+/// Sets the final result of a sign-in's event (`success`, `session_limit`, …).
+pub async fn finished(ctx: &Ctx, note: &Note, result: &'static str) {
+    let id = note.event.clone();
+    if let Err(e) = ctx
+        .db
+        .write(move |c| storage::risk::set_result(c, &id, result))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record a sign-in event's result");
+    }
+}
+
+/// A sign-in finished with a session: the event's result, the profile learns the visit.
+pub async fn signed_in(ctx: &Ctx, user: &User, note: &Note) -> Result<(), StorageError> {
+    finished(ctx, note, "success").await;
+    let visit = note.visit.visit();
+    let (user_id, now) = (user.id, ctx.clock.unix());
+    ctx.db
+        .write(move |c| storage::risk::update_profile(c, user_id, now, |p| p.learn(&visit)))
+        .await
+}
