@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 use watchword::app::Watchword;
-use watchword::auth::sessions::{Created, Sessions};
+use watchword::auth::sessions::{Created, Creation, Sessions};
 use watchword::clock::SystemClock;
 use watchword::config::Config;
 use watchword::domain::audit::{Actor, Origin};
@@ -207,11 +207,13 @@ async fn main() {
                         .create(
                             &tenant,
                             UserId::generate(),
-                            vec![Amr::Pwd],
-                            "203.0.113.7",
-                            UA,
-                            false,
-                            None,
+                            Creation {
+                                amr: vec![Amr::Pwd],
+                                ip: "203.0.113.7",
+                                user_agent: UA,
+                                force: false,
+                                risk: None,
+                            },
                         )
                         .await
                         .unwrap();
@@ -294,11 +296,13 @@ async fn main() {
             .create(
                 &tenant,
                 UserId::generate(),
-                vec![Amr::Pwd],
-                "198.51.100.9",
-                UA,
-                false,
-                None,
+                Creation {
+                    amr: vec![Amr::Pwd],
+                    ip: "198.51.100.9",
+                    user_agent: UA,
+                    force: false,
+                    risk: None,
+                },
             )
             .await
             .unwrap();
@@ -310,11 +314,13 @@ async fn main() {
             .create(
                 &tenant,
                 user,
-                vec![Amr::Pwd],
-                "198.51.100.9",
-                UA,
-                false,
-                None,
+                Creation {
+                    amr: vec![Amr::Pwd],
+                    ip: "198.51.100.9",
+                    user_agent: UA,
+                    force: false,
+                    risk: None,
+                },
             )
             .await
             .unwrap();

@@ -2,7 +2,9 @@
 //! session for a proven user, within the tenant's session limit, audited and counted.
 
 use super::error::SignInError;
-use super::sessions::{Created, Found, NewSession, Reauthentication, SessionLookup, Sessions};
+use super::sessions::{
+    Created, Creation, Found, NewSession, Reauthentication, SessionLookup, Sessions,
+};
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::session::{Amr, SessionRisk, SessionState};
@@ -63,6 +65,7 @@ pub async fn start_session(
         reasons: n.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
         decision: n.decision.as_str().to_owned(),
         event: n.event.clone(),
+        enforced: n.enforced,
     });
     let replaced = match previous {
         Some(prev)
@@ -88,7 +91,7 @@ pub async fn start_session(
                     evicted: Vec::new(),
                 };
                 let methods = crate::domain::session::amr_claim(&amr);
-                audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+                audit_started(ctx, tenant, user, &started, &methods, req).await;
                 after_start(ctx, tenant, user, &started, req).await;
                 return Ok(started);
             }
@@ -98,7 +101,17 @@ pub async fn start_session(
     };
     let methods = crate::domain::session::amr_claim(&amr);
     let started = match sessions
-        .create(tenant, user.id, amr, ip, ua, req.end_other_sessions, risk)
+        .create(
+            tenant,
+            user.id,
+            Creation {
+                amr,
+                ip,
+                user_agent: ua,
+                force: req.end_other_sessions,
+                risk,
+            },
+        )
         .await?
     {
         Created::Admitted { session, evicted } => Started::Session {
@@ -108,7 +121,7 @@ pub async fn start_session(
         },
         Created::Denied { live } => Started::Denied { live },
     };
-    audit_started(ctx, tenant, user, &started, &methods, &req.origin).await;
+    audit_started(ctx, tenant, user, &started, &methods, req).await;
     after_start(ctx, tenant, user, &started, req).await;
     Ok(started)
 }
@@ -144,8 +157,10 @@ async fn audit_started(
     user: &User,
     started: &Started,
     methods: &[String],
-    origin: &Origin,
+    req: &SessionRequest,
 ) {
+    let origin = &req.origin;
+    let risk = req.risk.as_ref().map(|n| n.event.clone());
     let event = |outcome: &str| {
         AuditEvent::new(
             ctx.clock.now(),
@@ -169,7 +184,11 @@ async fn audit_started(
             session, evicted, ..
         } => event("success")
             .subject(format!("session:{}", session.record.sid))
-            .details(serde_json::json!({ "amr": methods, "sessions_evicted": evicted.len() })),
+            .details(serde_json::json!({
+                "amr": methods,
+                "sessions_evicted": evicted.len(),
+                "risk_event": risk,
+            })),
         Started::Denied { live } => event("session_limit")
             .subject(format!("user:{}", user.id))
             .details(serde_json::json!({ "live_sessions": live.len(), "on_limit": "deny_new" })),

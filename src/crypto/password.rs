@@ -110,8 +110,11 @@ impl PasswordHasher {
             password: Zeroizing::new(password.to_owned()),
             reply,
         })?;
-        rx.await
-            .map_err(|_| HashError::Failed("hashing thread died".into()))?
+        let hashed = rx
+            .await
+            .map_err(|_| HashError::Failed("hashing thread died".into()))?;
+        metrics::counter!("watchword_password_hashing_total", "operation" => "hash").increment(1);
+        hashed
     }
 
     /// Checks `password` against `stored`; with no stored hash (unknown user, or a user without
@@ -136,6 +139,7 @@ impl PasswordHasher {
             .await
             .map_err(|_| HashError::Failed("hashing thread died".into()))?;
         self.verifications.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("watchword_password_hashing_total", "operation" => "verify").increment(1);
         Ok(Verified {
             ok: ok && real,
             needs_rehash,

@@ -51,6 +51,10 @@ pub struct IdClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// The sign-in's risk judgement (`{"level","decision","reasons"}`), where the tenant's
+    /// `risk.claim` is on (docs/risk.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<serde_json::Value>,
     #[serde(flatten)]
     pub profile: serde_json::Map<String, serde_json::Value>,
 }

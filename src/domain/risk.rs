@@ -141,7 +141,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Self {
             medium: 30,
-            high: 70,
+            high: 80,
             spraying_usernames: 10,
             account_failures: 5,
         }

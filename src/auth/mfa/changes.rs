@@ -48,6 +48,7 @@ pub enum Permission {
 }
 
 pub const MFA_OFF: &str = "Second factors are turned off for this organization.";
+pub const RISKY_SESSION: &str = "This session was started from an unusual device or place, so it cannot set up a new second factor. Sign in from a device you have used before, or prove a second factor you already have.";
 pub const LAST_REQUIRED: &str =
     "Your organization requires a second factor: add another one before removing this one.";
 
@@ -91,11 +92,29 @@ pub fn decide(
     if leaves_none && policy.enabled() && policy.required_for(user.admin_role.is_some()) {
         return Permission::Refused(LAST_REQUIRED);
     }
+    if matches!(change, Change::Add | Change::NewRecoveryCodes) && risky_without_factor(session) {
+        return Permission::Refused(RISKY_SESSION);
+    }
     if recently_proven(tenant, session, has_second_factor(have), now) {
         Permission::Allowed
     } else {
         Permission::ConfirmFirst
     }
+}
+
+/// A session whose sign-in risk scoring judged medium or high (and enforced), in which no factor
+/// of the user's own (an app, a key, a recovery code; a code by mail does not count) was proven:
+/// it never sets up a factor, so a stolen password used from elsewhere cannot plant one.
+pub fn risky_without_factor(session: &BrowserSession) -> bool {
+    let risky = session
+        .risk
+        .as_ref()
+        .is_some_and(|r| r.enforced && r.level >= crate::domain::risk::Level::Medium);
+    let own_factor = session
+        .amr
+        .iter()
+        .any(|m| matches!(m, Amr::Otp | Amr::Rec | Amr::Hwk | Amr::Swk));
+    risky && !own_factor
 }
 
 /// Whether the user has something to prove a second factor with, for the freshness rule: an

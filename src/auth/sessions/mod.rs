@@ -61,6 +61,16 @@ impl Reauthentication {
     }
 }
 
+/// What a new session is made of: the methods proven, the client, whether to evict whatever
+/// the limit (`force`), and the sign-in's risk judgement.
+pub struct Creation<'a> {
+    pub amr: Vec<Amr>,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub force: bool,
+    pub risk: Option<SessionRisk>,
+}
+
 /// A session just created (or continued under a new cookie): the cookie value and the record.
 #[derive(Debug)]
 pub struct NewSession {
@@ -165,12 +175,15 @@ impl Sessions {
         &self,
         tenant: &Tenant,
         user: UserId,
-        amr: Vec<Amr>,
-        ip: &str,
-        user_agent: &str,
-        force: bool,
-        risk: Option<SessionRisk>,
+        creation: Creation<'_>,
     ) -> Result<Created, StoreError> {
+        let Creation {
+            amr,
+            ip,
+            user_agent,
+            force,
+            risk,
+        } = creation;
         let now = self.clock.unix();
         let sid = random::token();
         let (token, secret_hash) = new_cookie(&sid);

@@ -305,6 +305,9 @@ pub struct SessionRisk {
     pub decision: String,
     #[serde(rename = "e")]
     pub event: String,
+    /// False in audit-only mode.
+    #[serde(rename = "x", default)]
+    pub enforced: bool,
 }
 
 /// Why a browser session ended. Stored (as its snake-case name) in the note an ended session

@@ -84,12 +84,16 @@ pub async fn exchange(
         .filter(|u| u.enabled)
         .ok_or_else(|| OAuthError::invalid_grant("the user is no longer allowed to sign in"))?;
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    if !matches!(
-        sessions.lookup_sid(tenant, &record.sid, false).await?,
-        SessionLookup::Active(_)
-    ) {
+    let SessionLookup::Active(session) = sessions.lookup_sid(tenant, &record.sid, false).await?
+    else {
         return Err(OAuthError::invalid_grant("the sign-in session has ended"));
-    }
+    };
+    let risk = session
+        .record
+        .risk
+        .as_ref()
+        .filter(|_| tenant.policy.risk.claim)
+        .map(|r| serde_json::json!({ "level": r.level, "decision": r.decision, "reasons": r.reasons }));
 
     let scope = Scope::parse(&record.scope)?;
     let with_refresh = client.allows_grant(GrantType::RefreshToken);
@@ -105,6 +109,7 @@ pub async fn exchange(
         auth_time: Some(record.auth_time),
         amr: record.amr.clone(),
         acr: record.acr.clone(),
+        risk,
     };
     let minted = mint(
         ctx,

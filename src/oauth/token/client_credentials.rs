@@ -46,6 +46,7 @@ pub async fn exchange(
         auth_time: None,
         amr: Vec::new(),
         acr: None,
+        risk: None,
     };
     let minted = mint(ctx, tenant, client, &subject, &scope, None, false).await?;
     Ok(TokenResponse {

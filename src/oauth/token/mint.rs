@@ -26,6 +26,8 @@ pub struct Subject<'a> {
     pub auth_time: Option<i64>,
     pub amr: Vec<String>,
     pub acr: Option<String>,
+    /// The `risk` claim of the ID token (the session's sign-in judgement), if the tenant shows it.
+    pub risk: Option<serde_json::Value>,
 }
 
 pub struct Minted {
@@ -95,6 +97,7 @@ pub async fn mint(
                 azp: client.client_id.clone(),
                 sid: subject.sid.map(str::to_owned),
                 at_hash: Some(at_hash(alg, &access_token)),
+                risk: subject.risk.clone(),
                 profile: user_claims(user, scope),
             };
             Some(keys.sign(alg, "JWT", &claims, now)?)

@@ -210,6 +210,7 @@ pub async fn exchange(
         auth_time: Some(grant.auth_time),
         amr,
         acr,
+        risk: None,
     };
     let minted = mint(ctx, tenant, client, &subject, &scope, None, false).await?;
     Ok(TokenResponse {

@@ -7,6 +7,9 @@
 //! a stub server, a bad filter stopping the start).
 
 mod breach;
+mod decisions;
+mod early;
 mod fixtures;
 mod place;
 mod reload;
+mod scored;
