@@ -5,7 +5,8 @@
 # do to everyone else's latency. Prints a summary for docs/PERFORMANCE.md.
 #
 #   bench/run-signin-engine.sh     (needs wrk; PostgreSQL and Redis on 127.0.0.1 for those rows;
-#                                   SIGNIN_ONLY=1 stops after the sign-in rows)
+#                                   SIGNIN_ONLY=1 stops after the sign-in rows; RISK=off turns the
+#                                   tenant's risk scoring off, issue 11's comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
@@ -23,9 +24,13 @@ server=
 stop() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; server=; }
 trap 'stop; rm -rf "$work"' EXIT
 cd "$work"
+risk_enabled=true
+[ "${RISK:-on}" = off ] && risk_enabled=false
 cat > seed.toml <<SEED
 [[tenants]]
 slug = "default"
+[tenants.policy.risk]
+enabled = $risk_enabled
 [[tenants.users]]
 username = "bench"
 password = "correct horse battery staple"
@@ -86,6 +91,7 @@ signin_load() {
       100 * ($6 - $1) / all, 100 * ($7 - $2) / all, 100 * ($8 - $3) / all, 100 * ($9 - $4) / all }'
 }
 
+echo "== risk scoring: ${RISK:-on}"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%F %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD)"
 echo "== Argon2 bound (same machine, nothing else running)"
 "$root/target/release/examples/hash_rate" 10

@@ -147,6 +147,25 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_default_policy_is_the_default() {
+        let doc = include_str!("../../docs/configuration.md");
+        let json = doc
+            .split("The stored JSON for the defaults is:")
+            .nth(1)
+            .and_then(|rest| rest.split("```json").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/configuration.md shows the default policy");
+        let documented: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+        let actual = serde_json::to_value(TenantPolicy::default()).unwrap();
+        assert_eq!(
+            documented,
+            actual,
+            "{}",
+            serde_json::to_string(&actual).unwrap()
+        );
+    }
+
+    #[test]
     fn policy_json_fills_defaults_and_rejects_unknown_fields() {
         let p: TenantPolicy =
             serde_json::from_str(r#"{"session":{"idle_timeout_secs":60}}"#).unwrap();

@@ -401,6 +401,117 @@ mod tests {
     }
 
     #[test]
+    fn each_after_password_signal_alone() {
+        let p = profile_at_home(NOW);
+        let now = chrono::Utc.timestamp_opt(NOW, 0).unwrap();
+        let home = berlin();
+        let base = After {
+            ip: "192.0.2.11".parse().unwrap(),
+            place: Some(&home),
+            network: NetworkKind::Public,
+            device: Some("dev-home"),
+            agent: "Firefox on Linux",
+            now,
+            account_failures: 0,
+            breached: false,
+        };
+        let judge = |facts: &After<'_>| {
+            after_password(
+                &RiskPolicy::default(),
+                &p,
+                &before("192.0.2.11"),
+                facts,
+                &TravelRules::default(),
+            )
+        };
+        assert!(judge(&base).signals.is_empty());
+        let a = judge(&After {
+            breached: true,
+            ..base.clone()
+        });
+        assert_eq!(a.reasons(), ["breached_password"]);
+        assert_eq!(a.level, Level::Medium, "50 is medium");
+        let a = judge(&After {
+            account_failures: 5,
+            ..base.clone()
+        });
+        assert_eq!(a.reasons(), ["account_failures"]);
+        assert_eq!(a.level, Level::Low);
+        let a = judge(&After {
+            device: None,
+            agent: "Safari on iPhone",
+            ..base.clone()
+        });
+        assert_eq!(a.reasons(), ["new_device", "new_user_agent"]);
+        let a = judge(&After {
+            device: Some("someone else's"),
+            ..base.clone()
+        });
+        assert_eq!(
+            a.reasons(),
+            ["new_device"],
+            "an unknown device id is a new device"
+        );
+        let other_asn = place("DE", 52.52, 13.40, 64999);
+        let a = judge(&After {
+            place: Some(&other_asn),
+            ..base.clone()
+        });
+        assert_eq!(a.reasons(), ["new_asn"]);
+        let hosting = before_password(
+            &RiskPolicy::default(),
+            &Before {
+                ip: "192.0.2.11".parse().unwrap(),
+                network: NetworkKind::Hosting,
+                failed_usernames: 0,
+            },
+        );
+        assert_eq!(hosting.reasons(), ["hosting_ip"]);
+        assert_eq!(hosting.level, Level::Low);
+    }
+
+    #[test]
+    fn travel_from_an_anonymiser_is_reported_as_such_not_as_travel() {
+        let p = profile_at_home(NOW);
+        let now = chrono::Utc.timestamp_opt(NOW, 0).unwrap();
+        let far = sydney();
+        let b = before_password(
+            &RiskPolicy::default(),
+            &Before {
+                ip: "203.0.113.5".parse().unwrap(),
+                network: NetworkKind::Anonymizer,
+                failed_usernames: 0,
+            },
+        );
+        let a = after_password(
+            &RiskPolicy::default(),
+            &p,
+            &b,
+            &After {
+                ip: "203.0.113.5".parse().unwrap(),
+                place: Some(&far),
+                network: NetworkKind::Anonymizer,
+                device: Some("dev-home"),
+                agent: "Firefox on Linux",
+                now,
+                account_failures: 0,
+                breached: false,
+            },
+            &TravelRules::default(),
+        );
+        assert!(!a.has(Reason::ImpossibleTravel));
+        assert!(a.has(Reason::AnonymizerIp));
+        assert_eq!(
+            a.signals
+                .iter()
+                .filter(|s| s.code == Reason::AnonymizerIp)
+                .count(),
+            1,
+            "one anonymiser signal, not two"
+        );
+    }
+
+    #[test]
     fn blocked_and_skipped_ranges() {
         let policy: RiskPolicy = serde_json::from_str(
             r#"{"blocked_ip_ranges":["198.51.100.0/24"],"skipped_ip_ranges":["198.51.100.0/24","203.0.113.0/24"]}"#,

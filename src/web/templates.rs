@@ -294,6 +294,8 @@ pub struct PasswordNewPage<'a> {
     pub user_label: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// The sign-in's password was found in a breach (why a new one is asked for).
+    pub breached: bool,
 }
 
 #[derive(Template)]

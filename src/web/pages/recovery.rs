@@ -183,9 +183,10 @@ pub async fn new_page(
     PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
     let token = pending_cookie(&state, &req, &tenant).unwrap_or_default();
-    let Some((_, user)) = recovery::ready(&state.ctx, &tenant, &token).await? else {
+    let Some((pending, user)) = recovery::ready(&state.ctx, &tenant, &token).await? else {
         return not_ready(&state, &tenant, &token).await;
     };
+    let breached = pending.risk.as_ref().is_some_and(|r| r.breached);
     Ok(csrf::with_token(&state, &req, |csrf_token| {
         html(
             StatusCode::OK,
@@ -196,6 +197,7 @@ pub async fn new_page(
                 user_label: user.label(),
                 username: &user.username,
                 error: None,
+                breached,
             },
         )
     }))
@@ -210,9 +212,10 @@ pub async fn set_new(
     CheckedForm(form): CheckedForm<NewPasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let token = pending_cookie(&state, &req, &tenant).unwrap_or_default();
-    let Some((_, user)) = recovery::ready(&state.ctx, &tenant, &token).await? else {
+    let Some((pending, user)) = recovery::ready(&state.ctx, &tenant, &token).await? else {
         return not_ready(&state, &tenant, &token).await;
     };
+    let breached = pending.risk.as_ref().is_some_and(|r| r.breached);
     let error = if form.password != form.confirm {
         "The two passwords are not the same.".to_owned()
     } else {
@@ -247,6 +250,7 @@ pub async fn set_new(
                 user_label: user.label(),
                 username: &user.username,
                 error: Some(&error),
+                breached,
             },
         )
     }))

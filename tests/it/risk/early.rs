@@ -298,3 +298,27 @@ async fn a_breached_password_without_any_second_factor_is_refused_with_the_way_o
     assert!(message.contains("Forgot your password"), "{message}");
     assert!(b.cookie("ww-session-default").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_on_the_account_are_a_signal_of_the_next_sign_in() {
+    let s = scored::start(json!({"thresholds": {"account_failures": 3}}), |_| {}).await;
+    let user = s.user("wes").await;
+    let attacker = s.browser(IPHONE, SYDNEY);
+    for i in 0..3 {
+        attacker
+            .sign_in("default", "wes", &format!("guess {i}"))
+            .await;
+        // Past the pair's growing waits.
+        s.app.clock.advance(chrono::Duration::minutes(2));
+    }
+    let owner = s.browser(FIREFOX, PARIS);
+    assert_eq!(
+        location(&owner.sign_in("default", "wes", GOOD_PASSWORD).await),
+        "/t/default/"
+    );
+    let event = &s.events(&user).await[0];
+    let reasons = Scored::reasons(event);
+    assert!(reasons.contains(&"account_failures".into()), "{reasons:?}");
+    let signals: Vec<serde_json::Value> = serde_json::from_str(&event.reasons).unwrap();
+    assert_eq!(signals[0]["details"]["failures_last_hour"], 3);
+}
