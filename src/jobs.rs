@@ -2,7 +2,8 @@
 //! their back-channel logout even when the browser never comes back, and retries revocations of
 //! evicted sessions' grants that failed) and purges of refresh tokens
 //! and signing keys nobody can use anymore, of sign-ups whose link expired, and of delivered (after a week) or given-up (after
-//! 30 days) mail; the check of the risk data files for a new version (`[risk]`,
+//! 30 days) mail, and of sign-in events older than their tenant's `policy.risk.retention_days`
+//! (in batches); the check of the risk data files for a new version (`[risk]`,
 //! every `geoip_reload_secs`); the mail worker (`crate::mail::worker`) runs beside them. Each runs on every replica; claims are atomic in the
 //! session store, so each session is ended once.
 
@@ -101,6 +102,54 @@ pub async fn purge(ctx: &Ctx) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "purge failed"),
     }
+    purge_sign_in_events(ctx).await;
+}
+
+/// Sign-in events deleted per statement by [`purge_sign_in_events`].
+pub const EVENT_BATCH: i64 = 1000;
+
+/// Deletes every tenant's sign-in events older than its `policy.risk.retention_days`,
+/// [`EVENT_BATCH`] rows per statement (short write transactions beside the sign-ins that insert
+/// them); how many.
+pub async fn purge_sign_in_events(ctx: &Ctx) -> usize {
+    let tenants = match ctx.db.run(storage::tenants::list).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in event purge: database unavailable");
+            return 0;
+        }
+    };
+    let now = ctx.clock.unix();
+    let mut purged = 0;
+    for tenant in tenants {
+        let (id, before) = (
+            tenant.id,
+            now - i64::from(tenant.policy.risk.retention_days) * 86_400,
+        );
+        loop {
+            match ctx
+                .db
+                .write(move |c| storage::risk::purge(c, id, before, EVENT_BATCH))
+                .await
+            {
+                Ok(n) => {
+                    purged += n;
+                    if (n as i64) < EVENT_BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, tenant = %tenant.slug, "sign-in event purge failed");
+                    return purged;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    if purged > 0 {
+        tracing::info!(sign_in_events = purged, "purged old sign-in events");
+    }
+    purged
 }
 
 /// Starts the periodic jobs on the current runtime.

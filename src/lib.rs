@@ -30,6 +30,7 @@ pub mod password_change;
 pub mod recovery;
 pub mod registration;
 pub mod risk;
+pub mod risk_feedback;
 pub mod session_store;
 pub mod signing;
 pub mod storage;

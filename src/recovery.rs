@@ -82,13 +82,25 @@ async fn send_link(
     let Some(found) = users::find(ctx, tenant, identifier).await? else {
         return Ok(());
     };
-    let user = found.user;
+    send_link_to(ctx, tenant, &found.user, origin).await?;
+    Ok(())
+}
+
+/// Mails `user` a reset link (and audits it), if the account is enabled, has a verified address
+/// and has not had too many links this hour; whether one was queued. Also used when a user says
+/// a sign-in was not theirs (`crate::risk_feedback`).
+pub async fn send_link_to(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    origin: Origin,
+) -> Result<bool, AdminError> {
     let address = match &user.email {
         Some(a) if user.enabled && user.email_verified => a.clone(),
-        _ => return Ok(()),
+        _ => return Ok(false),
     };
     let Some(to) = Recipient::new(&address, Some(user.label())) else {
-        return Ok(());
+        return Ok(false);
     };
     let token = random::token();
     let rendered = message::password_reset(message::PasswordReset {
@@ -120,13 +132,13 @@ async fn send_link(
     audit(
         ctx,
         tenant,
-        &user,
+        user,
         AuditAction::PasswordResetRequested,
         if sent { "success" } else { "throttled" },
         origin,
     )
     .await;
-    Ok(())
+    Ok(sent)
 }
 
 /// What using a reset link did.
@@ -197,6 +209,7 @@ pub async fn start(
         reauthenticated: false,
         reset: true,
         risk: None,
+        password_tag: None,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(Started::Parked { token, need })

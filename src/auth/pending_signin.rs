@@ -55,6 +55,32 @@ pub struct PendingSignIn {
     /// after the second factor, never straight to a session.
     #[serde(default)]
     pub risk: Option<super::risk::Note>,
+    /// A keyed digest of the password hash the password step verified: if the password is
+    /// changed, reset or removed ("this wasn't me") before the sign-in finishes, it cannot
+    /// finish.
+    #[serde(default)]
+    pub password_tag: Option<String>,
+}
+
+/// The keyed digest of a stored password hash kept in a pending sign-in.
+pub fn password_tag(ctx: &Ctx, stored_hash: &str) -> String {
+    hex::encode(&crate::crypto::hmac_sha256(&ctx.keys.secret_hash, stored_hash.as_bytes())[..16])
+}
+
+/// Whether the user's password is still the one `pending` verified.
+async fn password_unchanged(ctx: &Ctx, pending: &PendingSignIn) -> Result<bool, SignInError> {
+    let Some(tag) = &pending.password_tag else {
+        return Ok(true);
+    };
+    let (t, u) = (pending.tenant_id, pending.user_id);
+    let stored = ctx
+        .db
+        .run(move |c| crate::storage::users::find_by_id(c, t, u))
+        .await?
+        .and_then(|found| found.password_hash);
+    Ok(stored.is_some_and(|h| {
+        crate::crypto::constant_time_eq(password_tag(ctx, &h).as_bytes(), tag.as_bytes())
+    }))
 }
 
 /// Serializable form of [`Need`].
@@ -201,7 +227,7 @@ pub async fn finish(
     proved: &[Amr],
     request_id: Option<String>,
 ) -> Result<Finished, SignInError> {
-    if ctx.store.take(&key(token)).await?.is_none() {
+    if ctx.store.take(&key(token)).await?.is_none() || !password_unchanged(ctx, pending).await? {
         return Ok(Finished::SessionGone);
     }
     let mut amr = pending.amr.clone();

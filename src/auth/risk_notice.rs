@@ -21,19 +21,10 @@ pub const PER_HOUR: i64 = 10;
 
 /// The approximate place of a visit, in words ("Berlin, DE (AS64500)", "unknown").
 pub fn place_words(note: &Note) -> String {
-    let Some(place) = &note.visit.place else {
-        return "unknown".into();
-    };
-    let mut words = match (&place.city, &place.country) {
-        (Some(city), Some(cc)) => format!("{city}, {cc}"),
-        (None, Some(cc)) => cc.clone(),
-        (Some(city), None) => city.clone(),
-        (None, None) => "unknown".into(),
-    };
-    if let Some(asn) = place.asn {
-        words.push_str(&format!(" (AS{asn})"));
+    match &note.visit.place {
+        Some(p) => crate::domain::place::words(p.city.as_deref(), p.country.as_deref(), p.asn),
+        None => "unknown".into(),
     }
-    words
 }
 
 /// Queues the notice of `note`'s sign-in to `user`; failures are logged, never fail the sign-in.

@@ -126,6 +126,7 @@ pub async fn start_step_up(
         reauthenticated: false,
         reset: false,
         risk: None,
+        password_tag: None,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(StepUpStart::Parked { token, need })

@@ -216,6 +216,11 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         storage::audit::record(&ctx.db, audit("disabled", actor)).await;
         return Ok(SignInResult::Disabled);
     }
+    // What a pending sign-in is bound to (not after a re-hash: the stored hash changes then).
+    let password_tag = stored_hash
+        .as_deref()
+        .filter(|_| !verified.needs_rehash)
+        .map(|h| super::pending_signin::password_tag(ctx, h));
     if verified.needs_rehash
         && let Some(old) = stored_hash
     {
@@ -307,6 +312,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             reauthenticated: false,
             reset: false,
             risk: Some(note),
+            password_tag,
         };
         let token = super::pending_signin::begin(ctx, &pending).await?;
         storage::audit::record(

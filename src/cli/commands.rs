@@ -65,6 +65,7 @@ async fn run_command(app: &Watchword, command: Command) -> Result<(), CliError> 
         Command::Session(cmd) => super::sessions::direct(app, cmd).await,
         Command::Mail(cmd) => super::mail::run(app, cmd).await,
         Command::Invite(cmd) => super::invites::run(app, cmd).await,
+        Command::Risk(cmd) => super::risk::run(app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");
@@ -308,7 +309,10 @@ fn unexpected() -> CliError {
 /// Runs a request that ends a user's sessions where they live: with the in-process store, in the
 /// running server (asked over its control socket; when none answers there are no sessions in
 /// memory to end, and this process does the rest), with Redis, here.
-async fn where_sessions_live(app: &Watchword, request: &Request) -> Result<Response, CliError> {
+pub(super) async fn where_sessions_live(
+    app: &Watchword,
+    request: &Request,
+) -> Result<Response, CliError> {
     let ctx = &app.ctx;
     if ctx.memory_store.is_some() {
         match super::sessions::ask_server(&ctx.config, request).await {

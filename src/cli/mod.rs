@@ -1,11 +1,12 @@
 //! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
-//! `session`, `seed`, `mail`, `invite`.
+//! `session`, `seed`, `mail`, `invite`, `risk`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
 mod clients;
 mod commands;
 mod invites;
 mod mail;
+mod risk;
 mod serve;
 mod sessions;
 
@@ -64,6 +65,9 @@ pub enum Command {
     /// Invite people to sign up: single-use links, optionally mailed.
     #[command(subcommand)]
     Invite(invites::InviteCommand),
+    /// Risk scoring: sign-in events, feedback on them, the effective policy.
+    #[command(subcommand)]
+    Risk(risk::RiskCommand),
     /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).

@@ -122,7 +122,7 @@ fn print(cmd: SessionCommand, response: Response) -> Result<(), CliError> {
             }
         }
         Response::Ended { count } => println!("ended {count} session(s)"),
-        Response::PasswordSet { .. } | Response::FactorsReset { .. } => {
+        Response::PasswordSet { .. } | Response::FactorsReset { .. } | Response::Marked { .. } => {
             return Err(CliError::Failed("unexpected answer from the server".into()));
         }
         Response::Error { message, usage } => {

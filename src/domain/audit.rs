@@ -77,6 +77,10 @@ pub enum AuditAction {
     InviteUsed,
     /// An operator revoked an unused invitation.
     InviteRevoked,
+    /// Feedback on a sign-in event (outcome `valid`: "this was me", `invalid`: "this wasn't
+    /// me", from the mailed link or an operator; details: the event, what was ended, whether a
+    /// reset link was sent, `failed` when ending access failed).
+    RiskFeedback,
 }
 
 impl AuditAction {
@@ -123,6 +127,7 @@ impl AuditAction {
             AuditAction::InviteCreated => "invite_created",
             AuditAction::InviteUsed => "invite_used",
             AuditAction::InviteRevoked => "invite_revoked",
+            AuditAction::RiskFeedback => "risk_feedback",
         }
     }
 }

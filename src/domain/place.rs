@@ -1,6 +1,7 @@
 //! Where a sign-in came from, coarsely enough to show to someone who may not be the account's
 //! owner (the holder of an evicted session's cookie may be the thief): the network, an IPv4 /16
-//! ("203.0.x.x") or an IPv6 /32 ("2001:db8::/32"), never the address.
+//! ("203.0.x.x") or an IPv6 /32 ("2001:db8::/32"), never the address; and a place in words
+//! ("Berlin, DE (AS64500)").
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -22,9 +23,35 @@ pub fn coarse_network(ip: &str) -> Option<String> {
     })
 }
 
+/// The approximate place of a sign-in in words: "Berlin, DE (AS64500)", "DE", "unknown".
+pub fn words(city: Option<&str>, country: Option<&str>, asn: Option<u32>) -> String {
+    let mut words = match (city, country) {
+        (Some(city), Some(cc)) => format!("{city}, {cc}"),
+        (None, Some(cc)) => cc.to_owned(),
+        (Some(city), None) => city.to_owned(),
+        (None, None) => "unknown".into(),
+    };
+    if let Some(asn) = asn {
+        words.push_str(&format!(" (AS{asn})"));
+    }
+    words
+}
+
 #[cfg(test)]
 mod tests {
-    use super::coarse_network;
+    use super::{coarse_network, words};
+
+    #[test]
+    fn places_in_words() {
+        assert_eq!(
+            words(Some("Berlin"), Some("DE"), Some(64500)),
+            "Berlin, DE (AS64500)"
+        );
+        assert_eq!(words(None, Some("DE"), None), "DE");
+        assert_eq!(words(Some("Berlin"), None, None), "Berlin");
+        assert_eq!(words(None, None, Some(1)), "unknown (AS1)");
+        assert_eq!(words(None, None, None), "unknown");
+    }
 
     #[test]
     fn keeps_a_slash_16_or_a_slash_32() {

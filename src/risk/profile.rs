@@ -151,6 +151,13 @@ impl Profile {
         }
     }
 
+    /// Forgets a device after "this wasn't me": whoever used it is not the user, and their
+    /// next sign-in from it must not count as a known device. (Countries and networks stay: the
+    /// user may share them.)
+    pub fn disown(&mut self, device: &str) {
+        self.devices.retain(|s| s.value != device);
+    }
+
     /// Whether the learning period is over at `now`.
     pub fn learned(&self, sign_ins: u32, days: u32, now: i64) -> bool {
         self.successes >= sign_ins
@@ -236,6 +243,9 @@ mod tests {
         assert_eq!(place.accuracy_radius_km, Some(5));
         assert_eq!(kind, NetworkKind::Public);
         assert_eq!(at, 1029);
+        p.disown("d29");
+        assert!(!p.knows_device("d29", 1100));
+        assert!(p.knows_device("d28", 1100));
         let round = Profile::parse(&p.to_json());
         assert_eq!(round, p);
         assert_eq!(Profile::parse("not json"), Profile::default());

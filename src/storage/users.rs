@@ -141,6 +141,22 @@ pub fn set_password_hash(
     Ok(())
 }
 
+/// Removes the password (no password then verifies: a "this wasn't me" answer, until a reset
+/// link sets a new one).
+pub fn clear_password_hash(conn: &mut DbConn, id: UserId, now: i64) -> Result<(), StorageError> {
+    let n = diesel::update(users::table.find(id.to_string()))
+        .set((
+            users::password_hash.eq(None::<String>),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
 /// Replaces a hash only if it is still `old` (an upgrade racing a password change loses).
 pub fn upgrade_password_hash(
     conn: &mut DbConn,

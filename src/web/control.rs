@@ -1,8 +1,8 @@
 //! The control socket: operator commands from the `watchword` CLI on the same machine, over a
 //! Unix socket (mode 0600, so only the server's own user can connect). It exists because with the
 //! in-process session store, sessions live only in the server's memory: `watchword session
-//! list|end` ask the server, and so do `watchword user disable|set-password|reset-mfa`, which end
-//! a user's sessions. JSON in, JSON out; no cookies, no CSRF (not reachable by browsers).
+//! list|end` ask the server, and so do `watchword user disable|set-password|reset-mfa` and
+//! `watchword risk mark … --end-sessions`, which end a user's sessions. JSON in, JSON out; no cookies, no CSRF (not reachable by browsers).
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Json};
@@ -54,6 +54,14 @@ pub enum Request {
         #[serde(default)]
         on_reset: OnReset,
     },
+    /// Mark a sign-in event here, in the server, so that ending the user's sessions
+    /// (`end_sessions`) reaches this server's memory.
+    MarkSignInEvent {
+        tenant: String,
+        id: String,
+        value: crate::risk_feedback::Value,
+        end_sessions: bool,
+    },
 }
 
 /// The password travels over the control socket (mode 0600) as it is; `Secret` serializes as
@@ -80,6 +88,10 @@ pub enum Response {
         totp: bool,
         credentials: usize,
         recovery_codes: usize,
+        ended: Option<AccessEnded>,
+    },
+    /// `ended`: `None` unless the sessions and grants were ended.
+    Marked {
         ended: Option<AccessEnded>,
     },
     /// `usage`: bad input (exit 2), otherwise the operation failed (exit 1).
@@ -184,6 +196,26 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
                 credentials: reset.removed.credentials,
                 recovery_codes: reset.removed.recovery_codes,
                 ended: reset.ended,
+            }
+        }
+        Request::MarkSignInEvent {
+            tenant,
+            id,
+            value,
+            end_sessions,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await?;
+            let marked = crate::risk_feedback::mark::mark(
+                ctx,
+                &tenant,
+                &id,
+                value,
+                end_sessions,
+                Actor::Cli,
+            )
+            .await?;
+            Response::Marked {
+                ended: marked.ended,
             }
         }
     })

@@ -155,6 +155,11 @@ pub fn login_after_reset(t: impl Display) -> String {
     format!("/t/{t}/login?reason=password_reset")
 }
 
+/// The link of a sign-in notice ("Was this you?"), where its buttons post.
+pub fn sign_in_check(t: impl Display) -> String {
+    format!("/t/{t}/sign-in-check")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
     account, account_changes, apps, assets, email, factors, health, home, login, logout, mfa,
-    mfa_enrol, recovery, register, session, setup, webauthn,
+    mfa_enrol, recovery, register, session, setup, sign_in_check, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -227,6 +227,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             web::resource("/t/{tenant}/email/verify")
                 .get(email::confirm)
                 .post(email::verify)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource("/t/{tenant}/sign-in-check")
+                .get(sign_in_check::show)
+                .post(sign_in_check::answer)
                 .default_service(web::to(not_allowed("GET, POST"))),
         )
         .route(

@@ -205,6 +205,8 @@ pub struct AccountPage<'a> {
     pub limit_text: String,
     pub sessions: Vec<SessionRow>,
     pub others: bool,
+    /// Recent sign-in activity (`crate::risk_feedback::activity`), newest first.
+    pub activity: Vec<ActivityRow>,
 }
 
 /// Changing the password (account page).
@@ -432,5 +434,98 @@ impl AppRow {
             grants: a.grants.len(),
             offline: a.offline(),
         }
+    }
+}
+
+/// A sign-in notice's link: the event and the two answers.
+#[derive(Template)]
+#[template(path = "auth/sign_in_check.html")]
+pub struct SignInCheckPage<'a> {
+    pub tenant_name: &'a str,
+    pub csrf_token: &'a str,
+    pub token: &'a str,
+    pub action: &'a str,
+    pub user_label: &'a str,
+    pub event: ActivityRow,
+}
+
+/// One sign-in event as people see it (account page, the notice's link): never the address.
+pub struct ActivityRow {
+    pub when: String,
+    pub when_iso: String,
+    pub device: String,
+    pub place: String,
+    /// The coarse network ("203.0.x.x"), or empty.
+    pub network: String,
+    /// What happened, in words.
+    pub result: &'static str,
+    /// Every reason that weighed, in words.
+    pub noticed: Vec<String>,
+    /// Why a second factor was asked or the sign-in refused (empty otherwise), and the words
+    /// that introduce it.
+    pub why: Vec<String>,
+    pub why_label: &'static str,
+    pub feedback: Option<&'static str>,
+}
+
+impl ActivityRow {
+    pub fn new(a: &crate::risk_feedback::activity::Activity) -> Self {
+        let at = crate::clock::from_unix(a.at);
+        let words = |reasons: &[crate::risk::Reason]| -> Vec<String> {
+            reasons.iter().map(|r| capitalized(r.describe())).collect()
+        };
+        Self {
+            when: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            when_iso: at.to_rfc3339(),
+            device: if a.device.is_empty() {
+                "unknown device".into()
+            } else {
+                a.device.clone()
+            },
+            place: a.place.clone(),
+            network: a.network.clone().unwrap_or_default(),
+            result: result_words(a),
+            noticed: words(&a.reasons),
+            why: words(a.why()),
+            why_label: match a.decision.as_str() {
+                "second_factor" => "A second factor was asked because of",
+                _ => "Refused because of",
+            },
+            feedback: match a.feedback.as_deref() {
+                Some("valid") => Some("you said this was you"),
+                Some("invalid") => Some("reported as not you"),
+                _ => None,
+            },
+        }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// What happened at a sign-in event, in words.
+fn result_words(a: &crate::risk_feedback::activity::Activity) -> &'static str {
+    let second_factor = a.enforced && a.decision == "second_factor";
+    match (a.kind.as_str(), a.result.as_str()) {
+        ("continuous", "reauthenticate") => {
+            "Asked to sign in again (used from another network and device)"
+        }
+        ("continuous", "revoked") => {
+            "Application access revoked (used from another network and device)"
+        }
+        ("continuous", _) => "Used from another network and device",
+        (_, "success") if second_factor => "Signed in with a second factor",
+        (_, "success") => "Signed in",
+        (_, "pending") if second_factor => "Not finished: a second factor was asked",
+        (_, "pending") => "Not finished",
+        (_, "blocked") => "Blocked",
+        (_, "denied") => "Refused: a second factor was needed",
+        (_, "session_limit") => "Refused: signed in on too many devices",
+        _ => "Checked",
     }
 }

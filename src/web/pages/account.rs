@@ -1,6 +1,8 @@
 //! The account page: where the user is signed in (this browser and the others: device, address,
-//! when), with "sign out this session" and "sign out everywhere else", and the notices of the
-//! changes made from it (`account_changes`: password and e-mail address).
+//! when), with "sign out this session" and "sign out everywhere else", the recent sign-in
+//! activity (`risk_feedback::activity`: time, device, approximate place, result, why a second
+//! factor was asked; never the address), and the notices of the changes made from it
+//! (`account_changes`: password and e-mail address).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,7 +18,7 @@ use crate::web::form::{CheckedForm, Nothing, StrictQuery};
 use crate::web::paths;
 use crate::web::people::{SignedIn, back};
 use crate::web::state::AppState;
-use crate::web::templates::{AccountPage, SessionRow, html, limit_text};
+use crate::web::templates::{AccountPage, ActivityRow, SessionRow, html, limit_text};
 
 #[derive(Deserialize)]
 pub struct AccountQuery {
@@ -49,6 +51,11 @@ pub async fn show(
         .map(|f| SessionRow::new(&f.record, Some(&session.sid)))
         .collect();
     rows.sort_by_key(|r| !r.current); // this browser first
+    let activity = crate::risk_feedback::activity::recent(&state.ctx, &tenant, user.id)
+        .await?
+        .iter()
+        .map(ActivityRow::new)
+        .collect();
     let notice = match query.done.as_deref() {
         Some("one") => Some("That session is signed out."),
         Some("others") => Some("You are signed out everywhere else."),
@@ -88,6 +95,7 @@ pub async fn show(
             ),
             others: rows.iter().any(|r| !r.current),
             sessions: rows,
+            activity,
         },
     );
     if let Some(c) = issue.cookie {

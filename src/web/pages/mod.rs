@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod register;
 pub mod session;
 pub mod setup;
+pub mod sign_in_check;
 pub mod webauthn;
 
 pub use super::paths::query_escape;

@@ -351,3 +351,32 @@ async fn the_risk_claim_shows_applications_the_sign_in_judgement() {
     );
     assert_eq!(raw["acr"], "mfa", "forced through a second factor");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_waiting_for_its_second_factor_dies_when_the_password_changes() {
+    let s = scored::start(json!({}), |p| p.mfa.email_code = EmailCodeMode::Allowed).await;
+    let user = s.user("pat").await;
+    s.at_home("pat").await;
+    s.app.clock.advance(chrono::Duration::hours(30));
+    // Someone with the password, from elsewhere, reaches the second-factor step.
+    let thief = s.browser(IPHONE, scored::BERLIN);
+    let res = thief.sign_in("default", "pat", GOOD_PASSWORD).await;
+    assert_eq!(location(&res), "/t/default/login/verify");
+    ask_code(&thief).await;
+    let code = code_for(&s, "pat", 1).await;
+    // Meanwhile the password is changed (a reset, "this wasn't me", an operator).
+    let tenant = s.app.tenant("default").await;
+    watchword::admin::users::set_password(
+        &s.app.app.ctx,
+        &tenant,
+        &user,
+        &watchword::domain::secret::Secret::new("an entirely new passphrase".into()),
+        watchword::admin::access::OnReset::KeepAccess,
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await
+    .unwrap();
+    let res = crate::mfa::second_factor(&thief, "email", &code).await;
+    assert_eq!(location(&res), "/t/default/login?reason=expired");
+    assert!(thief.cookie("ww-session-default").is_none());
+}

@@ -4,12 +4,22 @@
 //! replaced file (mtime set by the test, `Locator::reload_if_changed` called directly), a broken
 //! replacement, the build-time metric, `[risk]` files refused at start; and breached passwords
 //! (`breach.rs`: the shipped filter refusing them on the hosted pages, the range service against
-//! a stub server, a bad filter stopping the start).
+//! a stub server, a bad filter stopping the start). Feedback and reading events: the link of a
+//! sign-in notice (`feedback.rs`), the account page's recent activity (`activity.rs`), `watchword
+//! risk` (`cli.rs`), the retention purge (`retention.rs`), with shared helpers in `notices.rs`.
+//! Scored sign-ins: each level's action and what the user and applications see
+//! (`decisions.rs`), before the password and breached passwords (`early.rs`), with the shared
+//! GeoIP-backed setup in `scored.rs`.
 
+mod activity;
 mod breach;
+mod cli;
 mod decisions;
 mod early;
+mod feedback;
 mod fixtures;
+pub mod notices;
 mod place;
 mod reload;
+mod retention;
 mod scored;
