@@ -196,6 +196,16 @@ fn the_seed_command_reports_and_refuses_bad_files() {
         "[[tenants]]\nslug = \"x\"\n[tenants.policy.session]\nidle_timeout_secs = 5\n",
     )
     .unwrap();
+    std::fs::write(
+        d.join("risk.toml"),
+        "[[tenants]]\nslug = \"x\"\n[tenants.policy.risk.thresholds]\nmedium = 50\nhigh = 40\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ranges.toml"),
+        "[[tenants]]\nslug = \"x\"\n[tenants.policy.risk]\nblocked_ip_ranges = [\"not-a-range\"]\n",
+    )
+    .unwrap();
 
     let seed = |file: &str| {
         let mut c = watchword(d);
@@ -212,6 +222,8 @@ fn the_seed_command_reports_and_refuses_bad_files() {
         ("typo.toml", "displayname"),
         ("weak.toml", "most commonly used"),
         ("policy.toml", "session.idle_timeout_secs"),
+        ("risk.toml", "risk.thresholds"),
+        ("ranges.toml", "not-a-range"),
     ] {
         let out = seed(file);
         assert_eq!(out.status.code(), Some(2), "{file}");
