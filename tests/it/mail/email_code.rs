@@ -316,3 +316,53 @@ async fn a_password_reset_is_never_confirmed_by_a_code_by_mail() {
         "still at the second factor"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_one_code_finishes_the_sign_in_exactly_once() {
+    let sink = SmtpSink::start();
+    let app = TestApp::builder().tweak(smtp_to(sink.port)).start().await;
+    set_policy(&app, MfaMode::Required, EmailCodeMode::Fallback).await;
+    app.create_user("default", "bo", GOOD_PASSWORD).await;
+    verify_address(&app, "bo").await;
+    let b = password_step(&app, "bo").await;
+    assert_eq!(ask_for_code(&b).await.status(), StatusCode::OK);
+    let code = new_code(&app, &sink, "bo@", &mut Vec::new()).await;
+    // Eight redemptions of the same code for the same pending sign-in at once.
+    let csrf = b.csrf("/t/default/login/verify").await;
+    let url = b.url("/t/default/login/verify");
+    let sends = (0..8).map(|_| {
+        b.client
+            .post(&url)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("method", "email"),
+                ("code", code.as_str()),
+            ])
+            .send()
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    let signed_in = answers
+        .iter()
+        .filter(|r| {
+            let r = r.as_ref().unwrap();
+            r.status() == StatusCode::SEE_OTHER && location(r) == "/t/default/"
+        })
+        .count();
+    assert_eq!(signed_in, 1, "one session from one code");
+    assert!(
+        answers
+            .iter()
+            .all(|r| !r.as_ref().unwrap().status().is_server_error()),
+        "no 5xx"
+    );
+    let tenant = app.tenant("default").await;
+    let user = watchword::admin::users::find(&app.app.ctx, &tenant, "bo")
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    let live = watchword::admin::sessions::list(&app.app.ctx, &tenant, user.id)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1, "exactly one session exists");
+}
