@@ -122,6 +122,13 @@ pub struct Note {
     pub breached: bool,
     /// What the profile learns when the sign-in finishes.
     pub visit: VisitState,
+    /// The event, when it is written only as the sign-in finishes (an allowed sign-in: its row,
+    /// its result and the profile's update are one transaction then).
+    #[serde(default)]
+    pub row: Option<Box<SignInEvent>>,
+    /// The user had a profile when judged (its row need not be created).
+    #[serde(default)]
+    pub profile_exists: bool,
 }
 
 impl Note {
@@ -199,12 +206,14 @@ pub async fn judge(
     let agent = crate::domain::device::describe(proven.user_agent);
     let user_id = proven.user.id;
     let profile = if screening.off {
-        Default::default()
+        None
     } else {
         ctx.db
             .run(move |c| storage::risk::profile(c, user_id))
             .await?
     };
+    let profile_exists = profile.is_some();
+    let profile = profile.unwrap_or_default();
     let presented = proven.device.as_deref().filter(|_| proven.device_presented);
     let assessment = if screening.off {
         screening.assessment.clone()
@@ -252,23 +261,24 @@ pub async fn judge(
             device: proven.device.clone(),
             agent: Some(agent.clone()),
         },
+        row: None,
+        profile_exists,
     };
+    let mut note = note;
     let result = match decision {
         Decision::Block => "blocked",
         Decision::Deny => "denied",
-        _ => "pending",
+        Decision::SecondFactor => "pending",
+        Decision::Allow => "success",
     };
-    record(
-        ctx,
-        tenant,
-        Some(user_id),
-        "sign_in",
-        &note,
-        &assessment,
-        &agent,
-        result,
-    )
-    .await?;
+    let row = event_row(tenant, Some(user_id), "sign_in", &note, &assessment, &agent, result);
+    count(tenant, &note, &assessment.signals);
+    if decision == Decision::Allow {
+        // Written with the profile's update once the session exists (one transaction).
+        note.row = Some(Box::new(row));
+    } else {
+        ctx.db.write(move |c| storage::risk::insert(c, &row)).await?;
+    }
     Ok(Judged {
         decision,
         note,
@@ -319,8 +329,26 @@ async fn record(
     agent: &str,
     result: &str,
 ) -> Result<(), StorageError> {
+    let event = event_row(tenant, user, kind, note, assessment, agent, result);
+    ctx.db
+        .write(move |c| storage::risk::insert(c, &event))
+        .await?;
+    count(tenant, note, &assessment.signals);
+    Ok(())
+}
+
+/// The sign-in event row of `note`.
+fn event_row(
+    tenant: &Tenant,
+    user: Option<UserId>,
+    kind: &str,
+    note: &Note,
+    assessment: &Assessment,
+    agent: &str,
+    result: &str,
+) -> SignInEvent {
     let place = note.visit.place.as_ref();
-    let event = SignInEvent {
+    SignInEvent {
         id: note.event.clone(),
         tenant_id: tenant.id.to_string(),
         user_id: user.map(|u| u.to_string()),
@@ -340,12 +368,7 @@ async fn record(
         result: result.to_owned(),
         feedback: None,
         feedback_at: None,
-    };
-    ctx.db
-        .write(move |c| storage::risk::insert(c, &event))
-        .await?;
-    count(tenant, note, &assessment.signals);
-    Ok(())
+    }
 }
 
 fn count(tenant: &Tenant, note: &Note, signals: &[Signal]) {
@@ -399,6 +422,8 @@ pub async fn blocked_early(
             device: None,
             agent: Some(agent.clone()),
         },
+        row: None,
+        profile_exists: false,
     };
     record(
         ctx,
@@ -414,24 +439,53 @@ pub async fn blocked_early(
     Ok(note)
 }
 
-/// Sets the final result of a sign-in's event (`success`, `session_limit`, …).
+/// The sign-in goes on to a second step (the tenant's MFA policy asks for one): its event, if
+/// not written yet, is written now as `pending`, so it exists even if the step is never taken.
+pub async fn park(ctx: &Ctx, note: &mut Note) -> Result<(), StorageError> {
+    if let Some(mut row) = note.row.take() {
+        row.result = "pending".into();
+        ctx.db.write(move |c| storage::risk::insert(c, &row)).await?;
+    }
+    Ok(())
+}
+
+/// Sets the final result of a sign-in's event (`success`, `session_limit`, …); an event not
+/// written yet is written with it.
 pub async fn finished(ctx: &Ctx, note: &Note, result: &'static str) {
     let id = note.event.clone();
-    if let Err(e) = ctx
+    let row = note.row.clone().map(|mut r| {
+        r.result = result.to_owned();
+        r
+    });
+    let written = ctx
         .db
-        .write(move |c| storage::risk::set_result(c, &id, result))
-        .await
-    {
+        .write(move |c| match row {
+            Some(row) => storage::risk::insert(c, &row).map(|_| true),
+            None => storage::risk::set_result(c, &id, result),
+        })
+        .await;
+    if let Err(e) = written {
         tracing::warn!(error = %e, "could not record a sign-in event's result");
     }
 }
 
-/// A sign-in finished with a session: the event's result, the profile learns the visit.
+/// A sign-in finished with a session: the event written (or its result set) and the profile's
+/// update, in one transaction.
 pub async fn signed_in(ctx: &Ctx, user: &User, note: &Note) -> Result<(), StorageError> {
-    finished(ctx, note, "success").await;
     let visit = note.visit.visit();
     let (user_id, now) = (user.id, ctx.clock.unix());
+    let (id, row, exists) = (note.event.clone(), note.row.clone(), note.profile_exists);
     ctx.db
-        .write(move |c| storage::risk::update_profile(c, user_id, now, |p| p.learn(&visit)))
+        .write(move |c| {
+            storage::write_transaction(c, |c| {
+                match &row {
+                    Some(row) => storage::risk::insert(c, row)?,
+                    None => {
+                        storage::risk::set_result(c, &id, "success")?;
+                    }
+                }
+                storage::risk::update_profile(c, user_id, now, exists, |p| p.learn(&visit))
+            })
+        })
         .await
 }

@@ -297,6 +297,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
         _ => need,
     };
     if need != super::mfa::Need::Nothing {
+        super::risk::park(ctx, &mut note).await?;
         let pending = super::pending_signin::PendingSignIn {
             tenant_id: tenant.id,
             user_id: user.id,

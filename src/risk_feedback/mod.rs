@@ -86,10 +86,10 @@ fn write_feedback(
     match value {
         Value::Valid => {
             let visit = visit_of(event, now);
-            storage::risk::update_profile(c, user, now, |p| p.confirm(&visit))
+            storage::risk::update_profile(c, user, now, false, |p| p.confirm(&visit))
         }
         Value::Invalid => match &event.device_id {
-            Some(device) => storage::risk::update_profile(c, user, now, |p| p.disown(device)),
+            Some(device) => storage::risk::update_profile(c, user, now, false, |p| p.disown(device)),
             None => Ok(()),
         },
     }

@@ -13,7 +13,9 @@ use crate::risk::profile::Profile;
 /// Most events one listing returns.
 pub const MAX_PAGE: i64 = 500;
 
-#[derive(Clone, Debug, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize,
+)]
 #[diesel(table_name = sign_in_events)]
 pub struct SignInEvent {
     pub id: String,
@@ -170,27 +172,29 @@ pub fn purge(
     )
 }
 
-/// A user's profile (empty when they have none yet).
-pub fn profile(conn: &mut DbConn, user: UserId) -> Result<Profile, StorageError> {
+/// A user's profile, if they have one yet.
+pub fn profile(conn: &mut DbConn, user: UserId) -> Result<Option<Profile>, StorageError> {
     Ok(risk_profiles::table
         .find(user.to_string())
         .select(risk_profiles::summary)
         .first::<String>(conn)
         .optional()?
-        .map(|s| Profile::parse(&s))
-        .unwrap_or_default())
+        .map(|s| Profile::parse(&s)))
 }
 
-/// Changes a user's profile with `f` in one transaction under the row's lock (created empty if
-/// missing): concurrent sign-ins of one user each add what they saw.
+/// Changes a user's profile with `f` in one transaction under the row's lock (created empty
+/// first unless the caller knows it `exists`): concurrent sign-ins of one user each add what
+/// they saw.
 pub fn update_profile(
     conn: &mut DbConn,
     user: UserId,
     now: i64,
+    exists: bool,
     f: impl FnOnce(&mut Profile),
 ) -> Result<(), StorageError> {
     super::write_transaction(conn, |conn| {
-        super::upsert(
+        if !exists {
+            super::upsert(
             conn,
             diesel::insert_into(risk_profiles::table)
                 .values((
@@ -200,7 +204,8 @@ pub fn update_profile(
                 ))
                 .on_conflict(risk_profiles::user_id)
                 .do_nothing(),
-        )?;
+            )?;
+        }
         let q = risk_profiles::table
             .find(user.to_string())
             .select(risk_profiles::summary);

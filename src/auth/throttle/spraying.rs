@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Ctx, StoreError, Tenant, count, key, tag};
+use super::{Ctx, StoreError, Tenant, key, parse_count, tag};
 use crate::domain::throttle::address_of;
 
 const TTL: Duration = Duration::from_secs(2 * 3600 + 60);
@@ -36,13 +36,14 @@ pub async fn failed(
 }
 
 /// Distinct accounts that failed from `ip` this hour and the last (at most counts an account
-/// twice across the hour's turn: conservative).
+/// twice across the hour's turn: conservative). One round trip.
 pub async fn distinct_failures(ctx: &Ctx, tenant: &Tenant, ip: IpAddr) -> Result<u64, StoreError> {
     let address = tag(ctx, tenant, "ip", &address_of(ip).to_string());
     let now = hour(ctx);
-    let mut total = 0;
-    for h in [now, now - 1] {
-        total += count(ctx, &key(tenant, &["sc", &address, &h.to_string()])).await?;
-    }
-    Ok(total)
+    let keys = [now, now - 1].map(|h| key(tenant, &["sc", &address, &h.to_string()]));
+    let read = ctx
+        .store
+        .get_many(&[keys[0].as_str(), keys[1].as_str()])
+        .await?;
+    Ok(read.into_iter().map(parse_count).sum())
 }
