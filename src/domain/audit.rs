@@ -77,6 +77,12 @@ pub enum AuditAction {
     InviteUsed,
     /// An operator revoked an unused invitation.
     InviteRevoked,
+    /// A browser session or refresh token was used from both another network and another
+    /// device than it was issued to (continuous risk evaluation). Outcome `risk_reauthenticate`
+    /// (the session was ended, or the refresh refused and its grant revoked) or `risk_recorded`
+    /// (`on_change = off`, or audit-only); details: where (`session`, `refresh`), the sign-in
+    /// event, what changed.
+    ContextChanged,
 }
 
 impl AuditAction {
@@ -123,6 +129,7 @@ impl AuditAction {
             AuditAction::InviteCreated => "invite_created",
             AuditAction::InviteUsed => "invite_used",
             AuditAction::InviteRevoked => "invite_revoked",
+            AuditAction::ContextChanged => "context_changed",
         }
     }
 }

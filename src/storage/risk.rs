@@ -33,7 +33,7 @@ pub struct SignInEvent {
     pub score: i32,
     /// The signals, as JSON (`[{"code":…,"weight":…,"details":…}]`).
     pub reasons: String,
-    /// `allow`, `second_factor`, `block` or `deny`.
+    /// `allow`, `second_factor`, `block`, `deny`, or `reauthenticate` (continuous evaluation).
     pub decision: String,
     /// False in audit-only mode (the decision was recorded, not applied).
     pub enforced: bool,

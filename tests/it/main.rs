@@ -24,7 +24,9 @@
 //! `sessions/`, `mfa/`, `oidc/` (by endpoint), `operations/` (start-up, CLI, configuration, seed,
 //! web basics, the client address, `/metrics`, outages), `risk/` (places of addresses from tiny
 //! `.mmdb` fixtures written by MaxMind's Perl writer, reloads, the network list; `breach.rs`:
-//! breached passwords, with a stub range server) and the store contract.
+//! breached passwords, with a stub range server; `continuous.rs`: sessions and refresh tokens used
+//! from another network and device, clients placed through `X-Forwarded-For`) and the store
+//! contract.
 //!
 //! The provider tests (`tests/it/oidc/`) act as an application would: the `openidconnect` crate as the
 //! relying party (`common::oidc`), a cookie-carrying browser that posts the hosted forms

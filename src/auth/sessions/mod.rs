@@ -161,6 +161,7 @@ impl Sessions {
     /// session limit: the oldest sessions are evicted (policy `end_oldest`, or `force` when the
     /// user has confirmed ending them) or the sign-in is refused (`deny_new`). Registration and
     /// the choice of whom to evict are one atomic step in the store, across replicas.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
         tenant: &Tenant,
