@@ -4,6 +4,9 @@
 //! line `access_token <token>` with one access token for introspection.
 //!
 //!     cargo run --release --example oidc_setup -- BASE_URL N
+//!
+//! `WW_FORWARDED` (an `X-Forwarded-For` value, for a server that trusts 127.0.0.1 as its proxy)
+//! and `WW_USER_AGENT` set where and on what the grants are issued (their risk baseline).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,7 +31,15 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let base = args.next().expect("usage: oidc_setup BASE_URL N");
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(ip) = std::env::var("WW_FORWARDED") {
+        headers.insert("x-forwarded-for", ip.parse().expect("WW_FORWARDED"));
+    }
+    if let Ok(ua) = std::env::var("WW_USER_AGENT") {
+        headers.insert("user-agent", ua.parse().expect("WW_USER_AGENT"));
+    }
     let http = reqwest::Client::builder()
+        .default_headers(headers)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()

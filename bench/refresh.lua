@@ -1,6 +1,7 @@
 -- wrk script: rotating refresh-token grants. Each thread keeps a queue of live refresh tokens
 -- (a slice of the file WW_TOKENS); a request takes one, the response gives back its successor.
--- There must be more tokens per thread than connections per thread.
+-- There must be more tokens per thread than connections per thread. WW_FORWARDED and
+-- WW_USER_AGENT, when set, are sent as X-Forwarded-For and User-Agent (continuous evaluation).
 local threads = {}
 local counter = 1
 
@@ -23,6 +24,8 @@ function init(args)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   wrk.headers["Authorization"] = os.getenv("WW_BASIC")
+  if os.getenv("WW_FORWARDED") then wrk.headers["X-Forwarded-For"] = os.getenv("WW_FORWARDED") end
+  if os.getenv("WW_USER_AGENT") then wrk.headers["User-Agent"] = os.getenv("WW_USER_AGENT") end
 end
 
 function request()

@@ -127,6 +127,7 @@
 //! minute per key (account and limit, client and address, or address), with a marker under
 //! `bf:<tenant>:audited:<keyed hash>`.
 
+pub mod continuous;
 pub mod email;
 pub mod email_change;
 pub mod error;

@@ -27,6 +27,11 @@ use crate::risk::{Reason, Signal};
 use crate::session_store::StoreError;
 use crate::storage::{self, StorageError, factors::Factors, risk::SignInEvent};
 
+/// The `kind` of a sign-in's event.
+const SIGN_IN: &str = "sign_in";
+/// The `kind` of a continuous evaluation's event.
+const CONTINUOUS: &str = "continuous";
+
 /// What the pre-password screening found.
 #[derive(Clone, Debug)]
 pub struct Screening {
@@ -93,6 +98,9 @@ pub enum Decision {
     /// A second factor is required and the user has none that may be used from here (a risky
     /// sign-in never sets one up): refused with a page saying so.
     Deny,
+    /// Continuous evaluation: a session or refresh token used from both another network and
+    /// another device must sign in again (the session ended, the refresh-token family revoked).
+    Reauthenticate,
 }
 
 impl Decision {
@@ -102,6 +110,7 @@ impl Decision {
             Decision::SecondFactor => "second_factor",
             Decision::Block => "block",
             Decision::Deny => "deny",
+            Decision::Reauthenticate => "reauthenticate",
         }
     }
 }
@@ -270,14 +279,25 @@ pub async fn judge(
         Decision::Deny => "denied",
         Decision::SecondFactor => "pending",
         Decision::Allow => "success",
+        Decision::Reauthenticate => "reauthenticate",
     };
-    let row = event_row(tenant, Some(user_id), "sign_in", &note, &assessment, &agent, result);
-    count(tenant, &note, &assessment.signals);
+    let row = event_row(
+        tenant,
+        Some(user_id),
+        SIGN_IN,
+        &note,
+        &assessment,
+        &agent,
+        result,
+    );
+    count(tenant, SIGN_IN, &note, &assessment.signals);
     if decision == Decision::Allow {
         // Written with the profile's update once the session exists (one transaction).
         note.row = Some(Box::new(row));
     } else {
-        ctx.db.write(move |c| storage::risk::insert(c, &row)).await?;
+        ctx.db
+            .write(move |c| storage::risk::insert(c, &row))
+            .await?;
     }
     Ok(Judged {
         decision,
@@ -333,7 +353,7 @@ async fn record(
     ctx.db
         .write(move |c| storage::risk::insert(c, &event))
         .await?;
-    count(tenant, note, &assessment.signals);
+    count(tenant, kind, note, &assessment.signals);
     Ok(())
 }
 
@@ -371,16 +391,19 @@ fn event_row(
     }
 }
 
-fn count(tenant: &Tenant, note: &Note, signals: &[Signal]) {
+/// Sign-ins by level and decision (`kind` `sign_in` only), and signals by reason.
+fn count(tenant: &Tenant, kind: &str, note: &Note, signals: &[Signal]) {
     let slug = tenant.slug.to_string();
-    metrics::counter!(
-        "watchword_signin_risk_total",
-        "tenant" => slug.clone(),
-        "level" => note.level.as_str(),
-        "decision" => note.decision.as_str(),
-        "enforced" => if note.enforced { "true" } else { "false" },
-    )
-    .increment(1);
+    if kind == SIGN_IN {
+        metrics::counter!(
+            "watchword_signin_risk_total",
+            "tenant" => slug.clone(),
+            "level" => note.level.as_str(),
+            "decision" => note.decision.as_str(),
+            "enforced" => if note.enforced { "true" } else { "false" },
+        )
+        .increment(1);
+    }
     for s in signals {
         metrics::counter!(
             "watchword_risk_signal_total",
@@ -429,7 +452,7 @@ pub async fn blocked_early(
         ctx,
         tenant,
         user,
-        "sign_in",
+        SIGN_IN,
         &note,
         &screening.assessment,
         &agent,
@@ -444,7 +467,9 @@ pub async fn blocked_early(
 pub async fn park(ctx: &Ctx, note: &mut Note) -> Result<(), StorageError> {
     if let Some(mut row) = note.row.take() {
         row.result = "pending".into();
-        ctx.db.write(move |c| storage::risk::insert(c, &row)).await?;
+        ctx.db
+            .write(move |c| storage::risk::insert(c, &row))
+            .await?;
     }
     Ok(())
 }
@@ -488,4 +513,71 @@ pub async fn signed_in(ctx: &Ctx, user: &User, note: &Note) -> Result<(), Storag
             })
         })
         .await
+}
+
+/// A continuous evaluation that found a session or refresh token used from both another network
+/// and another device (`crate::auth::continuous`).
+pub struct ContextChange<'a> {
+    pub user: UserId,
+    /// The address, place and network kind of the use.
+    pub ip: IpAddr,
+    pub place: Option<Place>,
+    pub network: NetworkKind,
+    /// Its device ("Chrome on Windows").
+    pub agent: &'a str,
+    /// [`Reason::ContextChanged`], with what changed.
+    pub signal: Signal,
+    /// `Reauthenticate`, or `Allow` when the tenant's `on_change` is `off`.
+    pub decision: Decision,
+    /// The decision was applied (not audit-only, not `off`).
+    pub enforced: bool,
+    /// `reauthenticate` (applied) or `recorded`.
+    pub result: &'static str,
+}
+
+/// Records a continuous evaluation's sign-in event (kind `continuous`, level high, the one
+/// reason `context_changed`) and counts its signal. Returns the event's id.
+pub async fn continuous(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    change: ContextChange<'_>,
+) -> Result<String, StorageError> {
+    let assessment = Assessment {
+        level: Level::High,
+        score: u32::from(change.signal.weight),
+        signals: vec![change.signal],
+        blocked: false,
+        skipped: false,
+    };
+    let note = Note {
+        event: uuid::Uuid::now_v7().to_string(),
+        level: Level::High,
+        reasons: vec![Reason::ContextChanged],
+        decision: change.decision,
+        enforced: change.enforced,
+        notify: false,
+        breached: false,
+        visit: VisitState {
+            at: ctx.clock.unix(),
+            ip: Some(change.ip),
+            place: change.place,
+            network: Some(network_name(change.network).to_owned()),
+            device: None,
+            agent: Some(change.agent.to_owned()),
+        },
+        row: None,
+        profile_exists: false,
+    };
+    record(
+        ctx,
+        tenant,
+        Some(change.user),
+        CONTINUOUS,
+        &note,
+        &assessment,
+        change.agent,
+        change.result,
+    )
+    .await?;
+    Ok(note.event)
 }

@@ -81,6 +81,12 @@ pub enum AuditAction {
     /// me", from the mailed link or an operator; details: the event, what was ended, whether a
     /// reset link was sent, `failed` when ending access failed).
     RiskFeedback,
+    /// A browser session or refresh token was used from both another network and another
+    /// device than it was issued to (continuous risk evaluation). Outcome `risk_reauthenticate`
+    /// (the session was ended, or the refresh refused and its grant revoked) or `risk_recorded`
+    /// (`on_change = off`, or audit-only); details: where (`session`, `refresh`), the sign-in
+    /// event, what changed.
+    ContextChanged,
 }
 
 impl AuditAction {
@@ -128,6 +134,7 @@ impl AuditAction {
             AuditAction::InviteUsed => "invite_used",
             AuditAction::InviteRevoked => "invite_revoked",
             AuditAction::RiskFeedback => "risk_feedback",
+            AuditAction::ContextChanged => "context_changed",
         }
     }
 }

@@ -3,11 +3,14 @@
 //! in it, an audit event and a metric. Every way a session ends goes through here: sign-out,
 //! RP-initiated logout, timeouts (on the next request or by the sweep), a new sign-in replacing
 //! it, disabling the account, administrators. And resolving a session cookie ([`resolve`]), which
-//! ends what it finds timed out or belonging to a disabled user, so that every path that reads a
-//! cookie (pages, JSON endpoints, later federation and the admin UI) gets the same answer.
+//! ends what it finds timed out, belonging to a disabled user, or used from both another network
+//! and another device (continuous risk evaluation, `crate::auth::continuous`), so that every path
+//! that reads a cookie (pages, JSON endpoints, later federation and the admin UI) gets the same
+//! answer.
 
 use std::time::Instant;
 
+use crate::auth::continuous::{self, Baseline, Seen, Use, Verdict};
 use crate::auth::sessions::{Elsewhere, Ended, Found, Sessions};
 use crate::backchannel::Delivery;
 use crate::context::Ctx;
@@ -55,9 +58,16 @@ pub enum Resolved {
     Anonymous(Option<EndReason>),
 }
 
-/// Resolves the session cookie value `token` for `tenant`. A session found timed out, or whose
-/// user has since been disabled or deleted, is ended here, for that reason.
-pub async fn resolve(ctx: &Ctx, tenant: &Tenant, token: &str) -> Result<Resolved, EndError> {
+/// Resolves the session cookie value `token` for `tenant`, presented by the request `seen`. A
+/// session found timed out, or whose user has since been disabled or deleted, is ended here, for
+/// that reason; so is one used from both another network and another device than it was signed
+/// in on, when the tenant's risk policy says so (`on_change = reauthenticate`).
+pub async fn resolve(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    token: &str,
+    seen: &Seen,
+) -> Result<Resolved, EndError> {
     use crate::auth::sessions::SessionLookup;
     use crate::domain::session::SessionState;
     let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
@@ -72,10 +82,13 @@ pub async fn resolve(ctx: &Ctx, tenant: &Tenant, token: &str) -> Result<Resolved
                 .filter(|u| u.enabled);
             match user {
                 Some(user) => {
-                    return Ok(Resolved::SignedIn {
-                        session: Box::new(found.record),
-                        user: Box::new(user),
-                    });
+                    if still_in_context(ctx, tenant, &found, seen).await? {
+                        return Ok(Resolved::SignedIn {
+                            session: Box::new(found.record),
+                            user: Box::new(user),
+                        });
+                    }
+                    return Ok(Resolved::Anonymous(Some(EndReason::Risk)));
                 }
                 None => (found, EndReason::AccountDisabled),
             }
@@ -103,6 +116,47 @@ pub async fn resolve(ctx: &Ctx, tenant: &Tenant, token: &str) -> Result<Resolved
     Ok(Resolved::Anonymous(Some(reason)))
 }
 
+/// Continuous evaluation of a session's use: `false` when it was used from both another network
+/// and another device and has just been ended for it (reason `risk_reauthenticate`; the grants
+/// issued in it go too). With `on_change = off` (or audit-only) the change is only recorded.
+async fn still_in_context(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    found: &Found,
+    seen: &Seen,
+) -> Result<bool, EndError> {
+    let record = &found.record;
+    let used = Use::Session { sid: &record.sid };
+    let baseline = Baseline {
+        ip: record.ip.parse().ok(),
+        device: Some(&record.device),
+    };
+    let ttl = std::time::Duration::from_secs(
+        u64::try_from(tenant.policy.session.absolute_timeout_secs).unwrap_or(1),
+    );
+    let verdict =
+        continuous::evaluate::<EndError>(ctx, tenant, record.user_id, used, baseline, seen, ttl)
+            .await?;
+    let Verdict::Reauthenticate(change) = verdict else {
+        return Ok(true);
+    };
+    let details = serde_json::json!({ "changed": change.signal.details });
+    if end_session_with(
+        ctx,
+        tenant,
+        found,
+        EndReason::Risk,
+        Actor::System,
+        seen.origin(),
+        details,
+    )
+    .await?
+    {
+        continuous::reauthenticated(ctx, tenant, record.user_id, used, change, seen).await?;
+    }
+    Ok(false)
+}
+
 /// Ends `found` everywhere. Returns `false` if it had already been ended (by another request or
 /// replica), in which case nothing else is done again.
 pub async fn end_session(
@@ -113,12 +167,7 @@ pub async fn end_session(
     actor: Actor,
     origin: Origin,
 ) -> Result<bool, EndError> {
-    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    let ended = Ended::new(reason, ctx.clock.unix(), None);
-    if !sessions.remove(&found.record, &ended).await? {
-        return Ok(false);
-    }
-    finish(
+    end_session_with(
         ctx,
         tenant,
         found,
@@ -127,7 +176,25 @@ pub async fn end_session(
         origin,
         serde_json::Value::Null,
     )
-    .await?;
+    .await
+}
+
+/// [`end_session`] with `details` added to the audit event's.
+async fn end_session_with(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    found: &Found,
+    reason: EndReason,
+    actor: Actor,
+    origin: Origin,
+    details: serde_json::Value,
+) -> Result<bool, EndError> {
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
+    let ended = Ended::new(reason, ctx.clock.unix(), None);
+    if !sessions.remove(&found.record, &ended).await? {
+        return Ok(false);
+    }
+    finish(ctx, tenant, found, reason, actor, origin, details).await?;
     Ok(true)
 }
 

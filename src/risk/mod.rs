@@ -2,13 +2,16 @@
 //! a stable reason code. `place` (where an address is: country, city, coordinates, ASN),
 //! `network` (internal addresses, same-network test, anonymiser/hosting ranges) and `travel`
 //! (impossible travel between two sign-ins), `breach` (breached passwords; refused where a
-//! password is chosen), `profile` (a user's recent sign-ins in brief) and `assess` (signals to a
-//! level). The sign-in engine consults them through `crate::auth::risk`.
+//! password is chosen), `profile` (a user's recent sign-ins in brief), `assess` (signals to a
+//! level) and `drift` (a session or refresh token used from another network and device). The
+//! sign-in engine consults them through `crate::auth::risk`, session and refresh-token use
+//! through `crate::auth::continuous`.
 
 use serde::Serialize;
 
 pub mod assess;
 pub mod breach;
+pub mod drift;
 pub mod network;
 pub mod place;
 pub mod profile;

@@ -89,7 +89,9 @@ fn write_feedback(
             storage::risk::update_profile(c, user, now, false, |p| p.confirm(&visit))
         }
         Value::Invalid => match &event.device_id {
-            Some(device) => storage::risk::update_profile(c, user, now, false, |p| p.disown(device)),
+            Some(device) => {
+                storage::risk::update_profile(c, user, now, false, |p| p.disown(device))
+            }
             None => Ok(()),
         },
     }

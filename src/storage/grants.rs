@@ -1,6 +1,8 @@
 //! Grants: one row per refresh-token family (who granted which scope to which client, in which
 //! browser session, until when), written with the family's first token. Listing a user's grants
 //! and finding the families to revoke for a user, a client or a session go through this table.
+//! It also keeps the grant's risk baseline: the address and device of the code exchange, which
+//! continuous evaluation compares each refresh with (`crate::auth::continuous`).
 
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -24,11 +26,23 @@ pub struct GrantRow {
     pub scope: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The client address of the request that exchanged the code (`None` for grants from
+    /// before continuous evaluation: no baseline).
+    pub risk_ip: Option<String>,
+    /// Its device description ("Firefox on Linux").
+    pub risk_device: Option<String>,
+}
+
+/// Where and on what a grant was issued.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Baseline {
+    pub ip: Option<String>,
+    pub device: Option<String>,
 }
 
 impl GrantRow {
     /// The grant a family's first token starts.
-    pub fn of_first_token(token: &RefreshRow) -> Self {
+    pub fn of_first_token(token: &RefreshRow, baseline: Baseline) -> Self {
         Self {
             family_id: token.family_id.clone(),
             tenant_id: token.tenant_id.clone(),
@@ -39,13 +53,19 @@ impl GrantRow {
             scope: token.scope.clone(),
             created_at: token.issued_at,
             expires_at: token.family_expires_at,
+            risk_ip: baseline.ip,
+            risk_device: baseline.device,
         }
     }
 }
 
-/// Stores a new grant and its first refresh token together.
-pub fn start(conn: &mut DbConn, first: &RefreshRow) -> Result<(), StorageError> {
-    let grant = GrantRow::of_first_token(first);
+/// Stores a new grant (with its risk baseline) and its first refresh token together.
+pub fn start(
+    conn: &mut DbConn,
+    first: &RefreshRow,
+    baseline: Baseline,
+) -> Result<(), StorageError> {
+    let grant = GrantRow::of_first_token(first, baseline);
     super::write_transaction(conn, |conn| {
         diesel::insert_into(grants::table)
             .values(&grant)

@@ -52,7 +52,9 @@
 //!   which on SQLite queues writers one at a time in the process. Each refresh token also records
 //!   `origin_sid`, the browser session its grant was issued in (also for offline grants).
 //! - Grants: `storage::grants::start` writes a family's `grants` row and its first refresh token in
-//!   one transaction at the code exchange; rotations write only `refresh_tokens`. Listing a user's
+//!   one transaction at the code exchange, with the grant's risk baseline (`risk_ip`,
+//!   `risk_device`, which `refresh_tokens::redeem` returns with a rotated grant); rotations write
+//!   only `refresh_tokens`. Listing a user's
 //!   grants (`of_user`: families with an unused, unrevoked, unexpired token) and finding the
 //!   families to revoke (`revoke` with `Whose::User` for a disabled account, `Client` for a deleted
 //!   client, `UserClient` for a withdrawn access, `Session { sid, offline }` for an ended session,

@@ -130,6 +130,9 @@ pub struct Grant {
     pub auth_time: i64,
     pub amr: String,
     pub expires_at: i64,
+    /// The grant's risk baseline: the address and device of its code exchange (`grants`).
+    pub risk_ip: Option<String>,
+    pub risk_device: Option<String>,
 }
 
 /// Input of [`redeem`].
@@ -159,13 +162,17 @@ struct RedeemRow {
     auth_time: Option<i64>,
     amr: Option<String>,
     expires_at: Option<i64>,
+    #[serde(default)]
+    risk_ip: Option<String>,
+    #[serde(default)]
+    risk_device: Option<String>,
 }
 
 // The SQL function's signature: eight parameters, as the migration declares them.
 #[allow(clippy::too_many_arguments)]
 mod sql {
     diesel::define_sql_function! {
-    /// Migration 2026-11-23-000003 (PostgreSQL only).
+    /// Migrations 2026-11-23-000003 and 2026-12-07-000010 (PostgreSQL only).
     fn ww_redeem_refresh(
         hash: diesel::sql_types::Text,
         tenant: diesel::sql_types::Text,
@@ -182,7 +189,8 @@ use sql::ww_redeem_refresh;
 
 /// Checks a presented refresh token and rotates it, atomically: on PostgreSQL in one statement
 /// (the `ww_redeem_refresh` function, prepared once per connection), on SQLite in one
-/// transaction. A used token revokes its whole family.
+/// transaction. A used token revokes its whole family. A rotated grant comes with its risk
+/// baseline (`grants.risk_ip`, `risk_device`).
 pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RefreshRedemption, StorageError> {
     let row = match conn {
         DbConn::Pg(pg) => {
@@ -213,6 +221,8 @@ pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RefreshRedemption, St
             auth_time: row.auth_time.unwrap_or_default(),
             amr: text(row.amr),
             expires_at: row.expires_at.unwrap_or_default(),
+            risk_ip: row.risk_ip,
+            risk_device: row.risk_device,
         }),
         "revoked" => RefreshRedemption::Revoked,
         "reused" => RefreshRedemption::Reused {
@@ -230,7 +240,7 @@ pub fn redeem(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RefreshRedemption, St
 
 /// The SQLite side of [`redeem`]: the same steps as the PostgreSQL function.
 fn redeem_in_transaction(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RedeemRow, StorageError> {
-    use super::schema::users;
+    use super::schema::{grants, users};
     let status = |s: &str, t: Option<&RefreshRow>| RedeemRow {
         status: s.to_owned(),
         family_id: t.map(|t| t.family_id.clone()),
@@ -241,6 +251,8 @@ fn redeem_in_transaction(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RedeemRow,
         auth_time: t.map(|t| t.auth_time),
         amr: t.map(|t| t.amr.clone()),
         expires_at: t.map(|t| (r.now + r.idle_secs).min(t.family_expires_at)),
+        risk_ip: None,
+        risk_device: None,
     };
     let Some(t) = find_by_hash(conn, r.token_hash)?
         .filter(|t| t.tenant_id == r.tenant_id && t.client_id == r.client_id)
@@ -291,5 +303,15 @@ fn redeem_in_transaction(conn: &mut DbConn, r: &Redeem<'_>) -> Result<RedeemRow,
     diesel::insert_into(refresh_tokens::table)
         .values(&next)
         .execute(conn)?;
-    Ok(status("ok", Some(&t)))
+    let (risk_ip, risk_device) = grants::table
+        .find(&t.family_id)
+        .select((grants::risk_ip, grants::risk_device))
+        .first::<(Option<String>, Option<String>)>(conn)
+        .optional()?
+        .unwrap_or_default();
+    Ok(RedeemRow {
+        risk_ip,
+        risk_device,
+        ..status("ok", Some(&t))
+    })
 }

@@ -35,7 +35,7 @@ pub struct SignInEvent {
     pub score: i32,
     /// The signals, as JSON (`[{"code":…,"weight":…,"details":…}]`).
     pub reasons: String,
-    /// `allow`, `second_factor`, `block` or `deny`.
+    /// `allow`, `second_factor`, `block`, `deny`, or `reauthenticate` (continuous evaluation).
     pub decision: String,
     /// False in audit-only mode (the decision was recorded, not applied).
     pub enforced: bool,
@@ -195,15 +195,15 @@ pub fn update_profile(
     super::write_transaction(conn, |conn| {
         if !exists {
             super::upsert(
-            conn,
-            diesel::insert_into(risk_profiles::table)
-                .values((
-                    risk_profiles::user_id.eq(user.to_string()),
-                    risk_profiles::summary.eq("{}"),
-                    risk_profiles::updated_at.eq(now),
-                ))
-                .on_conflict(risk_profiles::user_id)
-                .do_nothing(),
+                conn,
+                diesel::insert_into(risk_profiles::table)
+                    .values((
+                        risk_profiles::user_id.eq(user.to_string()),
+                        risk_profiles::summary.eq("{}"),
+                        risk_profiles::updated_at.eq(now),
+                    ))
+                    .on_conflict(risk_profiles::user_id)
+                    .do_nothing(),
             )?;
         }
         let q = risk_profiles::table

@@ -168,6 +168,8 @@ diesel::table! {
         scope -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
+        risk_ip -> Nullable<Text>,
+        risk_device -> Nullable<Text>,
     }
 }
 

@@ -10,6 +10,7 @@ use ipnet::IpNet;
 
 use super::error::request_id;
 use super::state::AppState;
+use crate::auth::continuous::Seen;
 use crate::domain::audit::Origin;
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,32 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller of `req`, believing `X-Forwarded-For` only from the `trusted` proxies; the
+    /// user agent cut to 256 characters.
+    pub fn of(req: &HttpRequest, trusted: &[IpNet]) -> Caller {
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(256)
+            .collect();
+        Caller {
+            ip: client_ip(req, trusted),
+            user_agent,
+        }
+    }
+
+    /// The engine's view of this request (continuous risk evaluation).
+    pub fn seen(&self) -> Seen {
+        Seen {
+            ip: self.ip,
+            user_agent: self.user_agent.clone(),
+            request_id: Some(request_id()),
+        }
+    }
+
     /// The audit origin of this request.
     pub fn origin(&self) -> Origin {
         Origin {
@@ -102,18 +129,7 @@ impl FromRequest for Caller {
             .app_data::<web::Data<AppState>>()
             .map(|s| s.trusted_proxies.clone())
             .unwrap_or_default();
-        let user_agent = req
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(256)
-            .collect();
-        ready(Ok(Caller {
-            ip: client_ip(req, &trusted),
-            user_agent,
-        }))
+        ready(Ok(Caller::of(req, &trusted)))
     }
 }
 

@@ -105,8 +105,9 @@ pub async fn end(
     Ok(())
 }
 
-/// Resolves the session cookie (`lifecycle::resolve`: timed-out sessions and those of disabled
-/// users are ended there) into who is looking at the page.
+/// Resolves the session cookie (`lifecycle::resolve`: timed-out sessions, those of disabled
+/// users and those used from another network and device are ended there) into who is looking at
+/// the page.
 pub async fn visitor(
     state: &AppState,
     req: &HttpRequest,
@@ -118,8 +119,9 @@ pub async fn visitor(
             ended: None,
         });
     };
+    let seen = super::caller::Caller::of(req, &state.trusted_proxies).seen();
     Ok(
-        match crate::lifecycle::resolve(&state.ctx, tenant, &token).await? {
+        match crate::lifecycle::resolve(&state.ctx, tenant, &token, &seen).await? {
             Resolved::SignedIn { session, user } => Visitor::SignedIn { session, user },
             Resolved::Anonymous(ended) => Visitor::Anonymous {
                 stale_cookie: true,

@@ -26,7 +26,9 @@
 //! `.mmdb` fixtures written by MaxMind's Perl writer, reloads, the network list; `breach.rs`:
 //! breached passwords, with a stub range server; `feedback.rs`: the sign-in notice's link, read
 //! from the SMTP sink; `activity.rs`: the account page's recent sign-ins; `cli.rs`: `watchword
-//! risk`; `retention.rs`: the purge of old sign-in events) and the store contract.
+//! risk`; `retention.rs`: the purge of old sign-in events; `continuous.rs`: sessions and refresh tokens
+//! used from another network and device; `decisions.rs`, `early.rs`: scored sign-ins) and the
+//! store contract.
 //!
 //! The provider tests (`tests/it/oidc/`) act as an application would: the `openidconnect` crate as the
 //! relying party (`common::oidc`), a cookie-carrying browser that posts the hosted forms

@@ -335,6 +335,10 @@ pub enum EndReason {
     AccountDisabled,
     #[serde(rename = "administrator")]
     Administrator,
+    /// Used from both another network and another device than it was signed in on (continuous
+    /// risk evaluation, `policy.risk.on_change = reauthenticate`): the person signs in again.
+    #[serde(rename = "risk_reauthenticate")]
+    Risk,
 }
 
 impl EndReason {
@@ -349,13 +353,14 @@ impl EndReason {
             EndReason::User => "ended_by_user",
             EndReason::AccountDisabled => "account_disabled",
             EndReason::Administrator => "administrator",
+            EndReason::Risk => "risk_reauthenticate",
         }
     }
 
     /// Whether the offline grants issued in the session die with it. Sign-out and timeouts
     /// leave them (that is what offline access is for); a session ended *against* its holder
     /// (evicted by the session limit, ended by the user elsewhere or by an administrator,
-    /// disabled account) takes everything issued in it.
+    /// disabled account, used from another network and device) takes everything issued in it.
     pub fn ends_offline_grants(self) -> bool {
         matches!(
             self,
@@ -363,6 +368,7 @@ impl EndReason {
                 | EndReason::User
                 | EndReason::Administrator
                 | EndReason::AccountDisabled
+                | EndReason::Risk
         )
     }
 

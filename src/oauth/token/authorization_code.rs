@@ -1,7 +1,8 @@
 //! `grant_type=authorization_code`: redeem a code once, check the redirect URI and the PKCE
 //! verifier, and issue access, ID and refresh tokens. A code replayed by the client it was issued
 //! to revokes everything the first redemption issued; replayed by another client, it is only
-//! refused.
+//! refused. The grant keeps the exchange's client address and device as its risk baseline, which
+//! each refresh is compared with (`crate::auth::continuous`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::TokenResponse;
 use super::mint::{Subject, mint};
 use super::refresh_token::new_refresh_token;
+use crate::auth::continuous::Seen;
 use crate::auth::sessions::{SessionLookup, Sessions};
 use crate::context::Ctx;
 use crate::crypto::constant_time_eq;
@@ -28,6 +30,7 @@ pub async fn exchange(
     tenant: &Tenant,
     client: &Client,
     params: &Params,
+    seen: &Seen,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("code")?;
     let (record, grant_id) = match code::redeem(ctx, presented).await? {
@@ -123,8 +126,13 @@ pub async fn exchange(
     .await?;
     let refresh_token = if with_refresh {
         let (token, row) = new_refresh_token(ctx, tenant, client, &record, &grant_id, offline);
+        // Where and on what the grant is issued: each refresh is compared with it.
+        let baseline = storage::grants::Baseline {
+            ip: Some(seen.ip.to_string()),
+            device: Some(crate::domain::device::describe(&seen.user_agent)),
+        };
         ctx.db
-            .write(move |c| storage::grants::start(c, &row))
+            .write(move |c| storage::grants::start(c, &row, baseline))
             .await?;
         // The session may have ended (e.g. evicted by a sign-in elsewhere) between the check
         // above and the insert, after its ending had already revoked its grants: look again now

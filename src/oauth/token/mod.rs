@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::clients::{self, Presented};
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
+use crate::auth::continuous::Seen;
 use crate::context::Ctx;
 use crate::domain::client::GrantType;
 use crate::domain::tenant::Tenant;
@@ -29,14 +30,17 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// Answers a token request made by `seen` (its address and user agent are a grant's risk
+/// baseline at the code exchange, and compared with it at each refresh).
 pub async fn exchange(
     ctx: &Ctx,
     tenant: &Tenant,
     presented: &Presented,
     params: &Params,
+    seen: &Seen,
 ) -> Result<TokenResponse, OAuthError> {
     let grant = params.get("grant_type").and_then(GrantType::parse);
-    let response = dispatch(ctx, tenant, presented, params, grant).await;
+    let response = dispatch(ctx, tenant, presented, params, grant, seen).await;
     metrics::counter!(
         "watchword_token_requests_total",
         "tenant" => tenant.slug.to_string(),
@@ -53,6 +57,7 @@ async fn dispatch(
     presented: &Presented,
     params: &Params,
     grant: Option<GrantType>,
+    seen: &Seen,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_raw = params.require("grant_type")?;
     let grant = grant.ok_or_else(|| {
@@ -70,9 +75,11 @@ async fn dispatch(
     }
     match grant {
         GrantType::AuthorizationCode => {
-            authorization_code::exchange(ctx, tenant, &client, params).await
+            authorization_code::exchange(ctx, tenant, &client, params, seen).await
         }
-        GrantType::RefreshToken => refresh_token::exchange(ctx, tenant, &client, params).await,
+        GrantType::RefreshToken => {
+            refresh_token::exchange(ctx, tenant, &client, params, seen).await
+        }
         GrantType::ClientCredentials => {
             client_credentials::exchange(ctx, tenant, &client, params).await
         }

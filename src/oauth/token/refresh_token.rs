@@ -1,15 +1,22 @@
 //! `grant_type=refresh_token`: rotation on every use (the old token is marked used and a new one
 //! issued in the same transaction); presenting a used token revokes the whole family. Tokens
 //! without `offline_access` are bound to the browser session and die with it. Scope can only
-//! narrow. The response carries no new ID token (OIDC Core 12.2 allows this).
+//! narrow. The response carries no new ID token (OIDC Core 12.2 allows this). Each refresh is
+//! compared with where and on what the grant was issued (continuous evaluation,
+//! `crate::auth::continuous`): from both another network and another device it is refused and
+//! the family revoked, when the tenant's risk policy says so.
+
+use std::time::Duration;
 
 use super::TokenResponse;
 use super::mint::{Subject, mint};
+use crate::auth::continuous::{self, Baseline, Seen, Use, Verdict};
 use crate::auth::sessions::{SessionLookup, Sessions};
 use crate::context::Ctx;
 use crate::crypto::{random, secret_digest};
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::client::Client;
+use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
 use crate::oauth::authorize::code::CodeRecord;
 use crate::oauth::error::OAuthError;
@@ -18,7 +25,7 @@ use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
 use crate::storage::{
     self,
-    refresh_tokens::{Redeem, RefreshRedemption, RefreshRow},
+    refresh_tokens::{Grant, Redeem, RefreshRedemption, RefreshRow},
 };
 
 /// A new refresh token (returned once) and its row, starting a family from a redeemed code.
@@ -72,6 +79,7 @@ pub async fn exchange(
     tenant: &Tenant,
     client: &Client,
     params: &Params,
+    seen: &Seen,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?;
     let requested = match params.get("scope") {
@@ -186,6 +194,13 @@ pub async fn exchange(
             "the sign-in session has ended"
         }));
     }
+    let user_id = grant.user_id.parse().map_err(|_| invalid())?;
+    if !still_in_context(ctx, tenant, client, &grant, user_id, seen).await? {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was used from another network and another device; the grant \
+             has been revoked and the user must sign in again",
+        ));
+    }
     let scope = match requested {
         Some(s) => s,
         None => Scope::parse(&grant.scope)?,
@@ -201,7 +216,7 @@ pub async fn exchange(
     let amr: Vec<String> = serde_json::from_str(&grant.amr).unwrap_or_default();
     let acr = Some(crate::domain::session::acr_for(&amr).to_owned());
     let subject = Subject {
-        user_id: Some(grant.user_id.parse().map_err(|_| invalid())?),
+        user_id: Some(user_id),
         // No ID token on refresh, so the user's profile is not needed (no user lookup).
         profile: None,
         sid: grant.sid.as_deref().or(grant.origin_sid.as_deref()),
@@ -221,4 +236,34 @@ pub async fn exchange(
         id_token: None,
         scope: scope.to_string(),
     })
+}
+
+/// Continuous evaluation of a refresh: `false` when it came from both another network and
+/// another device than the code exchange and the grant has just been revoked for it. With
+/// `on_change = off` (or audit-only) the change is only recorded, once per grant.
+async fn still_in_context(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    client: &Client,
+    grant: &Grant,
+    user: UserId,
+    seen: &Seen,
+) -> Result<bool, OAuthError> {
+    let used = Use::Refresh {
+        grant: &grant.family_id,
+        client: &client.client_id,
+    };
+    let baseline = Baseline {
+        ip: grant.risk_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        device: grant.risk_device.as_deref(),
+    };
+    let ttl = Duration::from_secs(u64::try_from(lifetimes(tenant, client).1).unwrap_or(1));
+    let verdict =
+        continuous::evaluate::<OAuthError>(ctx, tenant, user, used, baseline, seen, ttl).await?;
+    let Verdict::Reauthenticate(change) = verdict else {
+        return Ok(true);
+    };
+    revocation::revoke_grant(ctx, &grant.family_id).await?;
+    continuous::reauthenticated(ctx, tenant, user, used, change, seen).await?;
+    Ok(false)
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::{ProtocolError, cors, json_no_store, presented, read_form, tenant};
 use crate::oauth;
+use crate::web::caller::Caller;
 use crate::web::state::AppState;
 
 pub async fn token(
@@ -15,8 +16,9 @@ pub async fn token(
 ) -> Result<HttpResponse, actix_web::Error> {
     let tenant = tenant(&state, &path).await?;
     let presented = presented(&req);
+    let seen = Caller::of(&req, &state.trusted_proxies).seen();
     let result = match read_form(&state, &req, payload).await {
-        Ok(params) => oauth::token::exchange(&state.ctx, &tenant, &presented, &params).await,
+        Ok(params) => oauth::token::exchange(&state.ctx, &tenant, &presented, &params, &seen).await,
         Err(e) => Err(e),
     };
     let mut res = match result {

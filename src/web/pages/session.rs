@@ -104,6 +104,11 @@ pub async fn ended(
             "An administrator ended this session.",
         ),
         Some(EndReason::AccountDisabled) => ("You were signed out", "This account is disabled."),
+        Some(EndReason::Risk) => (
+            "Please sign in again",
+            "This session was used from another network and another device than the ones it \
+             was signed in on, so it was signed out to protect your account.",
+        ),
         _ => ("You are signed out", "Sign in to continue."),
     };
     let at = crate::clock::from_unix(ended.as_ref().map_or(0, |e| e.at));

@@ -9,11 +9,13 @@
 //! risk` (`cli.rs`), the retention purge (`retention.rs`), with shared helpers in `notices.rs`.
 //! Scored sign-ins: each level's action and what the user and applications see
 //! (`decisions.rs`), before the password and breached passwords (`early.rs`), with the shared
-//! GeoIP-backed setup in `scored.rs`.
+//! GeoIP-backed setup in `scored.rs`; continuous evaluation (`continuous.rs`: refresh tokens
+//! and browser sessions used from another network and another device).
 
 mod activity;
 mod breach;
 mod cli;
+mod continuous;
 mod decisions;
 mod early;
 mod feedback;

@@ -1,0 +1,2 @@
+ALTER TABLE grants DROP COLUMN risk_device;
+ALTER TABLE grants DROP COLUMN risk_ip;
