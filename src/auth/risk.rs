@@ -190,6 +190,7 @@ pub struct Proven<'a> {
     pub device_presented: bool,
     pub user_agent: &'a str,
     pub account_failures: u64,
+    pub address_failures: u64,
     pub breached: bool,
     /// The first factor already counts as a second one (a passkey).
     pub strong: bool,
@@ -239,6 +240,7 @@ pub async fn judge(
                 agent: &agent,
                 now,
                 account_failures: proven.account_failures,
+                address_failures: proven.address_failures,
                 breached: proven.breached,
             },
             &TravelRules::default(),

@@ -542,6 +542,7 @@ pub async fn passkey_sign_in(
             device: known,
             user_agent: ua,
             account_failures: 0,
+            address_failures: 0,
             breached: false,
             strong: true,
         },

@@ -246,6 +246,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             device: presented,
             user_agent: req.origin.user_agent.as_deref().unwrap_or(""),
             account_failures: gate.recent_failures,
+            address_failures: gate.address_failures,
             breached,
             strong: false,
         },

@@ -135,6 +135,9 @@ pub struct Thresholds {
     pub spraying_usernames: u32,
     /// Failed attempts on the account in the last hour that raise `account_failures`.
     pub account_failures: u32,
+    /// Failed attempts from the address (any account) in the last hour that raise
+    /// `address_failures`.
+    pub address_failures: u32,
 }
 
 impl Default for Thresholds {
@@ -144,6 +147,7 @@ impl Default for Thresholds {
             high: 80,
             spraying_usernames: 10,
             account_failures: 5,
+            address_failures: 20,
         }
     }
 }
@@ -225,6 +229,12 @@ impl RiskPolicy {
             return Err((
                 "thresholds.account_failures".into(),
                 "must be between 1 and 10000".into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&t.address_failures) {
+            return Err((
+                "thresholds.address_failures".into(),
+                "must be between 1 and 1000000".into(),
             ));
         }
         if self.learning.sign_ins > 1000 || self.learning.days > 365 {

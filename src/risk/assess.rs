@@ -22,6 +22,7 @@ pub const WEIGHT_NEW_COUNTRY: u8 = 35;
 pub const WEIGHT_NEW_ASN: u8 = 15;
 pub const WEIGHT_GEO_UNKNOWN: u8 = 5;
 pub const WEIGHT_ACCOUNT_FAILURES: u8 = 20;
+pub const WEIGHT_ADDRESS_FAILURES: u8 = 15;
 pub const WEIGHT_SPRAYING: u8 = 70;
 pub const WEIGHT_BREACHED: u8 = 50;
 
@@ -141,6 +142,8 @@ pub struct After<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Failed attempts on the account in the last hour (the throttle's counters).
     pub account_failures: u64,
+    /// Failed attempts from the address in the last hour, over every account.
+    pub address_failures: u64,
     pub breached: bool,
 }
 
@@ -167,6 +170,13 @@ pub fn after_password(
             Reason::AccountFailures,
             WEIGHT_ACCOUNT_FAILURES,
             json!({ "failures_last_hour": facts.account_failures }),
+        ));
+    }
+    if facts.address_failures >= u64::from(policy.thresholds.address_failures) {
+        a.add(signal(
+            Reason::AddressFailures,
+            WEIGHT_ADDRESS_FAILURES,
+            json!({ "failures_last_hour": facts.address_failures }),
         ));
     }
     let internal = facts.network == NetworkKind::Internal;
@@ -302,6 +312,7 @@ mod tests {
                 agent: "Firefox on Linux",
                 now,
                 account_failures: 0,
+                address_failures: 0,
                 breached: false,
             },
             &TravelRules::default(),
@@ -384,6 +395,7 @@ mod tests {
                 agent: "Firefox on Linux",
                 now,
                 account_failures: 0,
+                address_failures: 0,
                 breached: false,
             },
             &TravelRules::default(),
@@ -413,6 +425,7 @@ mod tests {
             agent: "Firefox on Linux",
             now,
             account_failures: 0,
+            address_failures: 0,
             breached: false,
         };
         let judge = |facts: &After<'_>| {
@@ -437,6 +450,11 @@ mod tests {
         });
         assert_eq!(a.reasons(), ["account_failures"]);
         assert_eq!(a.level, Level::Low);
+        let a = judge(&After {
+            address_failures: 20,
+            ..base.clone()
+        });
+        assert_eq!(a.reasons(), ["address_failures"]);
         let a = judge(&After {
             device: None,
             agent: "Safari on iPhone",
@@ -495,6 +513,7 @@ mod tests {
                 agent: "Firefox on Linux",
                 now,
                 account_failures: 0,
+                address_failures: 0,
                 breached: false,
             },
             &TravelRules::default(),

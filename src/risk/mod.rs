@@ -51,6 +51,8 @@ pub enum Reason {
     NewUserAgent,
     /// Many failed attempts on the account in the last hour.
     AccountFailures,
+    /// Many failed attempts from this address (over every account) in the last hour.
+    AddressFailures,
     /// Many distinct usernames failed from this address in the last hour.
     PasswordSpraying,
     /// The password is known from breaches.
@@ -64,7 +66,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::InternalAddress,
         Reason::NewCountry,
         Reason::NewAsn,
@@ -75,6 +77,7 @@ impl Reason {
         Reason::NewDevice,
         Reason::NewUserAgent,
         Reason::AccountFailures,
+        Reason::AddressFailures,
         Reason::PasswordSpraying,
         Reason::BreachedPassword,
         Reason::BlockedRange,
@@ -94,6 +97,7 @@ impl Reason {
             Reason::NewDevice => "new_device",
             Reason::NewUserAgent => "new_user_agent",
             Reason::AccountFailures => "account_failures",
+            Reason::AddressFailures => "address_failures",
             Reason::PasswordSpraying => "password_spraying",
             Reason::BreachedPassword => "breached_password",
             Reason::BlockedRange => "blocked_range",
@@ -115,6 +119,7 @@ impl Reason {
             Reason::NewDevice => "a browser that has not signed in to your account before",
             Reason::NewUserAgent => "a kind of browser you have not used before",
             Reason::AccountFailures => "many wrong passwords tried on your account",
+            Reason::AddressFailures => "an address with many failed sign-ins",
             Reason::PasswordSpraying => "an address trying many accounts",
             Reason::BreachedPassword => "a password known from data breaches",
             Reason::BlockedRange => "a blocked network",

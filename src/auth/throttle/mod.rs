@@ -83,6 +83,9 @@ pub struct Gate {
     /// Failed attempts counted against this attempt's account-wide budget in the last hour or
     /// two, this one not included (risk scoring's `account_failures`).
     pub recent_failures: u64,
+    /// Failed attempts from this address (over every account) in the last hour or two, this one
+    /// not included, where the check read them (an unknown client; risk's `address_failures`).
+    pub address_failures: u64,
 }
 
 /// Whether an attempt is evaluated.
@@ -248,6 +251,7 @@ pub async fn check(
         pair: None,
         known: Vec::new(),
         recent_failures: 0,
+        address_failures: 0,
     };
     let mut holds = Vec::new();
     let mut slots = Vec::new();
@@ -317,6 +321,10 @@ pub async fn check(
     };
     gate.recent_failures = before.get(base).copied().unwrap_or(0)
         + counts.get(slot).copied().unwrap_or(1).saturating_sub(1);
+    if gate.standing == Standing::Unknown {
+        gate.address_failures = before.get(1).copied().unwrap_or(0)
+            + counts.first().copied().unwrap_or(1).saturating_sub(1);
+    }
     let mut reserved: Vec<String> = slots.into_iter().map(|s| s.key).collect();
     if let Some(previous) = pair_previous
         && let (Some(pair), Some(n)) = (reserved.pop(), counts.last())

@@ -322,3 +322,20 @@ async fn failures_on_the_account_are_a_signal_of_the_next_sign_in() {
     let signals: Vec<serde_json::Value> = serde_json::from_str(&event.reasons).unwrap();
     assert_eq!(signals[0]["details"]["failures_last_hour"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_from_the_address_are_a_signal_of_its_next_sign_in() {
+    let s = scored::start(json!({"thresholds": {"address_failures": 3}}), |_| {}).await;
+    let user = s.user("xia").await;
+    let shared = s.browser(IPHONE, SYDNEY);
+    for name in ["one", "two", "three"] {
+        shared.sign_in("default", name, "nope").await;
+    }
+    s.app.clock.advance(chrono::Duration::minutes(2));
+    let res = shared.sign_in("default", "xia", GOOD_PASSWORD).await;
+    assert_eq!(location(&res), "/t/default/");
+    let event = &s.events(&user).await[0];
+    let reasons = Scored::reasons(event);
+    assert!(reasons.contains(&"address_failures".into()), "{reasons:?}");
+    assert!(!reasons.contains(&"account_failures".into()), "{reasons:?}");
+}
