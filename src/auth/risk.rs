@@ -67,14 +67,24 @@ pub async fn screen(ctx: &Ctx, tenant: &Tenant, ip: IpAddr) -> Result<Screening,
     } else {
         throttle::spraying::distinct_failures(ctx, tenant, ip).await?
     };
-    let assessment = assess::before_password(
-        policy,
-        &Before {
-            ip,
-            network,
-            failed_usernames,
-        },
-    );
+    let assessment = if off {
+        Assessment {
+            level: Level::Low,
+            score: 0,
+            signals: Vec::new(),
+            blocked: false,
+            skipped: false,
+        }
+    } else {
+        assess::before_password(
+            policy,
+            &Before {
+                ip,
+                network,
+                failed_usernames,
+            },
+        )
+    };
     Ok(Screening {
         ip,
         place,
