@@ -363,3 +363,58 @@ async fn this_was_not_me_ends_every_session_and_grant_and_requires_a_new_passwor
     let (status, _) = open(&reader, &link_path(notice)).await;
     assert_eq!(status, StatusCode::GONE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_answers_to_one_link_is_taken_once() {
+    let sink = SmtpSink::start();
+    let app = notifying_app(&sink).await;
+    user_with_address(&app, "ann").await;
+    let b = app.browser();
+    assert_eq!(
+        b.sign_in("default", "ann", GOOD_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let got = notices(&app, &sink, "ann@", 1).await;
+    let reader = app.browser();
+    let (status, page) = open(&reader, &link_path(&got[0])).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let token = hidden_field(&page, "token").unwrap();
+    // Eight answers at once, both kinds: exactly one is taken.
+    let url = reader.url("/t/default/sign-in-check");
+    let sends = (0..8).map(|i| {
+        let answer = if i % 2 == 0 { "valid" } else { "invalid" };
+        reader
+            .client
+            .post(&url)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("token", token.as_str()),
+                ("answer", answer),
+            ])
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::GONE),
+        "{statuses:?}"
+    );
+    let answered = app
+        .audit("default")
+        .await
+        .into_iter()
+        .filter(|a| a.action == "risk_feedback")
+        .count();
+    assert_eq!(answered, 1, "one answer recorded");
+}
