@@ -380,3 +380,31 @@ async fn a_sign_in_waiting_for_its_second_factor_dies_when_the_password_changes(
     assert_eq!(location(&res), "/t/default/login?reason=expired");
     assert!(thief.cookie("ww-session-default").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sign_ins_of_one_user_each_reach_the_profile() {
+    let s = scored::start(json!({}), |_| {}).await;
+    let user = s.user("quincy").await;
+    // Eight browsers at once: each sign-in's device must be learnt (the profile is rewritten
+    // under its row lock, not last-writer-wins).
+    let browsers: Vec<_> = (0..8).map(|_| s.browser(FIREFOX, PARIS)).collect();
+    let answers = futures_util::future::join_all(
+        browsers
+            .iter()
+            .map(|b| b.sign_in("default", "quincy", GOOD_PASSWORD)),
+    )
+    .await;
+    assert!(answers.iter().all(|r| location(r) == "/t/default/"));
+    let id = user.id;
+    let profile = s
+        .app
+        .app
+        .ctx
+        .db
+        .run(move |c| watchword::storage::risk::profile(c, id))
+        .await
+        .unwrap()
+        .expect("a profile");
+    assert_eq!(profile.successes, 8);
+    assert_eq!(profile.devices.len(), 8, "every device learnt");
+}
