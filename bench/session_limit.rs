@@ -213,6 +213,7 @@ async fn main() {
                                 user_agent: UA,
                                 force: false,
                                 risk: None,
+                                via: None,
                             },
                         )
                         .await
@@ -302,6 +303,7 @@ async fn main() {
                     user_agent: UA,
                     force: false,
                     risk: None,
+                    via: None,
                 },
             )
             .await
@@ -320,6 +322,7 @@ async fn main() {
                     user_agent: UA,
                     force: false,
                     risk: None,
+                    via: None,
                 },
             )
             .await

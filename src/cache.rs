@@ -67,6 +67,9 @@ pub struct Caches {
     pub verified: TtlCache<String, (String, crate::domain::claims::AccessClaims)>,
     /// CORS origins (of registered redirect URIs) by tenant.
     pub origins: TtlCache<(TenantId, String), std::sync::Arc<std::collections::HashSet<String>>>,
+    /// Documents of upstream identity providers (discovery, JWKS) by URL, with when they were
+    /// fetched (see `crate::federation::documents`).
+    pub upstream: TtlCache<String, (Instant, std::sync::Arc<serde_json::Value>)>,
 }
 
 impl Caches {
@@ -77,6 +80,7 @@ impl Caches {
             discovery: TtlCache::new(Duration::from_secs(60), 10_000),
             origins: TtlCache::new(Duration::from_secs(5), 10_000),
             verified: TtlCache::new(Duration::from_secs(30), 20_000),
+            upstream: TtlCache::new(Duration::from_secs(3600), 10_000),
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct Ctx {
     pub risk_place: crate::risk::place::SharedLocator,
     /// Breached-password checks (the verified filter, the optional range service).
     pub breach: Arc<crate::risk::breach::Checker>,
+    /// Guarded HTTP to addresses tenants configure (upstream identity providers).
+    pub outbound: crate::outbound::Outbound,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,7 @@ impl Ctx {
                 "mail.transport is \"file\": messages (address verification, password resets) are written to files and never reach anyone; configure SMTP in [mail] for production"
             );
         }
+        let config_outbound = config.outbound.clone();
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -137,6 +140,7 @@ impl Ctx {
             mail,
             risk_place,
             breach,
+            outbound: crate::outbound::Outbound::new(&config_outbound),
         })
     }
 }

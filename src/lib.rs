@@ -19,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod domain;
+pub mod federation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jobs;
@@ -26,6 +27,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
 pub mod observability;
+pub mod outbound;
 pub mod password_change;
 pub mod recovery;
 pub mod registration;

@@ -210,6 +210,7 @@ pub async fn start(
         reset: true,
         risk: None,
         password_tag: None,
+        via: None,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(Started::Parked { token, need })

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod clients;
 pub mod error;
+pub mod idps;
 pub mod keys;
 pub mod seed;
 pub mod sessions;

@@ -131,6 +131,7 @@ pub mod continuous;
 pub mod email;
 pub mod email_change;
 pub mod error;
+pub mod federated;
 pub mod mfa;
 pub mod network;
 pub mod pending_signin;

@@ -60,6 +60,9 @@ pub struct PendingSignIn {
     /// finish.
     #[serde(default)]
     pub password_tag: Option<String>,
+    /// A federated sign-in (`crate::federation`) waiting for our own second factor.
+    #[serde(default)]
+    pub via: Option<crate::domain::session::Federated>,
 }
 
 /// The keyed digest of a stored password hash kept in a pending sign-in.
@@ -154,6 +157,7 @@ impl PendingSignIn {
             replaces_session: self.replaces_session.clone(),
             end_other_sessions: self.end_other_sessions,
             risk: self.risk.clone(),
+            via: self.via.clone(),
         }
     }
 }

@@ -127,6 +127,7 @@ pub async fn start_step_up(
         reset: false,
         risk: None,
         password_tag: None,
+        via: None,
     };
     let token = pending_signin::begin(ctx, &pending).await?;
     Ok(StepUpStart::Parked { token, need })

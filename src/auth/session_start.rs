@@ -23,6 +23,8 @@ pub struct SessionRequest {
     /// The sign-in's risk judgement: kept on the session (`BrowserSession::risk`), and learnt
     /// by the user's profile once the session exists.
     pub risk: Option<super::risk::Note>,
+    /// Signed in through an upstream identity provider (`crate::federation`).
+    pub via: Option<crate::domain::session::Federated>,
 }
 
 /// What [`start_session`] did.
@@ -110,6 +112,7 @@ pub async fn start_session(
                 user_agent: ua,
                 force: req.end_other_sessions,
                 risk,
+                via: req.via.clone(),
             },
         )
         .await?
@@ -188,6 +191,7 @@ async fn audit_started(
                 "amr": methods,
                 "sessions_evicted": evicted.len(),
                 "risk_event": risk,
+                "via": req.via.as_ref().map(|f| f.idp.clone()),
             })),
         Started::Denied { live } => event("session_limit")
             .subject(format!("user:{}", user.id))

@@ -44,6 +44,7 @@ impl PasswordSignIn<'_> {
             replaces_session: self.replaces_session.clone(),
             end_other_sessions: self.end_other_sessions,
             risk,
+            via: None,
         }
     }
 }
@@ -315,6 +316,7 @@ async fn attempt(ctx: &Ctx, req: &PasswordSignIn<'_>) -> Result<SignInResult, Si
             reset: false,
             risk: Some(note),
             password_tag,
+            via: None,
         };
         let token = super::pending_signin::begin(ctx, &pending).await?;
         storage::audit::record(

@@ -1,9 +1,10 @@
 //! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
-//! `session`, `seed`, `mail`, `invite`, `risk`.
+//! `session`, `seed`, `mail`, `invite`, `risk`, `idp`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
 mod clients;
 mod commands;
+mod idps;
 mod invites;
 mod mail;
 mod risk;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Risk scoring: sign-in events, feedback on them, the effective policy.
     #[command(subcommand)]
     Risk(risk::RiskCommand),
+    /// Upstream identity providers (OpenID Connect, Entra ID, SAML 2.0) of a tenant.
+    #[command(subcommand)]
+    Idp(idps::IdpCommand),
     /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).

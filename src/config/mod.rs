@@ -28,6 +28,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub mail: MailConfig,
     pub risk: RiskConfig,
+    pub outbound: OutboundConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +64,30 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 30,
             control_socket: "data/control.sock".into(),
+        }
+    }
+}
+
+/// Requests Watchword makes to addresses tenants configure (`crate::outbound`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Allow targets on private, loopback and link-local networks (an identity provider on the
+    /// internal network, or tests on loopback). Off: such targets are refused after DNS
+    /// resolution.
+    pub allow_private_networks: bool,
+    /// Milliseconds before a request (connection and response) is abandoned.
+    pub timeout_ms: u64,
+    /// Largest response body read, in bytes.
+    pub max_response_bytes: usize,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            timeout_ms: 5000,
+            max_response_bytes: 1024 * 1024,
         }
     }
 }

@@ -87,6 +87,23 @@ pub enum AuditAction {
     /// (`on_change = off`, or audit-only); details: where (`session`, `refresh`), the sign-in
     /// event, what changed.
     ContextChanged,
+    /// An operator created, changed or deleted an upstream identity provider (details: the
+    /// provider's slug and kind, never its secret).
+    IdpCreated,
+    IdpUpdated,
+    IdpDeleted,
+    /// A sign-in through an upstream identity provider failed before any session (outcome: the
+    /// typed error's code, e.g. `state_mismatch`, `issuer_mismatch`, `tenant_not_allowed`,
+    /// `saml_signature`; details: the provider).
+    FederatedSignInFailed,
+    /// An upstream identity was linked to a user (outcome `jit` (new account), `trusted_email`,
+    /// `proven` (after the account's own sign-in), `account` (from the account page)).
+    IdentityLinked,
+    /// A user or operator removed a linked identity.
+    IdentityUnlinked,
+    /// The upstream provider ended a user's sessions (OIDC back-channel logout, SAML single
+    /// logout; details: how many sessions ended).
+    UpstreamLogout,
 }
 
 impl AuditAction {
@@ -135,6 +152,13 @@ impl AuditAction {
             AuditAction::InviteRevoked => "invite_revoked",
             AuditAction::RiskFeedback => "risk_feedback",
             AuditAction::ContextChanged => "context_changed",
+            AuditAction::IdpCreated => "idp_created",
+            AuditAction::IdpUpdated => "idp_updated",
+            AuditAction::IdpDeleted => "idp_deleted",
+            AuditAction::FederatedSignInFailed => "federated_sign_in_failed",
+            AuditAction::IdentityLinked => "identity_linked",
+            AuditAction::IdentityUnlinked => "identity_unlinked",
+            AuditAction::UpstreamLogout => "upstream_logout",
         }
     }
 }

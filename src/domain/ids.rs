@@ -44,6 +44,10 @@ uuid_id!(
     UserId
 );
 uuid_id!(
+    /// Identifies an upstream identity provider of a tenant.
+    IdpId
+);
+uuid_id!(
     /// Identifies one audit log entry.
     AuditEventId
 );

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod claims;
 pub mod client;
 pub mod device;
+pub mod idp;
 pub mod ids;
 pub mod keys;
 pub mod mfa;

@@ -92,6 +92,7 @@ pub mod consents;
 mod error;
 pub mod factors;
 pub mod grants;
+pub mod idps;
 pub mod invites;
 pub mod mail_links;
 pub mod migrations;

@@ -262,3 +262,33 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    identity_providers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        slug -> Text,
+        kind -> Text,
+        display_name -> Text,
+        enabled -> Bool,
+        settings -> Text,
+        sealed_secret -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    federated_identities (idp_id, subject) {
+        idp_id -> Text,
+        subject -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::joinable!(federated_identities -> identity_providers (idp_id));
+diesel::allow_tables_to_appear_in_same_query!(identity_providers, federated_identities);

@@ -24,6 +24,18 @@ pub fn pending_name(https: bool, tenant: &TenantSlug) -> String {
     format!("{prefix}ww-signin-{tenant}")
 }
 
+/// A federated sign-in gone upstream (`crate::federation::flow`): its token, also the `state`.
+pub fn flow_name(https: bool, tenant: &TenantSlug) -> String {
+    let prefix = if https { "__Host-" } else { "" };
+    format!("{prefix}ww-fed-{tenant}")
+}
+
+/// An upstream identity waiting to be linked once its matching account is proven.
+pub fn link_name(https: bool, tenant: &TenantSlug) -> String {
+    let prefix = if https { "__Host-" } else { "" };
+    format!("{prefix}ww-fedlink-{tenant}")
+}
+
 /// The anti-CSRF cookie, shared by all tenants.
 pub fn csrf_name(https: bool) -> &'static str {
     if https { "__Host-ww-csrf" } else { "ww-csrf" }

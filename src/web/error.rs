@@ -219,6 +219,37 @@ impl From<SignInError> for PageError {
     }
 }
 
+impl From<crate::federation::FederationError> for PageError {
+    fn from(e: crate::federation::FederationError) -> Self {
+        use crate::federation::FederationError as F;
+        match e {
+            F::Storage(s) => s.into(),
+            F::Store(s) => s.into(),
+            F::SignIn(s) => s.into(),
+            F::UnknownProvider => Self::not_found(),
+            F::Unreachable(u) => {
+                let mut page = Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "Identity provider unavailable",
+                    "Watchword could not reach your organisation's identity provider. Please try again in a minute.",
+                );
+                page.detail = Some(u.to_string());
+                page.retry_after = Some(30);
+                page
+            }
+            other => {
+                let mut page = Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in failed",
+                    format!("Signing in through your identity provider did not work: {other}."),
+                );
+                page.detail = Some(other.code().to_owned());
+                page
+            }
+        }
+    }
+}
+
 impl From<AdminError> for PageError {
     fn from(e: AdminError) -> Self {
         match e {

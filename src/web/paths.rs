@@ -18,6 +18,18 @@ pub fn login(t: impl Display) -> String {
     format!("/t/{t}/login")
 }
 
+/// Leaves for identity provider `idp`, coming back to `return_to` afterwards.
+pub fn idp_start(t: impl Display, idp: &str, return_to: &str) -> String {
+    if return_to.is_empty() {
+        format!("/t/{t}/idp/{idp}/start")
+    } else {
+        format!(
+            "/t/{t}/idp/{idp}/start?return_to={}",
+            query_escape(return_to)
+        )
+    }
+}
+
 /// The sign-in page, coming back to `return_to` afterwards.
 pub fn login_returning(t: impl Display, return_to: &str) -> String {
     format!("/t/{t}/login?return_to={}", query_escape(return_to))
@@ -74,6 +86,11 @@ pub fn consent(t: impl Display, pending_id: &str) -> String {
 
 pub fn account(t: impl Display) -> String {
     format!("/t/{t}/account")
+}
+
+/// The linked identities page (upstream identity providers).
+pub fn identities(t: impl Display) -> String {
+    format!("/t/{t}/account/identities")
 }
 
 /// The sign-in methods page.

@@ -245,6 +245,8 @@ pub mod back {
     pub struct Security;
     /// The applications page.
     pub struct Apps;
+    /// The linked identities page.
+    pub struct Identities;
 
     impl BackTo for ThisPage {
         fn path(req: &HttpRequest, _: &Tenant) -> String {
@@ -261,6 +263,11 @@ pub mod back {
     impl BackTo for Security {
         fn path(_: &HttpRequest, t: &Tenant) -> String {
             paths::security(&t.slug)
+        }
+    }
+    impl BackTo for Identities {
+        fn path(_: &HttpRequest, t: &Tenant) -> String {
+            paths::identities(&t.slug)
         }
     }
     impl BackTo for Apps {

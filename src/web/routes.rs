@@ -9,8 +9,8 @@ use actix_web::http::Method;
 
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
-    account, account_changes, apps, assets, email, factors, health, home, login, logout, mfa,
-    mfa_enrol, recovery, register, session, setup, sign_in_check, webauthn,
+    account, account_changes, apps, assets, email, factors, federation, health, home, identities,
+    login, logout, mfa, mfa_enrol, recovery, register, session, setup, sign_in_check, webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -74,6 +74,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .post(login::submit)
                 .default_service(web::to(not_allowed("GET, POST"))),
         )
+        .route("/t/{tenant}/login/sso", web::post().to(federation::sso))
+        .route(
+            "/t/{tenant}/idp/{idp}/start",
+            web::get().to(federation::start),
+        )
+        .route(
+            "/t/{tenant}/idp/{idp}/callback",
+            web::get().to(federation::callback),
+        )
+        .route(
+            "/t/{tenant}/idp/{idp}/backchannel-logout",
+            web::post().to(federation::backchannel_logout),
+        )
         .service(
             web::resource("/t/{tenant}/login/verify")
                 .get(mfa::verify_page)
@@ -113,6 +126,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
             web::get().to(mfa::recovery_used),
         )
         .route("/t/{tenant}/account/security", web::get().to(factors::show))
+        .route(
+            "/t/{tenant}/account/identities",
+            web::get().to(identities::show),
+        )
+        .route(
+            "/t/{tenant}/account/identities/link",
+            web::post().to(identities::link),
+        )
+        .route(
+            "/t/{tenant}/account/identities/unlink",
+            web::post().to(identities::unlink),
+        )
         .service(
             web::resource("/t/{tenant}/account/totp")
                 .get(factors::totp_page)

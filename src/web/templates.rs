@@ -19,6 +19,16 @@ pub struct LoginPage<'a> {
     pub passkeys: bool,
     /// Offer "Create an account" (the tenant's registration is open).
     pub registration: bool,
+    /// "Sign in with …" buttons of the tenant's identity providers.
+    pub providers: Vec<ProviderButton>,
+    /// Offer "Continue with single sign-on" (a provider owns e-mail domains).
+    pub sso: bool,
+}
+
+/// A "Sign in with {name}" button.
+pub struct ProviderButton {
+    pub href: String,
+    pub name: String,
 }
 
 #[derive(Template)]

@@ -32,6 +32,28 @@ pub struct SeedTenant {
     pub users: Vec<SeedUser>,
     #[serde(default)]
     pub clients: Vec<SeedClient>,
+    /// Upstream identity providers.
+    #[serde(default)]
+    pub idps: Vec<SeedIdp>,
+}
+
+/// An upstream identity provider in a seed file (`[[tenants.idps]]`), its settings in
+/// `[tenants.idps.settings]` (as `watchword idp create --settings` reads them).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedIdp {
+    pub slug: String,
+    pub kind: crate::domain::idp::IdpKind,
+    pub display_name: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// The OAuth client secret at the provider (sealed when stored).
+    pub client_secret: Option<Secret<String>>,
+    pub settings: crate::domain::idp::IdpSettings,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// An OAuth client in a seed file. Fields left out take the defaults (new clients) or keep their
@@ -181,6 +203,8 @@ pub struct SeedReport {
     pub clients_created: usize,
     pub clients_updated: usize,
     pub unchanged: usize,
+    pub idps_created: usize,
+    pub idps_updated: usize,
 }
 
 impl std::fmt::Display for SeedReport {
@@ -195,7 +219,15 @@ impl std::fmt::Display for SeedReport {
             self.clients_created,
             self.clients_updated,
             self.unchanged
-        )
+        )?;
+        if self.idps_created + self.idps_updated > 0 {
+            write!(
+                f,
+                "; identity providers: {} created, {} updated",
+                self.idps_created, self.idps_updated
+            )?;
+        }
+        Ok(())
     }
 }
 

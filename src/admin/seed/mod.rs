@@ -39,6 +39,14 @@ pub async fn validate(ctx: &Ctx, file: &SeedFile) -> Result<(), SeedError> {
                 .map(|t| t.policy.password)
                 .unwrap_or_default(),
         };
+        for i in &t.idps {
+            crate::domain::idp::validate_slug(&i.slug)
+                .and_then(|()| i.settings.validate(i.kind))
+                .map_err(|e| SeedError::Apply {
+                    at: format!("{at}, identity provider {:?}", i.slug),
+                    source: e.into(),
+                })?;
+        }
         for u in &t.users {
             validate_user(u, &policy).map_err(|source| SeedError::Apply {
                 at: format!("{at}, user {:?}", u.username),
@@ -146,6 +154,14 @@ pub async fn apply(ctx: &Ctx, file: &SeedFile) -> Result<SeedReport, SeedError> 
                 .await
                 .map_err(|source| SeedError::Apply {
                     at: format!("{at}, client {:?}", c.client_id),
+                    source,
+                })?;
+        }
+        for i in &t.idps {
+            apply_idp(ctx, &tenant, i, &mut report)
+                .await
+                .map_err(|source| SeedError::Apply {
+                    at: format!("{at}, identity provider {:?}", i.slug),
                     source,
                 })?;
         }
@@ -347,6 +363,57 @@ async fn store_hash(
         .subject(format!("user:{user}")),
     )
     .await;
+    Ok(())
+}
+
+/// Creates the provider, or brings an existing one in line (name, enabled, settings, secret).
+async fn apply_idp(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    i: &format::SeedIdp,
+    report: &mut SeedReport,
+) -> Result<(), AdminError> {
+    let Some(existing) = super::idps::find(ctx, tenant, &i.slug).await? else {
+        super::idps::create(
+            ctx,
+            tenant,
+            super::idps::NewIdp {
+                slug: i.slug.clone(),
+                kind: i.kind,
+                display_name: i.display_name.clone(),
+                enabled: i.enabled,
+                settings: i.settings.clone(),
+                client_secret: i.client_secret.clone(),
+            },
+            Actor::Seed,
+        )
+        .await?;
+        report.idps_created += 1;
+        return Ok(());
+    };
+    if existing.idp.kind != i.kind {
+        return Err(crate::domain::user::InvalidInput::new(
+            "kind",
+            "cannot change; delete the provider and create it again",
+        )
+        .into());
+    }
+    let mut next = existing.idp.clone();
+    next.display_name = i.display_name.clone();
+    next.enabled = i.enabled;
+    next.settings = i.settings.clone();
+    let secret_changed = match &i.client_secret {
+        Some(s) => super::idps::open_secret(ctx, &existing)
+            .is_none_or(|current| current.expose() != s.expose()),
+        None => false,
+    };
+    if next == existing.idp && !secret_changed {
+        report.unchanged += 1;
+        return Ok(());
+    }
+    let secret = secret_changed.then(|| i.client_secret.clone());
+    super::idps::update(ctx, tenant, next, secret, Actor::Seed).await?;
+    report.idps_updated += 1;
     Ok(())
 }
 

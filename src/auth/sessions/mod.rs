@@ -69,6 +69,8 @@ pub struct Creation<'a> {
     pub user_agent: &'a str,
     pub force: bool,
     pub risk: Option<SessionRisk>,
+    /// Signed in through an upstream identity provider.
+    pub via: Option<crate::domain::session::Federated>,
 }
 
 /// A session just created (or continued under a new cookie): the cookie value and the record.
@@ -183,6 +185,7 @@ impl Sessions {
             user_agent,
             force,
             risk,
+            via,
         } = creation;
         let now = self.clock.unix();
         let sid = random::token();
@@ -201,6 +204,7 @@ impl Sessions {
             created_at: now,
             last_seen: now,
             risk,
+            via,
         };
         let policy = &tenant.policy.session;
         let (bytes, ttl) = self.serialize(&record, policy);

@@ -140,6 +140,12 @@ pub enum Amr {
     Swk,
     /// The WebAuthn authenticator verified the user (PIN or biometrics).
     User,
+    /// Signed in at an upstream identity provider (`crate::federation`): one factor here, like
+    /// a password.
+    Fed,
+    /// The upstream identity provider proved multi-factor authentication and the tenant counts
+    /// it as ours (emitted as `mfa`).
+    Xmfa,
 }
 
 impl Amr {
@@ -152,6 +158,8 @@ impl Amr {
             Amr::Hwk => "hwk",
             Amr::Swk => "swk",
             Amr::User => "user",
+            Amr::Fed => "fed",
+            Amr::Xmfa => "xmfa",
         }
     }
 
@@ -169,7 +177,7 @@ impl Amr {
 /// satisfies `prompt=login` / `max_age`): the password, or a WebAuthn credential that verified
 /// the user (a passkey). A code or a security key alone only adds a factor to the session.
 pub fn is_new_authentication(methods: &[Amr]) -> bool {
-    methods.contains(&Amr::Pwd) || methods.contains(&Amr::User)
+    methods.contains(&Amr::Pwd) || methods.contains(&Amr::User) || methods.contains(&Amr::Fed)
 }
 
 /// Whether `methods` include a second factor (something the user has).
@@ -212,8 +220,10 @@ impl Acr {
     pub fn of(methods: &[Amr]) -> Acr {
         let possession = methods.iter().any(|m| m.is_possession());
         let webauthn = methods.iter().any(|m| m.is_webauthn());
-        let multi = (possession && methods.contains(&Amr::Pwd))
-            || (webauthn && methods.contains(&Amr::User));
+        let first = methods.contains(&Amr::Pwd) || methods.contains(&Amr::Fed);
+        let multi = (possession && first)
+            || (webauthn && methods.contains(&Amr::User))
+            || methods.contains(&Amr::Xmfa);
         match (multi, webauthn) {
             (true, true) => Acr::Phr,
             (true, false) => Acr::Mfa,
@@ -235,6 +245,7 @@ pub fn amr_claim(methods: &[Amr]) -> Vec<String> {
     for m in methods {
         let s = match m {
             Amr::Rec | Amr::Mail => "otp",
+            Amr::Xmfa => continue, // `mfa`, added below
             other => other.as_str(),
         };
         if !out.iter().any(|x| x == s) {
@@ -291,6 +302,24 @@ pub struct BrowserSession {
     /// The risk judgement of the sign-in that made (or last re-made) this session.
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<SessionRisk>,
+    /// The upstream identity provider this session was signed in through, if any.
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Federated>,
+}
+
+/// A session signed in through an upstream identity provider (`crate::federation`): which one,
+/// the upstream session (OIDC `sid`, SAML `SessionIndex`) that upstream logout names, and the
+/// upstream's cap on the session's life (SAML `SessionNotOnOrAfter`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Federated {
+    /// The provider's slug.
+    #[serde(rename = "i")]
+    pub idp: String,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Unix seconds after which the session is over whatever the tenant's timeouts say.
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
 }
 
 /// A session's sign-in as risk scoring judged it (`crate::auth::risk`): shown in the optional
@@ -339,6 +368,10 @@ pub enum EndReason {
     /// risk evaluation, `policy.risk.on_change = reauthenticate`): the person signs in again.
     #[serde(rename = "risk_reauthenticate")]
     Risk,
+    /// The upstream identity provider it was signed in through ended the upstream session
+    /// (OIDC back-channel logout, SAML single logout).
+    #[serde(rename = "upstream_logout")]
+    Upstream,
 }
 
 impl EndReason {
@@ -354,6 +387,7 @@ impl EndReason {
             EndReason::AccountDisabled => "account_disabled",
             EndReason::Administrator => "administrator",
             EndReason::Risk => "risk_reauthenticate",
+            EndReason::Upstream => "upstream_logout",
         }
     }
 
@@ -406,7 +440,12 @@ impl SessionState {
 impl BrowserSession {
     pub fn state(&self, now: DateTime<Utc>, policy: &SessionPolicy) -> SessionState {
         let now = now.timestamp();
-        if now >= self.created_at + policy.absolute_timeout_secs {
+        let capped = self
+            .via
+            .as_ref()
+            .and_then(|f| f.until)
+            .is_some_and(|until| now >= until);
+        if capped || now >= self.created_at + policy.absolute_timeout_secs {
             SessionState::AbsoluteExpired
         } else if now >= self.last_seen + policy.idle_timeout_secs {
             SessionState::IdleExpired
@@ -426,7 +465,10 @@ impl BrowserSession {
     /// [`EXPIRED_GRACE_SECS`] so that a returning browser is told its session expired (and the
     /// expiry is audited) rather than silently treated as a stranger.
     pub fn store_ttl(&self, now: DateTime<Utc>, policy: &SessionPolicy) -> Duration {
-        let absolute_end = self.created_at + policy.absolute_timeout_secs;
+        let mut absolute_end = self.created_at + policy.absolute_timeout_secs;
+        if let Some(until) = self.via.as_ref().and_then(|f| f.until) {
+            absolute_end = absolute_end.min(until);
+        }
         let idle_end = self.last_seen + policy.idle_timeout_secs;
         Duration::seconds(
             (absolute_end.min(idle_end) + EXPIRED_GRACE_SECS - now.timestamp()).max(1),

@@ -18,6 +18,7 @@ fn session(created: i64, last_seen: i64) -> BrowserSession {
         created_at: created,
         last_seen,
         risk: None,
+        via: None,
     }
 }
 

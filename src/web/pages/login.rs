@@ -38,6 +38,9 @@ pub struct LoginQuery {
     reason: Option<String>,
     /// Prefills the identifier (OIDC `login_hint`).
     login_hint: Option<String>,
+    /// "1": the password page even when the tenant has a default identity provider (for local
+    /// accounts such as a break-glass administrator).
+    local: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +66,9 @@ fn notice_for(reason: Option<&str>) -> Option<&'static str> {
             "Your password is changed and every session was signed out. Sign in with the new password.",
         ),
         "registered" => Some("Your account is ready. Sign in with your username and password."),
+        "link" => Some(
+            "An account with your e-mail address or username already exists here. Sign in to it once to link it to your organisation's sign-in; after that, your organisation's sign-in is enough.",
+        ),
         _ => None,
     }
 }
@@ -72,10 +78,52 @@ struct Form<'a> {
     identifier: &'a str,
     error: Option<&'a str>,
     notice: Option<&'a str>,
+    providers: &'a [crate::domain::idp::IdentityProvider],
+}
+
+/// The sign-in page with an error (federated sign-ins refused, an address no provider owns).
+pub async fn login_error_page(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    return_to: &str,
+    identifier: &str,
+    error: &str,
+    status: StatusCode,
+) -> HttpResponse {
+    let providers = crate::federation::offered(&state.ctx, tenant)
+        .await
+        .unwrap_or_default();
+    let mut res = render(
+        state,
+        req,
+        tenant,
+        Form {
+            return_to,
+            identifier,
+            error: Some(error),
+            notice: None,
+            providers: &providers,
+        },
+    );
+    *res.status_mut() = status;
+    res
 }
 
 fn render(state: &AppState, req: &HttpRequest, tenant: &Tenant, form: Form<'_>) -> HttpResponse {
     let issue = csrf::issue(state, req);
+    let buttons: Vec<crate::web::templates::ProviderButton> = form
+        .providers
+        .iter()
+        .map(|p| crate::web::templates::ProviderButton {
+            href: paths::idp_start(&tenant.slug, &p.slug, form.return_to),
+            name: p.display_name.clone(),
+        })
+        .collect();
+    let sso = form
+        .providers
+        .iter()
+        .any(|p| !p.settings.domains.is_empty());
     let mut res = html(
         StatusCode::OK,
         &LoginPage {
@@ -89,6 +137,8 @@ fn render(state: &AppState, req: &HttpRequest, tenant: &Tenant, form: Form<'_>) 
             passkeys: state.ctx.webauthn.is_some() && tenant.policy.mfa.enabled(),
             registration: tenant.policy.registration.mode
                 == crate::domain::registration::RegistrationMode::Open,
+            providers: buttons,
+            sso,
         },
     );
     if let Some(c) = issue.cookie {
@@ -115,6 +165,22 @@ pub async fn show(
         .chars()
         .take(254)
         .collect();
+    let providers = crate::federation::offered(&state.ctx, &tenant).await?;
+    if query.reason.is_none()
+        && query.local.as_deref() != Some("1")
+        && let Some(idp) = crate::federation::default_of(&providers)
+    {
+        let hint = (!hint.is_empty()).then_some(hint.as_str());
+        return super::federation::leave(
+            &state,
+            &tenant,
+            &idp.slug.clone(),
+            crate::federation::flow::Intent::SignIn,
+            return_to,
+            hint,
+        )
+        .await;
+    }
     let evicted = match session_token(&state, &req, &tenant) {
         Some(token) if query.reason.is_none() => super::sessions(&state)
             .ended(&token)
@@ -133,6 +199,7 @@ pub async fn show(
             notice: evicted
                 .as_deref()
                 .or_else(|| notice_for(query.reason.as_deref())),
+            providers: &providers,
         },
     ))
 }
@@ -165,6 +232,21 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let tenant = super::load_tenant_for(&state, &req, &path).await?;
     let return_to = return_to::safe_path(&form.return_to).unwrap_or("");
+    // Home-realm discovery: an address whose domain a provider owns signs in there, never
+    // with a password here.
+    let providers = crate::federation::offered(&state.ctx, &tenant).await?;
+    if let Some(idp) = crate::federation::home_realm(&providers, &form.identifier) {
+        let hint: String = form.identifier.chars().take(254).collect();
+        return super::federation::leave(
+            &state,
+            &tenant,
+            &idp.slug.clone(),
+            crate::federation::flow::Intent::SignIn,
+            return_to,
+            Some(&hint),
+        )
+        .await;
+    }
 
     let result = signin::password_sign_in(
         &state.ctx,
@@ -234,6 +316,7 @@ pub async fn submit(
                     identifier: &identifier,
                     error: Some(&message),
                     notice: None,
+                    providers: &providers,
                 },
             );
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -259,6 +342,7 @@ pub async fn submit(
             identifier: &identifier,
             error: Some(error),
             notice: None,
+            providers: &providers,
         },
     ))
 }
@@ -352,6 +436,23 @@ pub async fn started_response(
                 &session.record.sid,
             )
             .await;
+            let link = cookies::link_name(state.https, &tenant.slug);
+            if let Some(token) = req.cookie(&link).map(|c| c.value().to_owned()) {
+                // An upstream identity waiting for this account's proof: linked if it matched
+                // this account (the engine decides), used up either way.
+                if let Err(e) = crate::federation::complete_link(
+                    &state.ctx,
+                    tenant,
+                    &token,
+                    user,
+                    origin.clone(),
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "could not link an upstream identity");
+                }
+                jar.push(cookies::removal(state.https, link));
+            }
             let name = cookies::session_name(state.https, &tenant.slug);
             jar.push(cookies::build(
                 state.https,

@@ -109,6 +109,10 @@ pub async fn ended(
             "This session was used from another network and another device than the ones it \
              was signed in on, so it was signed out to protect your account.",
         ),
+        Some(EndReason::Upstream) => (
+            "You were signed out",
+            "You signed out at the identity provider you signed in with, so this session ended too.",
+        ),
         _ => ("You are signed out", "Sign in to continue."),
     };
     let at = crate::clock::from_unix(ended.as_ref().map_or(0, |e| e.at));

@@ -262,6 +262,7 @@ pub async fn passkey_finish(
         replaces_session: super::session_token(&state, &req, &tenant),
         end_other_sessions: false,
         risk: None,
+        via: None,
     };
     let device = req
         .cookie(&crate::web::cookies::device_name(state.https, &tenant.slug))

@@ -1,0 +1,2 @@
+DROP TABLE federated_identities;
+DROP TABLE identity_providers;

@@ -1,0 +1,245 @@
+//! `watchword idp create|list|show|update|delete`: a tenant's upstream identity providers. The
+//! settings (domains, linking, mapping, MFA trust and the protocol's own section) come from a
+//! TOML or JSON file in the seed file's shape; the client secret from standard input, sealed and
+//! never printed.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::{CliError, admin_err};
+use crate::admin::{self, idps::NewIdp};
+use crate::app::Watchword;
+use crate::domain::audit::Actor;
+use crate::domain::idp::{IdentityProvider, IdpKind, IdpSettings};
+use crate::domain::secret::Secret;
+
+#[derive(Debug, Subcommand)]
+pub enum IdpCommand {
+    /// Add an identity provider to a tenant.
+    Create {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Its name in addresses: 1-40 of a-z, 0-9 and '-'.
+        slug: String,
+        /// oidc, entra or saml.
+        #[arg(long, value_parser = parse_kind)]
+        kind: IdpKind,
+        /// What its button says ("Sign in with NAME").
+        #[arg(long)]
+        name: String,
+        /// Its settings: a TOML or JSON file (see docs/federation.md).
+        #[arg(long, value_name = "FILE")]
+        settings: PathBuf,
+        /// Read the OAuth client secret from standard input (first line).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List a tenant's identity providers.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one provider as JSON (its secret never).
+    Show {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        slug: String,
+    },
+    /// Change a provider.
+    Update {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace its settings with this file's.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<PathBuf>,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+        /// Replace the client secret (from standard input).
+        #[arg(long, conflicts_with = "remove_secret")]
+        client_secret_stdin: bool,
+        #[arg(long)]
+        remove_secret: bool,
+    },
+    /// Delete a provider and the identities linked through it (the users stay).
+    Delete {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        slug: String,
+    },
+}
+
+fn parse_kind(raw: &str) -> Result<IdpKind, String> {
+    IdpKind::parse(raw).map_err(|e| e.message)
+}
+
+/// Reads settings from a `.json` file, or TOML otherwise.
+pub fn read_settings(path: &Path) -> Result<IdpSettings, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let parsed = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str::<IdpSettings>(&text).map_err(|e| e.to_string())
+    } else {
+        toml::from_str::<IdpSettings>(&text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+fn secret_from_stdin() -> Result<Secret<String>, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    if line.is_empty() {
+        return Err(CliError::Usage("no client secret on standard input".into()));
+    }
+    Ok(Secret::new(line))
+}
+
+/// A provider as operators see it (no secret, whether one is set).
+pub fn describe(idp: &IdentityProvider) -> serde_json::Value {
+    serde_json::json!({
+        "slug": idp.slug,
+        "kind": idp.kind.as_str(),
+        "display_name": idp.display_name,
+        "enabled": idp.enabled,
+        "has_client_secret": idp.has_secret,
+        "settings": idp.settings,
+    })
+}
+
+pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
+    let ctx = &app.ctx;
+    match cmd {
+        IdpCommand::Create {
+            tenant,
+            slug,
+            kind,
+            name,
+            settings,
+            client_secret_stdin,
+            disabled,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let settings = read_settings(&settings)?;
+            let client_secret = client_secret_stdin.then(secret_from_stdin).transpose()?;
+            let idp = admin::idps::create(
+                ctx,
+                &tenant,
+                NewIdp {
+                    slug,
+                    kind,
+                    display_name: name,
+                    enabled: !disabled,
+                    settings,
+                    client_secret,
+                },
+                Actor::Cli,
+            )
+            .await
+            .map_err(admin_err)?;
+            println!(
+                "created identity provider {} ({})",
+                idp.slug,
+                idp.kind.as_str()
+            );
+            Ok(())
+        }
+        IdpCommand::List { tenant, json } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let all = admin::idps::list(ctx, &tenant).await.map_err(admin_err)?;
+            if json {
+                for s in &all {
+                    println!("{}", describe(&s.idp));
+                }
+            } else {
+                println!(
+                    "{:<20} {:<6} {:<8} {:<30} DOMAINS",
+                    "SLUG", "KIND", "ENABLED", "NAME"
+                );
+                for s in &all {
+                    let i = &s.idp;
+                    println!(
+                        "{:<20} {:<6} {:<8} {:<30} {}",
+                        i.slug,
+                        i.kind.as_str(),
+                        if i.enabled { "yes" } else { "no" },
+                        i.display_name,
+                        i.settings.domains.join(",")
+                    );
+                }
+            }
+            Ok(())
+        }
+        IdpCommand::Show { tenant, slug } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let s = admin::idps::get(ctx, &tenant, &slug)
+                .await
+                .map_err(admin_err)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&describe(&s.idp)).expect("json")
+            );
+            Ok(())
+        }
+        IdpCommand::Update {
+            tenant,
+            slug,
+            name,
+            settings,
+            enable,
+            disable,
+            client_secret_stdin,
+            remove_secret,
+        } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            let mut idp = admin::idps::get(ctx, &tenant, &slug)
+                .await
+                .map_err(admin_err)?
+                .idp;
+            if let Some(name) = name {
+                idp.display_name = name;
+            }
+            if let Some(path) = settings {
+                idp.settings = read_settings(&path)?;
+            }
+            if enable || disable {
+                idp.enabled = enable;
+            }
+            let secret = if client_secret_stdin {
+                Some(Some(secret_from_stdin()?))
+            } else if remove_secret {
+                Some(None)
+            } else {
+                None
+            };
+            admin::idps::update(ctx, &tenant, idp, secret, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("updated identity provider {slug}");
+            Ok(())
+        }
+        IdpCommand::Delete { tenant, slug } => {
+            let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
+            admin::idps::delete(ctx, &tenant, &slug, Actor::Cli)
+                .await
+                .map_err(admin_err)?;
+            println!("deleted identity provider {slug}");
+            Ok(())
+        }
+    }
+}

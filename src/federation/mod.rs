@@ -1,0 +1,517 @@
+//! Federation: signing in through a tenant's upstream identity providers (OpenID Connect,
+//! Microsoft Entra ID, SAML 2.0). This module runs a federated sign-in from end to end: which
+//! providers a sign-in page offers and which one an address's domain goes to (home-realm
+//! discovery), leaving for the provider (`flow`: state bound to the browser), coming back
+//! (`oidc` and `entra` verify; `saml` later), who the person is here (`identity`: linked, linked
+//! after proof, or created), and the sign-in itself through the engine (`auth::federated`), so
+//! the session limit, MFA, risk scoring and audit apply as to any sign-in. Upstream logout
+//! (`logout`) ends the sessions it names.
+
+pub mod documents;
+pub mod entra;
+pub mod error;
+pub mod flow;
+pub mod identity;
+pub mod logout;
+pub mod mapping;
+pub mod oidc;
+
+use std::time::Duration;
+
+pub use error::FederationError;
+use flow::{Flow, Intent};
+use identity::{Person, Resolved};
+
+use crate::auth::federated::{FederatedProof, FederatedResult};
+use crate::auth::session_start::SessionRequest;
+use crate::context::Ctx;
+use crate::crypto::sha256_hex;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::idp::{IdentityProvider, IdpKind};
+use crate::domain::session::Federated;
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::storage::{self, idps::IdentityRow};
+
+/// How long a link waiting for the account's proof lives.
+const LINK_TTL: Duration = Duration::from_secs(600);
+
+/// The tenant's enabled providers (for the sign-in page's buttons).
+pub async fn offered(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<IdentityProvider>, FederationError> {
+    let t = tenant.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::idps::list(c, t))
+        .await?
+        .into_iter()
+        .map(|s| s.idp)
+        .filter(|i| i.enabled)
+        .collect())
+}
+
+/// Home-realm discovery: the enabled provider that owns the domain of `identifier` (an e-mail
+/// address), if any.
+pub fn home_realm<'a>(
+    providers: &'a [IdentityProvider],
+    identifier: &str,
+) -> Option<&'a IdentityProvider> {
+    let domain = identifier.trim().rsplit_once('@')?.1.to_ascii_lowercase();
+    providers
+        .iter()
+        .find(|p| p.enabled && p.owns_domain(&domain))
+}
+
+/// The tenant's default provider (its sign-in page goes straight there), if enabled.
+pub fn default_of(providers: &[IdentityProvider]) -> Option<&IdentityProvider> {
+    providers.iter().find(|p| p.enabled && p.settings.default)
+}
+
+async fn provider(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+) -> Result<storage::idps::StoredIdp, FederationError> {
+    let (t, s) = (tenant.id, slug.to_owned());
+    let stored = ctx
+        .db
+        .run(move |c| storage::idps::find_by_slug(c, t, &s))
+        .await?
+        .ok_or(FederationError::UnknownProvider)?;
+    if !stored.idp.enabled {
+        return Err(FederationError::Disabled);
+    }
+    Ok(stored)
+}
+
+/// The address the provider sends the browser back to.
+pub fn callback_url(ctx: &Ctx, tenant: &Tenant, idp: &IdentityProvider) -> String {
+    let end = match idp.kind {
+        IdpKind::Saml => "saml/acs",
+        _ => "callback",
+    };
+    format!(
+        "{}/t/{}/idp/{}/{end}",
+        ctx.config.public_origin(),
+        tenant.slug,
+        idp.slug
+    )
+}
+
+/// Leaving for the provider: where to send the browser, and the flow's token for its cookie.
+pub struct Begun {
+    pub redirect: String,
+    pub token: String,
+}
+
+pub async fn begin(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    intent: Intent,
+    return_to: &str,
+    login_hint: Option<&str>,
+) -> Result<Begun, FederationError> {
+    let stored = provider(ctx, tenant, slug).await?;
+    let idp = &stored.idp;
+    match idp.kind {
+        IdpKind::Oidc | IdpKind::Entra => {
+            let secret = crate::admin::idps::open_secret(ctx, &stored);
+            let up = oidc::Upstream::of(idp, secret, callback_url(ctx, tenant, idp));
+            // The token doubles as `state`; parked first so the nonce and verifier go with it.
+            let mut flow = Flow {
+                tenant_id: tenant.id,
+                idp: idp.id,
+                intent,
+                return_to: return_to.to_owned(),
+                nonce: None,
+                pkce_verifier: None,
+                request_id: None,
+            };
+            let state = crate::crypto::random::token();
+            let (url, nonce, verifier) =
+                oidc::authorization_url(ctx, &up, &state, login_hint).await?;
+            flow.nonce = Some(nonce);
+            flow.pkce_verifier = Some(verifier);
+            flow::park_as(ctx, &state, &flow).await?;
+            Ok(Begun {
+                redirect: url,
+                token: state,
+            })
+        }
+        IdpKind::Saml => Err(FederationError::BadRequest(
+            "SAML sign-in is not available yet",
+        )),
+    }
+}
+
+/// The request a federated sign-in comes back on.
+pub struct Arrival<'a> {
+    pub origin: Origin,
+    /// The flow cookie this browser holds.
+    pub flow_cookie: Option<&'a str>,
+    /// The browser's session cookie (continued for the same user, replaced for another).
+    pub session_cookie: Option<String>,
+    /// The known-device cookie (risk scoring).
+    pub device: Option<&'a str>,
+}
+
+/// Where a federated sign-in landed.
+pub enum Landing {
+    /// Signed in (or on to our own second factor, or refused by the engine).
+    SignIn {
+        user: Box<User>,
+        result: FederatedResult,
+        return_to: String,
+    },
+    /// An identity linked from the account page.
+    Linked { return_to: String },
+    /// An existing account matches: the person signs in to it, then the identity is linked.
+    /// `token` goes into the link cookie.
+    NeedsProof {
+        token: String,
+        username: String,
+        return_to: String,
+    },
+}
+
+/// The OIDC callback's parameters.
+pub struct OidcReturn<'a> {
+    pub state: &'a str,
+    pub code: Option<&'a str>,
+    pub iss: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Comes back from an OIDC or Entra provider.
+pub async fn oidc_return(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    ret: OidcReturn<'_>,
+    arrival: Arrival<'_>,
+) -> Result<Landing, FederationError> {
+    let result = oidc_return_inner(ctx, tenant, slug, &ret, &arrival).await;
+    counted(ctx, tenant, slug, &arrival.origin, result).await
+}
+
+async fn oidc_return_inner(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    ret: &OidcReturn<'_>,
+    arrival: &Arrival<'_>,
+) -> Result<Landing, FederationError> {
+    let flow = flow::take(ctx, ret.state, arrival.flow_cookie)
+        .await?
+        .ok_or(FederationError::StateMismatch)?;
+    let stored = provider(ctx, tenant, slug).await?;
+    let idp = &stored.idp;
+    if flow.idp != idp.id || flow.tenant_id != tenant.id {
+        return Err(FederationError::StateMismatch);
+    }
+    if let Some(error) = ret.error {
+        let error: String = error
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(64)
+            .collect();
+        return Err(FederationError::Upstream(error));
+    }
+    let code = ret
+        .code
+        .filter(|c| !c.is_empty() && c.len() <= 4096)
+        .ok_or(FederationError::BadRequest("no code"))?;
+    let (Some(nonce), Some(verifier)) = (flow.nonce.as_deref(), flow.pkce_verifier.as_deref())
+    else {
+        return Err(FederationError::StateMismatch);
+    };
+    let secret = crate::admin::idps::open_secret(ctx, &stored);
+    let up = oidc::Upstream::of(idp, secret, callback_url(ctx, tenant, idp));
+    let (claims, access) = oidc::finish(
+        ctx,
+        &up,
+        oidc::Callback {
+            code,
+            iss: ret.iss,
+            nonce,
+            pkce_verifier: verifier,
+        },
+    )
+    .await?;
+    let person = match &idp.settings.entra {
+        Some(entra) => entra::person(ctx, idp, entra, &claims, &access).await?,
+        None => mapping::generic(idp, &claims),
+    };
+    land(ctx, tenant, idp, &person, &flow, arrival).await
+}
+
+/// After the upstream proved who the person is (every protocol): who they are here, then the
+/// sign-in through the engine, or the link.
+pub async fn land(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    idp: &IdentityProvider,
+    person: &Person,
+    flow: &Flow,
+    arrival: &Arrival<'_>,
+) -> Result<Landing, FederationError> {
+    if let Intent::Link { user, sid } = &flow.intent {
+        // Linking goes to the account whose session started it, and only while it is alive.
+        let sessions = crate::auth::sessions::Sessions::new(ctx.store.clone(), ctx.clock.clone());
+        let alive = match &arrival.session_cookie {
+            Some(token) => matches!(
+                sessions.lookup(tenant, token, false).await?,
+                crate::auth::sessions::SessionLookup::Active(found)
+                    if found.record.sid == *sid && found.record.user_id == *user
+            ),
+            None => false,
+        };
+        if !alive {
+            return Err(FederationError::StateMismatch);
+        }
+    }
+    let resolved =
+        identity::resolve(ctx, tenant, idp, person, &flow.intent, &arrival.origin).await?;
+    let user = match resolved {
+        Resolved::User(user) => user,
+        Resolved::NeedsProof { user, identity } => {
+            let token = park_link(ctx, &identity).await?;
+            return Ok(Landing::NeedsProof {
+                token,
+                username: user.username.clone(),
+                return_to: flow.return_to.clone(),
+            });
+        }
+    };
+    if let Intent::Link { .. } = flow.intent {
+        return Ok(Landing::Linked {
+            return_to: flow.return_to.clone(),
+        });
+    }
+    let label = idp.label();
+    let request = SessionRequest {
+        origin: arrival.origin.clone(),
+        replaces_session: arrival.session_cookie.clone(),
+        end_other_sessions: false,
+        risk: None,
+        via: Some(Federated {
+            idp: idp.slug.clone(),
+            sid: person.sid.clone(),
+            until: person.until,
+        }),
+    };
+    let result = crate::auth::federated::sign_in(
+        ctx,
+        tenant,
+        FederatedProof {
+            user: &user,
+            mfa: person.mfa,
+            provider: &label,
+            request,
+            device: arrival.device,
+            return_to: &flow.return_to,
+        },
+    )
+    .await?;
+    Ok(Landing::SignIn {
+        user,
+        result,
+        return_to: flow.return_to.clone(),
+    })
+}
+
+/// Counts every return by provider and result; a failure is audited with its code.
+async fn counted(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    origin: &Origin,
+    result: Result<Landing, FederationError>,
+) -> Result<Landing, FederationError> {
+    let label = match &result {
+        Ok(Landing::SignIn {
+            result: FederatedResult::Started(_),
+            ..
+        }) => "success",
+        Ok(Landing::SignIn {
+            result: FederatedResult::MoreNeeded { .. },
+            ..
+        }) => "second_factor_needed",
+        Ok(Landing::SignIn {
+            result: FederatedResult::Disabled,
+            ..
+        }) => "disabled",
+        Ok(Landing::SignIn { .. }) => "risk_refused",
+        Ok(Landing::Linked { .. }) => "linked",
+        Ok(Landing::NeedsProof { .. }) => "needs_proof",
+        Err(e) => e.code(),
+    };
+    metrics::counter!(
+        "watchword_federated_signin_total",
+        "tenant" => tenant.slug.to_string(),
+        "idp" => slug.chars().take(40).collect::<String>(),
+        "result" => label,
+    )
+    .increment(1);
+    if let Err(e) = &result {
+        let event = AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            AuditAction::FederatedSignInFailed,
+            e.code(),
+            Actor::Anonymous,
+        )
+        .origin(origin.clone())
+        .details(serde_json::json!({ "idp": slug, "reason": e.to_string() }));
+        storage::audit::record(&ctx.db, event).await;
+    }
+    result
+}
+
+fn link_key(token: &str) -> String {
+    format!("fedlink:{}", sha256_hex(token.as_bytes()))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParkedLink {
+    idp_id: String,
+    subject: String,
+    tenant_id: String,
+    user_id: String,
+    email: Option<String>,
+}
+
+async fn park_link(ctx: &Ctx, identity: &IdentityRow) -> Result<String, FederationError> {
+    let token = crate::crypto::random::token();
+    let parked = ParkedLink {
+        idp_id: identity.idp_id.clone(),
+        subject: identity.subject.clone(),
+        tenant_id: identity.tenant_id.clone(),
+        user_id: identity.user_id.clone(),
+        email: identity.email.clone(),
+    };
+    let bytes = serde_json::to_vec(&parked).expect("links serialize");
+    ctx.store.set(&link_key(&token), &bytes, LINK_TTL).await?;
+    Ok(token)
+}
+
+/// After a finished local sign-in of `user` in a browser that holds a link cookie: links the
+/// waiting identity if `user` is the account it matched (proven by this sign-in, second factor
+/// included). Used up either way. Whether it linked.
+pub async fn complete_link(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    token: &str,
+    user: &User,
+    origin: Origin,
+) -> Result<bool, FederationError> {
+    let Some(bytes) = ctx.store.take(&link_key(token)).await? else {
+        return Ok(false);
+    };
+    let Ok(parked) = serde_json::from_slice::<ParkedLink>(&bytes) else {
+        return Ok(false);
+    };
+    if parked.tenant_id != tenant.id.to_string() || parked.user_id != user.id.to_string() {
+        return Ok(false);
+    }
+    let now = ctx.clock.unix();
+    let row = IdentityRow {
+        idp_id: parked.idp_id.clone(),
+        subject: parked.subject,
+        tenant_id: parked.tenant_id,
+        user_id: parked.user_id,
+        email: parked.email,
+        created_at: now,
+        last_used_at: now,
+    };
+    if !ctx.db.run(move |c| storage::idps::link(c, &row)).await? {
+        return Ok(false);
+    }
+    let idps = offered(ctx, tenant).await.unwrap_or_default();
+    if let Some(idp) = idps.iter().find(|i| i.id.to_string() == parked.idp_id) {
+        identity::audit_link(ctx, tenant, idp, user.id, "proven", origin).await;
+    }
+    Ok(true)
+}
+
+/// A user's linked identities: (provider slug, provider name, subject, linked at).
+pub async fn linked(
+    ctx: &Ctx,
+    user: &User,
+) -> Result<Vec<(String, String, String, i64)>, FederationError> {
+    let u = user.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::idps::of_user(c, u))
+        .await?
+        .into_iter()
+        .map(|(row, slug, name)| (slug, name, row.subject, row.created_at))
+        .collect())
+}
+
+/// What unlinking did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unlinked {
+    Done,
+    NotLinked,
+    /// The account has no password and no other linked identity: unlinking would lock the
+    /// user out, so it was refused.
+    LastWayIn,
+}
+
+/// Removes one of the user's identities (account page or operator); audited. Refused when it
+/// is the account's only way to sign in.
+pub async fn unlink(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    slug: &str,
+    subject: &str,
+    actor: Actor,
+    origin: Origin,
+) -> Result<Unlinked, FederationError> {
+    let (t, u) = (tenant.id, user.id);
+    let has_password = ctx
+        .db
+        .run(move |c| storage::users::find_by_id(c, t, u))
+        .await?
+        .is_some_and(|f| f.password_hash.is_some());
+    let identities = linked(ctx, user).await?;
+    if !identities
+        .iter()
+        .any(|(s, _, sub, _)| s == slug && sub == subject)
+    {
+        return Ok(Unlinked::NotLinked);
+    }
+    if !has_password && identities.len() <= 1 {
+        return Ok(Unlinked::LastWayIn);
+    }
+    let s = slug.to_owned();
+    let Some(stored) = ctx
+        .db
+        .run(move |c| storage::idps::find_by_slug(c, t, &s))
+        .await?
+    else {
+        return Ok(Unlinked::NotLinked);
+    };
+    let (i, sub) = (stored.idp.id, subject.to_owned());
+    if !ctx
+        .db
+        .run(move |c| storage::idps::unlink(c, u, i, &sub))
+        .await?
+    {
+        return Ok(Unlinked::NotLinked);
+    }
+    let event = AuditEvent::new(
+        ctx.clock.now(),
+        Some(tenant.id),
+        AuditAction::IdentityUnlinked,
+        "success",
+        actor,
+    )
+    .origin(origin)
+    .subject(format!("user:{}", user.id))
+    .details(serde_json::json!({ "idp": slug }));
+    storage::audit::record(&ctx.db, event).await;
+    Ok(Unlinked::Done)
+}
