@@ -68,8 +68,8 @@ pub struct Caches {
     /// CORS origins (of registered redirect URIs) by tenant.
     pub origins: TtlCache<(TenantId, String), std::sync::Arc<std::collections::HashSet<String>>>,
     /// Documents of upstream identity providers (discovery, JWKS) by URL, with when they were
-    /// fetched (see `crate::federation::documents`).
-    pub upstream: TtlCache<String, (Instant, std::sync::Arc<serde_json::Value>)>,
+    /// fetched (Unix seconds; see `crate::federation::documents`).
+    pub upstream: TtlCache<String, (i64, std::sync::Arc<serde_json::Value>)>,
 }
 
 impl Caches {

@@ -4,7 +4,7 @@
 //! provider.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::context::Ctx;
 use crate::outbound::OutboundError;
@@ -27,7 +27,7 @@ pub async fn refetch(
     url: &str,
 ) -> Result<(Arc<serde_json::Value>, bool), OutboundError> {
     if let Some((at, doc)) = ctx.cache.upstream.get(&url.to_owned())
-        && at.elapsed() < REFETCH_AFTER
+        && ctx.clock.unix() - at < REFETCH_AFTER.as_secs() as i64
     {
         return Ok((doc, false));
     }
@@ -39,6 +39,6 @@ async fn fetch(ctx: &Ctx, url: &str) -> Result<Arc<serde_json::Value>, OutboundE
     metrics::counter!("watchword_upstream_fetches_total").increment(1);
     ctx.cache
         .upstream
-        .insert(url.to_owned(), (Instant::now(), doc.clone()));
+        .insert(url.to_owned(), (ctx.clock.unix(), doc.clone()));
     Ok(doc)
 }

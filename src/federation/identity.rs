@@ -295,10 +295,21 @@ async fn create(
                 return Ok(user);
             }
             Ok(Err(winner)) => return load_user(ctx, tenant, winner).await,
-            Err(crate::storage::StorageError::Conflict("username")) => continue,
-            // The address belongs to an account created meanwhile: linking needs proof.
-            Err(crate::storage::StorageError::Conflict("email")) => {
-                return Err(FederationError::LinkRefused);
+            Err(crate::storage::StorageError::Conflict(what)) => {
+                // A concurrent first sign-in of the same identity won (its new account holds
+                // the username or address): that account. Otherwise a taken username gets a
+                // suffix; an address that an account created meanwhile holds needs its proof.
+                let (idp_id, subject) = (idp.id, person.subject.clone());
+                if let Some(winner) = ctx
+                    .db
+                    .run(move |c| storage::idps::user_of(c, idp_id, &subject, now))
+                    .await?
+                {
+                    return load_user(ctx, tenant, winner).await;
+                }
+                if what == "email" {
+                    return Err(FederationError::LinkRefused);
+                }
             }
             Err(e) => return Err(e.into()),
         }

@@ -204,10 +204,11 @@ pub fn create_linked(
         .parse()
         .map_err(|_| StorageError::Corrupt("idp id".into()))?;
     let result = super::write_transaction(conn, |conn| {
+        super::users::insert(conn, user, None)?;
         if !link(conn, row)? {
+            // Rolls the new user back with the transaction.
             return Err(StorageError::Conflict("identity"));
         }
-        super::users::insert(conn, user, None)?;
         Ok(())
     });
     match result {

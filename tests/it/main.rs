@@ -74,6 +74,7 @@
 //! `.ci/run` sets after installing them.
 
 mod common;
+mod federation;
 mod mail;
 mod mfa;
 pub mod oidc;

@@ -126,8 +126,8 @@ pub fn has_second_factor(have: &Factors) -> bool {
 /// The freshness rule of every sensitive change a signed-in session makes (second factors,
 /// password, e-mail address): a user with a second factor (`has_factor`) must have proven one
 /// within `mfa.fresh_for_secs` (judged by the session's `mfa_at`); a user without one must have
-/// proven the password that recently (`auth_time` of a session whose `amr` has `pwd`), or a code
-/// by mail (`mfa.email_code`).
+/// proven the password (or signed in at an upstream provider) that recently (`auth_time` of a
+/// session whose `amr` has `pwd` or `fed`), or a code by mail (`mfa.email_code`).
 pub fn recently_proven(
     tenant: &Tenant,
     session: &BrowserSession,
@@ -138,8 +138,13 @@ pub fn recently_proven(
     let second_factor_fresh =
         Acr::of(&session.amr) >= Acr::Mfa && fresh(session.mfa_at.unwrap_or(session.auth_time));
     // A user with no factor of their own: the password, or a code by mail, proven recently.
-    second_factor_fresh
-        || (!has_factor && session.amr.contains(&Amr::Pwd) && fresh(session.auth_time))
+    second_factor_fresh || (!has_factor && first_factor(session) && fresh(session.auth_time))
+}
+
+/// The session's sign-in proved a first factor: the password, or a sign-in at an upstream
+/// identity provider (`crate::federation`).
+fn first_factor(session: &BrowserSession) -> bool {
+    session.amr.contains(&Amr::Pwd) || session.amr.contains(&Amr::Fed)
 }
 
 /// What a session must prove before a sensitive change of the account (password, address),
