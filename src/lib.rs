@@ -19,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod domain;
+pub mod federation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jobs;
