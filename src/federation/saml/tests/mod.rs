@@ -1,4 +1,6 @@
 //! Tests of the SAML core: the regression corpus of tests/fixtures/saml (responses), the
-//! Redirect binding and metadata.
+//! Redirect binding (AuthnRequest, Single Logout) and metadata.
 
 mod corpus;
+mod metadata;
+mod redirect;
