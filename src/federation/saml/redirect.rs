@@ -130,10 +130,10 @@ pub(crate) fn decode_signed(
     let names = [param, "RelayState", "SigAlg", "Signature"];
     for pair in query.trim_start_matches('?').split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if let Some(i) = names.iter().position(|n| *n == name) {
-            if raw[i].replace(value).is_some() {
-                return Err(SamlError::Encoding("repeated parameter"));
-            }
+        if let Some(i) = names.iter().position(|n| *n == name)
+            && raw[i].replace(value).is_some()
+        {
+            return Err(SamlError::Encoding("repeated parameter"));
         }
     }
     let [Some(message), relay_raw, sig_alg_raw, signature_raw] = raw else {

@@ -32,10 +32,10 @@ pub(crate) fn check(
         .filter(|v| !v.is_empty())
         .ok_or(SamlError::Schema("Response ID"))?;
     xml::time_attr(doc, response, "IssueInstant")?.ok_or(SamlError::Schema("IssueInstant"))?;
-    if let Some(issuer) = xml::at_most_one(doc, response, NS_SAML, "Issuer")? {
-        if xml::text(doc, issuer, "Issuer")? != idp.entity_id {
-            return Err(SamlError::IssuerMismatch);
-        }
+    if let Some(issuer) = xml::at_most_one(doc, response, NS_SAML, "Issuer")?
+        && xml::text(doc, issuer, "Issuer")? != idp.entity_id
+    {
+        return Err(SamlError::IssuerMismatch);
     }
     match xml::attr(doc, response, "Destination") {
         Some(d) if d == sp.acs_url => {}

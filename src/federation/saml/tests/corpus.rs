@@ -46,7 +46,7 @@ pub(super) fn sp() -> SpEndpoint {
     }
 }
 
-fn expect() -> Expectation<'static> {
+pub(super) fn expect() -> Expectation<'static> {
     Expectation {
         in_response_to: Some(REQ),
         now: now(),
@@ -62,7 +62,7 @@ fn check(
     verify_response(&STANDARD.encode(xml), idp, &sp(), expect)
 }
 
-fn run(xml: &str) -> Result<VerifiedAssertion, SamlError> {
+pub(super) fn run(xml: &str) -> Result<VerifiedAssertion, SamlError> {
     check(xml, &idp(), &expect())
 }
 
@@ -232,83 +232,4 @@ fn time_window_edges_use_the_skew() {
         check(xml, &idp(), &at("2030-01-01T09:57:59Z")),
         Err(SamlError::NotYetValid)
     );
-}
-
-#[test]
-fn size_and_encoding_limits() {
-    let huge = "A".repeat(super::super::MAX_MESSAGE_BYTES * 2 + 4);
-    assert!(matches!(
-        verify_response(&huge, &idp(), &sp(), &expect()),
-        Err(SamlError::TooLarge { .. })
-    ));
-    let big = STANDARD.encode(vec![b' '; super::super::MAX_MESSAGE_BYTES + 1]);
-    assert!(matches!(
-        verify_response(&big, &idp(), &sp(), &expect()),
-        Err(SamlError::TooLarge { .. })
-    ));
-    assert_eq!(
-        verify_response("not base64!", &idp(), &sp(), &expect()),
-        Err(SamlError::Encoding("base64"))
-    );
-    assert!(matches!(
-        run("<samlp:Response"),
-        Err(SamlError::MalformedXml(_))
-    ));
-}
-
-macro_rules! rejects {
-    ($($name:ident => $pattern:pat,)*) => {$(
-        #[test]
-        fn $name() {
-            let xml = include_str!(concat!(
-                "../../../../tests/fixtures/saml/",
-                stringify!($name),
-                ".xml"
-            ));
-            let result = run(xml);
-            assert!(matches!(result, Err($pattern)), "{}: {result:?}", stringify!($name));
-            if let Err(e) = result {
-                assert!(!e.code().is_empty());
-            }
-        }
-    )*};
-}
-
-rejects! {
-    xsw1 => SamlError::DuplicateId(_),
-    xsw2 => SamlError::MisplacedElement("Response"),
-    xsw3 => SamlError::AssertionCount(2),
-    xsw4 => SamlError::AssertionCount(2),
-    xsw5 => SamlError::AssertionCount(2),
-    xsw6 => SamlError::AssertionCount(2),
-    xsw7 => SamlError::AssertionCount(2),
-    xsw8 => SamlError::AssertionCount(2),
-    assertion_in_extensions => SamlError::MisplacedElement("Assertion"),
-    assertion_in_advice => SamlError::AssertionCount(2),
-    unsigned_beside_signed => SamlError::AssertionCount(2),
-    duplicate_ids => SamlError::DuplicateId(_),
-    nameid_comment => SamlError::MalformedValue("NameID"),
-    tampered => SamlError::SignatureInvalid(_),
-    reference_mismatch => SamlError::ReferenceMismatch,
-    signature_removed => SamlError::SignatureMissing,
-    missing_conditions => SamlError::ConditionsMissing,
-    no_authn_statement => SamlError::AuthnStatementMissing,
-    wrong_recipient => SamlError::RecipientMismatch,
-    wrong_audience => SamlError::AudienceMismatch,
-    wrong_destination => SamlError::DestinationMismatch,
-    missing_destination_signed => SamlError::DestinationMismatch,
-    expired => SamlError::Expired,
-    not_yet_valid => SamlError::NotYetValid,
-    wrong_issuer => SamlError::IssuerMismatch,
-    in_response_to_mismatch => SamlError::InResponseToMismatch,
-    status_not_success => SamlError::StatusNotSuccess(_),
-    attacker_key => SamlError::SignatureInvalid(_),
-    hmac => SamlError::ForbiddenAlgorithm(_),
-    xpath_transform => SamlError::ForbiddenAlgorithm(_),
-    c14n_with_comments => SamlError::ForbiddenAlgorithm(_),
-    doctype_entity => SamlError::ForbiddenMarkup(_),
-    processing_instruction => SamlError::ForbiddenMarkup("processing instruction"),
-    encrypted_cbc => SamlError::ForbiddenAlgorithm(_),
-    encrypted_pkcs1 => SamlError::ForbiddenAlgorithm(_),
-    encrypted_unsigned => SamlError::SignatureMissing,
 }
