@@ -42,6 +42,15 @@ impl Window {
         })
     }
 
+    /// An IssueInstant may not be in the future (beyond the skew).
+    pub(crate) fn issued(&self, instant: Option<DateTime<Utc>>) -> Result<(), SamlError> {
+        match instant {
+            None => Err(SamlError::Schema("IssueInstant")),
+            Some(t) if t > self.now + self.skew => Err(SamlError::NotYetValid),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// NotBefore (inclusive) and NotOnOrAfter (exclusive), widened by the skew.
     fn check(
         &self,
@@ -73,7 +82,7 @@ pub(crate) fn read(
     let id = xml::attr(doc, assertion, "ID")
         .filter(|v| !v.is_empty())
         .ok_or(SamlError::Schema("Assertion ID"))?;
-    xml::time_attr(doc, assertion, "IssueInstant")?.ok_or(SamlError::Schema("IssueInstant"))?;
+    window.issued(xml::time_attr(doc, assertion, "IssueInstant")?)?;
     let issuer = xml::exactly_one(doc, assertion, NS_SAML, "Issuer")?;
     if xml::text(doc, issuer, "Issuer")? != idp.entity_id {
         return Err(SamlError::IssuerMismatch);

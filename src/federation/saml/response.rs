@@ -4,6 +4,7 @@
 
 use bergshamra::xml::uppsala::{Document, NodeId};
 
+use super::assertion::Window;
 use super::xml::{self, NS_SAML, NS_SAMLP};
 use super::{IdpTrust, SamlError, SpEndpoint};
 
@@ -17,13 +18,14 @@ pub(crate) struct Envelope {
 }
 
 /// Checks the Response element. `signed`: the Response itself carries a verified signature,
-/// and then a Destination is required.
+/// and then a Destination is required. IssueInstant may not be in the future.
 pub(crate) fn check(
     doc: &Document<'_>,
     response: NodeId,
     idp: &IdpTrust,
     sp: &SpEndpoint,
     signed: bool,
+    window: &Window,
 ) -> Result<Envelope, SamlError> {
     if xml::attr(doc, response, "Version") != Some("2.0") {
         return Err(SamlError::Schema("Response Version"));
@@ -31,7 +33,7 @@ pub(crate) fn check(
     let id = xml::attr(doc, response, "ID")
         .filter(|v| !v.is_empty())
         .ok_or(SamlError::Schema("Response ID"))?;
-    xml::time_attr(doc, response, "IssueInstant")?.ok_or(SamlError::Schema("IssueInstant"))?;
+    window.issued(xml::time_attr(doc, response, "IssueInstant")?)?;
     if let Some(issuer) = xml::at_most_one(doc, response, NS_SAML, "Issuer")?
         && xml::text(doc, issuer, "Issuer")? != idp.entity_id
     {

@@ -32,6 +32,7 @@ pub fn verify_response(
     if idp.signing_certs.is_empty() {
         return Err(SamlError::NoTrustedCertificate);
     }
+    let window = assertion::Window::new(expect)?;
     let text = decode_post(saml_response_b64)?;
     let doc = xml::parse(&text)?;
     let layout = structure::locate(&doc)?;
@@ -50,7 +51,14 @@ pub fn verify_response(
                 return Err(SamlError::SignatureMissing);
             }
             dsig::verify(&doc, &idp.signing_certs, idp.allow_sha1, &signed)?;
-            let envelope = response::check(&doc, layout.response, idp, sp, response_sig.is_some())?;
+            let envelope = response::check(
+                &doc,
+                layout.response,
+                idp,
+                sp,
+                response_sig.is_some(),
+                &window,
+            )?;
             response::in_response_to(envelope.in_response_to.as_deref(), expect.in_response_to)?;
             let statement = assertion::read(&doc, a, idp, sp, expect)?;
             Ok(finish(envelope, statement, idp))
@@ -64,7 +72,14 @@ pub fn verify_response(
             if let Some(s) = response_sig {
                 dsig::verify(&doc, &idp.signing_certs, idp.allow_sha1, &[s])?;
             }
-            let envelope = response::check(&doc, layout.response, idp, sp, response_sig.is_some())?;
+            let envelope = response::check(
+                &doc,
+                layout.response,
+                idp,
+                sp,
+                response_sig.is_some(),
+                &window,
+            )?;
             response::in_response_to(envelope.in_response_to.as_deref(), expect.in_response_to)?;
             let plain = encrypted::decrypt(&text, key)?;
             if plain.len() > 2 * MAX_MESSAGE_BYTES {

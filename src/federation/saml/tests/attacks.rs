@@ -84,3 +84,51 @@ rejects! {
     encrypted_pkcs1 => SamlError::ForbiddenAlgorithm(_),
     encrypted_unsigned => SamlError::SignatureMissing,
 }
+
+#[test]
+fn response_signature_covers_the_assertion() {
+    let xml = include_str!("../../../../tests/fixtures/saml/valid_response_signed.xml");
+    let forged = xml.replace(
+        "alice@example.com</saml:NameID>",
+        "admin@example.com</saml:NameID>",
+    );
+    assert!(matches!(run(&forged), Err(SamlError::SignatureInvalid(_))));
+}
+
+#[test]
+fn issued_in_the_future_is_refused() {
+    let mut early = expect();
+    early.now -= chrono::TimeDelta::minutes(5);
+    let xml = include_str!("../../../../tests/fixtures/saml/valid_assertion_signed.xml");
+    assert_eq!(
+        verify_response(&STANDARD.encode(xml), &idp(), &sp(), &early),
+        Err(SamlError::NotYetValid)
+    );
+}
+
+/// Single-byte deletions and substitutions all over signed responses: nothing panics, and
+/// whatever still verifies (bytes the signature does not cover, such as KeyInfo) still names
+/// alice.
+#[test]
+fn mutations_never_change_the_subject() {
+    let originals = [
+        include_str!("../../../../tests/fixtures/saml/valid_assertion_signed.xml"),
+        include_str!("../../../../tests/fixtures/saml/valid_response_signed.xml"),
+    ];
+    for original in originals {
+        let bytes = original.as_bytes();
+        for i in (0..bytes.len()).step_by(3) {
+            let mut deleted = bytes.to_vec();
+            deleted.remove(i);
+            let mut swapped = bytes.to_vec();
+            swapped[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+            for mutated in [deleted, swapped] {
+                let b64 = STANDARD.encode(&mutated);
+                if let Ok(v) = verify_response(&b64, &idp(), &sp(), &expect()) {
+                    assert_eq!(v.name_id, "alice@example.com", "mutation at {i}");
+                    assert_eq!(v.attributes.len(), 2, "mutation at {i}");
+                }
+            }
+        }
+    }
+}

@@ -214,7 +214,8 @@ fn encrypted_without_decryption_key() {
 
 #[test]
 fn time_window_edges_use_the_skew() {
-    // Conditions and SubjectConfirmationData end at 10:05:00; 60 s of skew.
+    // Conditions and SubjectConfirmationData end at 10:05:00, IssueInstant 10:00:00 (NotBefore
+    // 09:59:00); 60 s of skew.
     let at = |t: &str| Expectation {
         now: DateTime::parse_from_rfc3339(t)
             .map(|t| t.with_timezone(&Utc))
@@ -227,9 +228,9 @@ fn time_window_edges_use_the_skew() {
         check(xml, &idp(), &at("2030-01-01T10:06:00Z")),
         Err(SamlError::Expired)
     );
-    assert!(check(xml, &idp(), &at("2030-01-01T09:58:00Z")).is_ok());
+    assert!(check(xml, &idp(), &at("2030-01-01T09:59:00Z")).is_ok());
     assert_eq!(
-        check(xml, &idp(), &at("2030-01-01T09:57:59Z")),
+        check(xml, &idp(), &at("2030-01-01T09:58:59Z")),
         Err(SamlError::NotYetValid)
     );
 }
