@@ -8,6 +8,7 @@ use bergshamra::xml::uppsala::{Document, NodeId};
 use bergshamra::{DsigContext, KeysManager, VerifyResult};
 
 use super::SamlError;
+use super::error::clip;
 use super::xml::{self, NS_DS, NS_EXC_C14N};
 
 /// A signature to verify and the element it must cover.
@@ -66,7 +67,7 @@ pub(crate) fn verify(
         .with_strict_verification(true)
         .with_require_reference_digests(true);
     let results = bergshamra::dsig::verify::verify_all_document(&ctx, doc)
-        .map_err(|e| SamlError::SignatureInvalid(e.to_string()))?;
+        .map_err(|e| SamlError::SignatureInvalid(clip(&e.to_string())))?;
     for s in signed {
         let index = order
             .iter()
@@ -85,7 +86,7 @@ pub(crate) fn verify(
                 }
             }
             Some(VerifyResult::Invalid { reason }) => {
-                return Err(SamlError::SignatureInvalid(reason.clone()));
+                return Err(SamlError::SignatureInvalid(clip(reason)));
             }
             None => return Err(SamlError::SignatureInvalid("not verified".into())),
         }
@@ -111,7 +112,7 @@ fn check_policy(doc: &Document<'_>, s: Signed, allow_sha1: bool) -> Result<(), S
     let method_uri = algorithm(doc, method)?;
     let sha1_ok = allow_sha1 && SHA1_SIGNATURES.contains(&method_uri);
     if !(STRONG_SIGNATURES.contains(&method_uri) || sha1_ok) {
-        return Err(SamlError::ForbiddenAlgorithm(method_uri.to_owned()));
+        return Err(SamlError::ForbiddenAlgorithm(clip(method_uri)));
     }
     if !xml::element_children(doc, method).is_empty() {
         return Err(SamlError::ForbiddenAlgorithm(
@@ -147,7 +148,7 @@ fn check_policy(doc: &Document<'_>, s: Signed, allow_sha1: bool) -> Result<(), S
     let digest = xml::exactly_one(doc, *reference, NS_DS, "DigestMethod")?;
     let digest_uri = algorithm(doc, digest)?;
     if !(STRONG_DIGESTS.contains(&digest_uri) || (allow_sha1 && digest_uri == alg::SHA1)) {
-        return Err(SamlError::ForbiddenAlgorithm(digest_uri.to_owned()));
+        return Err(SamlError::ForbiddenAlgorithm(clip(digest_uri)));
     }
     Ok(())
 }
@@ -156,7 +157,7 @@ fn check_policy(doc: &Document<'_>, s: Signed, allow_sha1: bool) -> Result<(), S
 fn check_c14n(doc: &Document<'_>, node: NodeId) -> Result<(), SamlError> {
     let uri = algorithm(doc, node)?;
     if uri != alg::EXC_C14N {
-        return Err(SamlError::ForbiddenAlgorithm(uri.to_owned()));
+        return Err(SamlError::ForbiddenAlgorithm(clip(uri)));
     }
     for param in xml::element_children(doc, node) {
         if !xml::is(doc, param, NS_EXC_C14N, "InclusiveNamespaces") {

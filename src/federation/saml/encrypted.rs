@@ -9,6 +9,7 @@ use bergshamra::xml::uppsala::{Document, NodeId};
 use bergshamra::{EncContext, KeysManager};
 
 use super::SamlError;
+use super::error::clip;
 use super::xml::{self, NS_XENC};
 
 const KEY_TRANSPORT: [&str; 2] = [alg::RSA_OAEP, alg::RSA_OAEP_ENC11];
@@ -33,7 +34,7 @@ pub(crate) fn check_policy(doc: &Document<'_>, wrapper: NodeId) -> Result<(), Sa
     }
     let content = method(doc, *data)?;
     if !CONTENT.contains(&content) {
-        return Err(SamlError::ForbiddenAlgorithm(content.to_owned()));
+        return Err(SamlError::ForbiddenAlgorithm(clip(content)));
     }
     let keys = xml::all(doc, NS_XENC, "EncryptedKey");
     if keys.is_empty() {
@@ -42,7 +43,7 @@ pub(crate) fn check_policy(doc: &Document<'_>, wrapper: NodeId) -> Result<(), Sa
     for key in keys {
         let transport = method(doc, key)?;
         if !KEY_TRANSPORT.contains(&transport) {
-            return Err(SamlError::ForbiddenAlgorithm(transport.to_owned()));
+            return Err(SamlError::ForbiddenAlgorithm(clip(transport)));
         }
     }
     Ok(())
@@ -59,7 +60,7 @@ pub(crate) fn decrypt(xml_text: &str, pkcs8_der: &[u8]) -> Result<String, SamlEr
     let mut keys = KeysManager::new();
     keys.add_key(rsa_private_key(pkcs8_der)?);
     let ctx = EncContext::new(keys).with_disable_cipher_reference(true);
-    bergshamra::decrypt(&ctx, xml_text).map_err(|e| SamlError::Decryption(e.to_string()))
+    bergshamra::decrypt(&ctx, xml_text).map_err(|e| SamlError::Decryption(clip(&e.to_string())))
 }
 
 /// Loads a PKCS#8 DER RSA private key into bergshamra's key type.

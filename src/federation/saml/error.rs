@@ -140,3 +140,12 @@ impl SamlError {
         }
     }
 }
+
+/// At most 160 characters of a value taken from a message, for an error (and so a log line).
+pub(crate) fn clip(value: &str) -> String {
+    const MAX: usize = 160;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}

@@ -13,6 +13,7 @@ use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
+use super::error::clip;
 use super::verify::MAX_MESSAGE_BYTES;
 use super::{IdpTrust, SamlError};
 
@@ -199,6 +200,6 @@ fn verification_algorithm(
         alg::RSA_SHA384 => &signature::RSA_PKCS1_2048_8192_SHA384,
         alg::RSA_SHA512 => &signature::RSA_PKCS1_2048_8192_SHA512,
         alg::RSA_SHA1 if allow_sha1 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-        other => return Err(SamlError::ForbiddenAlgorithm(other.to_owned())),
+        other => return Err(SamlError::ForbiddenAlgorithm(clip(other))),
     })
 }

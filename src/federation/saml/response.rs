@@ -5,6 +5,7 @@
 use bergshamra::xml::uppsala::{Document, NodeId};
 
 use super::assertion::Window;
+use super::error::clip;
 use super::xml::{self, NS_SAML, NS_SAMLP};
 use super::{IdpTrust, SamlError, SpEndpoint};
 
@@ -48,7 +49,7 @@ pub(crate) fn check(
     let code = xml::exactly_one(doc, status, NS_SAMLP, "StatusCode")?;
     let value = xml::attr(doc, code, "Value").ok_or(SamlError::Schema("StatusCode Value"))?;
     if value != SUCCESS {
-        return Err(SamlError::StatusNotSuccess(value.to_owned()));
+        return Err(SamlError::StatusNotSuccess(clip(value)));
     }
     Ok(Envelope {
         id: id.to_owned(),

@@ -8,6 +8,7 @@ use bergshamra::xml::uppsala::{self, Document, NodeId, NodeKind};
 use chrono::{DateTime, Utc};
 
 use super::SamlError;
+use super::error::clip;
 
 pub(crate) const NS_SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(crate) const NS_SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -33,7 +34,7 @@ pub(crate) fn parse(xml: &str) -> Result<Document<'_>, SamlError> {
         .with_forbid_entities(true)
         .with_max_depth(MAX_DEPTH)
         .parse(xml)
-        .map_err(|e| SamlError::MalformedXml(e.to_string()))?;
+        .map_err(|e| SamlError::MalformedXml(clip(&e.to_string())))?;
     for node in doc.descendants(doc.root()) {
         if let Some(NodeKind::ProcessingInstruction(_)) = doc.node_kind(node) {
             return Err(SamlError::ForbiddenMarkup("processing instruction"));
@@ -55,7 +56,7 @@ fn reject_duplicate_ids(doc: &Document<'_>) -> Result<(), SamlError> {
             if ID_ATTRIBUTES.contains(&attribute.name.local_name.as_ref())
                 && !seen.insert(attribute.value.to_string())
             {
-                return Err(SamlError::DuplicateId(attribute.value.to_string()));
+                return Err(SamlError::DuplicateId(clip(&attribute.value)));
             }
         }
     }
