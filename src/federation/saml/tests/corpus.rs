@@ -195,6 +195,37 @@ fn encrypted_oaep_gcm_accepted() {
 }
 
 #[test]
+fn interop_pysaml2_response_and_assertion_signed() {
+    let xml = fixture!("interop_pysaml2");
+    let issued = xml
+        .split("IssueInstant=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("IssueInstant");
+    let at = Expectation {
+        now: DateTime::parse_from_rfc3339(issued)
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time")
+            + chrono::TimeDelta::seconds(30),
+        ..expect()
+    };
+    let v = check(xml, &idp(), &at).expect("valid");
+    assert_eq!(v.name_id, "alice@example.com");
+    assert_eq!(v.in_response_to.as_deref(), Some(REQ));
+    let groups = v
+        .attributes
+        .iter()
+        .find(|(n, _)| n == "groups")
+        .expect("groups");
+    assert_eq!(groups.1, vec!["staff".to_owned(), "admins".to_owned()]);
+}
+
+#[test]
+fn encrypted_key_beside_the_data_accepted() {
+    assert_alice(&run(fixture!("encrypted_key_sibling")).expect("valid"));
+}
+
+#[test]
 fn encrypted_unsigned_inside_signed_response_accepted() {
     assert_alice(&run(fixture!("encrypted_gcm_response_signed")).expect("valid"));
 }
