@@ -15,6 +15,7 @@ pub mod identity;
 pub mod logout;
 pub mod mapping;
 pub mod oidc;
+pub mod saml;
 
 use std::time::Duration;
 
