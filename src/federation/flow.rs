@@ -80,3 +80,13 @@ pub async fn take(
         .await?
         .and_then(|b| serde_json::from_slice(&b).ok()))
 }
+
+/// The flow parked under `token`, left in place (the SAML ACS reads the request ID it answers;
+/// the browser's own request then takes it).
+pub async fn peek(ctx: &Ctx, token: &str) -> Result<Option<Flow>, StoreError> {
+    Ok(ctx
+        .store
+        .get(&key(token))
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
+}

@@ -18,7 +18,7 @@ use super::FederationError;
 use super::flow::Intent;
 
 /// A person as the upstream provider describes them, after its token or assertion was verified.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     /// Provider-scoped and stable: OIDC `sub`, Entra `tid:oid`, SAML persistent NameID.
     pub subject: String,

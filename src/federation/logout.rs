@@ -142,28 +142,58 @@ pub async fn backchannel(
         .ok_or(FederationError::UnknownProvider)?;
     let idp = &stored.idp;
     let (sub, sid) = verify(ctx, idp, token).await?;
-    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
-    let users: Vec<UserId> = match &sub {
+    let ended = match &sub {
         Some(sub) => {
-            let (i, sub) = (idp.id, sub.clone());
-            ctx.db
-                .run(move |c| storage::idps::users_of_subject(c, i, &sub))
-                .await?
-                .iter()
-                .filter_map(|u| u.parse().ok())
-                .collect()
+            let sids: Vec<String> = sid.iter().cloned().collect();
+            end_upstream_sessions(ctx, tenant, idp, sub, &sids, origin.clone()).await?
         }
-        // A `sid` alone: the sessions of every user linked through this provider would have to
-        // be searched; only tokens with `sub` are matched (providers send both).
-        None => Vec::new(),
+        // A `sid` alone would mean searching the sessions of every user linked through this
+        // provider; only tokens with `sub` are matched (providers send both).
+        None => 0,
     };
+    let event = AuditEvent::new(
+        ctx.clock.now(),
+        Some(tenant.id),
+        AuditAction::UpstreamLogout,
+        "success",
+        Actor::System,
+    )
+    .origin(origin)
+    .details(
+        serde_json::json!({ "idp": idp.slug, "sessions_ended": ended, "by_sid": sid.is_some() }),
+    );
+    storage::audit::record(&ctx.db, event).await;
+    Ok(ended)
+}
+
+/// Ends the sessions signed in through `idp` of the users linked to upstream `subject`: all of
+/// them, or only those of the upstream sessions named in `sids`. How many ended. Audited as
+/// `upstream_logout` by the callers.
+pub async fn end_upstream_sessions(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    idp: &IdentityProvider,
+    subject: &str,
+    sids: &[String],
+    origin: Origin,
+) -> Result<usize, FederationError> {
+    let (i, sub) = (idp.id, subject.to_owned());
+    let users: Vec<UserId> = ctx
+        .db
+        .run(move |c| storage::idps::users_of_subject(c, i, &sub))
+        .await?
+        .iter()
+        .filter_map(|u| u.parse().ok())
+        .collect();
+    let sessions = Sessions::new(ctx.store.clone(), ctx.clock.clone());
     let mut ended = 0;
     for user in users {
         for found in sessions.list_for_user(tenant.id, user).await? {
             let Some(via) = &found.record.via else {
                 continue;
             };
-            if via.idp != idp.slug || (sid.is_some() && via.sid != sid) {
+            let named = sids.is_empty() || via.sid.as_ref().is_some_and(|s| sids.contains(s));
+            if via.idp != idp.slug || !named {
                 continue;
             }
             match crate::lifecycle::end_session(
@@ -182,17 +212,5 @@ pub async fn backchannel(
             }
         }
     }
-    let event = AuditEvent::new(
-        ctx.clock.now(),
-        Some(tenant.id),
-        AuditAction::UpstreamLogout,
-        "success",
-        Actor::System,
-    )
-    .origin(origin)
-    .details(
-        serde_json::json!({ "idp": idp.slug, "sessions_ended": ended, "by_sid": sid.is_some() }),
-    );
-    storage::audit::record(&ctx.db, event).await;
     Ok(ended)
 }

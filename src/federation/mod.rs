@@ -2,7 +2,8 @@
 //! Microsoft Entra ID, SAML 2.0). This module runs a federated sign-in from end to end: which
 //! providers a sign-in page offers and which one an address's domain goes to (home-realm
 //! discovery), leaving for the provider (`flow`: state bound to the browser), coming back
-//! (`oidc` and `entra` verify; `saml` later), who the person is here (`identity`: linked, linked
+//! (`oidc` and `entra` verify ID tokens; `saml` verifies assertions and `saml_flow` runs its
+//! bindings), who the person is here (`identity`: linked, linked
 //! after proof, or created), and the sign-in itself through the engine (`auth::federated`), so
 //! the session limit, MFA, risk scoring and audit apply as to any sign-in. Upstream logout
 //! (`logout`) ends the sessions it names.
@@ -16,6 +17,7 @@ pub mod logout;
 pub mod mapping;
 pub mod oidc;
 pub mod saml;
+pub mod saml_flow;
 
 use std::time::Duration;
 
@@ -139,9 +141,18 @@ pub async fn begin(
                 token: state,
             })
         }
-        IdpKind::Saml => Err(FederationError::BadRequest(
-            "SAML sign-in is not available yet",
-        )),
+        IdpKind::Saml => {
+            let flow = Flow {
+                tenant_id: tenant.id,
+                idp: idp.id,
+                intent,
+                return_to: return_to.to_owned(),
+                nonce: None,
+                pkce_verifier: None,
+                request_id: None,
+            };
+            saml_flow::begin(ctx, tenant, idp, flow).await
+        }
     }
 }
 
@@ -244,6 +255,58 @@ async fn oidc_return_inner(
         None => mapping::generic(idp, &claims),
     };
     land(ctx, tenant, idp, &person, &flow, arrival).await
+}
+
+/// The SAML ACS: verifies the POSTed response; returns the id of the same-site request the
+/// browser continues with (`saml_return`).
+pub async fn saml_acs(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    saml_response: &str,
+    relay_state: &str,
+    origin: &Origin,
+) -> Result<String, FederationError> {
+    let result = async {
+        let stored = provider(ctx, tenant, slug).await?;
+        saml_flow::acs(ctx, tenant, &stored.idp, saml_response, relay_state).await
+    }
+    .await;
+    if let Err(e) = &result {
+        failed(ctx, tenant, slug, origin, e).await;
+    }
+    result
+}
+
+/// The browser's request after the SAML ACS.
+pub async fn saml_return(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    id: &str,
+    arrival: Arrival<'_>,
+) -> Result<Landing, FederationError> {
+    let result = async {
+        let stored = provider(ctx, tenant, slug).await?;
+        saml_flow::resume(ctx, tenant, &stored.idp, id, &arrival).await
+    }
+    .await;
+    counted(ctx, tenant, slug, &arrival.origin, result).await
+}
+
+/// A provider by slug, enabled or not (metadata, logout).
+pub async fn any_provider(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+) -> Result<IdentityProvider, FederationError> {
+    let (t, s) = (tenant.id, slug.to_owned());
+    Ok(ctx
+        .db
+        .run(move |c| storage::idps::find_by_slug(c, t, &s))
+        .await?
+        .ok_or(FederationError::UnknownProvider)?
+        .idp)
 }
 
 /// After the upstream proved who the person is (every protocol): who they are here, then the
@@ -355,18 +418,40 @@ async fn counted(
     )
     .increment(1);
     if let Err(e) = &result {
-        let event = AuditEvent::new(
-            ctx.clock.now(),
-            Some(tenant.id),
-            AuditAction::FederatedSignInFailed,
-            e.code(),
-            Actor::Anonymous,
-        )
-        .origin(origin.clone())
-        .details(serde_json::json!({ "idp": slug, "reason": e.to_string() }));
-        storage::audit::record(&ctx.db, event).await;
+        audit_failure(ctx, tenant, slug, origin, e).await;
     }
     result
+}
+
+/// A failure before the landing (the SAML ACS): counted and audited.
+async fn failed(ctx: &Ctx, tenant: &Tenant, slug: &str, origin: &Origin, e: &FederationError) {
+    metrics::counter!(
+        "watchword_federated_signin_total",
+        "tenant" => tenant.slug.to_string(),
+        "idp" => slug.chars().take(40).collect::<String>(),
+        "result" => e.code(),
+    )
+    .increment(1);
+    audit_failure(ctx, tenant, slug, origin, e).await;
+}
+
+async fn audit_failure(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    slug: &str,
+    origin: &Origin,
+    e: &FederationError,
+) {
+    let event = AuditEvent::new(
+        ctx.clock.now(),
+        Some(tenant.id),
+        AuditAction::FederatedSignInFailed,
+        e.code(),
+        Actor::Anonymous,
+    )
+    .origin(origin.clone())
+    .details(serde_json::json!({ "idp": slug, "reason": e.to_string() }));
+    storage::audit::record(&ctx.db, event).await;
 }
 
 fn link_key(token: &str) -> String {

@@ -10,7 +10,8 @@ use actix_web::http::Method;
 use super::oauth::{authorize, cors, discovery, end_session, token, userinfo};
 use super::pages::{
     account, account_changes, apps, assets, email, factors, federation, health, home, identities,
-    login, logout, mfa, mfa_enrol, recovery, register, session, setup, sign_in_check, webauthn,
+    login, logout, mfa, mfa_enrol, recovery, register, saml, session, setup, sign_in_check,
+    webauthn,
 };
 
 async fn not_found() -> Result<HttpResponse, PageError> {
@@ -86,6 +87,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route(
             "/t/{tenant}/idp/{idp}/backchannel-logout",
             web::post().to(federation::backchannel_logout),
+        )
+        .service(
+            web::resource("/t/{tenant}/idp/{idp}/saml/acs")
+                .app_data(web::PayloadConfig::new(saml::ACS_MAX_BYTES))
+                .post(saml::acs)
+                .default_service(web::to(not_allowed("POST"))),
+        )
+        .route(
+            "/t/{tenant}/idp/{idp}/saml/continue",
+            web::get().to(saml::resume),
+        )
+        .route(
+            "/t/{tenant}/idp/{idp}/saml/slo",
+            web::get().to(saml::single_logout),
+        )
+        .route(
+            "/t/{tenant}/saml/{idp}/metadata",
+            web::get().to(saml::metadata),
         )
         .service(
             web::resource("/t/{tenant}/login/verify")

@@ -19,6 +19,7 @@ pub mod mfa;
 pub mod mfa_enrol;
 pub mod recovery;
 pub mod register;
+pub mod saml;
 pub mod session;
 pub mod setup;
 pub mod sign_in_check;
