@@ -29,9 +29,15 @@ pub enum IdpCommand {
         /// What its button says ("Sign in with NAME").
         #[arg(long)]
         name: String,
-        /// Its settings: a TOML or JSON file (see docs/federation.md).
-        #[arg(long, value_name = "FILE")]
-        settings: PathBuf,
+        /// Its settings: a TOML or JSON file (see docs/federation.md). Optional with
+        /// --metadata (the defaults, and the SAML section from the metadata).
+        #[arg(long, value_name = "FILE", required_unless_present = "metadata")]
+        settings: Option<PathBuf>,
+        /// SAML: import the IdP's metadata (entityID, single sign-on and logout endpoints,
+        /// signing certificates) from a file or an http(s) URL (fetched through the outbound
+        /// guard).
+        #[arg(long, value_name = "FILE|URL")]
+        metadata: Option<String>,
         /// Read the OAuth client secret from standard input (first line).
         #[arg(long)]
         client_secret_stdin: bool,
@@ -63,6 +69,9 @@ pub enum IdpCommand {
         /// Replace its settings with this file's.
         #[arg(long, value_name = "FILE")]
         settings: Option<PathBuf>,
+        /// SAML: import the IdP's metadata again (a certificate rollover), from a file or URL.
+        #[arg(long, value_name = "FILE|URL")]
+        metadata: Option<String>,
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
         #[arg(long)]
@@ -95,6 +104,57 @@ pub fn read_settings(path: &Path) -> Result<IdpSettings, CliError> {
         toml::from_str::<IdpSettings>(&text).map_err(|e| e.to_string())
     };
     parsed.map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+fn empty_settings() -> IdpSettings {
+    serde_json::from_value(serde_json::json!({})).expect("every setting has a default")
+}
+
+/// Fills the SAML section from the IdP's metadata (keeping `allow_sha1` and
+/// `allow_unsolicited`): a file, or an http(s) URL fetched through the outbound guard.
+async fn import_metadata(
+    app: &Watchword,
+    source: &str,
+    settings: &mut IdpSettings,
+) -> Result<(), CliError> {
+    use base64::Engine;
+    let remote = source.starts_with("https://") || source.starts_with("http://");
+    let xml = if remote {
+        let out = &app.ctx.outbound;
+        let request = out
+            .client()
+            .get(source)
+            .build()
+            .map_err(|_| CliError::Usage(format!("{source}: not a URL")))?;
+        let fetched = out.send(request).await?;
+        if fetched.status != 200 {
+            return Err(CliError::Failed(format!(
+                "{source}: status {}",
+                fetched.status
+            )));
+        }
+        String::from_utf8(fetched.body)
+            .map_err(|_| CliError::Failed(format!("{source}: not UTF-8")))?
+    } else {
+        std::fs::read_to_string(source).map_err(|e| CliError::Usage(format!("{source}: {e}")))?
+    };
+    let md = crate::federation::saml::parse_idp_metadata(&xml)
+        .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
+    let previous = settings.saml.take();
+    settings.saml = Some(crate::domain::idp::SamlSettings {
+        entity_id: md.entity_id,
+        sso_url: md.sso_redirect_url,
+        slo_url: md.slo_redirect_url,
+        signing_certs: md
+            .signing_certs
+            .iter()
+            .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
+            .collect(),
+        allow_sha1: previous.as_ref().is_some_and(|p| p.allow_sha1),
+        allow_unsolicited: previous.as_ref().is_some_and(|p| p.allow_unsolicited),
+        metadata_url: remote.then(|| source.to_owned()),
+    });
+    Ok(())
 }
 
 fn secret_from_stdin() -> Result<Secret<String>, CliError> {
@@ -131,11 +191,18 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             kind,
             name,
             settings,
+            metadata,
             client_secret_stdin,
             disabled,
         } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
-            let settings = read_settings(&settings)?;
+            let mut settings = match &settings {
+                Some(path) => read_settings(path)?,
+                None => empty_settings(),
+            };
+            if let Some(source) = &metadata {
+                import_metadata(app, source, &mut settings).await?;
+            }
             let client_secret = client_secret_stdin.then(secret_from_stdin).transpose()?;
             let idp = admin::idps::create(
                 ctx,
@@ -201,6 +268,7 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             slug,
             name,
             settings,
+            metadata,
             enable,
             disable,
             client_secret_stdin,
@@ -216,6 +284,9 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             }
             if let Some(path) = settings {
                 idp.settings = read_settings(&path)?;
+            }
+            if let Some(source) = &metadata {
+                import_metadata(app, source, &mut idp.settings).await?;
             }
             if enable || disable {
                 idp.enabled = enable;

@@ -11,33 +11,31 @@
 pub mod documents;
 pub mod entra;
 pub mod error;
+mod events;
 pub mod flow;
 pub mod identity;
+pub mod link;
 pub mod logout;
 pub mod mapping;
 pub mod oidc;
 pub mod saml;
 pub mod saml_flow;
 
-use std::time::Duration;
-
 pub use error::FederationError;
+use events::{counted, failed};
 use flow::{Flow, Intent};
 use identity::{Person, Resolved};
+pub use link::{Unlinked, complete_link, linked, unlink};
 
 use crate::auth::federated::{FederatedProof, FederatedResult};
 use crate::auth::session_start::SessionRequest;
 use crate::context::Ctx;
-use crate::crypto::sha256_hex;
-use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::audit::Origin;
 use crate::domain::idp::{IdentityProvider, IdpKind};
 use crate::domain::session::Federated;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::storage::{self, idps::IdentityRow};
-
-/// How long a link waiting for the account's proof lives.
-const LINK_TTL: Duration = Duration::from_secs(600);
+use crate::storage;
 
 /// The tenant's enabled providers (for the sign-in page's buttons).
 pub async fn offered(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<IdentityProvider>, FederationError> {
@@ -339,7 +337,7 @@ pub async fn land(
     let user = match resolved {
         Resolved::User(user) => user,
         Resolved::NeedsProof { user, identity } => {
-            let token = park_link(ctx, &identity).await?;
+            let token = link::park(ctx, &identity).await?;
             return Ok(Landing::NeedsProof {
                 token,
                 username: user.username.clone(),
@@ -382,222 +380,4 @@ pub async fn land(
         result,
         return_to: flow.return_to.clone(),
     })
-}
-
-/// Counts every return by provider and result; a failure is audited with its code.
-async fn counted(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    slug: &str,
-    origin: &Origin,
-    result: Result<Landing, FederationError>,
-) -> Result<Landing, FederationError> {
-    let label = match &result {
-        Ok(Landing::SignIn {
-            result: FederatedResult::Started(_),
-            ..
-        }) => "success",
-        Ok(Landing::SignIn {
-            result: FederatedResult::MoreNeeded { .. },
-            ..
-        }) => "second_factor_needed",
-        Ok(Landing::SignIn {
-            result: FederatedResult::Disabled,
-            ..
-        }) => "disabled",
-        Ok(Landing::SignIn { .. }) => "risk_refused",
-        Ok(Landing::Linked { .. }) => "linked",
-        Ok(Landing::NeedsProof { .. }) => "needs_proof",
-        Err(e) => e.code(),
-    };
-    metrics::counter!(
-        "watchword_federated_signin_total",
-        "tenant" => tenant.slug.to_string(),
-        "idp" => slug.chars().take(40).collect::<String>(),
-        "result" => label,
-    )
-    .increment(1);
-    if let Err(e) = &result {
-        audit_failure(ctx, tenant, slug, origin, e).await;
-    }
-    result
-}
-
-/// A failure before the landing (the SAML ACS): counted and audited.
-async fn failed(ctx: &Ctx, tenant: &Tenant, slug: &str, origin: &Origin, e: &FederationError) {
-    metrics::counter!(
-        "watchword_federated_signin_total",
-        "tenant" => tenant.slug.to_string(),
-        "idp" => slug.chars().take(40).collect::<String>(),
-        "result" => e.code(),
-    )
-    .increment(1);
-    audit_failure(ctx, tenant, slug, origin, e).await;
-}
-
-async fn audit_failure(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    slug: &str,
-    origin: &Origin,
-    e: &FederationError,
-) {
-    let event = AuditEvent::new(
-        ctx.clock.now(),
-        Some(tenant.id),
-        AuditAction::FederatedSignInFailed,
-        e.code(),
-        Actor::Anonymous,
-    )
-    .origin(origin.clone())
-    .details(serde_json::json!({ "idp": slug, "reason": e.to_string() }));
-    storage::audit::record(&ctx.db, event).await;
-}
-
-fn link_key(token: &str) -> String {
-    format!("fedlink:{}", sha256_hex(token.as_bytes()))
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ParkedLink {
-    idp_id: String,
-    subject: String,
-    tenant_id: String,
-    user_id: String,
-    email: Option<String>,
-}
-
-async fn park_link(ctx: &Ctx, identity: &IdentityRow) -> Result<String, FederationError> {
-    let token = crate::crypto::random::token();
-    let parked = ParkedLink {
-        idp_id: identity.idp_id.clone(),
-        subject: identity.subject.clone(),
-        tenant_id: identity.tenant_id.clone(),
-        user_id: identity.user_id.clone(),
-        email: identity.email.clone(),
-    };
-    let bytes = serde_json::to_vec(&parked).expect("links serialize");
-    ctx.store.set(&link_key(&token), &bytes, LINK_TTL).await?;
-    Ok(token)
-}
-
-/// After a finished local sign-in of `user` in a browser that holds a link cookie: links the
-/// waiting identity if `user` is the account it matched (proven by this sign-in, second factor
-/// included). Used up either way. Whether it linked.
-pub async fn complete_link(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    token: &str,
-    user: &User,
-    origin: Origin,
-) -> Result<bool, FederationError> {
-    let Some(bytes) = ctx.store.take(&link_key(token)).await? else {
-        return Ok(false);
-    };
-    let Ok(parked) = serde_json::from_slice::<ParkedLink>(&bytes) else {
-        return Ok(false);
-    };
-    if parked.tenant_id != tenant.id.to_string() || parked.user_id != user.id.to_string() {
-        return Ok(false);
-    }
-    let now = ctx.clock.unix();
-    let row = IdentityRow {
-        idp_id: parked.idp_id.clone(),
-        subject: parked.subject,
-        tenant_id: parked.tenant_id,
-        user_id: parked.user_id,
-        email: parked.email,
-        created_at: now,
-        last_used_at: now,
-    };
-    if !ctx.db.run(move |c| storage::idps::link(c, &row)).await? {
-        return Ok(false);
-    }
-    let idps = offered(ctx, tenant).await.unwrap_or_default();
-    if let Some(idp) = idps.iter().find(|i| i.id.to_string() == parked.idp_id) {
-        identity::audit_link(ctx, tenant, idp, user.id, "proven", origin).await;
-    }
-    Ok(true)
-}
-
-/// A user's linked identities: (provider slug, provider name, subject, linked at).
-pub async fn linked(
-    ctx: &Ctx,
-    user: &User,
-) -> Result<Vec<(String, String, String, i64)>, FederationError> {
-    let u = user.id;
-    Ok(ctx
-        .db
-        .run(move |c| storage::idps::of_user(c, u))
-        .await?
-        .into_iter()
-        .map(|(row, slug, name)| (slug, name, row.subject, row.created_at))
-        .collect())
-}
-
-/// What unlinking did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Unlinked {
-    Done,
-    NotLinked,
-    /// The account has no password and no other linked identity: unlinking would lock the
-    /// user out, so it was refused.
-    LastWayIn,
-}
-
-/// Removes one of the user's identities (account page or operator); audited. Refused when it
-/// is the account's only way to sign in.
-pub async fn unlink(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    user: &User,
-    slug: &str,
-    subject: &str,
-    actor: Actor,
-    origin: Origin,
-) -> Result<Unlinked, FederationError> {
-    let (t, u) = (tenant.id, user.id);
-    let has_password = ctx
-        .db
-        .run(move |c| storage::users::find_by_id(c, t, u))
-        .await?
-        .is_some_and(|f| f.password_hash.is_some());
-    let identities = linked(ctx, user).await?;
-    if !identities
-        .iter()
-        .any(|(s, _, sub, _)| s == slug && sub == subject)
-    {
-        return Ok(Unlinked::NotLinked);
-    }
-    if !has_password && identities.len() <= 1 {
-        return Ok(Unlinked::LastWayIn);
-    }
-    let s = slug.to_owned();
-    let Some(stored) = ctx
-        .db
-        .run(move |c| storage::idps::find_by_slug(c, t, &s))
-        .await?
-    else {
-        return Ok(Unlinked::NotLinked);
-    };
-    let (i, sub) = (stored.idp.id, subject.to_owned());
-    if !ctx
-        .db
-        .run(move |c| storage::idps::unlink(c, u, i, &sub))
-        .await?
-    {
-        return Ok(Unlinked::NotLinked);
-    }
-    let event = AuditEvent::new(
-        ctx.clock.now(),
-        Some(tenant.id),
-        AuditAction::IdentityUnlinked,
-        "success",
-        actor,
-    )
-    .origin(origin)
-    .subject(format!("user:{}", user.id))
-    .details(serde_json::json!({ "idp": slug }));
-    storage::audit::record(&ctx.db, event).await;
-    Ok(Unlinked::Done)
 }

@@ -191,3 +191,65 @@ async fn a_provider_on_a_private_address_is_refused_unless_the_operator_allows_i
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
     assert!(res.text().await.unwrap().contains("could not reach"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saml_provider_is_created_from_its_metadata_and_never_without_a_certificate() {
+    let app = TestApp::start().await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
+    let good = format!("{fixtures}/idp_metadata.xml");
+    let out = idp(
+        &app,
+        &[
+            "create",
+            "shib",
+            "--kind",
+            "saml",
+            "--name",
+            "Shibboleth",
+            "--metadata",
+            &good,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tenant = app.tenant("default").await;
+    let stored = watchword::admin::idps::get(&app.app.ctx, &tenant, "shib")
+        .await
+        .unwrap();
+    let saml = stored.idp.settings.saml.unwrap();
+    assert!(!saml.entity_id.is_empty() && saml.sso_url.starts_with("http"));
+    assert_eq!(
+        saml.signing_certs.len(),
+        1,
+        "the signing certificate imported"
+    );
+    // Our metadata for it names our ACS.
+    let res = app.browser().get("/t/default/saml/shib/metadata").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let xml = res.text().await.unwrap();
+    assert!(xml.contains("/t/default/idp/shib/saml/acs"), "{xml}");
+    for bad in ["idp_metadata_no_keys.xml", "idp_metadata_no_entity_id.xml"] {
+        let path = format!("{fixtures}/{bad}");
+        let out = idp(
+            &app,
+            &[
+                "create",
+                "bad",
+                "--kind",
+                "saml",
+                "--name",
+                "Bad",
+                "--metadata",
+                &path,
+            ],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+    assert!(
+        watchword::admin::idps::find(&app.app.ctx, &tenant, "bad")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

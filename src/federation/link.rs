@@ -1,0 +1,166 @@
+//! Linking an upstream identity to an existing account after that account is proven: the
+//! identity parked (ten minutes, the browser holds its token in a cookie) until the account's
+//! own sign-in finishes (second factor included), then linked if it is the account it matched;
+//! a user's linked identities; unlinking, never the account's last way in.
+
+use std::time::Duration;
+
+use super::FederationError;
+use super::identity;
+use crate::context::Ctx;
+use crate::crypto::sha256_hex;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::storage::{self, idps::IdentityRow};
+
+/// How long a link waiting for the account's proof lives.
+const LINK_TTL: Duration = Duration::from_secs(600);
+
+fn link_key(token: &str) -> String {
+    format!("fedlink:{}", sha256_hex(token.as_bytes()))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParkedLink {
+    idp_id: String,
+    subject: String,
+    tenant_id: String,
+    user_id: String,
+    email: Option<String>,
+}
+
+pub(super) async fn park(ctx: &Ctx, identity: &IdentityRow) -> Result<String, FederationError> {
+    let token = crate::crypto::random::token();
+    let parked = ParkedLink {
+        idp_id: identity.idp_id.clone(),
+        subject: identity.subject.clone(),
+        tenant_id: identity.tenant_id.clone(),
+        user_id: identity.user_id.clone(),
+        email: identity.email.clone(),
+    };
+    let bytes = serde_json::to_vec(&parked).expect("links serialize");
+    ctx.store.set(&link_key(&token), &bytes, LINK_TTL).await?;
+    Ok(token)
+}
+
+/// After a finished local sign-in of `user` in a browser that holds a link cookie: links the
+/// waiting identity if `user` is the account it matched (proven by this sign-in, second factor
+/// included). Used up either way. Whether it linked.
+pub async fn complete_link(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    token: &str,
+    user: &User,
+    origin: Origin,
+) -> Result<bool, FederationError> {
+    let Some(bytes) = ctx.store.take(&link_key(token)).await? else {
+        return Ok(false);
+    };
+    let Ok(parked) = serde_json::from_slice::<ParkedLink>(&bytes) else {
+        return Ok(false);
+    };
+    if parked.tenant_id != tenant.id.to_string() || parked.user_id != user.id.to_string() {
+        return Ok(false);
+    }
+    let now = ctx.clock.unix();
+    let row = IdentityRow {
+        idp_id: parked.idp_id.clone(),
+        subject: parked.subject,
+        tenant_id: parked.tenant_id,
+        user_id: parked.user_id,
+        email: parked.email,
+        created_at: now,
+        last_used_at: now,
+    };
+    if !ctx.db.run(move |c| storage::idps::link(c, &row)).await? {
+        return Ok(false);
+    }
+    let idps = super::offered(ctx, tenant).await.unwrap_or_default();
+    if let Some(idp) = idps.iter().find(|i| i.id.to_string() == parked.idp_id) {
+        identity::audit_link(ctx, tenant, idp, user.id, "proven", origin).await;
+    }
+    Ok(true)
+}
+
+/// A user's linked identities: (provider slug, provider name, subject, linked at).
+pub async fn linked(
+    ctx: &Ctx,
+    user: &User,
+) -> Result<Vec<(String, String, String, i64)>, FederationError> {
+    let u = user.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::idps::of_user(c, u))
+        .await?
+        .into_iter()
+        .map(|(row, slug, name)| (slug, name, row.subject, row.created_at))
+        .collect())
+}
+
+/// What unlinking did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unlinked {
+    Done,
+    NotLinked,
+    /// The account has no password and no other linked identity: unlinking would lock the
+    /// user out, so it was refused.
+    LastWayIn,
+}
+
+/// Removes one of the user's identities (account page or operator); audited. Refused when it
+/// is the account's only way to sign in.
+pub async fn unlink(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    slug: &str,
+    subject: &str,
+    actor: Actor,
+    origin: Origin,
+) -> Result<Unlinked, FederationError> {
+    let (t, u) = (tenant.id, user.id);
+    let has_password = ctx
+        .db
+        .run(move |c| storage::users::find_by_id(c, t, u))
+        .await?
+        .is_some_and(|f| f.password_hash.is_some());
+    let identities = linked(ctx, user).await?;
+    if !identities
+        .iter()
+        .any(|(s, _, sub, _)| s == slug && sub == subject)
+    {
+        return Ok(Unlinked::NotLinked);
+    }
+    if !has_password && identities.len() <= 1 {
+        return Ok(Unlinked::LastWayIn);
+    }
+    let s = slug.to_owned();
+    let Some(stored) = ctx
+        .db
+        .run(move |c| storage::idps::find_by_slug(c, t, &s))
+        .await?
+    else {
+        return Ok(Unlinked::NotLinked);
+    };
+    let (i, sub) = (stored.idp.id, subject.to_owned());
+    if !ctx
+        .db
+        .run(move |c| storage::idps::unlink(c, u, i, &sub))
+        .await?
+    {
+        return Ok(Unlinked::NotLinked);
+    }
+    let event = AuditEvent::new(
+        ctx.clock.now(),
+        Some(tenant.id),
+        AuditAction::IdentityUnlinked,
+        "success",
+        actor,
+    )
+    .origin(origin)
+    .subject(format!("user:{}", user.id))
+    .details(serde_json::json!({ "idp": slug }));
+    storage::audit::record(&ctx.db, event).await;
+    Ok(Unlinked::Done)
+}
