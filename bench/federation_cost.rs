@@ -232,10 +232,12 @@ async fn end_to_end(db: Option<String>, redis: Option<String>, n: usize) {
     unlimited.session.max_sessions_per_user = watchword::domain::session::SessionLimit::Unlimited;
     let ut = watchword::admin::tenants::update(uctx, ut, None, Some(unlimited.clone()), Actor::Cli)
         .await
-        .unwrap().0;
+        .unwrap()
+        .0;
     let dt = watchword::admin::tenants::update(dctx, dt, None, Some(unlimited), Actor::Cli)
         .await
-        .unwrap().0;
+        .unwrap()
+        .0;
     let suffix = std::process::id();
     let client = watchword::admin::clients::create(
         uctx,

@@ -35,8 +35,8 @@ fn aad(id: IdpId) -> Vec<u8> {
 
 fn seal(ctx: &Ctx, id: IdpId, secret: &Secret<String>) -> Result<String, AdminError> {
     let s = secret.expose();
-    if s.is_empty() || s.len() > 1024 {
-        return Err(InvalidInput::new("client_secret", "must be 1 to 1024 characters").into());
+    if s.is_empty() || s.len() > 8192 {
+        return Err(InvalidInput::new("client_secret", "must be 1 to 8192 characters").into());
     }
     Ok(STANDARD.encode(aead::seal(&ctx.keys.encryption, &aad(id), s.as_bytes())))
 }

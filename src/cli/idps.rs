@@ -38,6 +38,13 @@ pub enum IdpCommand {
         /// guard).
         #[arg(long, value_name = "FILE|URL")]
         metadata: Option<String>,
+        /// SAML: our private key at this IdP (PKCS#8 PEM or DER; RSA), kept sealed: signs our
+        /// metadata (and AuthnRequests with `sign_requests`), decrypts encrypted assertions.
+        #[arg(long, value_name = "FILE", requires = "sp_cert")]
+        sp_key: Option<PathBuf>,
+        /// SAML: the certificate of --sp-key (PEM or DER), published in our metadata.
+        #[arg(long, value_name = "FILE")]
+        sp_cert: Option<PathBuf>,
         /// Read the OAuth client secret from standard input (first line).
         #[arg(long)]
         client_secret_stdin: bool,
@@ -72,6 +79,12 @@ pub enum IdpCommand {
         /// SAML: import the IdP's metadata again (a certificate rollover), from a file or URL.
         #[arg(long, value_name = "FILE|URL")]
         metadata: Option<String>,
+        /// SAML: a new private key of ours (a rollover; the previous certificate stays in our
+        /// metadata until the next one).
+        #[arg(long, value_name = "FILE", requires = "sp_cert")]
+        sp_key: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        sp_cert: Option<PathBuf>,
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
         #[arg(long)]
@@ -104,6 +117,60 @@ pub fn read_settings(path: &Path) -> Result<IdpSettings, CliError> {
         toml::from_str::<IdpSettings>(&text).map_err(|e| e.to_string())
     };
     parsed.map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+/// The DER inside a PEM block labelled `label`, or the file itself when it is not PEM.
+fn der_of(path: &Path, label: &str) -> Result<Vec<u8>, CliError> {
+    use base64::Engine;
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(bytes);
+    };
+    let begin = format!("-----BEGIN {label}-----");
+    let Some(start) = text.find(&begin) else {
+        return Err(CliError::Usage(format!(
+            "{}: no {begin} block",
+            path.display()
+        )));
+    };
+    let body = &text[start + begin.len()..];
+    let end = body
+        .find("-----END")
+        .ok_or_else(|| CliError::Usage(format!("{}: unterminated PEM", path.display())))?;
+    let b64: String = body[..end].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| CliError::Usage(format!("{}: bad PEM", path.display())))
+}
+
+/// SAML: our key and certificate at the IdP. The certificate goes first in `sp_certs` (the
+/// previous one kept for a rollover); the key (checked to be a usable RSA key) is returned to
+/// be sealed as the provider's secret.
+fn sp_credentials(
+    settings: &mut IdpSettings,
+    key: Option<&Path>,
+    cert: Option<&Path>,
+) -> Result<Option<Secret<String>>, CliError> {
+    use base64::Engine;
+    let (Some(key), Some(cert)) = (key, cert) else {
+        if key.is_some() || cert.is_some() {
+            return Err(CliError::Usage("--sp-key and --sp-cert go together".into()));
+        }
+        return Ok(None);
+    };
+    let saml = settings
+        .saml
+        .as_mut()
+        .ok_or_else(|| CliError::Usage("--sp-key is for SAML providers".into()))?;
+    let key_der = der_of(key, "PRIVATE KEY")?;
+    crate::federation::saml::SpSigningKey::from_pkcs8_der(&key_der)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", key.display())))?;
+    let cert_der = der_of(cert, "CERTIFICATE")?;
+    let encode = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let previous = saml.sp_certs.first().cloned();
+    saml.sp_certs = std::iter::once(encode(&cert_der)).chain(previous).collect();
+    Ok(Some(Secret::new(encode(&key_der))))
 }
 
 fn empty_settings() -> IdpSettings {
@@ -153,6 +220,11 @@ async fn import_metadata(
         allow_sha1: previous.as_ref().is_some_and(|p| p.allow_sha1),
         allow_unsolicited: previous.as_ref().is_some_and(|p| p.allow_unsolicited),
         metadata_url: remote.then(|| source.to_owned()),
+        sp_certs: previous
+            .as_ref()
+            .map(|p| p.sp_certs.clone())
+            .unwrap_or_default(),
+        sign_requests: previous.as_ref().is_some_and(|p| p.sign_requests),
     });
     Ok(())
 }
@@ -192,6 +264,8 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             name,
             settings,
             metadata,
+            sp_key,
+            sp_cert,
             client_secret_stdin,
             disabled,
         } => {
@@ -203,7 +277,11 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             if let Some(source) = &metadata {
                 import_metadata(app, source, &mut settings).await?;
             }
-            let client_secret = client_secret_stdin.then(secret_from_stdin).transpose()?;
+            let mut client_secret = client_secret_stdin.then(secret_from_stdin).transpose()?;
+            if let Some(key) = sp_credentials(&mut settings, sp_key.as_deref(), sp_cert.as_deref())?
+            {
+                client_secret = Some(key);
+            }
             let idp = admin::idps::create(
                 ctx,
                 &tenant,
@@ -269,6 +347,8 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             name,
             settings,
             metadata,
+            sp_key,
+            sp_cert,
             enable,
             disable,
             client_secret_stdin,
@@ -291,7 +371,10 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             if enable || disable {
                 idp.enabled = enable;
             }
-            let secret = if client_secret_stdin {
+            let new_key = sp_credentials(&mut idp.settings, sp_key.as_deref(), sp_cert.as_deref())?;
+            let secret = if let Some(key) = new_key {
+                Some(Some(key))
+            } else if client_secret_stdin {
                 Some(Some(secret_from_stdin()?))
             } else if remove_secret {
                 Some(None)

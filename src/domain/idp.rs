@@ -247,6 +247,15 @@ pub struct SamlSettings {
     /// Where the metadata came from (a URL to refresh from), if not a file.
     #[serde(default)]
     pub metadata_url: Option<String>,
+    /// Our certificates at this IdP (base64 DER), the current one first (the one whose private
+    /// key is kept sealed as the provider's secret), the previous one after it during a
+    /// rollover. Published in our metadata for signing and encryption; with a key, the
+    /// metadata is signed and encrypted assertions can be read.
+    #[serde(default)]
+    pub sp_certs: Vec<String>,
+    /// Sign our AuthnRequests (needs the key).
+    #[serde(default)]
+    pub sign_requests: bool,
 }
 
 /// Everything about a provider except its identity and secret.

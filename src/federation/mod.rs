@@ -149,7 +149,7 @@ pub async fn begin(
                 pkce_verifier: None,
                 request_id: None,
             };
-            saml_flow::begin(ctx, tenant, idp, flow).await
+            saml_flow::begin(ctx, tenant, &stored, flow).await
         }
     }
 }
@@ -267,7 +267,7 @@ pub async fn saml_acs(
 ) -> Result<String, FederationError> {
     let result = async {
         let stored = provider(ctx, tenant, slug).await?;
-        saml_flow::acs(ctx, tenant, &stored.idp, saml_response, relay_state).await
+        saml_flow::acs(ctx, tenant, &stored, saml_response, relay_state).await
     }
     .await;
     if let Err(e) = &result {
@@ -292,19 +292,17 @@ pub async fn saml_return(
     counted(ctx, tenant, slug, &arrival.origin, result).await
 }
 
-/// A provider by slug, enabled or not (metadata, logout).
+/// A provider by slug, enabled or not (metadata, logout), with its sealed secret.
 pub async fn any_provider(
     ctx: &Ctx,
     tenant: &Tenant,
     slug: &str,
-) -> Result<IdentityProvider, FederationError> {
+) -> Result<storage::idps::StoredIdp, FederationError> {
     let (t, s) = (tenant.id, slug.to_owned());
-    Ok(ctx
-        .db
+    ctx.db
         .run(move |c| storage::idps::find_by_slug(c, t, &s))
         .await?
-        .ok_or(FederationError::UnknownProvider)?
-        .idp)
+        .ok_or(FederationError::UnknownProvider)
 }
 
 /// After the upstream proved who the person is (every protocol): who they are here, then the

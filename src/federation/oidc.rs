@@ -53,10 +53,18 @@ impl<'a> Upstream<'a> {
     ) -> Self {
         let (client_id, scopes) = match (&idp.settings.oidc, &idp.settings.entra) {
             (Some(o), _) => (o.client_id.clone(), o.scopes.clone()),
-            (_, Some(e)) => (
-                e.client_id.clone(),
-                vec!["openid".into(), "email".into(), "profile".into()],
-            ),
+            // With a groups overage to resolve, the access token is for Microsoft Graph with
+            // the delegated permission to read the user's group memberships.
+            (_, Some(e)) => {
+                let mut scopes = vec!["openid".into(), "email".into(), "profile".into()];
+                if e.resolve_group_overage {
+                    scopes.push(format!(
+                        "{}/GroupMember.Read.All",
+                        e.graph.trim_end_matches('/')
+                    ));
+                }
+                (e.client_id.clone(), scopes)
+            }
             _ => (String::new(), Vec::new()),
         };
         Self {

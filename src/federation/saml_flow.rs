@@ -21,6 +21,7 @@ use crate::context::Ctx;
 use crate::crypto::sha256_hex;
 use crate::domain::idp::{IdentityProvider, SamlSettings};
 use crate::domain::tenant::Tenant;
+use crate::storage::idps::StoredIdp;
 
 /// Clock skew allowed on the IdP's timestamps.
 const SKEW: Duration = Duration::from_secs(120);
@@ -58,6 +59,16 @@ pub fn sp_endpoint(ctx: &Ctx, tenant: &Tenant, idp: &IdentityProvider) -> SpEndp
     }
 }
 
+/// Our private key at this provider (PKCS#8 DER), kept sealed as the provider's secret.
+pub fn sp_key(ctx: &Ctx, stored: &StoredIdp) -> Option<Vec<u8>> {
+    let secret = crate::admin::idps::open_secret(ctx, stored)?;
+    STANDARD.decode(secret.expose()).ok()
+}
+
+fn signer(key: Option<&[u8]>) -> Result<Option<saml::SpSigningKey>, FederationError> {
+    Ok(key.map(saml::SpSigningKey::from_pkcs8_der).transpose()?)
+}
+
 /// The provider's trust: its entityID and certificates (none: every response is refused).
 pub fn trust(s: &SamlSettings) -> IdpTrust {
     IdpTrust {
@@ -79,10 +90,17 @@ pub fn trust(s: &SamlSettings) -> IdpTrust {
 pub async fn begin(
     ctx: &Ctx,
     tenant: &Tenant,
-    idp: &IdentityProvider,
+    stored: &StoredIdp,
     mut flow: Flow,
 ) -> Result<Begun, FederationError> {
+    let idp = &stored.idp;
     let s = settings(idp)?;
+    let key = if s.sign_requests {
+        sp_key(ctx, stored)
+    } else {
+        None
+    };
+    let signing = signer(key.as_deref())?;
     let request_id = saml::new_request_id();
     let token = crate::crypto::random::token();
     let url = saml::authn_request_redirect(
@@ -91,7 +109,7 @@ pub async fn begin(
         &request_id,
         ctx.clock.now(),
         &token,
-        None,
+        signing.as_ref(),
     )?;
     flow.request_id = Some(request_id);
     flow::park_as(ctx, &token, &flow).await?;
@@ -119,10 +137,11 @@ fn landing_key(id: &str) -> String {
 pub async fn acs(
     ctx: &Ctx,
     tenant: &Tenant,
-    idp: &IdentityProvider,
+    stored: &StoredIdp,
     saml_response: &str,
     relay_state: &str,
 ) -> Result<String, FederationError> {
+    let idp = &stored.idp;
     let s = settings(idp)?;
     // The flow this answers (looked at, not used up: the browser's own request uses it).
     let flow = if relay_state.is_empty() || relay_state.len() > 128 {
@@ -142,10 +161,14 @@ pub async fn acs(
         }
     };
     let now = ctx.clock.now();
+    let sp = SpEndpoint {
+        decryption_key: sp_key(ctx, stored),
+        ..sp_endpoint(ctx, tenant, idp)
+    };
     let verified = saml::verify_response(
         saml_response,
         &trust(s),
-        &sp_endpoint(ctx, tenant, idp),
+        &sp,
         &saml::Expectation {
             in_response_to: expected.as_deref(),
             now,
@@ -277,20 +300,29 @@ pub async fn resume(
     super::land(ctx, tenant, idp, &parked.person, &flow, arrival).await
 }
 
-/// Our metadata for this provider (unsigned: no SP key is configured yet).
-pub fn metadata(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    idp: &IdentityProvider,
-) -> Result<String, FederationError> {
-    settings(idp)?;
+/// Our metadata for this provider: our certificates (current and previous, for a rollover)
+/// for signing, the current one for encryption, signed with our key when there is one.
+pub fn metadata(ctx: &Ctx, tenant: &Tenant, stored: &StoredIdp) -> Result<String, FederationError> {
+    let idp = &stored.idp;
+    let s = settings(idp)?;
     let slo = slo_url(ctx, tenant, idp);
+    let certs: Vec<Vec<u8>> = s
+        .sp_certs
+        .iter()
+        .filter_map(|c| {
+            STANDARD
+                .decode(c.split_whitespace().collect::<String>())
+                .ok()
+        })
+        .collect();
+    let key = sp_key(ctx, stored);
+    let signing = signer(key.as_deref())?;
     Ok(saml::sp_metadata(
         &sp_endpoint(ctx, tenant, idp),
         Some(&slo),
-        &[],
-        None,
-        None,
+        &certs,
+        certs.first().map(Vec::as_slice).filter(|_| key.is_some()),
+        signing.as_ref(),
     )?)
 }
 
@@ -309,11 +341,14 @@ pub fn slo_url(ctx: &Ctx, tenant: &Tenant, idp: &IdentityProvider) -> String {
 pub async fn single_logout(
     ctx: &Ctx,
     tenant: &Tenant,
-    idp: &IdentityProvider,
+    stored: &StoredIdp,
     query: &str,
     origin: crate::domain::audit::Origin,
 ) -> Result<(Option<String>, usize), FederationError> {
+    let idp = &stored.idp;
     let s = settings(idp)?;
+    let key = sp_key(ctx, stored);
+    let signing = signer(key.as_deref())?;
     let sp = sp_endpoint(ctx, tenant, idp);
     let request = saml::parse_logout_request_redirect(query, &trust(s), &sp, ctx.clock.now())?;
     let ended = super::logout::end_upstream_sessions(
@@ -343,7 +378,7 @@ pub async fn single_logout(
             &request.id,
             ctx.clock.now(),
             request.relay_state.as_deref().unwrap_or(""),
-            None,
+            signing.as_ref(),
         )?),
         None => None,
     };

@@ -96,8 +96,8 @@ pub async fn metadata(
     path: web::Path<(String, String)>,
     PeopleTenant(tenant): PeopleTenant,
 ) -> Result<HttpResponse, PageError> {
-    let idp = federation::any_provider(&state.ctx, &tenant, &path.1).await?;
-    let xml = federation::saml_flow::metadata(&state.ctx, &tenant, &idp)
+    let stored = federation::any_provider(&state.ctx, &tenant, &path.1).await?;
+    let xml = federation::saml_flow::metadata(&state.ctx, &tenant, &stored)
         .map_err(|_| PageError::not_found())?;
     Ok(HttpResponse::Ok()
         .content_type("application/samlmetadata+xml")
@@ -113,11 +113,11 @@ pub async fn single_logout(
     PeopleTenant(tenant): PeopleTenant,
     client: Caller,
 ) -> Result<HttpResponse, PageError> {
-    let idp = federation::any_provider(&state.ctx, &tenant, &path.1).await?;
+    let stored = federation::any_provider(&state.ctx, &tenant, &path.1).await?;
     let (back, _) = federation::saml_flow::single_logout(
         &state.ctx,
         &tenant,
-        &idp,
+        &stored,
         req.query_string(),
         client.origin(),
     )

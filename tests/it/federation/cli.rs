@@ -197,6 +197,10 @@ async fn a_saml_provider_is_created_from_its_metadata_and_never_without_a_certif
     let app = TestApp::start().await;
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
     let good = format!("{fixtures}/idp_metadata.xml");
+    let (key, cert) = (
+        format!("{fixtures}/sp.key.pem"),
+        format!("{fixtures}/sp.crt.pem"),
+    );
     let out = idp(
         &app,
         &[
@@ -208,6 +212,10 @@ async fn a_saml_provider_is_created_from_its_metadata_and_never_without_a_certif
             "Shibboleth",
             "--metadata",
             &good,
+            "--sp-key",
+            &key,
+            "--sp-cert",
+            &cert,
         ],
         "",
     );
@@ -228,6 +236,21 @@ async fn a_saml_provider_is_created_from_its_metadata_and_never_without_a_certif
     assert_eq!(res.status(), StatusCode::OK);
     let xml = res.text().await.unwrap();
     assert!(xml.contains("/t/default/idp/shib/saml/acs"), "{xml}");
+    // Our certificate published for signing and encryption, the document signed with our key.
+    let sp_cert: String = std::fs::read_to_string(&cert)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(
+        xml.contains(&sp_cert[..64]),
+        "our certificate in the metadata"
+    );
+    assert!(
+        xml.contains("use=\"encryption\"") && xml.contains("SignatureValue"),
+        "{xml}"
+    );
+    assert!(stored.sealed_secret.is_some(), "the key sealed");
     for bad in ["idp_metadata_no_keys.xml", "idp_metadata_no_entity_id.xml"] {
         let path = format!("{fixtures}/{bad}");
         let out = idp(
