@@ -384,3 +384,60 @@ pub async fn single_logout(
     };
     Ok((back, ended))
 }
+
+/// Where to send the browser of a session that just ended here, when it was signed in through
+/// a SAML provider with a logout endpoint: a LogoutRequest (NameID and SessionIndex of that
+/// sign-in, signed when we have a key) so the IdP ends its session too. `None` otherwise.
+pub async fn logout_redirect(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    session: &crate::domain::session::BrowserSession,
+) -> Result<Option<String>, FederationError> {
+    let Some(via) = &session.via else {
+        return Ok(None);
+    };
+    let (t, slug) = (tenant.id, via.idp.clone());
+    let Some(stored) = ctx
+        .db
+        .run(move |c| crate::storage::idps::find_by_slug(c, t, &slug))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(slo) = stored
+        .idp
+        .settings
+        .saml
+        .as_ref()
+        .and_then(|s| s.slo_url.clone())
+    else {
+        return Ok(None);
+    };
+    let user = session.user_id;
+    let identities = ctx
+        .db
+        .run(move |c| crate::storage::idps::of_user(c, user))
+        .await?;
+    let Some((identity, ..)) = identities
+        .iter()
+        .find(|(row, ..)| row.idp_id == stored.idp.id.to_string())
+    else {
+        return Ok(None);
+    };
+    let key = sp_key(ctx, &stored);
+    let signing = signer(key.as_deref())?;
+    let url = saml::logout_request_redirect(
+        &slo,
+        &sp_endpoint(ctx, tenant, &stored.idp),
+        &saml::new_request_id(),
+        ctx.clock.now(),
+        &saml::LogoutSubject {
+            name_id: &identity.subject,
+            name_id_format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+            session_index: via.sid.as_deref(),
+        },
+        "",
+        signing.as_ref(),
+    )?;
+    Ok(Some(url))
+}

@@ -47,6 +47,7 @@ pub async fn submit(
     client: Caller,
     CheckedForm(_): CheckedForm<Nothing>,
 ) -> Result<HttpResponse, PageError> {
+    let mut upstream = None;
     if let Some(token) = session_token(&state, &req, &tenant)
         && let Some(found) = sessions(&state).find_by_token(&token).await?
         && found.record.tenant_id == tenant.id
@@ -61,8 +62,21 @@ pub async fn submit(
             client.origin(),
         )
         .await?;
+        // Signed in through a SAML provider with single logout: on to it, so its session ends
+        // too (it answers at our logout endpoint, which shows the signed-out page).
+        upstream =
+            crate::federation::saml_flow::logout_redirect(&state.ctx, &tenant, &found.record)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not build a SAML logout request");
+                    None
+                });
     }
-    let mut res = see_other(&paths::signed_out(&tenant.slug));
+    let mut res = see_other(
+        upstream
+            .as_deref()
+            .unwrap_or(&paths::signed_out(&tenant.slug)),
+    );
     let _ = res.add_cookie(&cookies::removal(
         state.https,
         cookies::session_name(state.https, &tenant.slug),

@@ -114,6 +114,15 @@ pub async fn single_logout(
     client: Caller,
 ) -> Result<HttpResponse, PageError> {
     let stored = federation::any_provider(&state.ctx, &tenant, &path.1).await?;
+    // The IdP's answer to our own LogoutRequest (sent when a session ended here): nothing to
+    // do but show the signed-out page.
+    if req
+        .query_string()
+        .split('&')
+        .any(|p| p.starts_with("SAMLResponse="))
+    {
+        return Ok(see_other(&crate::web::paths::signed_out(&tenant.slug)));
+    }
     let (back, _) = federation::saml_flow::single_logout(
         &state.ctx,
         &tenant,
