@@ -281,3 +281,91 @@ async fn a_key_rollover_is_followed_and_unknown_keys_do_not_hammer_the_provider(
         "rate-limited refetch"
     );
 }
+
+#[tokio::test]
+async fn the_providers_multi_factor_counts_only_when_configured_and_proven() {
+    // The tenant requires a second factor; a JIT account has none.
+    let (down, stub) = setup("organizations", |s| s.mfa.counts = true).await;
+    crate::mfa::set_mfa(&down, watchword::domain::mfa::MfaMode::Required).await;
+    // A single-factor upstream sign-in: our own factor must be set up first, no session yet.
+    let (b, res) = sign_in(
+        &down,
+        &stub,
+        serde_json::json!({ "tid": A, "amr": ["pwd"] }),
+    )
+    .await;
+    assert_eq!(location(&res), "/t/default/login/enrol");
+    assert!(b.cookie("ww-session-default").is_none());
+    // An upstream multi-factor sign-in, counted: a session at once, `amr` `fed` + `mfa`.
+    let (b, res) = sign_in(
+        &down,
+        &stub,
+        serde_json::json!({ "tid": A, "amr": ["pwd", "mfa"] }),
+    )
+    .await;
+    assert_eq!(location(&res), "/t/default/");
+    assert!(b.cookie("ww-session-default").is_some());
+    let events = down.audit("default").await;
+    let success = events
+        .iter()
+        .find(|e| e.action == "sign_in" && e.outcome == "success")
+        .unwrap();
+    assert!(
+        success.details.contains(r#""amr":["fed","mfa"]"#),
+        "{}",
+        success.details
+    );
+    // The same upstream claims from a provider whose multi-factor does not count.
+    let (down, stub) = setup("organizations", |_| {}).await;
+    crate::mfa::set_mfa(&down, watchword::domain::mfa::MfaMode::Required).await;
+    let (_, res) = sign_in(
+        &down,
+        &stub,
+        serde_json::json!({ "tid": A, "amr": ["pwd", "mfa"] }),
+    )
+    .await;
+    assert_eq!(location(&res), "/t/default/login/enrol");
+}
+
+#[tokio::test]
+async fn risk_scoring_applies_to_federated_sign_ins() {
+    let stub = EntraStub::start().await;
+    let down = TestApp::builder()
+        .tweak(|c| {
+            c.outbound.allow_private_networks = true;
+            c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        })
+        .start()
+        .await;
+    let settings: IdpSettings = serde_json::from_value(serde_json::json!({
+        "entra": { "tenant": "organizations", "client_id": "app-1", "allowed_tenants": [A],
+                   "authority": stub.base, "graph": stub.base },
+    }))
+    .unwrap();
+    create_idp(&down, "entra", IdpKind::Entra, settings, Some("s".into())).await;
+    crate::risk::notices::set_risk_policy(&down, "default", |p| {
+        p.blocked_ip_ranges = vec!["203.0.113.0/24".parse().unwrap()];
+    })
+    .await;
+    stub.next(serde_json::json!({ "tid": A }));
+    let b = Browser::at(
+        &down.base,
+        "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+        "203.0.113.9",
+    );
+    let res = b.get(START).await;
+    let res = b.client.get(location(&res)).send().await.unwrap();
+    let res = b.client.get(location(&res)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(b.cookie("ww-session-default").is_none());
+    let events = down.audit("default").await;
+    let blocked = events
+        .iter()
+        .find(|e| e.action == "sign_in" && e.outcome == "risk_blocked")
+        .expect("audited");
+    assert!(
+        blocked.details.contains("\"via\":\"Contoso (entra)\""),
+        "{}",
+        blocked.details
+    );
+}
