@@ -378,6 +378,72 @@ async fn the_idps_single_logout_ends_the_session_it_names_and_a_tampered_one_not
     );
 }
 
+/// A LogoutRequest from the pysaml2 IdP's entity, signed with its key on the Redirect binding,
+/// for `destination` (at the server's time), ending every session of Alice's NameID; the query only.
+fn logout_query(app: &TestApp, idp: &Idp, destination: &str) -> String {
+    use watchword::clock::Clock;
+    use watchword::federation::saml::{LogoutSubject, SpEndpoint, SpSigningKey};
+    let key =
+        SpSigningKey::from_pkcs8_der(&std::fs::read(fixtures().join("idp.key.pk8.der")).unwrap())
+            .unwrap();
+    let as_idp = SpEndpoint {
+        entity_id: idp.entity_id(),
+        acs_url: String::new(),
+        decryption_key: None,
+    };
+    let url = watchword::federation::saml::logout_request_redirect(
+        destination,
+        &as_idp,
+        &watchword::federation::saml::new_request_id(),
+        app.clock.now(),
+        &LogoutSubject {
+            name_id: "alice-7c1e",
+            name_id_format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+            session_index: None,
+        },
+        "",
+        Some(&key),
+    )
+    .unwrap();
+    url.split_once('?').unwrap().1.to_owned()
+}
+
+#[tokio::test]
+async fn a_logout_request_the_idp_signed_for_another_service_provider_ends_nothing_here() {
+    let (app, idp) = with_idp(&[]).await;
+    let b = Browser::new(&app.base);
+    sign_in(&app, &idp, &b).await;
+    let slo = app.url("/t/default/idp/shib/saml/slo");
+    // Signed by the IdP, but for another SP (another tenant using the same IdP): refused.
+    let elsewhere = logout_query(
+        &app,
+        &idp,
+        "https://other-sp.example/t/acme/idp/shib/saml/slo",
+    );
+    let res = b
+        .client
+        .get(format!("{slo}?{elsewhere}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(b.get("/t/default/account").await.status(), StatusCode::OK);
+    assert!(
+        !app.audit("default")
+            .await
+            .iter()
+            .any(|e| e.action == "upstream_logout")
+    );
+    // The same request addressed to us: every session of the NameID ends.
+    let here = logout_query(&app, &idp, &slo);
+    let res = b.client.get(format!("{slo}?{here}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", body(res).await);
+    assert_eq!(
+        b.get("/t/default/account").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
 #[tokio::test]
 async fn a_transient_name_id_is_refused() {
     let (app, idp) = with_idp(&[("SAML_IDP_NAME_ID_FORMAT", "transient")]).await;
