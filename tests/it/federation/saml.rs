@@ -2,7 +2,8 @@
 //! python3-pysaml2 on loopback) signs people in through the browser: AuthnRequest by redirect,
 //! the auto-submitted form to the ACS, the same-site continuation, the account made just in
 //! time from the NameID and attributes and reused later; then its single logout (a LogoutRequest
-//! signed on the Redirect binding) ends the session it names, and nothing when tampered with.
+//! signed on the Redirect binding) ends the session it names, and nothing when tampered with or
+//! addressed to another service provider.
 //! The attack corpus of the verification core (`tests/fixtures/saml/`), signed again by
 //! `make.py --target` for this server's addresses and the request ID of a flow started here, is
 //! POSTed to the ACS: each refused with 400, one `federated_sign_in_failed` event with its code,
