@@ -335,9 +335,10 @@ pub fn slo_url(ctx: &Ctx, tenant: &Tenant, idp: &IdentityProvider) -> String {
     )
 }
 
-/// Single logout from the IdP (HTTP-Redirect, signature required): ends the sessions of the
-/// NameID signed in through this provider (only the named `SessionIndex`es, if any). Returns
-/// the LogoutResponse's redirect to the IdP, if it has a logout endpoint, and how many ended.
+/// Single logout from the IdP (HTTP-Redirect, signature required, Destination our SLO URL):
+/// ends the sessions of the NameID signed in through this provider (only the named
+/// `SessionIndex`es, if any). Returns the LogoutResponse's redirect to the IdP, if it has a
+/// logout endpoint, and how many ended.
 pub async fn single_logout(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -351,6 +352,11 @@ pub async fn single_logout(
     let signing = signer(key.as_deref())?;
     let sp = sp_endpoint(ctx, tenant, idp);
     let request = saml::parse_logout_request_redirect(query, &trust(s), &sp, ctx.clock.now())?;
+    // A signed message must name where it is going (SAML Bindings 3.4.5.2): a request the IdP
+    // signed for another service provider (another tenant here) ends nothing here.
+    if request.destination.as_deref() != Some(slo_url(ctx, tenant, idp).as_str()) {
+        return Err(SamlError::DestinationMismatch.into());
+    }
     let ended = super::logout::end_upstream_sessions(
         ctx,
         tenant,

@@ -25,6 +25,8 @@ pub struct LogoutRequest {
     pub issuer: String,
     /// RelayState, to send back with the LogoutResponse.
     pub relay_state: Option<String>,
+    /// Destination, as received (the caller compares it with its SLO URL).
+    pub destination: Option<String>,
 }
 
 /// Who we sign out at the IdP: the values of the [`super::VerifiedAssertion`] of the sign-in.
@@ -41,8 +43,9 @@ pub struct LogoutSubject<'a> {
 /// Verifies and reads a Redirect-binding LogoutRequest (`query`: the raw query string as
 /// received). The signature over the exact query bytes is required and checked with
 /// `idp.signing_certs` only. IssueInstant must be within the last 10 minutes (3 minutes of
-/// skew into the future); NotOnOrAfter, when present, in the future. Destination is not checked
-/// here (the SLO URL is the caller's); a NameID SPNameQualifier must be our entityID.
+/// skew into the future); NotOnOrAfter, when present, in the future. Destination is returned,
+/// not checked here (the SLO URL is the caller's, who must compare it); a NameID
+/// SPNameQualifier must be our entityID.
 pub fn parse_logout_request_redirect(
     query: &str,
     idp: &IdpTrust,
@@ -97,6 +100,7 @@ pub fn parse_logout_request_redirect(
         session_indexes,
         issuer,
         relay_state: received.relay_state,
+        destination: xml::attr(&doc, root, "Destination").map(str::to_owned),
     })
 }
 

@@ -3,13 +3,18 @@
 //! logout); `linking.rs` covers first sign-ins that match existing accounts; `entra.rs` runs
 //! against `entra_stub.rs`, an Entra-shaped provider (a `common` discovery document with the
 //! literal `{tenantid}` issuer, per-directory tokens, a Graph `getMemberObjects` endpoint);
-//! `cli.rs` the `watchword idp` commands and the seed file; `outbound.rs` the SSRF guard.
+//! `cli.rs` the `watchword idp` commands and the seed file; `outbound.rs` the SSRF guard;
+//! `saml.rs` SAML 2.0: a real identity provider (`saml_idp.py`, Debian's python3-pysaml2 on
+//! loopback) through the browser pages and its single logout, and the verification core's attack
+//! corpus (`tests/fixtures/saml/`, signed again for the server's addresses by `make.py --target`)
+//! POSTed to the ACS.
 
 mod cli;
 mod entra;
 pub mod entra_stub;
 mod linking;
 mod oidc;
+mod saml;
 
 use reqwest::StatusCode;
 use watchword::admin::idps::NewIdp;

@@ -149,6 +149,10 @@ fn logout_request_with_good_signature() {
     assert_eq!(request.session_indexes, vec!["_s-77".to_owned()]);
     assert_eq!(request.issuer, IDP);
     assert_eq!(request.relay_state.as_deref(), Some("rs-1"));
+    assert_eq!(
+        request.destination.as_deref(),
+        Some("https://sp.example.com/saml/slo")
+    );
 }
 
 #[test]
