@@ -368,6 +368,28 @@ impl IdpSettings {
             if let Some(u) = &s.slo_url {
                 url_field("saml.slo_url", u)?;
             }
+            let der = |c: &String| {
+                use base64::Engine;
+                let compact: String = c.chars().filter(|ch| !ch.is_whitespace()).collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .ok()
+                    .filter(|d| d.first() == Some(&0x30))
+            };
+            if let Some(bad) = s
+                .signing_certs
+                .iter()
+                .chain(&s.sp_certs)
+                .find(|c| der(c).is_none())
+            {
+                let shown: String = bad.chars().take(20).collect();
+                return Err(InvalidInput::new(
+                    "saml.signing_certs",
+                    format!(
+                        "\"{shown}…\" is not a base64 DER certificate (leave out the PEM header lines)"
+                    ),
+                ));
+            }
             if s.signing_certs.is_empty() {
                 return Err(InvalidInput::new(
                     "saml.signing_certs",
@@ -447,6 +469,12 @@ mod tests {
         assert_eq!(
             s.validate(IdpKind::Saml).unwrap_err().field,
             "saml.signing_certs"
+        );
+        s.saml.as_mut().unwrap().signing_certs = vec!["-----BEGIN CERTIFICATE-----".into()];
+        assert_eq!(
+            s.validate(IdpKind::Saml).unwrap_err().field,
+            "saml.signing_certs",
+            "PEM armour is not a certificate"
         );
         s.saml.as_mut().unwrap().signing_certs = vec!["MIIB".into()];
         assert!(s.validate(IdpKind::Saml).is_ok());

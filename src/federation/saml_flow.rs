@@ -346,6 +346,29 @@ pub async fn single_logout(
     query: &str,
     origin: crate::domain::audit::Origin,
 ) -> Result<(Option<String>, usize), FederationError> {
+    let result = single_logout_inner(ctx, tenant, stored, query, origin.clone()).await;
+    if let Err(e) = &result {
+        let event = crate::domain::audit::AuditEvent::new(
+            ctx.clock.now(),
+            Some(tenant.id),
+            crate::domain::audit::AuditAction::UpstreamLogout,
+            e.code(),
+            crate::domain::audit::Actor::Anonymous,
+        )
+        .origin(origin)
+        .details(serde_json::json!({ "idp": stored.idp.slug, "reason": e.to_string() }));
+        crate::storage::audit::record(&ctx.db, event).await;
+    }
+    result
+}
+
+async fn single_logout_inner(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    stored: &StoredIdp,
+    query: &str,
+    origin: crate::domain::audit::Origin,
+) -> Result<(Option<String>, usize), FederationError> {
     let idp = &stored.idp;
     let s = settings(idp)?;
     let key = sp_key(ctx, stored);
@@ -356,6 +379,19 @@ pub async fn single_logout(
     // signed for another service provider (another tenant here) ends nothing here.
     if request.destination.as_deref() != Some(slo_url(ctx, tenant, idp).as_str()) {
         return Err(SamlError::DestinationMismatch.into());
+    }
+    // Each LogoutRequest is acted on once, on any replica (the core accepts one issued in the
+    // last ten minutes).
+    let key = format!("samllo:{}:{}", idp.id, sha256_hex(request.id.as_bytes()));
+    if !ctx
+        .store
+        .set_if_absent(&key, b"1", Duration::from_secs(15 * 60))
+        .await?
+    {
+        return Err(FederationError::Saml(
+            "this logout request was already used".into(),
+            "replayed",
+        ));
     }
     let ended = super::logout::end_upstream_sessions(
         ctx,

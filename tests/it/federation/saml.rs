@@ -330,8 +330,15 @@ async fn the_idps_single_logout_ends_the_session_it_names_and_a_tampered_one_not
         !app.audit("default")
             .await
             .iter()
-            .any(|e| e.action == "upstream_logout"),
+            .any(|e| e.action == "upstream_logout" && e.outcome == "success"),
         "no logout from a refused request"
+    );
+    assert!(
+        app.audit("default")
+            .await
+            .iter()
+            .any(|e| e.action == "upstream_logout" && e.outcome == "signature_invalid"),
+        "the refusal is audited"
     );
 
     // The genuine request: the second session ends, the first (another SessionIndex) stays;
@@ -367,7 +374,7 @@ async fn the_idps_single_logout_ends_the_session_it_names_and_a_tampered_one_not
     let events = app.audit("default").await;
     let logouts: Vec<_> = events
         .iter()
-        .filter(|e| e.action == "upstream_logout")
+        .filter(|e| e.action == "upstream_logout" && e.outcome == "success")
         .collect();
     assert_eq!(logouts.len(), 1, "{events:?}");
     assert_eq!(logouts[0].outcome, "success");
@@ -433,7 +440,7 @@ async fn a_logout_request_the_idp_signed_for_another_service_provider_ends_nothi
         !app.audit("default")
             .await
             .iter()
-            .any(|e| e.action == "upstream_logout")
+            .any(|e| e.action == "upstream_logout" && e.outcome == "success")
     );
     // The same request addressed to us: every session of the NameID ends.
     let here = logout_query(&app, &idp, &slo);
@@ -442,6 +449,26 @@ async fn a_logout_request_the_idp_signed_for_another_service_provider_ends_nothi
     assert_eq!(
         b.get("/t/default/account").await.status(),
         StatusCode::SEE_OTHER
+    );
+    // Replayed (a captured logout URL), it is refused: once only, on any replica.
+    let again = Browser::new(&app.base);
+    sign_in(&app, &idp, &again).await;
+    let res = again
+        .client
+        .get(format!("{slo}?{here}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        again.get("/t/default/account").await.status(),
+        StatusCode::OK
+    );
+    assert!(
+        app.audit("default")
+            .await
+            .iter()
+            .any(|e| e.action == "upstream_logout" && e.outcome == "replayed")
     );
 }
 
@@ -799,21 +826,49 @@ async fn unsolicited_responses_only_where_allowed_and_never_to_a_disabled_provid
 
 #[tokio::test]
 async fn without_a_usable_certificate_nothing_is_accepted() {
-    // `pem`: the operator pasted the PEM armour (not base64 DER), so no certificate loads;
-    // `none`: a stored provider whose certificates were emptied behind validation's back.
+    // `pem`: the operator pasted the PEM armour (not base64 DER): refused when saved, so it is
+    // planted behind validation's back, like `none`, a stored provider whose certificates were
+    // emptied.
     let app = corpus_app("pem", |s| {
-        let saml = s.saml.as_mut().unwrap();
-        saml.allow_unsolicited = true;
-        saml.signing_certs = vec![format!(
-            "-----BEGIN CERTIFICATE-----{}-----END CERTIFICATE-----",
-            idp_cert()
-        )];
+        s.saml.as_mut().unwrap().allow_unsolicited = true;
     })
     .await;
+    let tenant = app.tenant("default").await;
+    let mut pem = settings(CORPUS_IDP, "https://idp.example.org/sso", None);
+    pem.saml.as_mut().unwrap().signing_certs = vec![format!(
+        "-----BEGIN CERTIFICATE-----{}-----END CERTIFICATE-----",
+        idp_cert()
+    )];
+    let refused = watchword::admin::idps::update(
+        &app.app.ctx,
+        &tenant,
+        watchword::domain::idp::IdentityProvider {
+            settings: pem.clone(),
+            ..watchword::admin::idps::get(&app.app.ctx, &tenant, "pem")
+                .await
+                .unwrap()
+                .idp
+        },
+        None,
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await;
+    assert!(refused.is_err(), "PEM armour is refused when saved");
+    let mut planted = watchword::admin::idps::get(&app.app.ctx, &tenant, "pem")
+        .await
+        .unwrap()
+        .idp;
+    planted.settings.saml.as_mut().unwrap().signing_certs = pem.saml.unwrap().signing_certs;
+    let now = corpus_now().timestamp();
+    app.app
+        .ctx
+        .db
+        .run(move |c| watchword::storage::idps::update(c, &planted, None, now))
+        .await
+        .unwrap();
     let mut none = settings(CORPUS_IDP, "https://idp.example.org/sso", None);
     none.saml.as_mut().unwrap().allow_unsolicited = true;
     create_idp(&app, "none", IdpKind::Saml, none, None).await;
-    let tenant = app.tenant("default").await;
     let mut stored = watchword::admin::idps::get(&app.app.ctx, &tenant, "none")
         .await
         .unwrap()
@@ -834,4 +889,40 @@ async fn without_a_usable_certificate_nothing_is_accepted() {
         assert_refused(&app, "no_trusted_certificate", i + 1).await;
     }
     assert_eq!(user_count(&app).await, users);
+}
+
+#[tokio::test]
+async fn signing_out_here_sends_the_browser_on_to_the_idps_single_logout() {
+    let (app, idp) = with_idp(&[]).await;
+    let b = Browser::new(&app.base);
+    sign_in(&app, &idp, &b).await;
+    let csrf = b.csrf("/t/default/logout").await;
+    let res = b
+        .post_form("/t/default/logout", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = location(&res);
+    assert!(
+        to.starts_with(&format!("{}/slo/redirect?SAMLRequest=", idp.base)),
+        "{to}"
+    );
+    let request = inflate(&query_param(&to, "SAMLRequest"));
+    assert!(
+        request.contains("LogoutRequest") && request.contains("alice-7c1e"),
+        "{request}"
+    );
+    assert!(
+        request.contains("SessionIndex"),
+        "names the IdP's session: {request}"
+    );
+    assert_eq!(
+        b.get("/t/default/account").await.status(),
+        StatusCode::SEE_OTHER,
+        "signed out here already"
+    );
+    // The IdP's answer comes back to our logout endpoint: the signed-out page.
+    let res = b
+        .get("/t/default/idp/shib/saml/slo?SAMLResponse=anything")
+        .await;
+    assert_eq!(location(&res), "/t/default/signed-out");
 }
