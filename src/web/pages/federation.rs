@@ -127,13 +127,7 @@ pub async fn callback(
     query: StrictQuery<CallbackQuery>,
 ) -> Result<HttpResponse, PageError> {
     let _ = (&query.error_description, &query.session_state);
-    let flow_cookie = req
-        .cookie(&cookies::flow_name(state.https, &tenant.slug))
-        .map(|c| c.value().to_owned());
-    let device = req
-        .cookie(&cookies::device_name(state.https, &tenant.slug))
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() <= 256);
+    let jar = BrowserCookies::of(&state, &req, &tenant);
     let landing = federation::oidc_return(
         &state.ctx,
         &tenant,
@@ -144,18 +138,49 @@ pub async fn callback(
             iss: query.iss.as_deref(),
             error: query.error.as_deref(),
         },
+        jar.arrival(&client),
+    )
+    .await?;
+    finish(&state, &req, &tenant, &client, landing).await
+}
+
+/// What a returning browser holds: its flow, session and known-device cookies.
+pub struct BrowserCookies {
+    flow: Option<String>,
+    session: Option<String>,
+    device: Option<String>,
+}
+
+impl BrowserCookies {
+    pub fn of(state: &AppState, req: &HttpRequest, tenant: &Tenant) -> Self {
+        let value = |name: String| req.cookie(&name).map(|c| c.value().to_owned());
+        Self {
+            flow: value(cookies::flow_name(state.https, &tenant.slug)),
+            session: session_token(state, req, tenant),
+            device: value(cookies::device_name(state.https, &tenant.slug))
+                .filter(|v| v.len() <= 256),
+        }
+    }
+
+    pub fn arrival(&self, client: &Caller) -> Arrival<'_> {
         Arrival {
             origin: client.origin(),
-            flow_cookie: flow_cookie.as_deref(),
-            session_cookie: session_token(&state, &req, &tenant),
-            device: device.as_deref(),
-        },
-    )
-    .await;
-    let mut res = match landing {
-        Ok(landing) => render(&state, &req, &tenant, &client, landing).await?,
-        Err(e) => return Err(e.into()),
-    };
+            flow_cookie: self.flow.as_deref(),
+            session_cookie: self.session.clone(),
+            device: self.device.as_deref(),
+        }
+    }
+}
+
+/// Renders a landing and removes the used flow cookie.
+pub async fn finish(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &Tenant,
+    client: &Caller,
+    landing: Landing,
+) -> Result<HttpResponse, PageError> {
+    let mut res = render(state, req, tenant, client, landing).await?;
     let _ = res.add_cookie(&cookies::removal(
         state.https,
         cookies::flow_name(state.https, &tenant.slug),

@@ -7,10 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{query_escape, see_other, session_token};
-use crate::federation::{self, Arrival};
+use super::{query_escape, see_other};
+use crate::federation;
 use crate::web::caller::Caller;
-use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::form::StrictQuery;
 use crate::web::people::PeopleTenant;
@@ -63,32 +62,16 @@ pub async fn resume(
     client: Caller,
     query: StrictQuery<ContinueQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let flow_cookie = req
-        .cookie(&cookies::flow_name(state.https, &tenant.slug))
-        .map(|c| c.value().to_owned());
-    let device = req
-        .cookie(&cookies::device_name(state.https, &tenant.slug))
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() <= 256);
+    let jar = super::federation::BrowserCookies::of(&state, &req, &tenant);
     let landing = federation::saml_return(
         &state.ctx,
         &tenant,
         &path.1,
         &query.id,
-        Arrival {
-            origin: client.origin(),
-            flow_cookie: flow_cookie.as_deref(),
-            session_cookie: session_token(&state, &req, &tenant),
-            device: device.as_deref(),
-        },
+        jar.arrival(&client),
     )
     .await?;
-    let mut res = super::federation::render(&state, &req, &tenant, &client, landing).await?;
-    let _ = res.add_cookie(&cookies::removal(
-        state.https,
-        cookies::flow_name(state.https, &tenant.slug),
-    ));
-    Ok(res)
+    super::federation::finish(&state, &req, &tenant, &client, landing).await
 }
 
 pub async fn metadata(
