@@ -12,6 +12,9 @@
 //!    callback); local = `POST /login` (Argon2 included).
 //!
 //!     cargo run --release --example federation_cost -- [DATABASE_URL] [REDIS_URL] [N]
+//!
+//! With PostgreSQL, each server uses a schema of its own (`wwfed_up`, `wwfed_down`), emptied
+//! first: `bench/run-federation.sh` does that.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -136,8 +139,12 @@ async fn server(
     config.server.bind = format!("127.0.0.1:{port}");
     config.server.control_socket = String::new();
     config.outbound.allow_private_networks = true;
+    // PostgreSQL: a schema of its own per server (made empty by the caller).
     config.database.url = Some(Secret::new(match db {
-        Some(url) => url.to_owned(),
+        Some(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-csearch_path%3Dwwfed_{tag}")
+        }
         None => format!("sqlite://{}", dir.join("fed.db").display()),
     }));
     if let Some(url) = redis {
