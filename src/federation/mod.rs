@@ -20,6 +20,7 @@ pub mod mapping;
 pub mod oidc;
 pub mod saml;
 pub mod saml_flow;
+pub mod saml_logout;
 
 pub use error::FederationError;
 use events::{counted, failed};

@@ -65,7 +65,7 @@ pub async fn submit(
         // Signed in through a SAML provider with single logout: on to it, so its session ends
         // too (it answers at our logout endpoint, which shows the signed-out page).
         upstream =
-            crate::federation::saml_flow::logout_redirect(&state.ctx, &tenant, &found.record)
+            crate::federation::saml_logout::logout_redirect(&state.ctx, &tenant, &found.record)
                 .await
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "could not build a SAML logout request");

@@ -106,7 +106,7 @@ pub async fn single_logout(
     {
         return Ok(see_other(&crate::web::paths::signed_out(&tenant.slug)));
     }
-    let (back, _) = federation::saml_flow::single_logout(
+    let (back, _) = federation::saml_logout::single_logout(
         &state.ctx,
         &tenant,
         &stored,
