@@ -281,6 +281,11 @@ pub struct IdpSettings {
     pub mfa: UpstreamMfa,
     #[serde(default)]
     pub mapping: Mapping,
+    /// Keep the upstream's groups with the session and release them as the `groups` claim of
+    /// ID tokens to clients that ask for scope `groups` (at most 200, each at most 256
+    /// characters; a larger set is refused rather than cut, so nothing gates on a partial list).
+    #[serde(default)]
+    pub emit_groups: bool,
     #[serde(default)]
     pub oidc: Option<OidcSettings>,
     #[serde(default)]

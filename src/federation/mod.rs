@@ -306,6 +306,27 @@ pub async fn any_provider(
         .ok_or(FederationError::UnknownProvider)
 }
 
+/// Most groups a session keeps, and the longest group name.
+const MAX_GROUPS: usize = 200;
+const MAX_GROUP_CHARS: usize = 256;
+
+/// The groups a session keeps for the `groups` claim: none unless the provider emits them; a
+/// set too large to keep whole refuses the sign-in (a partial list could wrongly pass a check
+/// that looks for a group's absence).
+fn released_groups(
+    idp: &IdentityProvider,
+    person: &Person,
+) -> Result<Vec<String>, FederationError> {
+    if !idp.settings.emit_groups {
+        return Ok(Vec::new());
+    }
+    let groups = person.groups.clone().unwrap_or_default();
+    if groups.len() > MAX_GROUPS || groups.iter().any(|g| g.chars().count() > MAX_GROUP_CHARS) {
+        return Err(FederationError::GroupsUnavailable);
+    }
+    Ok(groups)
+}
+
 /// After the upstream proved who the person is (every protocol): who they are here, then the
 /// sign-in through the engine, or the link.
 pub async fn land(
@@ -359,6 +380,7 @@ pub async fn land(
             idp: idp.slug.clone(),
             sid: person.sid.clone(),
             until: person.until,
+            groups: released_groups(idp, person)?,
         }),
     };
     let result = crate::auth::federated::sign_in(

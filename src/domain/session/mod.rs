@@ -320,6 +320,10 @@ pub struct Federated {
     /// Unix seconds after which the session is over whatever the tenant's timeouts say.
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub until: Option<i64>,
+    /// The upstream's groups, kept when the provider emits them (`emit_groups`): the `groups`
+    /// claim of ID tokens issued in this session to clients that ask for scope `groups`.
+    #[serde(rename = "g", default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A session's sign-in as risk scoring judged it (`crate::auth::risk`): shown in the optional

@@ -99,6 +99,13 @@ pub async fn exchange(
         .map(|r| serde_json::json!({ "level": r.level, "decision": r.decision, "reasons": r.reasons }));
 
     let scope = Scope::parse(&record.scope)?;
+    // A federated session's upstream groups, to clients that asked for them.
+    let groups = session
+        .record
+        .via
+        .as_ref()
+        .filter(|f| !f.groups.is_empty() && scope.contains("groups"))
+        .map(|f| f.groups.clone());
     let with_refresh = client.allows_grant(GrantType::RefreshToken);
     // Offline access is a refresh token that outlives the browser session; without one, the
     // tokens are bound to the session like any other.
@@ -113,6 +120,7 @@ pub async fn exchange(
         amr: record.amr.clone(),
         acr: record.acr.clone(),
         risk,
+        groups,
     };
     let minted = mint(
         ctx,

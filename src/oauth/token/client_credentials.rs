@@ -47,6 +47,7 @@ pub async fn exchange(
         amr: Vec::new(),
         acr: None,
         risk: None,
+        groups: None,
     };
     let minted = mint(ctx, tenant, client, &subject, &scope, None, false).await?;
     Ok(TokenResponse {

@@ -28,6 +28,9 @@ pub struct Subject<'a> {
     pub acr: Option<String>,
     /// The `risk` claim of the ID token (the session's sign-in judgement), if the tenant shows it.
     pub risk: Option<serde_json::Value>,
+    /// The `groups` claim of the ID token (a federated session's upstream groups, scope
+    /// `groups`), issued at the code exchange only.
+    pub groups: Option<Vec<String>>,
 }
 
 pub struct Minted {
@@ -98,7 +101,13 @@ pub async fn mint(
                 sid: subject.sid.map(str::to_owned),
                 at_hash: Some(at_hash(alg, &access_token)),
                 risk: subject.risk.clone(),
-                profile: user_claims(user, scope),
+                profile: {
+                    let mut profile = user_claims(user, scope);
+                    if let Some(groups) = &subject.groups {
+                        profile.insert("groups".into(), serde_json::json!(groups));
+                    }
+                    profile
+                },
             };
             Some(keys.sign(alg, "JWT", &claims, now)?)
         }

@@ -226,6 +226,7 @@ pub async fn exchange(
         amr,
         acr,
         risk: None,
+        groups: None,
     };
     let minted = mint(ctx, tenant, client, &subject, &scope, None, false).await?;
     Ok(TokenResponse {

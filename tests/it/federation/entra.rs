@@ -369,3 +369,70 @@ async fn risk_scoring_applies_to_federated_sign_ins() {
         blocked.details
     );
 }
+
+#[tokio::test]
+async fn upstream_groups_reach_the_id_tokens_of_applications_that_ask_for_them() {
+    use openidconnect::core::CoreAuthenticationFlow;
+    use openidconnect::{AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, Scope};
+
+    use crate::common::oidc::{authorize, discover, http, param, plain_client, register, rp};
+
+    let (down, stub) = setup("organizations", |s| s.emit_groups = true).await;
+    let (b, res) = sign_in(
+        &down,
+        &stub,
+        serde_json::json!({ "tid": A, "groups": ["g-staff", "g-admins"] }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let app = register(&down, "default", "webapp", |c| {
+        c.settings.scopes.push("groups".into());
+    })
+    .await;
+    let metadata = discover(&down, "default").await;
+    let client = rp(&metadata, &app);
+    let http_client = plain_client();
+    let http = |r| http(http_client.clone(), r);
+    let exchange = async |scopes: &[&str]| {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for s in scopes {
+            request = request.add_scope(Scope::new((*s).into()));
+        }
+        let (url, _, _) = request.url();
+        let back = authorize(&b, url.as_str(), None).await;
+        let code = param(&back, "code").expect("a code");
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        use openidconnect::TokenResponse;
+        crate::oidc::code_flow::jwt_payload(&tokens.id_token().unwrap().to_string())
+    };
+    let with = exchange(&["groups"]).await;
+    assert_eq!(with["groups"], serde_json::json!(["g-staff", "g-admins"]));
+    let without = exchange(&[]).await;
+    assert!(
+        without.get("groups").is_none(),
+        "only when asked for: {without}"
+    );
+    // More groups than a session keeps: refused whole, never cut short.
+    let many: Vec<String> = (0..201).map(|i| format!("g-{i}")).collect();
+    let (b, res) = sign_in(
+        &down,
+        &stub,
+        serde_json::json!({ "tid": A, "groups": many }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(b.cookie("ww-session-default").is_none());
+}

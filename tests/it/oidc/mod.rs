@@ -4,7 +4,7 @@
 mod access;
 mod authorize;
 mod clients;
-mod code_flow;
+pub mod code_flow;
 mod consent;
 pub mod flow;
 mod hostile;
