@@ -27,8 +27,11 @@
 //! breached passwords, with a stub range server; `feedback.rs`: the sign-in notice's link, read
 //! from the SMTP sink; `activity.rs`: the account page's recent sign-ins; `cli.rs`: `watchword
 //! risk`; `retention.rs`: the purge of old sign-in events; `continuous.rs`: sessions and refresh tokens
-//! used from another network and device; `decisions.rs`, `early.rs`: scored sign-ins) and the
-//! store contract.
+//! used from another network and device; `decisions.rs`, `early.rs`: scored sign-ins),
+//! `federation/` (signing in through upstream providers against real counterparties: a second
+//! Watchword, panva's certified `oidc-provider` run with Node, an Entra-shaped stub, Debian's
+//! pysaml2 as a SAML IdP, and the SAML attack corpus re-signed for the test server by
+//! `tests/fixtures/saml/make.py`) and the store contract.
 //!
 //! The provider tests (`tests/it/oidc/`) act as an application would: the `openidconnect` crate as the
 //! relying party (`common::oidc`), a cookie-carrying browser that posts the hosted forms

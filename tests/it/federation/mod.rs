@@ -1,6 +1,6 @@
 //! Federation: signing in through upstream identity providers. `oidc.rs` uses a second real
 //! Watchword as the upstream OpenID Connect provider (its hosted sign-in, its back-channel
-//! logout); `linking.rs` covers first sign-ins that match existing accounts; `entra.rs` runs
+//! logout); `certified.rs` a certified one (panva's `oidc-provider`, run with Node); `linking.rs` covers first sign-ins that match existing accounts; `entra.rs` runs
 //! against `entra_stub.rs`, an Entra-shaped provider (a `common` discovery document with the
 //! literal `{tenantid}` issuer, per-directory tokens, a Graph `getMemberObjects` endpoint);
 //! `cli.rs` the `watchword idp` commands and the seed file; `outbound.rs` the SSRF guard;
@@ -9,6 +9,7 @@
 //! corpus (`tests/fixtures/saml/`, signed again for the server's addresses by `make.py --target`)
 //! POSTed to the ACS.
 
+mod certified;
 mod cli;
 mod entra;
 pub mod entra_stub;
