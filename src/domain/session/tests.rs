@@ -37,6 +37,30 @@ fn idle_and_absolute_timeouts() {
 }
 
 #[test]
+fn an_upstream_cap_ends_a_federated_session_before_the_tenants_timeouts() {
+    let p = SessionPolicy::default();
+    let mut s = session(0, 0);
+    s.via = Some(Federated {
+        idp: "shib".into(),
+        sid: Some("_s-77".into()),
+        until: Some(600),
+        groups: Vec::new(),
+    });
+    assert_eq!(s.state(from_unix(599), &p), SessionState::Active);
+    assert_eq!(s.state(from_unix(600), &p), SessionState::AbsoluteExpired);
+    assert!(
+        s.store_ttl(from_unix(0), &p) <= chrono::Duration::seconds(600 + EXPIRED_GRACE_SECS),
+        "the store keeps it no longer than the cap allows"
+    );
+    // Federated `amr`: one factor, a new authentication; with the provider's counted MFA, `mfa`.
+    assert_eq!(Acr::of(&[Amr::Fed]), Acr::Pwd);
+    assert_eq!(Acr::of(&[Amr::Fed, Amr::Otp]), Acr::Mfa);
+    assert_eq!(Acr::of(&[Amr::Fed, Amr::Xmfa]), Acr::Mfa);
+    assert_eq!(amr_claim(&[Amr::Fed, Amr::Xmfa]), vec!["fed", "mfa"]);
+    assert!(is_new_authentication(&[Amr::Fed]));
+}
+
+#[test]
 fn ttl_is_the_nearer_deadline() {
     let p = SessionPolicy::default();
     let g = EXPIRED_GRACE_SECS;

@@ -252,6 +252,11 @@ async fn a_key_rollover_is_followed_and_unknown_keys_do_not_hammer_the_provider(
     let (_, res) = sign_in(&down, &stub, serde_json::json!({ "tid": A })).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(stub.state.lock().unwrap().jwks_fetches, 1);
+    assert_eq!(
+        stub.state.lock().unwrap().discovery_queries,
+        vec!["appid=app-1".to_owned()],
+        "discovery asks for the application's own keys"
+    );
     // Some time later the provider publishes a new key and signs with it: refetched once,
     // accepted.
     down.clock.advance(chrono::Duration::minutes(5));

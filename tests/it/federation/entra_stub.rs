@@ -49,6 +49,8 @@ pub struct State {
     pub graph_calls: usize,
     pub graph_fails: bool,
     pub jwks_fetches: usize,
+    /// The query strings discovery was fetched with (`appid`).
+    pub discovery_queries: Vec<String>,
 }
 
 pub struct EntraStub {
@@ -100,8 +102,12 @@ impl EntraStub {
 
 type Shared = web::Data<Arc<Mutex<State>>>;
 
-async fn discovery(state: Shared, path: web::Path<String>) -> HttpResponse {
-    let base = state.lock().unwrap().base.clone();
+async fn discovery(state: Shared, path: web::Path<String>, req: HttpRequest) -> HttpResponse {
+    let base = {
+        let mut s = state.lock().unwrap();
+        s.discovery_queries.push(req.query_string().to_owned());
+        s.base.clone()
+    };
     let tenant = path.into_inner();
     let issuer_tenant = match tenant.as_str() {
         "common" | "organizations" | "consumers" => "{tenantid}".to_owned(),
