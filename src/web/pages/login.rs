@@ -1,15 +1,16 @@
-//! The sign-in page: `GET` shows the form, `POST` checks CSRF and the password, then starts a new
-//! session (fresh id, fresh CSRF cookie) and returns the browser to a same-origin path.
+//! The sign-in page: `GET` shows the form (with the tenant's identity providers, or goes
+//! straight to its default one), `POST` checks CSRF, sends an address whose domain a provider
+//! owns to that provider (home-realm discovery), or checks the password, then starts a new
+//! session (fresh id, fresh CSRF cookie; the answer is `signed_in`) and returns the browser to a
+//! same-origin path.
 
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{query_escape, see_other, session_token};
-use crate::auth::sessions::{Ended, Found};
-use crate::auth::signin::{self, PasswordSignIn, SignInResult, Started};
-use crate::domain::audit::Actor;
+use super::{see_other, session_token};
+use crate::auth::sessions::Ended;
+use crate::auth::signin::{self, PasswordSignIn, SignInResult};
 use crate::domain::tenant::Tenant;
 use crate::lifecycle::EndReason;
 use crate::web::caller::Caller;
@@ -18,7 +19,7 @@ use crate::web::form::{CheckedForm, StrictQuery};
 use crate::web::paths;
 use crate::web::people::PeopleTenant;
 use crate::web::state::AppState;
-use crate::web::templates::{LoginPage, SessionLimitPage, SessionRow, html, limit_text};
+use crate::web::templates::{LoginPage, html};
 use crate::web::{cookies, csrf, return_to};
 
 /// Same message for an unknown user and a wrong password (no account enumeration).
@@ -347,146 +348,6 @@ pub async fn submit(
     ))
 }
 
-/// What a finished sign-in answers, before it is rendered: as a redirect for pages
-/// ([`SignedInAnswer::redirect`]) or as JSON for the WebAuthn ceremonies
-/// ([`SignedInAnswer::json`]). Never a response whose `Location` is parsed back.
-pub struct SignedInAnswer {
-    pub next: Next,
-    /// Cookies to set or remove (session, CSRF, known device, the pending sign-in).
-    pub cookies: Vec<Cookie<'static>>,
-}
-
-/// Where a finished sign-in goes.
-pub enum Next {
-    /// On to this same-origin path.
-    Go(String),
-    /// The session limit refused it (`deny_new`): this page lets the user choose.
-    TooManySessions(HttpResponse),
-}
-
-impl SignedInAnswer {
-    /// A 303 to where the sign-in goes (or the session-limit page).
-    pub fn redirect(self) -> HttpResponse {
-        let mut res = match self.next {
-            Next::Go(to) => see_other(&to),
-            Next::TooManySessions(page) => page,
-        };
-        for c in &self.cookies {
-            let _ = res.add_cookie(c);
-        }
-        res
-    }
-
-    /// `{"redirect": path}`, or 409 with a message when the session limit refused the sign-in.
-    pub fn json(self) -> HttpResponse {
-        let mut res = match self.next {
-            Next::Go(to) => HttpResponse::Ok().json(serde_json::json!({ "redirect": to })),
-            Next::TooManySessions(_) => HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({
-                "message": "Your account is signed in on too many devices. Sign in with your password to choose which session to end.",
-            })),
-        };
-        for c in &self.cookies {
-            let _ = res.add_cookie(c);
-        }
-        res.headers_mut().insert(
-            actix_web::http::header::CACHE_CONTROL,
-            actix_web::http::header::HeaderValue::from_static("no-store"),
-        );
-        res
-    }
-}
-
-/// The answer to every finished sign-in (password, second factor, passkey): ends the session it
-/// replaced and the ones the session limit evicted (through `lifecycle`), and sets the session
-/// cookie; or the session-limit page. Always removes the pending sign-in cookie.
-#[allow(clippy::too_many_arguments)]
-pub async fn started_response(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-    origin: &crate::domain::audit::Origin,
-    user: &crate::domain::user::User,
-    started: Started,
-    return_to: &str,
-    device: Option<String>,
-) -> Result<SignedInAnswer, PageError> {
-    let mut jar = Vec::new();
-    let next = match started {
-        Started::Session {
-            session,
-            replaced,
-            evicted,
-        } => {
-            if let Some(previous) = replaced {
-                super::end(
-                    state,
-                    tenant,
-                    &previous,
-                    EndReason::Replaced,
-                    Actor::System,
-                    origin.clone(),
-                )
-                .await?;
-            }
-            crate::lifecycle::end_evicted(
-                &state.ctx,
-                tenant,
-                evicted,
-                origin.clone(),
-                &session.record.sid,
-            )
-            .await;
-            let link = cookies::link_name(state.https, &tenant.slug);
-            if let Some(token) = req.cookie(&link).map(|c| c.value().to_owned()) {
-                // An upstream identity waiting for this account's proof: linked if it matched
-                // this account (the engine decides), used up either way.
-                if let Err(e) = crate::federation::complete_link(
-                    &state.ctx,
-                    tenant,
-                    &token,
-                    user,
-                    origin.clone(),
-                )
-                .await
-                {
-                    tracing::warn!(error = %e, "could not link an upstream identity");
-                }
-                jar.push(cookies::removal(state.https, link));
-            }
-            let name = cookies::session_name(state.https, &tenant.slug);
-            jar.push(cookies::build(
-                state.https,
-                name,
-                session.token.expose().clone(),
-            ));
-            if let Some(c) = csrf::fresh(state).cookie {
-                jar.push(c);
-            }
-            Next::Go(if return_to.is_empty() {
-                paths::home(&tenant.slug)
-            } else {
-                return_to.to_owned()
-            })
-        }
-        Started::Denied { live } => Next::TooManySessions(limit_page(
-            state,
-            req,
-            tenant,
-            &user.username,
-            return_to,
-            &live,
-        )),
-    };
-    if let Some(device) = device {
-        jar.push(device_cookie(state, tenant, device));
-    }
-    jar.push(cookies::removal(
-        state.https,
-        cookies::pending_name(state.https, &tenant.slug),
-    ));
-    Ok(SignedInAnswer { next, cookies: jar })
-}
-
 /// "Too many failed attempts. Wait 2 minutes before trying again."
 pub fn throttled_message(retry_after: u64) -> String {
     let wait = match retry_after {
@@ -498,61 +359,6 @@ pub fn throttled_message(retry_after: u64) -> String {
     format!("Too many failed sign-in attempts. For your security, wait {wait} before trying again.")
 }
 
-fn device_cookie(
-    state: &AppState,
-    tenant: &Tenant,
-    value: String,
-) -> actix_web::cookie::Cookie<'static> {
-    cookies::lasting(
-        state.https,
-        cookies::device_name(state.https, &tenant.slug),
-        value,
-        tenant.policy.throttle.known_for_days,
-    )
-}
-
-/// The page for a sign-in refused by the session limit (`deny_new`): where the account is signed
-/// in, and a form to end those sessions by entering the password again.
-fn limit_page(
-    state: &AppState,
-    req: &HttpRequest,
-    tenant: &Tenant,
-    identifier: &str,
-    return_to: &str,
-    live: &[Found],
-) -> HttpResponse {
-    let issue = csrf::issue(state, req);
-    let policy = &tenant.policy.session;
-    let mut res = html(
-        StatusCode::CONFLICT,
-        &SessionLimitPage {
-            tenant_name: &tenant.display_name,
-            tenant_slug: tenant.slug.as_str(),
-            csrf_token: &issue.token,
-            return_to,
-            identifier,
-            limit_text: limit_text(policy),
-            end_text: if live.len() > 1 {
-                "sign out the session you signed in to first"
-            } else {
-                "sign out that session"
-            },
-            sessions: live
-                .iter()
-                .map(|f| SessionRow::new(&f.record, None))
-                .collect(),
-            error: None,
-            cancel_query: if return_to.is_empty() {
-                String::new()
-            } else {
-                format!("?return_to={}", query_escape(return_to))
-            },
-        },
-    );
-    if let Some(c) = issue.cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
-}
-
+pub(super) use super::signed_in::device_cookie;
+pub use super::signed_in::{Next, SignedInAnswer, started_response};
 pub use crate::web::people::{explained_on_its_own_page, login_redirect};

@@ -23,6 +23,7 @@ pub mod saml;
 pub mod session;
 pub mod setup;
 pub mod sign_in_check;
+pub mod signed_in;
 pub mod webauthn;
 
 pub use super::paths::query_escape;
