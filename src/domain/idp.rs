@@ -373,14 +373,7 @@ impl IdpSettings {
             if let Some(u) = &s.slo_url {
                 url_field("saml.slo_url", u)?;
             }
-            let der = |c: &String| {
-                use base64::Engine;
-                let compact: String = c.chars().filter(|ch| !ch.is_whitespace()).collect();
-                base64::engine::general_purpose::STANDARD
-                    .decode(compact)
-                    .ok()
-                    .filter(|d| d.first() == Some(&0x30))
-            };
+            let der = |c: &String| cert_der(c).filter(|d| d.first() == Some(&0x30));
             if let Some(bad) = s
                 .signing_certs
                 .iter()
@@ -411,6 +404,16 @@ fn url_field(field: &'static str, value: &str) -> Result<(), InvalidInput> {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
         _ => Err(InvalidInput::new(field, "must be an http(s) URL")),
     }
+}
+
+/// A certificate as settings hold it (base64 DER, line breaks allowed) decoded; `None` when it
+/// is not base64.
+pub fn cert_der(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 /// Checks a provider slug: 1-40 lower-case letters, digits and `-`.

@@ -71,10 +71,11 @@ fn identity_row(idp: &IdentityProvider, person: &Person, user: UserId, now: i64)
     }
 }
 
+/// Audits a link: the provider as `(slug, kind)`.
 pub async fn audit_link(
     ctx: &Ctx,
     tenant: &Tenant,
-    idp: &IdentityProvider,
+    (slug, kind): (&str, crate::domain::idp::IdpKind),
     user: UserId,
     how: &str,
     origin: Origin,
@@ -88,7 +89,7 @@ pub async fn audit_link(
     )
     .origin(origin)
     .subject(format!("user:{user}"))
-    .details(serde_json::json!({ "idp": idp.slug, "kind": idp.kind.as_str() }));
+    .details(serde_json::json!({ "idp": slug, "kind": kind.as_str() }));
     storage::audit::record(&ctx.db, event).await;
 }
 
@@ -129,7 +130,15 @@ pub async fn resolve(
                 if !ctx.db.run(move |c| storage::idps::link(c, &row)).await? {
                     return Err(FederationError::AlreadyLinked);
                 }
-                audit_link(ctx, tenant, idp, *user, "account", origin.clone()).await;
+                audit_link(
+                    ctx,
+                    tenant,
+                    (&idp.slug, idp.kind),
+                    *user,
+                    "account",
+                    origin.clone(),
+                )
+                .await;
                 Ok(Resolved::User(Box::new(
                     load_user(ctx, tenant, *user).await?,
                 )))
@@ -155,7 +164,15 @@ pub async fn resolve(
                 if !ctx.db.run(move |c| storage::idps::link(c, &row)).await? {
                     return Err(FederationError::AlreadyLinked);
                 }
-                audit_link(ctx, tenant, idp, user.id, "trusted_email", origin.clone()).await;
+                audit_link(
+                    ctx,
+                    tenant,
+                    (&idp.slug, idp.kind),
+                    user.id,
+                    "trusted_email",
+                    origin.clone(),
+                )
+                .await;
                 Ok(Resolved::User(Box::new(user)))
             }
             _ => {
@@ -291,7 +308,15 @@ async fn create(
                 .subject(format!("user:{}", user.id))
                 .details(serde_json::json!({ "jit": idp.slug }));
                 storage::audit::record(&ctx.db, event).await;
-                audit_link(ctx, tenant, idp, user.id, "jit", Origin::default()).await;
+                audit_link(
+                    ctx,
+                    tenant,
+                    (&idp.slug, idp.kind),
+                    user.id,
+                    "jit",
+                    Origin::default(),
+                )
+                .await;
                 return Ok(user);
             }
             Ok(Err(winner)) => return load_user(ctx, tenant, winner).await,

@@ -24,16 +24,25 @@ fn link_key(token: &str) -> String {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ParkedLink {
     idp_id: String,
+    /// The provider as it was when the identity was parked (for the audit event).
+    idp_slug: String,
+    idp_kind: crate::domain::idp::IdpKind,
     subject: String,
     tenant_id: String,
     user_id: String,
     email: Option<String>,
 }
 
-pub(super) async fn park(ctx: &Ctx, identity: &IdentityRow) -> Result<String, FederationError> {
+pub(super) async fn park(
+    ctx: &Ctx,
+    idp: &crate::domain::idp::IdentityProvider,
+    identity: &IdentityRow,
+) -> Result<String, FederationError> {
     let token = crate::crypto::random::token();
     let parked = ParkedLink {
         idp_id: identity.idp_id.clone(),
+        idp_slug: idp.slug.clone(),
+        idp_kind: idp.kind,
         subject: identity.subject.clone(),
         tenant_id: identity.tenant_id.clone(),
         user_id: identity.user_id.clone(),
@@ -65,7 +74,7 @@ pub async fn complete_link(
     }
     let now = ctx.clock.unix();
     let row = IdentityRow {
-        idp_id: parked.idp_id.clone(),
+        idp_id: parked.idp_id,
         subject: parked.subject,
         tenant_id: parked.tenant_id,
         user_id: parked.user_id,
@@ -76,10 +85,15 @@ pub async fn complete_link(
     if !ctx.db.run(move |c| storage::idps::link(c, &row)).await? {
         return Ok(false);
     }
-    let idps = super::offered(ctx, tenant).await.unwrap_or_default();
-    if let Some(idp) = idps.iter().find(|i| i.id.to_string() == parked.idp_id) {
-        identity::audit_link(ctx, tenant, idp, user.id, "proven", origin).await;
-    }
+    identity::audit_link(
+        ctx,
+        tenant,
+        (&parked.idp_slug, parked.idp_kind),
+        user.id,
+        "proven",
+        origin,
+    )
+    .await;
     Ok(true)
 }
 

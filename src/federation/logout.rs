@@ -134,12 +134,7 @@ pub async fn backchannel(
     token: &str,
     origin: Origin,
 ) -> Result<usize, FederationError> {
-    let (t, s) = (tenant.id, slug.to_owned());
-    let stored = ctx
-        .db
-        .run(move |c| storage::idps::find_by_slug(c, t, &s))
-        .await?
-        .ok_or(FederationError::UnknownProvider)?;
+    let stored = super::any_provider(ctx, tenant, slug).await?;
     let idp = &stored.idp;
     let (sub, sid) = verify(ctx, idp, token).await?;
     let ended = match &sub {

@@ -68,17 +68,13 @@ pub fn default_of(providers: &[IdentityProvider]) -> Option<&IdentityProvider> {
     providers.iter().find(|p| p.enabled && p.settings.default)
 }
 
+/// An enabled provider by slug (every sign-in).
 async fn provider(
     ctx: &Ctx,
     tenant: &Tenant,
     slug: &str,
 ) -> Result<storage::idps::StoredIdp, FederationError> {
-    let (t, s) = (tenant.id, slug.to_owned());
-    let stored = ctx
-        .db
-        .run(move |c| storage::idps::find_by_slug(c, t, &s))
-        .await?
-        .ok_or(FederationError::UnknownProvider)?;
+    let stored = any_provider(ctx, tenant, slug).await?;
     if !stored.idp.enabled {
         return Err(FederationError::Disabled);
     }
@@ -357,7 +353,7 @@ pub async fn land(
     let user = match resolved {
         Resolved::User(user) => user,
         Resolved::NeedsProof { user, identity } => {
-            let token = link::park(ctx, &identity).await?;
+            let token = link::park(ctx, idp, &identity).await?;
             return Ok(Landing::NeedsProof {
                 token,
                 username: user.username.clone(),

@@ -19,7 +19,7 @@ use super::saml::{self, IdpTrust, SamlError, SpEndpoint};
 use super::{Arrival, Begun, FederationError, Landing};
 use crate::context::Ctx;
 use crate::crypto::sha256_hex;
-use crate::domain::idp::{IdentityProvider, SamlSettings};
+use crate::domain::idp::{IdentityProvider, SamlSettings, cert_der};
 use crate::domain::tenant::Tenant;
 use crate::storage::idps::StoredIdp;
 
@@ -73,14 +73,7 @@ pub(super) fn signer(key: Option<&[u8]>) -> Result<Option<saml::SpSigningKey>, F
 pub fn trust(s: &SamlSettings) -> IdpTrust {
     IdpTrust {
         entity_id: s.entity_id.clone(),
-        signing_certs: s
-            .signing_certs
-            .iter()
-            .filter_map(|c| {
-                let compact: String = c.chars().filter(|ch| !ch.is_whitespace()).collect();
-                STANDARD.decode(compact).ok()
-            })
-            .collect(),
+        signing_certs: s.signing_certs.iter().filter_map(|c| cert_der(c)).collect(),
         allow_sha1: s.allow_sha1,
     }
 }
@@ -306,15 +299,7 @@ pub fn metadata(ctx: &Ctx, tenant: &Tenant, stored: &StoredIdp) -> Result<String
     let idp = &stored.idp;
     let s = settings(idp)?;
     let slo = slo_url(ctx, tenant, idp);
-    let certs: Vec<Vec<u8>> = s
-        .sp_certs
-        .iter()
-        .filter_map(|c| {
-            STANDARD
-                .decode(c.split_whitespace().collect::<String>())
-                .ok()
-        })
-        .collect();
+    let certs: Vec<Vec<u8>> = s.sp_certs.iter().filter_map(|c| cert_der(c)).collect();
     let key = sp_key(ctx, stored);
     let signing = signer(key.as_deref())?;
     Ok(saml::sp_metadata(

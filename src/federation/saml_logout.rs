@@ -116,13 +116,10 @@ pub async fn logout_redirect(
     let Some(via) = &session.via else {
         return Ok(None);
     };
-    let (t, slug) = (tenant.id, via.idp.clone());
-    let Some(stored) = ctx
-        .db
-        .run(move |c| crate::storage::idps::find_by_slug(c, t, &slug))
-        .await?
-    else {
-        return Ok(None);
+    let stored = match super::any_provider(ctx, tenant, &via.idp).await {
+        Ok(stored) => stored,
+        Err(FederationError::UnknownProvider) => return Ok(None),
+        Err(e) => return Err(e),
     };
     let Some(slo) = stored
         .idp
