@@ -393,3 +393,29 @@ async fn signing_out_upstream_ends_the_federated_session_here() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_burst_of_one_answer_signs_in_exactly_once() {
+    let pair = pair(|_| {}).await;
+    let b = Browser::new(&pair.down.base);
+    let res = b.get(START).await;
+    let url =
+        super::upstream_to_callback_url(&b, &pair, &location(&res), ("alice", PASSWORD)).await;
+    let statuses = futures_util::future::join_all(
+        (0..8).map(|_| async { b.client.get(&url).send().await.unwrap().status() }),
+    )
+    .await;
+    let signed_in = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(signed_in, 1, "{statuses:?}");
+    let refused = pair
+        .down
+        .audit("default")
+        .await
+        .into_iter()
+        .filter(|e| e.action == "federated_sign_in_failed" && e.outcome == "state_mismatch")
+        .count();
+    assert_eq!(refused, 7);
+}

@@ -926,3 +926,22 @@ async fn signing_out_here_sends_the_browser_on_to_the_idps_single_logout() {
         .await;
     assert_eq!(location(&res), "/t/default/signed-out");
 }
+
+#[tokio::test]
+async fn a_burst_of_one_response_is_accepted_exactly_once() {
+    let app = corpus_app("corp", |_| {}).await;
+    let b = Browser::new(&app.base);
+    let (relay, request_id) = started(&b, "corp").await;
+    let corpus = Corpus::make(&app, "corp", &request_id);
+    let response = corpus.encoded("valid_both_signed");
+    let statuses = futures_util::future::join_all(
+        (0..8).map(|_| async { post_acs(&app, "corp", &response, &relay).await.status() }),
+    )
+    .await;
+    let accepted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(accepted, 1, "{statuses:?}");
+    assert_refused(&app, "replayed", 7).await;
+}
