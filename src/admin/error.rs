@@ -21,6 +21,15 @@ pub enum AdminError {
     Conflict(&'static str),
     #[error("{0} not found")]
     NotFound(String),
+    /// The record changed since the caller read it (a stale `If-Match`, or another write won).
+    #[error("the record changed since it was read; read it again")]
+    Stale,
+    /// The caller's role or key does not hold the permission (named).
+    #[error("this needs the {0} permission")]
+    Forbidden(crate::domain::admin::Permission),
+    /// A rule of administration refused the change (e.g. removing the last tenant admin).
+    #[error("{0}")]
+    Refused(&'static str),
     #[error(transparent)]
     Hashing(#[from] HashError),
     #[error(transparent)]
@@ -44,6 +53,7 @@ impl From<StorageError> for AdminError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Conflict(what) => AdminError::Conflict(what),
+            StorageError::Stale => AdminError::Stale,
             other => AdminError::Storage(other),
         }
     }

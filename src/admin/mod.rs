@@ -1,11 +1,14 @@
-//! Administrative use cases shared by the command line, the seed file and (later) the admin UI
-//! and REST API. Every write emits an audit event.
+//! Administrative use cases shared by the command line, the seed file, the management UI and
+//! the admin REST API. Every write emits an audit event; who may do what is `authz`.
 
 pub mod access;
+pub mod api_keys;
+pub mod authz;
 pub mod clients;
 pub mod error;
 pub mod idps;
 pub mod keys;
+pub mod roles;
 pub mod seed;
 pub mod sessions;
 pub mod setup;

@@ -4,10 +4,11 @@
 
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, random, sha256_hex};
+use crate::domain::admin::Role;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
-use crate::domain::user::{AdminRole, Email, User, Username};
+use crate::domain::user::{Email, User, Username};
 use crate::storage;
 
 use super::{AdminError, users};
@@ -108,7 +109,7 @@ pub async fn complete(
             email_verified: false,
             display_name: None,
             password: Some(password),
-            admin_role: Some(AdminRole::ReadWrite),
+            admin_role: Some(Role::TenantAdmin),
             enabled: true,
         },
         Actor::Anonymous,

@@ -1,11 +1,12 @@
 //! Creating users, setting passwords, enabling and disabling accounts, listing.
 
 use crate::context::Ctx;
+use crate::domain::admin::Role;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::ids::UserId;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::Tenant;
-use crate::domain::user::{AdminRole, Email, LoginIdentifier, User, Username, normalize};
+use crate::domain::user::{Email, LoginIdentifier, User, Username, normalize};
 use crate::lifecycle::EndReason;
 use crate::storage::{self, users::UserWithHash};
 
@@ -22,7 +23,7 @@ pub struct NewUser {
     pub display_name: Option<String>,
     /// Without a password the user cannot sign in with one (e.g. federated users later).
     pub password: Option<Secret<String>>,
-    pub admin_role: Option<AdminRole>,
+    pub admin_role: Option<Role>,
     pub enabled: bool,
 }
 
@@ -102,6 +103,7 @@ pub async fn create(
         admin_role: input.admin_role,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let row = user.clone();
     ctx.db
@@ -302,7 +304,7 @@ pub async fn update_profile(
     email: Option<&str>,
     email_verified: Option<bool>,
     display_name: Option<&str>,
-    admin_role: Option<AdminRole>,
+    admin_role: Option<Role>,
     actor: Actor,
 ) -> Result<bool, AdminError> {
     let email = email.map(str::trim).filter(|e| !e.is_empty());

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::domain::user::AdminRole;
+use crate::domain::admin::Role;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,7 +115,7 @@ pub enum UserCommand {
         display_name: Option<String>,
         /// Make the user an administrator of the tenant.
         #[arg(long, value_name = "ROLE", value_parser = parse_role)]
-        admin: Option<AdminRole>,
+        admin: Option<Role>,
         /// Read the password from standard input (first line).
         #[arg(long, conflicts_with = "no_password")]
         password_stdin: bool,
@@ -173,8 +173,8 @@ pub enum UserCommand {
     },
 }
 
-fn parse_role(raw: &str) -> Result<AdminRole, String> {
-    AdminRole::parse(raw).map_err(|e| e.message)
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).map_err(|e| e.message)
 }
 
 /// Entry point of the `watchword` binary.

@@ -101,6 +101,12 @@ pub enum AuditAction {
     IdentityLinked,
     /// A user or operator removed a linked identity.
     IdentityUnlinked,
+    /// An administrator's role was given, changed or taken away (details: before and after).
+    RoleChanged,
+    /// An admin API key was created (details: its name and permissions, never the secret).
+    ApiKeyCreated,
+    /// An admin API key was revoked.
+    ApiKeyRevoked,
     /// The upstream provider ended a user's sessions (OIDC back-channel logout, SAML single
     /// logout; details: how many sessions ended).
     UpstreamLogout,
@@ -159,6 +165,9 @@ impl AuditAction {
             AuditAction::IdentityLinked => "identity_linked",
             AuditAction::IdentityUnlinked => "identity_unlinked",
             AuditAction::UpstreamLogout => "upstream_logout",
+            AuditAction::RoleChanged => "role_changed",
+            AuditAction::ApiKeyCreated => "api_key_created",
+            AuditAction::ApiKeyRevoked => "api_key_revoked",
         }
     }
 }
@@ -176,6 +185,10 @@ pub enum Actor {
     Seed,
     /// Watchword itself (timeouts, sweeps).
     System,
+    /// An admin API key, by id.
+    ApiKey(String),
+    /// A client acting with an admin-scoped access token (client credentials), by client id.
+    Client(String),
 }
 
 impl Actor {
@@ -186,6 +199,8 @@ impl Actor {
             Actor::Cli => "cli".into(),
             Actor::Seed => "seed".into(),
             Actor::System => "system".into(),
+            Actor::ApiKey(id) => format!("api_key:{id}"),
+            Actor::Client(id) => format!("client:{id}"),
         }
     }
 }

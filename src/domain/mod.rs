@@ -1,5 +1,6 @@
 //! Types and rules of the identity domain. Imports no framework: no actix, diesel, redis or askama.
 
+pub mod admin;
 pub mod audit;
 pub mod claims;
 pub mod client;

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+use super::admin::Role;
 use super::ids::{TenantId, UserId};
 
 /// A username as typed, plus its normalized form (lower-case) that makes it unique per tenant.
@@ -121,34 +121,6 @@ pub fn normalize(raw: &str) -> String {
     raw.to_lowercase()
 }
 
-/// Administrative rights of a user over their tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AdminRole {
-    ReadOnly,
-    ReadWrite,
-}
-
-impl AdminRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminRole::ReadOnly => "read-only",
-            AdminRole::ReadWrite => "read-write",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        match raw {
-            "read-only" => Ok(AdminRole::ReadOnly),
-            "read-write" => Ok(AdminRole::ReadWrite),
-            _ => Err(InvalidInput::new(
-                "admin",
-                "must be \"read-only\" or \"read-write\"",
-            )),
-        }
-    }
-}
-
 /// A user as the rest of the application sees it. The password hash is not part of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct User {
@@ -161,9 +133,12 @@ pub struct User {
     pub email_verified: bool,
     pub display_name: Option<String>,
     pub enabled: bool,
-    pub admin_role: Option<AdminRole>,
+    pub admin_role: Option<Role>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change of the profile: the admin API's `ETag`, and the condition of
+    /// every profile write (a write based on an older read is refused, not lost).
+    pub version: i64,
 }
 
 impl User {

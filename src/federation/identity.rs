@@ -289,6 +289,7 @@ async fn create(
             admin_role: None,
             created_at: ctx.clock.now(),
             updated_at: ctx.clock.now(),
+            version: 1,
         };
         let row = identity_row(idp, person, user.id, now);
         let u = user.clone();

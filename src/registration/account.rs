@@ -45,6 +45,7 @@ fn new_user(ctx: &Ctx, tenant: &Tenant, username: &str, email: &str) -> User {
         admin_role: None,
         created_at: now,
         updated_at: now,
+        version: 1,
     }
 }
 

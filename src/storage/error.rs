@@ -16,6 +16,9 @@ pub enum StorageError {
     Conflict(&'static str),
     #[error("not found")]
     NotFound,
+    /// A conditional update found the row changed since it was read (its version moved on).
+    #[error("changed since it was read")]
+    Stale,
     /// A schema migration failed to apply.
     #[error("database migration failed: {0}")]
     Migration(String),

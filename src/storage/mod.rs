@@ -85,7 +85,9 @@
 //!   30 s. Writes made by this process remove the entry at once;
 //!   writes by other processes (replicas, the CLI) are seen when the entry expires.
 
+pub mod api_keys;
 pub mod audit;
+pub mod audit_query;
 pub mod clients;
 mod conn;
 pub mod consents;

@@ -28,6 +28,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         email_verified -> Bool,
+        version -> BigInt,
     }
 }
 
@@ -71,6 +72,7 @@ diesel::table! {
         settings -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 
@@ -292,3 +294,18 @@ diesel::table! {
 
 diesel::joinable!(federated_identities -> identity_providers (idp_id));
 diesel::allow_tables_to_appear_in_same_query!(identity_providers, federated_identities);
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        secret_digest -> Text,
+        permissions -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}

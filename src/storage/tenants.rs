@@ -100,3 +100,14 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Tenant>, StorageError> {
         .map(TenantRow::into_domain)
         .collect()
 }
+
+/// Takes the tenant row's write lock for the rest of the transaction (a row lock on PostgreSQL;
+/// on SQLite the write transaction already holds the database's one write lock), so checks
+/// across a tenant's rows ("the last tenant admin") and the write after them are one step.
+pub fn lock(conn: &mut DbConn, tenant: TenantId) -> Result<(), StorageError> {
+    let id = tenant.to_string();
+    diesel::update(tenants::table.find(&id))
+        .set(tenants::id.eq(&id))
+        .execute(conn)?;
+    Ok(())
+}

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use super::schema::users;
 use super::{DbConn, StorageError};
 use crate::clock::from_unix;
+use crate::domain::admin::Role;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::user::{AdminRole, LoginIdentifier, User, normalize};
+use crate::domain::user::{LoginIdentifier, User, normalize};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
@@ -25,6 +26,7 @@ struct UserRow {
     password_changed_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 /// A user with the stored password hash (a PHC string), for verification.
@@ -51,7 +53,7 @@ impl UserRow {
             admin_role: self
                 .admin_role
                 .as_deref()
-                .map(AdminRole::parse)
+                .map(Role::parse)
                 .transpose()
                 .map_err(|_| corrupt("admin_role"))?,
             username: self.username,
@@ -61,6 +63,7 @@ impl UserRow {
             enabled: self.enabled,
             created_at: from_unix(self.created_at),
             updated_at: from_unix(self.updated_at),
+            version: self.version,
         };
         Ok(UserWithHash {
             user,
@@ -84,6 +87,7 @@ impl UserRow {
             password_changed_at: changed_at,
             created_at: user.created_at.timestamp(),
             updated_at: user.updated_at.timestamp(),
+            version: user.version,
         }
     }
 }
@@ -101,23 +105,37 @@ pub fn insert(
 }
 
 /// Writes username, e-mail (and whether it is verified), display name, enabled flag and admin
-/// role (not the password).
+/// role (not the password), if the row is still at `user.version` (what the caller read); the
+/// version moves on. A row changed meanwhile is `Stale`, not overwritten.
 pub fn update_profile(conn: &mut DbConn, user: &User) -> Result<(), StorageError> {
-    let n = diesel::update(users::table.find(user.id.to_string()))
-        .set((
-            users::username.eq(&user.username),
-            users::username_normalized.eq(normalize(&user.username)),
-            users::email.eq(&user.email),
-            users::email_normalized.eq(user.email.as_deref().map(normalize)),
-            users::email_verified.eq(user.email_verified),
-            users::display_name.eq(&user.display_name),
-            users::enabled.eq(user.enabled),
-            users::admin_role.eq(user.admin_role.map(|r| r.as_str())),
-            users::updated_at.eq(user.updated_at.timestamp()),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        users::table
+            .find(user.id.to_string())
+            .filter(users::version.eq(user.version)),
+    )
+    .set((
+        users::username.eq(&user.username),
+        users::username_normalized.eq(normalize(&user.username)),
+        users::email.eq(&user.email),
+        users::email_normalized.eq(user.email.as_deref().map(normalize)),
+        users::email_verified.eq(user.email_verified),
+        users::display_name.eq(&user.display_name),
+        users::enabled.eq(user.enabled),
+        users::admin_role.eq(user.admin_role.map(|r| r.as_str())),
+        users::updated_at.eq(user.updated_at.timestamp()),
+        users::version.eq(users::version + 1),
+    ))
+    .execute(conn)?;
     if n == 0 {
-        return Err(StorageError::NotFound);
+        let exists: i64 = users::table
+            .find(user.id.to_string())
+            .count()
+            .get_result(conn)?;
+        return Err(if exists == 0 {
+            StorageError::NotFound
+        } else {
+            StorageError::Stale
+        });
     }
     Ok(())
 }
@@ -220,6 +238,69 @@ pub fn list(conn: &mut DbConn, tenant: TenantId) -> Result<Vec<User>, StorageErr
         .collect()
 }
 
+/// Enabled tenant and instance admins of the tenant other than `except` (for "never remove the
+/// last tenant admin"; call it after `tenants::lock` in the same transaction).
+pub fn tenant_admins_besides(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    except: UserId,
+) -> Result<i64, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .filter(users::id.ne(except.to_string()))
+        .filter(users::enabled.eq(true))
+        .filter(
+            users::admin_role.eq_any([Role::TenantAdmin.as_str(), Role::InstanceAdmin.as_str()]),
+        )
+        .count()
+        .get_result(conn)?)
+}
+
+/// One page of a tenant's users in username order: after the username `after` (keyset), those
+/// whose username (or, for a prefix with `@`, e-mail address) starts with `prefix` (normalized),
+/// at most `limit`. Both walk a unique index; no count, no offset.
+pub fn page(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    prefix: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, StorageError> {
+    let mut q = users::table
+        .filter(users::tenant_id.eq(tenant.to_string()))
+        .into_boxed();
+    let by_email = prefix.is_some_and(|p| p.contains('@'));
+    if let Some(p) = prefix.map(normalize).filter(|p| !p.is_empty()) {
+        // Everything that starts with `p` sorts between `p` and `p` followed by the highest
+        // character (byte order: SQLite's BINARY, PostgreSQL's C collation).
+        let upper = format!("{p}\u{10FFFF}");
+        q = if by_email {
+            q.filter(users::email_normalized.ge(p.clone()))
+                .filter(users::email_normalized.lt(upper))
+        } else {
+            q.filter(users::username_normalized.ge(p.clone()))
+                .filter(users::username_normalized.lt(upper))
+        };
+    }
+    if by_email {
+        if let Some(a) = after {
+            q = q.filter(users::email_normalized.gt(a.to_owned()));
+        }
+        q = q.order(users::email_normalized.asc());
+    } else {
+        if let Some(a) = after {
+            q = q.filter(users::username_normalized.gt(a.to_owned()));
+        }
+        q = q.order(users::username_normalized.asc());
+    }
+    q.limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| r.into_domain().map(|u| u.user))
+        .collect()
+}
+
 pub fn count_admins(conn: &mut DbConn, tenant: TenantId) -> Result<i64, StorageError> {
     Ok(users::table
         .filter(users::tenant_id.eq(tenant.to_string()))
@@ -240,7 +321,11 @@ pub fn set_email_verified(
             .find(id.to_string())
             .filter(users::email_normalized.eq(normalize(address))),
     )
-    .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+    .set((
+        users::email_verified.eq(true),
+        users::updated_at.eq(now),
+        users::version.eq(users::version + 1),
+    ))
     .execute(conn)?
         == 1)
 }
@@ -279,6 +364,7 @@ pub fn replace_email(
         users::email_normalized.eq(normalize(new)),
         users::email_verified.eq(true),
         users::updated_at.eq(now),
+        users::version.eq(users::version + 1),
     );
     let row = users::table.find(id.to_string());
     let n = match previous {

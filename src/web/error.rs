@@ -257,6 +257,16 @@ impl From<AdminError> for PageError {
             AdminError::Store(s) => s.into(),
             AdminError::Hashing(crate::crypto::password::HashError::Busy) => Self::busy(),
             AdminError::NotFound(_) => Self::not_found(),
+            AdminError::Forbidden(p) => Self::new(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                format!("Your role does not allow this: it needs the {p} permission."),
+            ),
+            AdminError::Stale => Self::new(
+                StatusCode::CONFLICT,
+                "Changed meanwhile",
+                "Someone changed this record after you opened it. Open it again and repeat your change.",
+            ),
             AdminError::Hashing(h) => Self::internal(h.to_string()),
             AdminError::Signing(e) => Self::internal(e.to_string()),
             other => Self::bad_request(other.to_string()),

@@ -47,6 +47,7 @@
 //! authorization endpoint either an error page (`AuthorizeError::Page`) or a redirect to the
 //! verified redirect URI (`AuthorizeError::Redirect`).
 
+pub mod admin_api;
 pub mod caller;
 pub mod control;
 pub mod cookies;

@@ -57,6 +57,11 @@ fn path_config() -> web::PathConfig {
 }
 
 pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(super::admin_api::scope());
+    cfg.route(
+        "/t/{tenant}/admin/api/openapi.json",
+        web::get().to(super::admin_api::openapi_json),
+    );
     cfg.app_data(path_config())
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

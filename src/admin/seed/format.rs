@@ -6,13 +6,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::AdminError;
+use crate::domain::admin::Role;
 use crate::domain::client::{
     Client, ClientAuthMethod, ClientKind, ClientSettings, GrantType, Lifetimes,
 };
 use crate::domain::keys::SigningAlg;
 use crate::domain::secret::Secret;
 use crate::domain::tenant::{Tenant, TenantPolicy};
-use crate::domain::user::AdminRole;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,25 +170,36 @@ pub struct SeedUser {
     /// Or an Argon2id PHC string, e.g. exported from another system.
     pub password_hash: Option<String>,
     pub enabled: Option<bool>,
-    /// `read-only`, `read-write`, or `none` to remove administrative rights.
+    /// A role (see [`AdminSetting`]), or `none` to remove administrative rights.
     pub admin: Option<AdminSetting>,
 }
 
-/// The `admin` field of a seeded user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// The `admin` field of a seeded user: a role (`tenant_admin`, `tenant_viewer`, `user_manager`,
+/// `auditor`, `instance_admin`, or the earlier `read-write` / `read-only`), or `none` to remove
+/// administrative rights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminSetting {
     None,
-    ReadOnly,
-    ReadWrite,
+    Role(Role),
+}
+
+impl<'de> Deserialize<'de> for AdminSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        if raw == "none" {
+            return Ok(AdminSetting::None);
+        }
+        Role::parse(&raw)
+            .map(AdminSetting::Role)
+            .map_err(|e| serde::de::Error::custom(e.message))
+    }
 }
 
 impl AdminSetting {
-    pub(super) fn role(self) -> Option<AdminRole> {
+    pub(super) fn role(self) -> Option<Role> {
         match self {
             AdminSetting::None => None,
-            AdminSetting::ReadOnly => Some(AdminRole::ReadOnly),
-            AdminSetting::ReadWrite => Some(AdminRole::ReadWrite),
+            AdminSetting::Role(r) => Some(r),
         }
     }
 }

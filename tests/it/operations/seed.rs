@@ -291,7 +291,7 @@ async fn a_seed_can_grant_and_remove_admin_rights() {
     };
     assert_eq!(
         role(&app).await,
-        Some(watchword::domain::user::AdminRole::ReadOnly)
+        Some(watchword::domain::admin::Role::TenantViewer)
     );
     std::fs::write(&path, seed("none")).unwrap();
     app.app.seed(&path).await.unwrap();

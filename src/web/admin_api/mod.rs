@@ -1,0 +1,195 @@
+//! The admin REST API (`/t/{tenant}/admin/api/v1/…`, JSON): its route table, request limits and
+//! error handlers (RFC 9457 problems, never actix's plain-text errors), and the OpenAPI 3.1
+//! document generated from the handlers' annotations (utoipa), served per tenant at
+//! `/t/{tenant}/admin/api/openapi.json`. Each handler asks for the one permission it needs
+//! (`auth::ApiCaller::require`); the document lists it as the operation's security scope.
+
+pub mod api_keys;
+pub mod auth;
+pub mod etag;
+pub mod events;
+pub mod me;
+pub mod paging;
+pub mod problem;
+pub mod users;
+
+use std::sync::OnceLock;
+
+use actix_web::error::{InternalError, JsonPayloadError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_actix_web::{AppExt, scope::Scope};
+
+use problem::Problem;
+
+/// The most a request body may hold.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Where the API lives; `{tenant}` is the tenant's slug.
+pub const PREFIX: &str = "/t/{tenant}/admin/api/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Watchword admin API",
+        version = "1",
+        description = "Manage a tenant's users, sessions, API keys and audit log. Authenticate \
+                       with an API key or an access token from client credentials carrying \
+                       admin scopes (`admin:users:read`, …), as `Authorization: Bearer …`. \
+                       Errors are RFC 9457 problem details; lists are keyset-paged \
+                       (`limit`, `after`); updates need `If-Match`."
+    ),
+    modifiers(&Bearer),
+    components(schemas(problem::ProblemBody))
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let problem = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            Problem::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("the body may hold at most {MAX_BODY_BYTES} bytes"),
+            )
+        }
+        JsonPayloadError::ContentType => Problem::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            let message = e.to_string();
+            let field = message
+                .split('`')
+                .nth(1)
+                .filter(|_| message.contains("field"))
+                .unwrap_or("body")
+                .to_owned();
+            Problem::invalid(field, message)
+        }
+        other => Problem::bad_request(other.to_string()),
+    };
+    InternalError::from_response(err, problem.error_response()).into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let message = err.to_string();
+    let field = message.split('`').nth(1).unwrap_or("query").to_owned();
+    InternalError::from_response(err, Problem::invalid(field, message).error_response()).into()
+}
+
+fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    InternalError::from_response(err, Problem::not_found("resource").error_response()).into()
+}
+
+async fn no_route() -> Result<HttpResponse, Problem> {
+    Err(Problem::not_found("route"))
+}
+
+/// The API's routes (and, through utoipa-actix-web, its OpenAPI paths).
+pub fn scope() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope(PREFIX)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_BODY_BYTES)
+                .error_handler(json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .service(me::me)
+        .service(users::list)
+        .service(users::create)
+        .service(users::read)
+        .service(users::update)
+        .service(users::disable)
+        .service(users::enable)
+        .service(users::set_password)
+        .service(users::reset_mfa)
+        .service(users::sessions)
+        .service(users::end_sessions)
+        .service(users::set_role)
+        .service(api_keys::list)
+        .service(api_keys::create)
+        .service(api_keys::revoke)
+        .service(events::audit)
+        .service(events::export)
+        .service(events::events)
+        .default_service(web::to(no_route))
+}
+
+/// The OpenAPI document with `{tenant}` in every path, built once from the route table.
+pub fn document() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let (_, api) = actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .service(scope())
+            .split_for_parts();
+        serde_json::to_value(&api).unwrap_or_default()
+    })
+}
+
+/// The document for one tenant: paths relative to `servers[0]` (`/t/<slug>/admin/api/v1`),
+/// without the tenant parameter, so generated clients and fuzzers need no tenant argument.
+pub fn document_for(slug: &str) -> serde_json::Value {
+    let mut doc = document().clone();
+    let base = PREFIX.replace("{tenant}", slug);
+    doc["servers"] = serde_json::json!([{ "url": base }]);
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        let taken = std::mem::take(paths);
+        for (path, mut item) in taken {
+            if let Some(ops) = item.as_object_mut() {
+                for op in ops.values_mut() {
+                    if let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+                        params.retain(|p| !(p["name"] == "tenant" && p["in"] == "path"));
+                    }
+                }
+            }
+            let relative = path.strip_prefix(PREFIX).unwrap_or(&path).to_owned();
+            paths.insert(relative, item);
+        }
+    }
+    doc
+}
+
+/// `GET /t/{tenant}/admin/api/openapi.json` (public, like any API description; the tenant must
+/// exist).
+pub async fn openapi_json(
+    state: web::Data<crate::web::state::AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let slug = path.into_inner();
+    if crate::domain::tenant::TenantSlug::parse(&slug).is_err()
+        || crate::admin::tenants::find(&state.ctx, &slug)
+            .await?
+            .is_none()
+    {
+        return Err(Problem::not_found("tenant"));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(document_for(&slug)))
+}
