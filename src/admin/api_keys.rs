@@ -206,28 +206,44 @@ pub async fn revoke(ctx: &Ctx, tenant: &Tenant, by: &Admin, id: &str) -> Result<
         })
 }
 
+/// What a presented key turned out to be.
+pub(super) enum Presented {
+    Live(ApiKey),
+    /// A key of another tenant (answered "not found", like the tenant itself).
+    OtherTenant,
+    Invalid,
+}
+
 /// The live key of `tenant` a credential names, if the secret matches; records its use.
 pub(super) async fn authenticate(
     ctx: &Ctx,
     tenant: &Tenant,
     credential: &str,
-) -> Result<Option<ApiKey>, AdminError> {
+) -> Result<Presented, AdminError> {
     let Some((id, _)) = credential
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.split_once('.'))
     else {
-        return Ok(None);
+        return Ok(Presented::Invalid);
     };
     if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) || credential.len() > 200 {
-        return Ok(None);
+        return Ok(Presented::Invalid);
     }
     let (tenant_id, key_id) = (tenant.id, id.to_owned());
-    let Some(row) = ctx
+    let (row, elsewhere) = ctx
         .db
-        .run(move |c| storage::api_keys::find(c, tenant_id, &key_id))
-        .await?
-    else {
-        return Ok(None);
+        .run(move |c| {
+            let row = storage::api_keys::find(c, tenant_id, &key_id)?;
+            let elsewhere = row.is_none() && storage::api_keys::tenant_of(c, &key_id)?.is_some();
+            Ok((row, elsewhere))
+        })
+        .await?;
+    let Some(row) = row else {
+        return Ok(if elsewhere {
+            Presented::OtherTenant
+        } else {
+            Presented::Invalid
+        });
     };
     let now = ctx.clock.unix();
     let digest = sha256_hex(credential.as_bytes());
@@ -235,7 +251,7 @@ pub(super) async fn authenticate(
         || row.revoked_at.is_some()
         || row.expires_at.is_some_and(|e| e <= now)
     {
-        return Ok(None);
+        return Ok(Presented::Invalid);
     }
     if row.last_used_at.is_none_or(|t| t < now - 60) {
         let id = row.id.clone();
@@ -247,5 +263,5 @@ pub(super) async fn authenticate(
             tracing::warn!(error = %e, "could not record an API key's use");
         }
     }
-    ApiKey::from_row(row).map(Some)
+    ApiKey::from_row(row).map(Presented::Live)
 }

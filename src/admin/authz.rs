@@ -149,36 +149,57 @@ impl Admin {
     }
 }
 
+/// What a presented admin credential is at a tenant's address.
+pub enum Authenticated {
+    Admin(Admin),
+    /// A live-looking credential of another tenant: answered like an unknown tenant (404), so
+    /// an administrator of one tenant learns nothing about another.
+    OtherTenant,
+    /// Missing, malformed, unknown, expired or revoked (401).
+    Invalid,
+}
+
 /// The administrator behind a presented credential for the admin API of `tenant`: an API key
 /// (`wwk_…`) of that tenant, or an access token this tenant issued by client credentials with
-/// admin scopes. `None`: not a valid, live credential of this tenant.
+/// admin scopes.
 pub async fn authenticate(
     ctx: &Ctx,
     tenant: &Tenant,
     credential: &str,
     origin: Origin,
-) -> Result<Option<Admin>, AdminError> {
+) -> Result<Authenticated, AdminError> {
+    use super::api_keys::Presented;
     if credential.starts_with(super::api_keys::PREFIX) {
-        return Ok(super::api_keys::authenticate(ctx, tenant, credential)
-            .await?
-            .map(|key| Admin {
-                caller: Caller::ApiKey {
-                    id: key.id,
-                    name: key.name,
-                    permissions: key.permissions,
-                },
-                home: tenant.id,
-                origin,
-            }));
+        return Ok(
+            match super::api_keys::authenticate(ctx, tenant, credential).await? {
+                Presented::Live(key) => Authenticated::Admin(Admin {
+                    caller: Caller::ApiKey {
+                        id: key.id,
+                        name: key.name,
+                        permissions: key.permissions,
+                    },
+                    home: tenant.id,
+                    origin,
+                }),
+                Presented::OtherTenant => Authenticated::OtherTenant,
+                Presented::Invalid => Authenticated::Invalid,
+            },
+        );
     }
-    let Ok(claims) =
-        crate::oauth::tokens::verify_access_token_cached(ctx, tenant, credential).await
-    else {
-        return Ok(None);
-    };
+    let claims =
+        match crate::oauth::tokens::verify_access_token_cached(ctx, tenant, credential).await {
+            Ok(claims) => claims,
+            Err(_) => {
+                return Ok(if issued_by_another_tenant(ctx, tenant, credential) {
+                    Authenticated::OtherTenant
+                } else {
+                    Authenticated::Invalid
+                });
+            }
+        };
     // Only a client acting for itself: a user's token never carries admin rights.
     if claims.sub != claims.client_id || claims.sid.is_some() || claims.gid.is_some() {
-        return Ok(None);
+        return Ok(Authenticated::Invalid);
     }
     let live = crate::oauth::revocation::access_token_live(ctx, tenant, &claims)
         .await
@@ -186,10 +207,10 @@ pub async fn authenticate(
             AdminError::Storage(crate::storage::StorageError::Unavailable(e.to_string()))
         })?;
     if !live {
-        return Ok(None);
+        return Ok(Authenticated::Invalid);
     }
     let permissions = Permissions::from_scopes(claims.scope.split(' '));
-    Ok(Some(Admin {
+    Ok(Authenticated::Admin(Admin {
         caller: Caller::Client {
             client_id: claims.client_id,
             permissions,
@@ -197,6 +218,28 @@ pub async fn authenticate(
         home: tenant.id,
         origin,
     }))
+}
+
+/// Does an (unverified) token name another tenant of this server as its issuer? Only decides
+/// between 404 and 401; nothing is granted on it.
+fn issued_by_another_tenant(ctx: &Ctx, tenant: &Tenant, token: &str) -> bool {
+    let Some(payload) = token.split('.').nth(1).filter(|p| p.len() <= 8192) else {
+        return false;
+    };
+    let Ok(bytes) =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+    else {
+        return false;
+    };
+    let Some(iss) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("iss").and_then(|i| i.as_str()).map(str::to_owned))
+    else {
+        return false;
+    };
+    let ours = crate::oauth::issuer(ctx, tenant);
+    let base = format!("{}/t/", ctx.config.public_origin());
+    iss != ours && iss.starts_with(&base)
 }
 
 #[cfg(test)]

@@ -43,6 +43,16 @@ pub fn find(
         .optional()?)
 }
 
+/// The tenant a key id belongs to, whichever it is (to answer a key used at another tenant's
+/// address with "not found").
+pub fn tenant_of(conn: &mut DbConn, id: &str) -> Result<Option<String>, StorageError> {
+    Ok(api_keys::table
+        .filter(api_keys::id.eq(id))
+        .select(api_keys::tenant_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// A tenant's keys, newest first, after the key `after` (keyset), at most `limit`.
 pub fn page(
     conn: &mut DbConn,

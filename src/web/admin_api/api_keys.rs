@@ -55,8 +55,8 @@ pub struct KeyQuery {
     params(TenantPath, KeyQuery),
     responses(
         (status = 200, body = Page<ApiKeyView>),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:admins:read"]))
 )]
@@ -110,8 +110,8 @@ pub struct CreatedKey {
     request_body = NewKeyBody,
     responses(
         (status = 201, body = CreatedKey),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 413, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 413, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:admins:write"]))
 )]
@@ -155,7 +155,7 @@ pub struct KeyPath {
     params(KeyPath),
     responses(
         (status = 204),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:admins:write"]))
 )]

@@ -1,19 +1,22 @@
-//! Who calls the admin API: the tenant of the path and the administrator behind the bearer
-//! credential (`admin::authz::authenticate`), as an extractor. Every handler then asks
-//! [`ApiCaller::require`] for the one permission its route needs.
+//! Who calls the admin API, decided before any handler runs (`gate`, the scope's middleware):
+//! the tenant of the path, the administrator behind the bearer credential
+//! (`admin::authz::authenticate`), and the permission the route's OpenAPI operation declares,
+//! checked before the request body is read. Handlers take the result as [`ApiCaller`].
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
+use actix_web::body::BoxBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use futures_util::future::{Ready, ready};
 
 use super::problem::Problem;
-use crate::admin::authz::Admin;
-use crate::domain::admin::Permission;
+use crate::admin::authz::{Admin, Authenticated};
 use crate::domain::tenant::{Tenant, TenantSlug};
 use crate::web::caller::Caller;
 use crate::web::state::AppState;
 
-/// An authenticated administrator and the tenant of the path.
+/// An authenticated administrator allowed the route, and the tenant of the path.
+#[derive(Clone)]
 pub struct ApiCaller {
     pub admin: Admin,
     pub tenant: Tenant,
@@ -21,13 +24,6 @@ pub struct ApiCaller {
 }
 
 impl ApiCaller {
-    /// The check every route makes first: another tenant is 404, a missing permission 403.
-    pub fn require(&self, wanted: Permission) -> Result<(), Problem> {
-        self.admin
-            .require(self.tenant.id, wanted)
-            .map_err(Problem::from)
-    }
-
     pub fn ctx(&self) -> &crate::context::Ctx {
         &self.state.ctx
     }
@@ -45,44 +41,71 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| credential.to_owned())
 }
 
+/// The `{tenant}` segment of an admin API path.
+fn tenant_segment(path: &str) -> &str {
+    path.strip_prefix("/t/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
+async fn admit(req: &HttpRequest) -> Result<ApiCaller, Problem> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Problem::internal("no application state"))?;
+    let slug = tenant_segment(req.path());
+    if TenantSlug::parse(slug).is_err() {
+        return Err(Problem::not_found("tenant"));
+    }
+    // The route and its permission first: an unknown route is 404 for everyone.
+    let needed = super::required_for_path(req.method(), req.path())
+        .ok_or_else(|| Problem::not_found("route"))?;
+    let credential = bearer(req).ok_or_else(Problem::unauthenticated)?;
+    let tenant = crate::admin::tenants::find(&state.ctx, slug)
+        .await?
+        .ok_or_else(|| Problem::not_found("tenant"))?;
+    let origin = Caller::of(req, &state.trusted_proxies).origin();
+    let admin =
+        match crate::admin::authz::authenticate(&state.ctx, &tenant, &credential, origin).await? {
+            Authenticated::Admin(admin) => admin,
+            Authenticated::OtherTenant => return Err(Problem::not_found("tenant")),
+            Authenticated::Invalid => return Err(Problem::unauthenticated()),
+        };
+    if let Some(p) = needed {
+        admin.require(tenant.id, p)?;
+    }
+    Ok(ApiCaller {
+        admin,
+        tenant,
+        state,
+    })
+}
+
+/// The scope's middleware: admits the caller or answers the problem; the handler runs only for
+/// an administrator holding the route's permission.
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    match admit(req.request()).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.call(req).await
+        }
+        Err(problem) => Ok(req.into_response(problem.error_response())),
+    }
+}
+
 impl FromRequest for ApiCaller {
     type Error = Problem;
-    type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
+    type Future = Ready<Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
+        ready(
+            req.extensions()
+                .get::<ApiCaller>()
                 .cloned()
-                .ok_or_else(|| Problem::internal("no application state"))?;
-            let slug = req
-                .match_info()
-                .get("tenant")
-                .unwrap_or_default()
-                .to_owned();
-            if TenantSlug::parse(&slug).is_err() {
-                return Err(Problem::not_found("tenant"));
-            }
-            let credential = bearer(&req).ok_or_else(Problem::unauthenticated)?;
-            let caller = Caller::of(&req, &state.trusted_proxies);
-            // The path's tenant first: a credential of another tenant is not found there.
-            let home_tenant = crate::admin::tenants::find(&state.ctx, &slug)
-                .await?
-                .ok_or_else(|| Problem::not_found("tenant"))?;
-            let admin = crate::admin::authz::authenticate(
-                &state.ctx,
-                &home_tenant,
-                &credential,
-                caller.origin(),
-            )
-            .await?
-            .ok_or_else(Problem::unauthenticated)?;
-            Ok(ApiCaller {
-                admin,
-                tenant: home_tenant,
-                state,
-            })
-        })
+                .ok_or_else(|| Problem::internal("admin API handler outside its gate")),
+        )
     }
 }

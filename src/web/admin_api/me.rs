@@ -24,7 +24,7 @@ pub struct Me {
 #[utoipa::path(
     tag = "admins",
     params(TenantPath),
-    responses((status = 200, body = Me), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)),
+    responses((status = 200, body = Me), (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 #[get("/me")]

@@ -137,6 +137,7 @@ pub fn scope() -> Scope<
         .service(events::export)
         .service(events::events)
         .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(auth::gate))
 }
 
 /// The OpenAPI document with `{tenant}` in every path, built once from the route table.
@@ -150,6 +151,64 @@ pub fn document() -> &'static serde_json::Value {
             .split_for_parts();
         serde_json::to_value(&api).unwrap_or_default()
     })
+}
+
+type Table = Vec<(
+    String,
+    Vec<String>,
+    Option<crate::domain::admin::Permission>,
+)>;
+
+/// Every operation of the document: method, path segments, the permission it declares.
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = Table::new();
+        let paths = document()["paths"].as_object().cloned().unwrap_or_default();
+        for (path, item) in paths {
+            for (verb, op) in item.as_object().into_iter().flatten() {
+                // No requirement, or a scope that names no permission: the route is not in
+                // the table, so it is refused (fail closed on a typo in an annotation).
+                let Some(scopes) = op["security"]
+                    .as_array()
+                    .and_then(|s| s.first())
+                    .and_then(|r| r["bearer"].as_array())
+                else {
+                    continue;
+                };
+                let needed = match scopes.first().and_then(|s| s.as_str()) {
+                    None => None,
+                    Some(scope) => match crate::domain::admin::Permission::from_scope(scope) {
+                        Some(p) => Some(p),
+                        None => continue,
+                    },
+                };
+                let segments = path.split('/').map(str::to_owned).collect();
+                table.push((verb.to_ascii_uppercase(), segments, needed));
+            }
+        }
+        table
+    })
+}
+
+/// The permission the route of `method` and `path` needs, from its operation's security
+/// requirement (the scope `admin:users:read` is the permission `users:read`): `Some(None)` for
+/// a route any administrator may call (`/me`), `None` for a route the document does not know.
+pub fn required_for_path(
+    method: &actix_web::http::Method,
+    path: &str,
+) -> Option<Option<crate::domain::admin::Permission>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    table()
+        .iter()
+        .find(|(verb, segments, _)| {
+            verb == method.as_str()
+                && segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(s, p)| {
+                    (s.starts_with('{') && s.ends_with('}') && !p.is_empty()) || s == p
+                })
+        })
+        .map(|(_, _, needed)| *needed)
 }
 
 /// The document for one tenant: paths relative to `servers[0]` (`/t/<slug>/admin/api/v1`),

@@ -11,7 +11,7 @@ use super::etag;
 use super::paging::{Page, PageQuery, cursor};
 use super::problem::{Problem, ProblemBody};
 use crate::admin;
-use crate::domain::admin::{Module, Permission, Role};
+use crate::domain::admin::Role;
 use crate::domain::ids::UserId;
 use crate::domain::secret::Secret;
 use crate::domain::user::User;
@@ -97,8 +97,8 @@ fn with_etag(user: User) -> HttpResponse {
     params(TenantPath, UserQuery),
     responses(
         (status = 200, body = Page<UserView>),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:read"]))
 )]
@@ -108,7 +108,6 @@ pub async fn list(
     req: HttpRequest,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::read(Module::Users))?;
     let paging = PageQuery {
         limit: query.limit,
         after: query.after.clone(),
@@ -173,15 +172,14 @@ fn yes() -> bool {
     request_body = NewUserBody,
     responses(
         (status = 201, body = UserView),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-        (status = 404, body = ProblemBody), (status = 409, body = ProblemBody),
-        (status = 413, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:write"]))
 )]
 #[post("/users")]
 pub async fn create(c: ApiCaller, body: web::Json<NewUserBody>) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Users))?;
     let body = body.into_inner();
     let user = admin::users::create(
         c.ctx(),
@@ -210,13 +208,12 @@ pub async fn create(c: ApiCaller, body: web::Json<NewUserBody>) -> Result<HttpRe
     params(UserPath),
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:read"]))
 )]
 #[get("/users/{id}")]
 pub async fn read(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpResponse, Problem> {
-    c.require(Permission::read(Module::Users))?;
     Ok(with_etag(load_user(&c, &path.id).await?))
 }
 
@@ -247,9 +244,9 @@ fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     request_body = UserPatch,
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
-        (status = 412, body = ProblemBody), (status = 413, body = ProblemBody),
-        (status = 422, body = ProblemBody), (status = 428, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"), (status = 413, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"), (status = 428, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:write"]))
 )]
@@ -260,7 +257,6 @@ pub async fn update(
     path: web::Path<UserPath>,
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Users))?;
     let expected = etag::if_match(&req)?;
     let mut user = load_user(&c, &path.id).await?;
     if user.version != expected {
@@ -292,7 +288,7 @@ pub async fn update(
     params(UserPath),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:write"]))
 )]
@@ -307,7 +303,7 @@ pub async fn disable(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpResp
     params(UserPath),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:write"]))
 )]
@@ -317,7 +313,6 @@ pub async fn enable(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpRespo
 }
 
 async fn set_enabled(c: ApiCaller, id: &str, enabled: bool) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Users))?;
     let user = load_user(&c, id).await?;
     admin::users::set_enabled(c.ctx(), &c.tenant, user, enabled, c.admin.actor()).await?;
     Ok(with_etag(load_user(&c, id).await?))
@@ -343,8 +338,8 @@ pub struct Ended {
     request_body = PasswordBody,
     responses(
         (status = 204),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
-        (status = 413, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:write"]))
 )]
@@ -354,7 +349,6 @@ pub async fn set_password(
     path: web::Path<UserPath>,
     body: web::Json<PasswordBody>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Users))?;
     let user = load_user(&c, &path.id).await?;
     admin::users::set_password(
         c.ctx(),
@@ -384,13 +378,12 @@ pub struct FactorsRemoved {
     params(UserPath),
     responses(
         (status = 200, body = FactorsRemoved),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:write"]))
 )]
 #[post("/users/{id}/reset-mfa")]
 pub async fn reset_mfa(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Users))?;
     let user = load_user(&c, &path.id).await?;
     let reset = admin::users::reset_factors(
         c.ctx(),
@@ -443,13 +436,12 @@ impl From<admin::sessions::SessionInfo> for SessionView {
     params(UserPath),
     responses(
         (status = 200, body = Vec<SessionView>),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:sessions:read"]))
 )]
 #[get("/users/{id}/sessions")]
 pub async fn sessions(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpResponse, Problem> {
-    c.require(Permission::read(Module::Sessions))?;
     let user = load_user(&c, &path.id).await?;
     let live = admin::sessions::list(c.ctx(), &c.tenant, user.id).await?;
     Ok(HttpResponse::Ok().json(live.into_iter().map(SessionView::from).collect::<Vec<_>>()))
@@ -461,7 +453,7 @@ pub async fn sessions(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpRes
     params(UserPath),
     responses(
         (status = 200, body = Ended),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:sessions:write"]))
 )]
@@ -470,7 +462,6 @@ pub async fn end_sessions(
     c: ApiCaller,
     path: web::Path<UserPath>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Sessions))?;
     let user = load_user(&c, &path.id).await?;
     let n = admin::sessions::end_user(c.ctx(), &c.tenant, user.id, c.admin.actor()).await?;
     Ok(HttpResponse::Ok().json(Ended { sessions_ended: n }))
@@ -491,8 +482,8 @@ pub struct RoleBody {
     request_body = RoleBody,
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
-        (status = 409, body = ProblemBody), (status = 422, body = ProblemBody),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"), (status = 422, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:admins:write"]))
 )]
@@ -502,7 +493,6 @@ pub async fn set_role(
     path: web::Path<UserPath>,
     body: web::Json<RoleBody>,
 ) -> Result<HttpResponse, Problem> {
-    c.require(Permission::write(Module::Admins))?;
     let role = body
         .role
         .as_deref()
