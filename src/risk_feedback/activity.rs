@@ -168,7 +168,10 @@ mod tests {
             row("success", "high", 1),
         ]);
         assert_eq!(s.total, 8);
-        assert_eq!(s.by_result, vec![("success".into(), 6), ("blocked".into(), 2)]);
+        assert_eq!(
+            s.by_result,
+            vec![("success".into(), 6), ("blocked".into(), 2)]
+        );
         assert_eq!(s.by_level, vec![("low".into(), 5), ("high".into(), 3)]);
     }
 

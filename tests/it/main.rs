@@ -76,6 +76,7 @@
 //! `playwright-core` `scripts/test` leaves it out, unless `WATCHWORD_TEST_REQUIRE_BROWSER=1`, which
 //! `.ci/run` sets after installing them.
 
+mod admin_ui;
 mod common;
 mod federation;
 mod mail;

@@ -260,5 +260,9 @@ pub async fn set_role(
         raw => Some(Role::parse(raw).map_err(AdminError::from)?),
     };
     let changed = admin::roles::set(&state.ctx, &page.tenant, &page.admin, &user, role).await?;
-    Ok(back_here(&page, &user, if changed { "role" } else { "role-same" }))
+    Ok(back_here(
+        &page,
+        &user,
+        if changed { "role" } else { "role-same" },
+    ))
 }

@@ -167,9 +167,8 @@ pub async fn create(
             "created",
         ))),
         Err(
-            e @ (AdminError::Invalid(_)
-            | AdminError::Conflict(_)
-            | AdminError::PasswordRejected(_)),
+            e
+            @ (AdminError::Invalid(_) | AdminError::Conflict(_) | AdminError::PasswordRejected(_)),
         ) => {
             let form = NewUserForm {
                 password: String::new(),
