@@ -1,6 +1,7 @@
 //! Reading sign-in events: a user's recent activity (the account page: time, device, approximate
 //! place and coarse network, never the address, result, and why a second factor was asked or the
-//! sign-in refused) and a tenant's events for operators (filters by user, level, decision, time).
+//! sign-in refused), a tenant's events for operators (filters by user, level, decision, time)
+//! and their counts by result and level over a period (the admin dashboard).
 
 use serde::Serialize;
 
@@ -114,9 +115,65 @@ pub async fn list(
         .await?)
 }
 
+/// A tenant's sign-in events of a period, counted by result and by risk level (each list
+/// largest first).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub total: i64,
+    pub by_result: Vec<(String, i64)>,
+    pub by_level: Vec<(String, i64)>,
+}
+
+/// The tenant's sign-in events since `since` (Unix seconds), counted (one grouped query).
+pub async fn summary(ctx: &Ctx, tenant: &Tenant, since: i64) -> Result<Summary, AdminError> {
+    let tenant_id = tenant.id;
+    let rows = ctx
+        .db
+        .run(move |c| storage::risk::counts_since(c, tenant_id, since))
+        .await?;
+    Ok(summarize(rows))
+}
+
+fn summarize(rows: Vec<(String, String, i64)>) -> Summary {
+    use std::collections::BTreeMap;
+    let (mut by_result, mut by_level) = (BTreeMap::new(), BTreeMap::new());
+    let mut total = 0;
+    for (result, level, n) in rows {
+        total += n;
+        *by_result.entry(result).or_insert(0) += n;
+        *by_level.entry(level).or_insert(0) += n;
+    }
+    let sorted = |m: BTreeMap<String, i64>| {
+        let mut v: Vec<(String, i64)> = m.into_iter().collect();
+        v.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        v
+    };
+    Summary {
+        total,
+        by_result: sorted(by_result),
+        by_level: sorted(by_level),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_counts_by_result_and_by_level() {
+        let row = |r: &str, l: &str, n| (r.to_owned(), l.to_owned(), n);
+        let s = summarize(vec![
+            row("success", "low", 5),
+            row("blocked", "high", 2),
+            row("success", "high", 1),
+        ]);
+        assert_eq!(s.total, 8);
+        assert_eq!(
+            s.by_result,
+            vec![("success".into(), 6), ("blocked".into(), 2)]
+        );
+        assert_eq!(s.by_level, vec![("low".into(), 5), ("high".into(), 3)]);
+    }
 
     #[test]
     fn reasons_that_weighed_and_why() {

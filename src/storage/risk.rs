@@ -150,6 +150,25 @@ pub fn list(
     )
 }
 
+/// How many of a tenant's events since `since` had each (result, level): one grouped query over
+/// `sign_in_events_tenant` (the dashboard's last 24 hours).
+pub fn counts_since(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    since: i64,
+) -> Result<Vec<(String, String, i64)>, StorageError> {
+    Ok(sign_in_events::table
+        .filter(sign_in_events::tenant_id.eq(tenant.to_string()))
+        .filter(sign_in_events::created_at.ge(since))
+        .group_by((sign_in_events::result, sign_in_events::level))
+        .select((
+            sign_in_events::result,
+            sign_in_events::level,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?)
+}
+
 /// Deletes a tenant's events older than `before`, at most `batch` at a time; how many.
 pub fn purge(
     conn: &mut DbConn,

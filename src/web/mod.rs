@@ -48,6 +48,7 @@
 //! verified redirect URI (`AuthorizeError::Redirect`).
 
 pub mod admin_api;
+pub mod admin_ui;
 pub mod caller;
 pub mod control;
 pub mod cookies;

@@ -126,6 +126,21 @@ pub fn login_after_password_change(t: impl Display) -> String {
     format!("/t/{t}/login?reason=password_changed")
 }
 
+/// The management UI's dashboard (`web::admin_ui`).
+pub fn admin(t: impl Display) -> String {
+    format!("/t/{t}/admin/")
+}
+
+/// A management screen: `admin_page("acme", "users")` is `/t/acme/admin/users`.
+pub fn admin_page(t: impl Display, screen: &str) -> String {
+    format!("/t/{t}/admin/{screen}")
+}
+
+/// A user in the management UI.
+pub fn admin_user(t: impl Display, id: impl Display) -> String {
+    format!("/t/{t}/admin/users/{id}")
+}
+
 /// `path` with a fixed notice code (`?done=…`) for the page to show.
 pub fn done(path: String, code: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };

@@ -56,12 +56,80 @@ fn path_config() -> web::PathConfig {
     })
 }
 
+/// The management UI (`web::admin_ui`): pages are GET, actions are POST forms.
+fn admin_ui_routes(cfg: &mut ServiceConfig) {
+    use super::admin_ui::{api_keys, dashboard, logs, user, users};
+    cfg.route("/t/{tenant}/admin", web::get().to(admin_add_slash))
+        .service(
+            web::resource("/t/{tenant}/admin/")
+                .get(dashboard::show)
+                .default_service(web::to(not_allowed("GET"))),
+        )
+        .route("/t/{tenant}/admin/me", web::get().to(dashboard::me))
+        .route("/t/{tenant}/admin/users", web::get().to(users::list))
+        .service(
+            web::resource("/t/{tenant}/admin/users/new")
+                .get(users::new_form)
+                .post(users::create)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route("/t/{tenant}/admin/users/{id}", web::get().to(user::show))
+        .route(
+            "/t/{tenant}/admin/users/{id}/disable",
+            web::post().to(user::disable),
+        )
+        .route(
+            "/t/{tenant}/admin/users/{id}/enable",
+            web::post().to(user::enable),
+        )
+        .route(
+            "/t/{tenant}/admin/users/{id}/reset-mfa",
+            web::post().to(user::reset_mfa),
+        )
+        .route(
+            "/t/{tenant}/admin/users/{id}/end-sessions",
+            web::post().to(user::end_sessions),
+        )
+        .route(
+            "/t/{tenant}/admin/users/{id}/sessions/end",
+            web::post().to(user::end_session),
+        )
+        .route(
+            "/t/{tenant}/admin/users/{id}/role",
+            web::post().to(user::set_role),
+        )
+        .route("/t/{tenant}/admin/audit", web::get().to(logs::audit))
+        .route("/t/{tenant}/admin/events", web::get().to(logs::events))
+        .service(
+            web::resource("/t/{tenant}/admin/api-keys")
+                .get(api_keys::list)
+                .post(api_keys::create)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(
+            "/t/{tenant}/admin/api-keys/revoke",
+            web::post().to(api_keys::revoke),
+        );
+}
+
+/// `/t/acme/admin` → `/t/acme/admin/`.
+async fn admin_add_slash(path: web::Path<String>) -> HttpResponse {
+    let slug: String = path
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    HttpResponse::build(StatusCode::SEE_OTHER)
+        .insert_header(("Location", format!("/t/{slug}/admin/")))
+        .finish()
+}
+
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(super::admin_api::scope());
     cfg.route(
         "/t/{tenant}/admin/api/openapi.json",
         web::get().to(super::admin_api::openapi_json),
     );
+    admin_ui_routes(cfg);
     cfg.app_data(path_config())
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

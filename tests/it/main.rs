@@ -75,6 +75,11 @@
 //! with it (autofill, else the button). It is a `needs_browser` test: without Chromium, Node or
 //! `playwright-core` `scripts/test` leaves it out, unless `WATCHWORD_TEST_REQUIRE_BROWSER=1`, which
 //! `.ci/run` sets after installing them.
+//!
+//! The management UI's tests (`tests/it/admin/ui/`) sign in as administrators of each role and
+//! post its forms (`pages.rs`). `browser.rs` (a `needs_browser` test) runs `tests/e2e/admin.mjs`:
+//! axe-core (pinned in `tests/e2e/package.json`) on the main screens in headless Chromium, with
+//! screenshots under `target/admin-ui/`, and a form submitted with JavaScript off.
 
 mod admin;
 mod common;

@@ -3,6 +3,7 @@
 
 mod api;
 mod fuzz;
+mod ui;
 mod rbac;
 
 use serde_json::Value;

@@ -1,0 +1,112 @@
+//! The dashboard (administrators count, the last 24 hours of sign-in events by result and by risk
+//! level as small server-drawn bar charts, the latest audit entries: only what the role can read,
+//! and only cheap reads) and "what can I do" (the administrator's abilities).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::access::AdminPage;
+use super::views::{AbilityLine, AuditLine, Chart, DashboardPage, MePage};
+use super::{Screen, render};
+use crate::domain::admin::{Module, Permission};
+use crate::storage::{self, audit_query::AuditFilter};
+use crate::web::error::PageError;
+use crate::web::form::StrictQuery;
+use crate::web::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// Audit entries the dashboard shows.
+const RECENT_AUDIT: i64 = 10;
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: StrictQuery<DoneQuery>,
+    page: AdminPage,
+) -> Result<HttpResponse, PageError> {
+    let ctx = &state.ctx;
+    let tenant_id = page.tenant.id;
+    let admins = if page.can(Permission::read(Module::Admins)) {
+        Some(
+            ctx.db
+                .run(move |c| storage::users::count_admins(c, tenant_id))
+                .await?,
+        )
+    } else {
+        None
+    };
+    let (mut total, mut charts, mut audit) = (None, Vec::new(), None);
+    if page.can(Permission::read(Module::Events)) {
+        let since = ctx.clock.unix() - 86_400;
+        let summary = crate::risk_feedback::activity::summary(ctx, &page.tenant, since).await?;
+        total = Some(summary.total);
+        charts.push(Chart::new("by-result", "By result", &summary.by_result));
+        charts.push(Chart::new("by-level", "By risk level", &summary.by_level));
+        let rows = ctx
+            .db
+            .run(move |c| {
+                storage::audit_query::page(c, tenant_id, &AuditFilter::default(), RECENT_AUDIT)
+            })
+            .await?;
+        audit = Some(rows.into_iter().map(AuditLine::from).collect());
+    }
+    Ok(render(
+        &state,
+        &req,
+        &page,
+        Screen::Dashboard,
+        StatusCode::OK,
+        super::notice(query.done.as_deref()),
+        |frame| DashboardPage {
+            frame,
+            admins,
+            total,
+            charts,
+            audit,
+        },
+    ))
+}
+
+pub async fn me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    page: AdminPage,
+) -> Result<HttpResponse, PageError> {
+    let abilities = page.admin.abilities(page.tenant.id);
+    let lines = Module::ALL
+        .into_iter()
+        .filter_map(|m| {
+            let access = if page.can(Permission::write(m)) {
+                "read and write"
+            } else if page.can(Permission::read(m)) {
+                "read"
+            } else {
+                return None;
+            };
+            Some(AbilityLine {
+                module: m.as_str(),
+                access,
+            })
+        })
+        .collect();
+    Ok(render(
+        &state,
+        &req,
+        &page,
+        Screen::Me,
+        StatusCode::OK,
+        None,
+        |frame| MePage {
+            frame,
+            kind: abilities.kind,
+            name: abilities.name,
+            abilities: lines,
+        },
+    ))
+}

@@ -1,0 +1,71 @@
+//! The management UI in a real browser: `tests/e2e/admin.mjs` (headless Chromium, playwright-core,
+//! axe-core: `npm ci --prefix tests/e2e`) checks the dashboard, the users list, a user's page and
+//! the audit log for serious or critical accessibility violations, keeps screenshots under
+//! `target/admin-ui/`, and submits a form with JavaScript off. A `needs_browser` test, like
+//! `mfa::browser`.
+
+use crate::common::{GOOD_PASSWORD, TestApp};
+
+fn available() -> Result<(), String> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let chromium =
+        std::env::var("WATCHWORD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        return Err(format!(
+            "no Chromium at {chromium} (apt-get install chromium)"
+        ));
+    }
+    for module in ["playwright-core", "axe-core"] {
+        if !std::path::Path::new(&format!("{root}/tests/e2e/node_modules/{module}")).exists() {
+            return Err(format!(
+                "{module} is not installed (npm ci --prefix tests/e2e)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+mod needs_browser {
+    use super::*;
+    use watchword::domain::admin::Role;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the browser (Chromium, Node, playwright-core, axe-core): scripts/test runs it where they are installed"]
+    async fn the_admin_screens_pass_axe_and_work_without_javascript() {
+        if let Err(why) = available() {
+            panic!("the browser test cannot run here: {why}");
+        }
+        let app = TestApp::start().await;
+        super::super::person(&app, "default", "ada", Some(Role::TenantAdmin)).await;
+        let bob = super::super::person(&app, "default", "bob", None).await;
+        // Something to list: a sign-in of bob's and an audited change.
+        super::super::signed_in(&app, "default", "bob").await;
+        let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/admin-ui");
+        let (base, id) = (app.base.clone(), bob.id.to_string());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node")
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/admin.mjs"))
+                .args([&base, "default", "ada", GOOD_PASSWORD, &id, shots])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("OK: axe"), "{stdout}");
+        assert!(stdout.contains("OK: form without JavaScript"), "{stdout}");
+        let bob = watchword::admin::users::find(&app.app.ctx, &app.tenant("default").await, "bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .user;
+        assert!(!bob.enabled, "the form without JavaScript disabled bob");
+        let audit = app.audit("default").await;
+        assert!(audit.iter().any(|e| e.action == "user_disabled"));
+        for shot in ["dashboard", "users", "user", "audit", "user-disabled-no-js"] {
+            assert!(std::path::Path::new(&format!("{shots}/{shot}.png")).exists());
+        }
+    }
+}
