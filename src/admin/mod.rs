@@ -2,6 +2,7 @@
 //! and REST API. Every write emits an audit event.
 
 pub mod access;
+pub mod audit;
 pub mod clients;
 pub mod error;
 pub mod idps;

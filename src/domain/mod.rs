@@ -1,6 +1,8 @@
 //! Types and rules of the identity domain. Imports no framework: no actix, diesel, redis or askama.
 
 pub mod audit;
+pub mod audit_chain;
+pub mod audit_diff;
 pub mod claims;
 pub mod client;
 pub mod device;
