@@ -2,8 +2,13 @@
 //! their back-channel logout even when the browser never comes back, and retries revocations of
 //! evicted sessions' grants that failed) and purges of refresh tokens
 //! and signing keys nobody can use anymore, of sign-ups whose link expired, and of delivered (after a week) or given-up (after
-//! 30 days) mail, and of sign-in events older than their tenant's `policy.risk.retention_days`
-//! (in batches); the check of the risk data files for a new version (`[risk]`,
+//! 30 days) mail, of sign-in events older than their tenant's `policy.risk.retention_days`
+//! (in batches), and of audit events older than `policy.audit.retention_days` (whole leading
+//! segments of each chain, in batches, each leaving a checkpoint so the rest still verifies;
+//! every checkpoint and every chain's head are logged to the `audit` target). Both retention
+//! purges record their last run (`storage::maintenance`) and the metrics
+//! `watchword_retention_rows_deleted_total{table}` and
+//! `watchword_retention_last_run_timestamp_seconds{table}`. The check of the risk data files for a new version (`[risk]`,
 //! every `geoip_reload_secs`); the mail worker (`crate::mail::worker`) runs beside them. Each runs on every replica; claims are atomic in the
 //! session store, so each session is ended once.
 
@@ -103,6 +108,7 @@ pub async fn purge(ctx: &Ctx) {
         Err(e) => tracing::warn!(error = %e, "purge failed"),
     }
     purge_sign_in_events(ctx).await;
+    purge_audit_events(ctx).await;
 }
 
 /// Sign-in events deleted per statement by [`purge_sign_in_events`].
@@ -140,6 +146,7 @@ pub async fn purge_sign_in_events(ctx: &Ctx) -> usize {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, tenant = %tenant.slug, "sign-in event purge failed");
+                    retention_metrics(storage::maintenance::SIGN_IN_EVENT_RETENTION, purged, None);
                     return purged;
                 }
             }
@@ -149,7 +156,151 @@ pub async fn purge_sign_in_events(ctx: &Ctx) -> usize {
     if purged > 0 {
         tracing::info!(sign_in_events = purged, "purged old sign-in events");
     }
+    finish_run(
+        ctx,
+        storage::maintenance::SIGN_IN_EVENT_RETENTION,
+        now,
+        purged,
+    )
+    .await;
     purged
+}
+
+/// Deletes every chain's audit events older than its tenant's `policy.audit.retention_days`
+/// (instance-level events: the default, 365 days): whole leading segments of the chain,
+/// [`EVENT_BATCH`] rows per transaction, each leaving a checkpoint (logged to the `audit`
+/// target) so that `watchword audit verify` still passes from it. A chain that does not verify
+/// is not purged (logged at error level). Rows older than the chain itself go by age. Then logs
+/// every chain's head. Returns how many rows were deleted.
+pub async fn purge_audit_events(ctx: &Ctx) -> usize {
+    use crate::domain::audit_chain::AuditPolicy;
+    let job = storage::maintenance::AUDIT_RETENTION;
+    let tenants = match ctx.db.run(storage::tenants::list).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "audit event purge: database unavailable");
+            return 0;
+        }
+    };
+    let now = ctx.clock.unix();
+    let days = |d: u32| now - i64::from(d) * 86_400;
+    let mut chains: Vec<(String, i64)> = tenants
+        .iter()
+        .map(|t| (t.id.to_string(), days(t.policy.audit.retention_days)))
+        .collect();
+    chains.push((
+        storage::audit::chain_of(None),
+        days(AuditPolicy::default().retention_days),
+    ));
+    let mut purged = 0;
+    let mut failed = false;
+    for (chain, before) in chains {
+        loop {
+            let name = chain.clone();
+            match ctx
+                .db
+                .write(move |c| storage::audit::purge_chain(c, &name, before, EVENT_BATCH, now))
+                .await
+            {
+                Ok(Some(cp)) => {
+                    tracing::info!(
+                        target: "audit",
+                        chain = %cp.chain,
+                        seq = cp.seq,
+                        hash = %cp.hash,
+                        rows_removed = cp.rows_removed,
+                        "audit checkpoint"
+                    );
+                    purged += usize::try_from(cp.rows_removed).unwrap_or(0);
+                    if cp.rows_removed < EVENT_BATCH {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e @ storage::StorageError::Corrupt(_)) => {
+                    tracing::error!(error = %e, chain = %chain, "audit event purge skipped a chain");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, chain = %chain, "audit event purge failed");
+                    failed = true;
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        loop {
+            let name = chain.clone();
+            match ctx
+                .db
+                .write(move |c| storage::audit::purge_unchained(c, &name, before, EVENT_BATCH))
+                .await
+            {
+                Ok(n) => {
+                    purged += n;
+                    if (n as i64) < EVENT_BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, chain = %chain, "audit event purge failed");
+                    failed = true;
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    if purged > 0 {
+        tracing::info!(audit_events = purged, "purged old audit events");
+    }
+    log_heads(ctx).await;
+    if failed {
+        retention_metrics(job, purged, None);
+    } else {
+        finish_run(ctx, job, now, purged).await;
+    }
+    purged
+}
+
+/// Logs every audit chain's head to the `audit` target: copied off the machine, these lines
+/// let a rewrite of the whole chain by someone with write access to the database be found.
+async fn log_heads(ctx: &Ctx) {
+    match ctx.db.run(storage::audit::heads).await {
+        Ok(heads) => {
+            for (chain, seq, hash) in heads {
+                tracing::info!(target: "audit", chain = %chain, seq, hash = %hash, "audit chain head");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "audit chain heads: database unavailable"),
+    }
+}
+
+/// Records a completed retention run and its metrics.
+async fn finish_run(ctx: &Ctx, job: &'static str, now: i64, removed: usize) {
+    let run = storage::maintenance::MaintenanceRun {
+        job: job.to_owned(),
+        last_run_at: now,
+        rows_removed: i64::try_from(removed).unwrap_or(i64::MAX),
+    };
+    if let Err(e) = ctx
+        .db
+        .write(move |c| storage::maintenance::record_run(c, &run))
+        .await
+    {
+        tracing::warn!(error = %e, job, "could not record the retention run");
+    }
+    retention_metrics(job, removed, Some(now));
+}
+
+/// Counts deleted rows; sets the last-run time of a completed run.
+fn retention_metrics(table: &'static str, removed: usize, completed_at: Option<i64>) {
+    metrics::counter!("watchword_retention_rows_deleted_total", "table" => table)
+        .increment(removed as u64);
+    if let Some(at) = completed_at {
+        metrics::gauge!("watchword_retention_last_run_timestamp_seconds", "table" => table)
+            .set(at as f64);
+    }
 }
 
 /// Starts the periodic jobs on the current runtime.

@@ -108,6 +108,15 @@ fn describe() {
         "watchword_breach_range_unavailable_total",
         "Breached-password range service calls that failed (timeout, status, redirect)"
     );
+    metrics::describe_counter!(
+        "watchword_retention_rows_deleted_total",
+        "Rows deleted by the retention purges, by table (audit_events, sign_in_events)"
+    );
+    metrics::describe_gauge!(
+        "watchword_retention_last_run_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "When each retention purge last completed, by table, Unix seconds"
+    );
     metrics::describe_histogram!(
         "watchword_backchannel_logout_delay_seconds",
         metrics::Unit::Seconds,

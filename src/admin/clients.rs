@@ -45,6 +45,16 @@ fn audit(
         .subject(format!("client:{client_id}"))
 }
 
+/// A client's registration as the audit's before/after (its secret is not part of a `Client`).
+fn audited(c: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "name": c.name,
+        "kind": c.kind,
+        "auth_method": c.auth_method,
+        "settings": c.settings,
+    })
+}
+
 fn forget(ctx: &Ctx, tenant: &Tenant, client_id: &str) {
     ctx.cache.clients.remove(&(tenant.id, client_id.to_owned()));
     ctx.cache.origins.remove(&(tenant.id, String::new()));
@@ -178,7 +188,8 @@ pub async fn update(
             AuditAction::ClientUpdated,
             &next.client_id,
             actor,
-        ),
+        )
+        .diff(&audited(current), &audited(&next)),
     )
     .await;
     Ok(true)

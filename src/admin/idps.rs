@@ -87,6 +87,18 @@ fn check(
     Ok(())
 }
 
+/// A provider as the audit's before/after. Its secret is never in it: a replaced secret shows
+/// as a changed (redacted) `client_secret`, an added or removed one as `has_secret`.
+fn audited(idp: &IdentityProvider, new_secret: bool) -> serde_json::Value {
+    serde_json::json!({
+        "display_name": idp.display_name,
+        "enabled": idp.enabled,
+        "settings": idp.settings,
+        "has_secret": idp.has_secret,
+        "client_secret": if new_secret { "replaced" } else { "kept" },
+    })
+}
+
 fn audit(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -180,6 +192,10 @@ pub async fn update(
     next.display_name = next.display_name.trim().to_owned();
     let others = list(ctx, tenant).await?;
     check(tenant, &next, &others)?;
+    let before = others
+        .iter()
+        .find(|o| o.idp.id == next.id)
+        .map(|o| audited(&o.idp, false));
     let sealed = match &secret {
         Some(Some(s)) => Some(Some(seal(ctx, next.id, s)?)),
         Some(None) => Some(None),
@@ -199,11 +215,11 @@ pub async fn update(
             next.slug
         )));
     }
-    storage::audit::record(
-        &ctx.db,
-        audit(ctx, tenant, AuditAction::IdpUpdated, &next, actor),
-    )
-    .await;
+    let mut event = audit(ctx, tenant, AuditAction::IdpUpdated, &next, actor);
+    if let Some(before) = before {
+        event = event.diff(&before, &audited(&next, matches!(secret, Some(Some(_)))));
+    }
+    storage::audit::record(&ctx.db, event).await;
     Ok(next)
 }
 

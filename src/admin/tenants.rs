@@ -60,6 +60,9 @@ pub async fn update(
     policy: Option<TenantPolicy>,
     actor: Actor,
 ) -> Result<(Tenant, bool), AdminError> {
+    let audited =
+        |t: &Tenant| serde_json::json!({ "display_name": t.display_name, "policy": t.policy });
+    let before = audited(&tenant);
     let mut changed = false;
     if let Some(name) = display_name.map(str::trim).filter(|n| !n.is_empty())
         && name != tenant.display_name
@@ -94,7 +97,8 @@ pub async fn update(
             "success",
             actor,
         )
-        .subject(format!("tenant:{}", tenant.slug)),
+        .subject(format!("tenant:{}", tenant.slug))
+        .diff(&before, &audited(&tenant)),
     )
     .await;
     Ok((tenant, true))

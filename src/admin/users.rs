@@ -54,6 +54,17 @@ fn clean_display_name(name: Option<&str>) -> Result<Option<String>, AdminError> 
     Ok(name.map(str::to_owned))
 }
 
+/// What an operator may change of a user, as the audit's before/after.
+fn audited(u: &User) -> serde_json::Value {
+    serde_json::json!({
+        "email": u.email,
+        "email_verified": u.email_verified,
+        "display_name": u.display_name,
+        "enabled": u.enabled,
+        "admin_role": u.admin_role,
+    })
+}
+
 fn audit(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -256,6 +267,7 @@ pub async fn set_enabled(
     actor: Actor,
 ) -> Result<usize, AdminError> {
     if user.enabled != enabled {
+        let before = audited(&user);
         user.enabled = enabled;
         user.updated_at = ctx.clock.now();
         let row = user.clone();
@@ -267,7 +279,11 @@ pub async fn set_enabled(
         } else {
             AuditAction::UserDisabled
         };
-        storage::audit::record(&ctx.db, audit(ctx, tenant, action, user.id, actor)).await;
+        storage::audit::record(
+            &ctx.db,
+            audit(ctx, tenant, action, user.id, actor).diff(&before, &audited(&user)),
+        )
+        .await;
     }
     if enabled {
         return Ok(0);
@@ -329,7 +345,8 @@ pub async fn update_profile(
         .await?;
     storage::audit::record(
         &ctx.db,
-        audit(ctx, tenant, AuditAction::UserUpdated, next.id, actor),
+        audit(ctx, tenant, AuditAction::UserUpdated, next.id, actor)
+            .diff(&audited(current), &audited(&next)),
     )
     .await;
     Ok(true)

@@ -67,6 +67,7 @@ async fn run_command(app: &Watchword, command: Command) -> Result<(), CliError> 
         Command::Invite(cmd) => super::invites::run(app, cmd).await,
         Command::Risk(cmd) => super::risk::run(app, cmd).await,
         Command::Idp(cmd) => super::idps::run(app, cmd).await,
+        Command::Audit(cmd) => super::audit::run(app, cmd).await,
         Command::Seed { file } => {
             let report = app.seed(&file).await.map_err(seed_error)?;
             println!("{report}");

@@ -1,7 +1,8 @@
 //! The command line (clap): `serve` (default), `migrate`, `tenant`, `user`, `client`, `keys`,
-//! `session`, `seed`, `mail`, `invite`, `risk`, `idp`.
+//! `session`, `seed`, `mail`, `invite`, `risk`, `idp`, `audit`.
 //! Exit status: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
+mod audit;
 mod clients;
 mod commands;
 mod idps;
@@ -72,6 +73,9 @@ pub enum Command {
     /// Upstream identity providers (OpenID Connect, Entra ID, SAML 2.0) of a tenant.
     #[command(subcommand)]
     Idp(idps::IdpCommand),
+    /// The audit log: verify its hash chains.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Create or update tenants, users and clients from a seed file (idempotent).
     Seed {
         /// The seed file (TOML; see config/seed.example.toml).

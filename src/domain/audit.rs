@@ -226,6 +226,8 @@ pub struct AuditEvent {
     pub subject: Option<String>,
     pub origin: Origin,
     pub details: serde_json::Value,
+    /// Before/after of an administrative change, secrets redacted (`super::audit_diff`).
+    pub diff: Option<serde_json::Value>,
 }
 
 impl AuditEvent {
@@ -246,6 +248,7 @@ impl AuditEvent {
             subject: None,
             origin: Origin::default(),
             details: serde_json::Value::Object(Default::default()),
+            diff: None,
         }
     }
 
@@ -261,6 +264,17 @@ impl AuditEvent {
 
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Records what changed from `before` to `after` (`super::audit_diff::diff`: secrets
+    /// redacted, bounded); nothing when nothing did.
+    pub fn diff(mut self, before: &impl Serialize, after: &impl Serialize) -> Self {
+        let d = super::audit_diff::diff(
+            &serde_json::to_value(before).unwrap_or_default(),
+            &serde_json::to_value(after).unwrap_or_default(),
+        );
+        self.diff = d.as_object().is_some_and(|m| !m.is_empty()).then_some(d);
         self
     }
 

@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod audit;
+pub mod audit_chain;
+pub mod audit_diff;
 pub mod claims;
 pub mod client;
 pub mod device;

@@ -84,6 +84,8 @@ pub struct TenantPolicy {
     pub registration: RegistrationPolicy,
     /// Risk scoring of sign-ins (on by default; see `domain::risk`).
     pub risk: super::risk::RiskPolicy,
+    /// How long audit events are kept (`domain::audit_chain`).
+    pub audit: super::audit_chain::AuditPolicy,
 }
 
 impl TenantPolicy {
@@ -109,7 +111,10 @@ impl TenantPolicy {
             .map_err(|(k, m)| (format!("registration.{k}"), m))?;
         self.risk
             .validate()
-            .map_err(|(k, m)| (format!("risk.{k}"), m))
+            .map_err(|(k, m)| (format!("risk.{k}"), m))?;
+        self.audit
+            .validate()
+            .map_err(|(k, m)| (format!("audit.{k}"), m))
     }
 }
 

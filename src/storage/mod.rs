@@ -97,6 +97,7 @@ pub mod grants;
 pub mod idps;
 pub mod invites;
 pub mod mail_links;
+pub mod maintenance;
 pub mod migrations;
 pub mod outbox;
 pub mod refresh_tokens;

@@ -45,6 +45,36 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         request_id -> Nullable<Text>,
         details -> Text,
+        seq -> Nullable<BigInt>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+        diff -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_heads (chain) {
+        chain -> Text,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (chain, seq) {
+        chain -> Text,
+        seq -> BigInt,
+        hash -> Text,
+        created_at -> BigInt,
+        rows_removed -> BigInt,
+    }
+}
+
+diesel::table! {
+    maintenance_runs (job) {
+        job -> Text,
+        last_run_at -> BigInt,
+        rows_removed -> BigInt,
     }
 }
 

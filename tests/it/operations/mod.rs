@@ -1,7 +1,9 @@
 //! Running Watchword: start-up, the CLI, configuration, the seed file, web basics (errors,
-//! limits, headers), the client address behind proxies, `/metrics`, and behaviour during storage
-//! outages.
+//! limits, headers), the client address behind proxies, `/metrics`, behaviour during storage
+//! outages, and the tamper-evident audit log (`audit.rs`: chains, `watchword audit verify`,
+//! retention checkpoints, diffs).
 
+mod audit;
 mod cli;
 mod client_address;
 mod config;

@@ -1,0 +1,10 @@
+DROP TABLE maintenance_runs;
+DROP TABLE audit_checkpoints;
+DROP TABLE audit_heads;
+DROP INDEX audit_events_subject;
+DROP INDEX audit_events_instance_chain;
+DROP INDEX audit_events_chain;
+ALTER TABLE audit_events DROP COLUMN diff;
+ALTER TABLE audit_events DROP COLUMN hash;
+ALTER TABLE audit_events DROP COLUMN prev_hash;
+ALTER TABLE audit_events DROP COLUMN seq;
