@@ -214,9 +214,23 @@ pub async fn record(db: &super::Db, event: AuditEvent) {
         "audit"
     );
     let action = event.action.as_str();
+    let _turn = append_turn(&chain_of(event.tenant_id)).lock().await;
     if let Err(e) = db.write(move |conn| insert(conn, &event)).await {
         tracing::error!(error = %e, action, "could not write audit event");
     }
+}
+
+/// Appends to one chain wait for each other at its head's lock anyway; [`record`] queues them
+/// here first (locks striped by chain), so a burst for one tenant waits in this process instead
+/// of holding every pooled connection while PostgreSQL makes them wait.
+fn append_turn(chain: &str) -> &'static tokio::sync::Mutex<()> {
+    use std::hash::{Hash, Hasher};
+    const STRIPES: usize = 16;
+    static TURNS: std::sync::OnceLock<Vec<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
+    let turns = TURNS.get_or_init(|| (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    chain.hash(&mut h);
+    &turns[(h.finish() % STRIPES as u64) as usize]
 }
 
 /// The head of a chain: its last seq and that row's hash.

@@ -6,7 +6,10 @@
 //!
 //! - **Durable** (database): tenants (policy as JSON with serde defaults, so new policy fields need no
 //!   migration), users (normalized username/e-mail columns with unique indexes per tenant; the password
-//!   hash never leaves `storage::users` inside a `User`), the audit log, setup tokens (hashed), clients
+//!   hash never leaves `storage::users` inside a `User`), the audit log (a hash chain per tenant with
+//!   its head in `audit_heads` and retention checkpoints in `audit_checkpoints`, migration
+//!   `2026-12-07-000012_audit_chain`; see `storage::audit`), the retention jobs' last runs
+//!   (`maintenance_runs`), setup tokens (hashed), clients
 //!   (registration as JSON in `settings`, secret as a keyed digest), signing keys (private key sealed
 //!   with AES-256-GCM, public JWK, schedule), refresh tokens (keyed digest, family, optional `sid`,
 //!   `origin_sid`, used/revoked times; they must survive a Redis restart), grants (migration

@@ -22,7 +22,9 @@
 //!
 //! Tests are grouped by area: `signin/` (the password step, hashing, brute-force protection),
 //! `sessions/`, `mfa/`, `oidc/` (by endpoint), `operations/` (start-up, CLI, configuration, seed,
-//! web basics, the client address, `/metrics`, outages), `risk/` (places of addresses from tiny
+//! web basics, the client address, `/metrics`, outages, and `audit.rs`: the audit log's hash
+//! chains, tampering found by `watchword audit verify`, bursts from two pools, retention
+//! checkpoints on the `ManualClock`, diffs without secrets), `risk/` (places of addresses from tiny
 //! `.mmdb` fixtures written by MaxMind's Perl writer, reloads, the network list; `breach.rs`:
 //! breached passwords, with a stub range server; `feedback.rs`: the sign-in notice's link, read
 //! from the SMTP sink; `activity.rs`: the account page's recent sign-ins; `cli.rs`: `watchword

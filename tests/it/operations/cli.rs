@@ -26,6 +26,7 @@ fn every_command_has_help() {
         vec!["user", "disable", "--help"],
         vec!["user", "enable", "--help"],
         vec!["user", "reset-mfa", "--help"],
+        vec!["audit", "verify", "--help"],
     ] {
         let out = cli(&dir, &args, "");
         assert!(out.status.success(), "{args:?}");
