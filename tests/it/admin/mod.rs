@@ -3,8 +3,8 @@
 
 mod api;
 mod fuzz;
-mod ui;
 mod rbac;
+mod ui;
 
 use serde_json::Value;
 use watchword::admin::authz::{Admin, Caller};
