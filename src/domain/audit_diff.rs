@@ -25,7 +25,8 @@ pub fn is_sensitive(key: &str) -> bool {
 
 /// The changed fields of `before` → `after`: `{"path": {"before": x, "after": y}, …}`, where a
 /// path is a top-level key, or `a.b` inside objects present on both sides. A missing key counts
-/// as `null`. Values under sensitive keys (at any depth, also inside arrays) are `"[redacted]"`
+/// as `null`. Values under sensitive keys (at any depth, also inside arrays; numbers and
+/// booleans, which are settings, excepted) are `"[redacted]"`
 /// (a changed secret is still reported, `null` stays `null`). At most [`MAX_DIFF_BYTES`] of
 /// JSON: fields that would not fit are left out and `"_truncated": true` is added.
 pub fn diff(before: &Value, after: &Value) -> Value {
@@ -58,7 +59,11 @@ fn walk(
         }
         let sensitive = is_sensitive(key);
         match (b, a) {
-            (Value::Object(bo), Value::Object(ao)) if !sensitive => {
+            // Objects under a secret's name (a JWK, a key set) are hidden whole, except the
+            // tenant policy's sections that only share a word with one (`password`, `tokens`).
+            (Value::Object(bo), Value::Object(ao))
+                if !sensitive || SETTINGS.contains(&key.as_str()) =>
+            {
                 walk(&format!("{path}."), bo, ao, out);
             }
             _ => out.push((path, change(b, a, sensitive))),
@@ -68,7 +73,7 @@ fn walk(
 
 fn change(before: &Value, after: &Value, sensitive: bool) -> Value {
     let show = |v: &Value| {
-        if sensitive && !v.is_null() {
+        if sensitive && may_hold_secret(v) {
             Value::String(REDACTED.into())
         } else {
             redact_within(v)
@@ -77,13 +82,22 @@ fn change(before: &Value, after: &Value, sensitive: bool) -> Value {
     serde_json::json!({ "before": show(before), "after": show(after) })
 }
 
+/// Policy sections whose names share a word with secrets but hold only settings.
+const SETTINGS: &[&str] = &["password", "tokens", "lifetimes"];
+
+/// Can a value under a sensitive name be a secret? Numbers and booleans cannot
+/// (`access_token_secs`, `password.min_length` are settings, shown); anything else is hidden.
+fn may_hold_secret(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Number(_) | Value::Bool(_))
+}
+
 /// `v` with the values of sensitive keys of every object inside it redacted.
 fn redact_within(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| {
-                    let shown = if is_sensitive(k) && !v.is_null() {
+                    let shown = if is_sensitive(k) && may_hold_secret(v) {
                         Value::String(REDACTED.into())
                     } else {
                         redact_within(v)
@@ -179,7 +193,8 @@ mod tests {
                 "keys": {"before": r, "after": r},
                 "private_key": {"before": null, "after": r},
                 "recovery_codes": {"before": r, "after": r},
-                "refresh_token_secs": {"before": r, "after": r},
+                // A number is a setting, never a secret.
+                "refresh_token_secs": {"before": 10, "after": 20},
                 "settings.issuer": {"before": "https://a", "after": "https://b"},
                 "settings.signing.privateJwk": {"before": r, "after": r},
                 "totp_seed": {"before": r, "after": r},

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use super::schema::{audit_checkpoints, audit_events, audit_heads};
 use super::{DbConn, StorageError, write_transaction};
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, Origin};
 use crate::domain::audit_chain::{self, Break, ChainRow, GENESIS, Linked, Verified, Verifier};
 use crate::domain::ids::TenantId;
 
@@ -199,9 +199,24 @@ pub fn recent(
         .load(conn)?)
 }
 
+tokio::task_local! {
+    /// Where the request being handled came from (set by the web layer's request middleware).
+    static REQUEST_ORIGIN: Option<Origin>;
+}
+
+/// Runs `f` with `origin` as the origin of every event [`record`]ed inside it without one.
+pub async fn with_origin<F: std::future::Future>(origin: Option<Origin>, f: F) -> F::Output {
+    REQUEST_ORIGIN.scope(origin, f).await
+}
+
 /// Appends an event and mirrors it to the `audit` log target. A failed write is logged, never
 /// propagated: losing the database must not also lock every user out.
-pub async fn record(db: &super::Db, event: AuditEvent) {
+pub async fn record(db: &super::Db, mut event: AuditEvent) {
+    if event.origin == Origin::default()
+        && let Ok(Some(origin)) = REQUEST_ORIGIN.try_with(Clone::clone)
+    {
+        event.origin = origin;
+    }
     tracing::info!(
         target: "audit",
         action = event.action.as_str(),

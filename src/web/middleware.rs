@@ -30,12 +30,25 @@ pub async fn observe(
     let https = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.https);
+    // Audit events recorded while handling the request carry where it came from, whichever
+    // use case records them (`storage::audit::record` fills an empty origin from this).
+    let origin = req.app_data::<web::Data<AppState>>().map(|s| {
+        let caller = super::caller::Caller::of(req.request(), &s.trusted_proxies);
+        crate::domain::audit::Origin {
+            ip: Some(caller.ip.to_string()),
+            user_agent: Some(caller.user_agent),
+            request_id: Some(request_id.clone()),
+        }
+    });
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
 
     // Handlers turn their errors into responses inside this scope, so error pages can show the
     // request id. (Nothing between this middleware and the handlers returns `Err`.)
     let mut res = REQUEST_ID
-        .scope(request_id.clone(), next.call(req))
+        .scope(
+            request_id.clone(),
+            crate::storage::audit::with_origin(origin, next.call(req)),
+        )
         .instrument(span.clone())
         .await?;
 

@@ -143,7 +143,10 @@ async fn admin_api_users_are_created_read_and_updated_without_lost_updates() {
     assert!(
         audit.iter().any(|e| e.action == "user_updated"
             && e.actor == format!("api_key:{key_id}")
-            && e.subject.as_deref() == Some(&format!("user:{id}"))),
+            && e.subject.as_deref() == Some(&format!("user:{id}"))
+            && e.ip.as_deref() == Some("127.0.0.1")
+            && e.request_id.as_deref().is_some_and(|r| r.len() == 32)
+            && e.diff.as_deref().is_some_and(|d| d.contains("Alice A."))),
         "{audit:?}"
     );
 

@@ -397,7 +397,7 @@ async fn a_client_update_is_audited_with_a_diff_and_never_its_secret() {
                 "before": ["https://billing.example/cb"],
                 "after": ["https://billing.example/cb", "https://eu.billing.example/cb"],
             },
-            "settings.lifetimes.access_token_secs": {"before": null, "after": "[redacted]"},
+            "settings.lifetimes.access_token_secs": {"before": null, "after": 120},
         })
     );
     for r in &rows {
