@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod clients;
 pub mod etag;
 pub mod events;
 pub mod me;
@@ -130,6 +131,11 @@ pub fn scope() -> Scope<
         .service(users::sessions)
         .service(users::end_sessions)
         .service(users::set_role)
+        .service(clients::list)
+        .service(clients::create)
+        .service(clients::read)
+        .service(clients::rotate_secret)
+        .service(clients::remove)
         .service(api_keys::list)
         .service(api_keys::create)
         .service(api_keys::revoke)

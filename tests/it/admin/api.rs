@@ -558,3 +558,92 @@ async fn the_openapi_document_is_generated_from_the_handlers_and_matches_its_sna
         "the admin API changed: review it and run with UPDATE_SNAPSHOTS=1"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_are_registered_rotated_and_deleted_over_the_api() {
+    let app = TestApp::start().await;
+    let key = api_key(&app, "default", "clients:write").await;
+    let (status, _, problem) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/clients",
+        &key,
+        Some(json!({"name": "Batch", "redirect_uris": ["http://evil.example/cb"]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["field"].as_str().is_some());
+
+    let (status, _, created) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/clients",
+        &key,
+        Some(json!({
+            "client_id": "batch", "name": "Batch",
+            "grant_types": ["client_credentials"], "scopes": ["reports:read"]
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let first = created["client_secret"].as_str().unwrap().to_owned();
+    let token = |secret: String| {
+        let app = &app;
+        async move {
+            crate::common::oidc::plain_client()
+                .post(app.url("/t/default/token"))
+                .basic_auth("batch", Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(token(first.clone()).await, 200);
+    let (status, _, rotated) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/clients/batch/rotate-secret",
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let second = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(token(first).await, 401);
+    assert_eq!(token(second.clone()).await, 200);
+    let (_, _, listed) = call(&app, Method::GET, "default", "/clients", &key, None).await;
+    assert!(
+        !listed.to_string().contains(&second),
+        "a secret is shown once"
+    );
+
+    let (status, _, _) = call(
+        &app,
+        Method::DELETE,
+        "default",
+        "/clients/batch",
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = call(
+        &app,
+        Method::DELETE,
+        "default",
+        "/clients/batch",
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "deletes are idempotent");
+    assert_eq!(token(second).await, 401);
+    let (status, _, _) = call(&app, Method::GET, "default", "/clients/batch", &key, None).await;
+    assert_eq!(status, 404);
+}

@@ -16,7 +16,7 @@ struct Route {
     needs: Option<Permission>,
 }
 
-fn routes(doc: &Value, user: &str, key: &str) -> Vec<Route> {
+fn routes(doc: &Value, user: &str, key: &str, client: &str) -> Vec<Route> {
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (verb, op) in item.as_object().unwrap() {
@@ -26,7 +26,7 @@ fn routes(doc: &Value, user: &str, key: &str) -> Vec<Route> {
             let concrete = if path.starts_with("/api-keys/") {
                 path.replace("{id}", key)
             } else {
-                path.replace("{id}", user)
+                path.replace("{id}", user).replace("{client_id}", client)
             };
             out.push(Route {
                 verb: verb.to_uppercase().parse().unwrap(),
@@ -79,7 +79,13 @@ async fn admin_rbac_matrix_every_route_every_role_own_and_other_tenant() {
     )
     .await
     .unwrap();
-    let table = routes(&doc, &target.id.to_string(), &throwaway.key.id);
+    let app_client = crate::common::oidc::register(&app, "default", "matrix-app", |_| {}).await;
+    let table = routes(
+        &doc,
+        &target.id.to_string(),
+        &throwaway.key.id,
+        &app_client.client_id,
+    );
 
     let mut checked = 0;
     for role in [
