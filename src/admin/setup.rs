@@ -67,7 +67,7 @@ pub enum SetupError {
     Admin(#[from] AdminError),
 }
 
-/// Creates the first administrator (read-write) with the token, which is then spent.
+/// Creates the first administrator (tenant admin) with the token, which is then spent.
 pub async fn complete(
     ctx: &Ctx,
     tenant: &Tenant,
