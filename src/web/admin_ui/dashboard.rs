@@ -1,5 +1,6 @@
 //! The dashboard (administrators count, the last 24 hours of sign-in events by result and by risk
-//! level as small server-drawn bar charts, the latest audit entries: only what the role can read,
+//! level as small server-drawn bar charts, the latest audit entries, the retention jobs' last
+//! runs: only what the role can read,
 //! and only cheap reads) and "what can I do" (the administrator's abilities).
 
 use actix_web::http::StatusCode;
@@ -41,7 +42,7 @@ pub async fn show(
     } else {
         None
     };
-    let (mut total, mut charts, mut audit) = (None, Vec::new(), None);
+    let (mut total, mut charts, mut audit, mut retention) = (None, Vec::new(), None, None);
     if page.can(Permission::read(Module::Events)) {
         let since = ctx.clock.unix() - 86_400;
         let summary = crate::risk_feedback::activity::summary(ctx, &page.tenant, since).await?;
@@ -55,6 +56,15 @@ pub async fn show(
             })
             .await?;
         audit = Some(rows.into_iter().map(AuditLine::from).collect());
+        let runs = ctx.db.run(storage::maintenance::runs).await?;
+        retention = Some(
+            runs.into_iter()
+                .map(|r| {
+                    let at = crate::clock::from_unix(r.last_run_at).to_rfc3339();
+                    (r.job, at, r.rows_removed)
+                })
+                .collect(),
+        );
     }
     Ok(render(
         &state,
@@ -69,6 +79,7 @@ pub async fn show(
             total,
             charts,
             audit,
+            retention,
         },
     ))
 }

@@ -85,6 +85,8 @@ pub struct DashboardPage {
     pub total: Option<i64>,
     pub charts: Vec<Chart>,
     pub audit: Option<Vec<AuditLine>>,
+    /// The retention jobs' last runs (instance-wide): what, when (RFC 3339), rows removed.
+    pub retention: Option<Vec<(String, String, i64)>>,
 }
 
 /// A module and what the administrator may do with it.

@@ -265,6 +265,15 @@ async fn an_auditor_sees_events_and_audit_but_not_users() {
     let aud = signed_in(&app, "default", "aud").await;
     let html = aud.get("/t/default/admin/").await.text().await.unwrap();
     assert!(html.contains("Audit log") && !html.contains("/admin/users\""));
+    assert!(html.contains("<h2>Retention</h2>"));
+    // Once the purges ran, the dashboard shows when and how many rows they removed.
+    watchword::jobs::purge_audit_events(&app.app.ctx).await;
+    watchword::jobs::purge_sign_in_events(&app.app.ctx).await;
+    let html = aud.get("/t/default/admin/").await.text().await.unwrap();
+    assert!(
+        html.contains("<td>audit_events</td>") && html.contains("<td>sign_in_events</td>"),
+        "{html}"
+    );
     assert_eq!(aud.get("/t/default/admin/users").await.status(), 403);
     assert_eq!(aud.get("/t/default/admin/api-keys").await.status(), 403);
     assert_eq!(aud.get("/t/default/admin/audit").await.status(), 200);
