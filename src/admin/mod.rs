@@ -9,6 +9,7 @@ pub mod clients;
 pub mod error;
 pub mod idps;
 pub mod keys;
+pub mod reads;
 pub mod roles;
 pub mod seed;
 pub mod sessions;

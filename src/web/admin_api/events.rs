@@ -126,12 +126,7 @@ pub async fn audit(
     let limit = paging.limit()?;
     let mut filter = query.filter()?;
     filter.before_id = paging.after()?;
-    let tenant = c.tenant.id;
-    let rows = c
-        .ctx()
-        .db
-        .run(move |conn| storage::audit_query::page(conn, tenant, &filter, limit + 1))
-        .await?;
+    let rows = crate::admin::reads::audit(c.ctx(), &c.tenant, filter, limit + 1).await?;
     let page = Page::of(rows, limit, |r: &AuditRow| cursor(&r.id), AuditView::from);
     Ok(page.respond(req.path(), limit))
 }
@@ -156,16 +151,11 @@ const EXPORT_MAX: usize = 100_000;
 pub async fn export(c: ApiCaller, query: web::Query<AuditQuery>) -> Result<HttpResponse, Problem> {
     let mut filter = query.filter()?;
     filter.before_id = query.paging().after()?;
-    let tenant = c.tenant.id;
     let mut out = Vec::new();
     let mut lines = 0;
     loop {
         let f = filter.clone();
-        let rows = c
-            .ctx()
-            .db
-            .run(move |conn| storage::audit_query::page(conn, tenant, &f, EXPORT_BATCH))
-            .await?;
+        let rows = crate::admin::reads::audit(c.ctx(), &c.tenant, f, EXPORT_BATCH).await?;
         let done = (rows.len() as i64) < EXPORT_BATCH;
         filter.before_id = rows.last().map(|r| r.id.clone());
         for row in rows {

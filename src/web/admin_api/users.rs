@@ -15,7 +15,6 @@ use crate::domain::admin::Role;
 use crate::domain::ids::UserId;
 use crate::domain::secret::Secret;
 use crate::domain::user::User;
-use crate::storage;
 
 /// A user as administrators see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -119,14 +118,7 @@ pub async fn list(
         return Err(Problem::invalid("q", "q must be at most 254 characters"));
     }
     let by_email = prefix.as_deref().is_some_and(|p| p.contains('@'));
-    let tenant = c.tenant.id;
-    let rows = c
-        .ctx()
-        .db
-        .run(move |conn| {
-            storage::users::page(conn, tenant, prefix.as_deref(), after.as_deref(), limit + 1)
-        })
-        .await?;
+    let rows = admin::reads::users(c.ctx(), &c.tenant, prefix, after, limit + 1).await?;
     let page = Page::of(
         rows,
         limit,

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use super::access::AdminPage;
 use super::views::{AbilityLine, AuditLine, Chart, DashboardPage, MePage};
 use super::{Screen, render};
+use crate::admin;
 use crate::domain::admin::{Module, Permission};
-use crate::storage::{self, audit_query::AuditFilter};
+use crate::storage::audit_query::AuditFilter;
 use crate::web::error::PageError;
 use crate::web::form::StrictQuery;
 use crate::web::state::AppState;
@@ -32,13 +33,8 @@ pub async fn show(
     page: AdminPage,
 ) -> Result<HttpResponse, PageError> {
     let ctx = &state.ctx;
-    let tenant_id = page.tenant.id;
     let admins = if page.can(Permission::read(Module::Admins)) {
-        Some(
-            ctx.db
-                .run(move |c| storage::users::count_admins(c, tenant_id))
-                .await?,
-        )
+        Some(admin::reads::admin_count(ctx, &page.tenant).await?)
     } else {
         None
     };
@@ -49,14 +45,10 @@ pub async fn show(
         total = Some(summary.total);
         charts.push(Chart::new("by-result", "By result", &summary.by_result));
         charts.push(Chart::new("by-level", "By risk level", &summary.by_level));
-        let rows = ctx
-            .db
-            .run(move |c| {
-                storage::audit_query::page(c, tenant_id, &AuditFilter::default(), RECENT_AUDIT)
-            })
-            .await?;
+        let rows =
+            admin::reads::audit(ctx, &page.tenant, AuditFilter::default(), RECENT_AUDIT).await?;
         audit = Some(rows.into_iter().map(AuditLine::from).collect());
-        let runs = ctx.db.run(storage::maintenance::runs).await?;
+        let runs = admin::reads::retention_runs(ctx).await?;
         retention = Some(
             runs.into_iter()
                 .map(|r| {

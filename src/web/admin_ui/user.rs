@@ -16,7 +16,7 @@ use crate::admin::{self, AdminError};
 use crate::domain::admin::{Module, Permission, Role};
 use crate::domain::ids::UserId;
 use crate::domain::user::User;
-use crate::storage::{self, audit_query::AuditFilter};
+use crate::storage::audit_query::AuditFilter;
 use crate::web::error::PageError;
 use crate::web::form::{CheckedForm, Nothing, StrictQuery};
 use crate::web::paths;
@@ -91,17 +91,11 @@ pub async fn show(
                 .map(ActivityRow::new)
                 .collect(),
         );
-        let (tenant, filter) = (
-            page.tenant.id,
-            AuditFilter {
-                subject: Some(format!("user:{}", user.id)),
-                ..AuditFilter::default()
-            },
-        );
-        let rows = ctx
-            .db
-            .run(move |c| storage::audit_query::page(c, tenant, &filter, AUDIT_TRAIL))
-            .await?;
+        let filter = AuditFilter {
+            subject: Some(format!("user:{}", user.id)),
+            ..AuditFilter::default()
+        };
+        let rows = crate::admin::reads::audit(ctx, &page.tenant, filter, AUDIT_TRAIL).await?;
         audit = Some(rows.into_iter().map(AuditLine::from).collect());
     }
     let roles = page.can(Permission::write(Module::Admins)).then(|| {

@@ -13,7 +13,6 @@ use crate::admin::{self, AdminError};
 use crate::domain::admin::{Module, Permission};
 use crate::domain::secret::Secret;
 use crate::domain::user::{User, normalize};
-use crate::storage;
 use crate::web::error::PageError;
 use crate::web::form::{CheckedForm, StrictQuery};
 use crate::web::paths::{self, query_escape};
@@ -43,14 +42,9 @@ pub async fn list(
         .filter(|a| !a.is_empty())
         .map(|a| a.chars().take(254).collect());
     let by_email = q.contains('@');
-    let (tenant, prefix) = (page.tenant.id, Some(q.clone()).filter(|q| !q.is_empty()));
-    let mut rows = state
-        .ctx
-        .db
-        .run(move |c| {
-            storage::users::page(c, tenant, prefix.as_deref(), after.as_deref(), PAGE + 1)
-        })
-        .await?;
+    let prefix = Some(q.clone()).filter(|q| !q.is_empty());
+    let mut rows =
+        crate::admin::reads::users(&state.ctx, &page.tenant, prefix, after, PAGE + 1).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let slug = page.tenant.slug.clone();

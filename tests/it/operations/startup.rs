@@ -205,5 +205,8 @@ async fn first_start_creates_everything_and_prints_a_one_time_admin_link() {
         .iter()
         .find(|u| u["username"] == "root")
         .unwrap();
-    assert_eq!(root["admin"], "read-write");
+    assert_eq!(
+        root["admin"], "tenant_admin",
+        "the earlier read-write is now tenant_admin"
+    );
 }
