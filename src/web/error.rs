@@ -262,6 +262,7 @@ impl From<AdminError> for PageError {
                 "Not allowed",
                 format!("Your role does not allow this: it needs the {p} permission."),
             ),
+            AdminError::Refused(why) => Self::new(StatusCode::CONFLICT, "Not possible", why),
             AdminError::Stale => Self::new(
                 StatusCode::CONFLICT,
                 "Changed meanwhile",

@@ -180,7 +180,7 @@ async fn a_tenant_admin_creates_a_user_resets_mfa_ends_a_session_and_changes_a_r
     let ada_id = user(&app, "default", "ada").await.id;
     let own = format!("/t/default/admin/users/{ada_id}");
     let res = post(&ada, &own, &format!("{own}/role"), &[("role", "")]).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(
         user(&app, "default", "ada").await.admin_role,
         Some(Role::TenantAdmin)
