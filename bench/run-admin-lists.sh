@@ -43,7 +43,7 @@ export WATCHWORD__LOG__LEVEL=warn
 
 tenant=$(psql "$DB" -qAtc "SELECT id FROM tenants WHERE slug = 'default'")
 echo "== loading $USERS users and $EVENTS sign-in events"
-time psql "$DB" -q <<SQL
+time psql "$DB" -q -v ON_ERROR_STOP=1 <<SQL
 INSERT INTO users (id, tenant_id, username, username_normalized, email, email_normalized,
                    display_name, enabled, admin_role, password_hash, password_changed_at,
                    created_at, updated_at, email_verified, version)
@@ -89,6 +89,10 @@ page1000=$(printf '"user0049950"' | base64 | tr '+/' '-_' | tr -d '=')
 api="http://127.0.0.1:$PORT/t/default/admin/api/v1"
 
 measure() { # name url
+  local status items
+  status=$(curl -s -o "$work/answer.json" -w '%{http_code}' -H "Authorization: Bearer $token" "$2")
+  items=$( (grep -o '"id":' "$work/answer.json" || true) | wc -l)
+  [ "$status" = 200 ] || { echo "$1: HTTP $status: $(head -c 300 "$work/answer.json")" >&2; exit 1; }
   local times
   times=$(for _ in $(seq 1 "$N"); do
     curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $token" "$2"
@@ -97,10 +101,10 @@ measure() { # name url
   p50=$(echo "$times" | awk -v n="$N" 'NR==int(n*0.50){printf "%.1f", $1*1000}')
   p95=$(echo "$times" | awk -v n="$N" 'NR==int(n*0.95){printf "%.1f", $1*1000}')
   p99=$(echo "$times" | awk -v n="$N" 'NR==int(n*0.99){printf "%.1f", $1*1000}')
-  printf '| %s | %s | %s | %s |\n' "$1" "$p50" "$p95" "$p99"
+  printf '| %s | %s | %s | %s | %s |\n' "$1" "$items" "$p50" "$p95" "$p99"
 }
-echo "| request ($USERS users, $EVENTS events, $N requests each) | p50 ms | p95 ms | p99 ms |"
-echo "|---|---|---|---|"
+echo "| request ($USERS users, $EVENTS events, $N requests each) | items | p50 ms | p95 ms | p99 ms |"
+echo "|---|---|---|---|---|"
 measure "users, page 1" "$api/users?limit=50"
 measure "users, page 1,000 (keyset)" "$api/users?limit=50&after=$page1000"
 measure "users, prefix search q=user00123" "$api/users?q=user00123&limit=50"
