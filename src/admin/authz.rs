@@ -113,14 +113,8 @@ impl Admin {
 
     /// Everything the administrator may do in `tenant`.
     pub fn abilities(&self, tenant: TenantId) -> Abilities {
-        let permissions = Module::ALL
+        let permissions = crate::domain::admin::strongest(|p| self.allows(tenant, p))
             .into_iter()
-            .filter_map(|m| {
-                [Access::Write, Access::Read]
-                    .into_iter()
-                    .map(|a| Permission::new(m, a))
-                    .find(|p| self.allows(tenant, *p))
-            })
             .map(|p| p.to_string())
             .collect();
         let (kind, id, name, role) = match &self.caller {

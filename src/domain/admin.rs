@@ -194,16 +194,19 @@ impl Role {
         match raw {
             "read-write" => Ok(Role::TenantAdmin),
             "read-only" => Ok(Role::TenantViewer),
-            _ => Role::ALL
-                .into_iter()
-                .find(|r| r.as_str() == raw.replace('-', "_"))
-                .ok_or_else(|| {
-                    InvalidInput::new(
-                        "admin",
-                        "must be one of instance_admin, tenant_admin, tenant_viewer, \
-                         user_manager, auditor (or read-write, read-only)",
-                    )
-                }),
+            _ => {
+                let name = raw.replace('-', "_");
+                Role::ALL
+                    .into_iter()
+                    .find(|r| r.as_str() == name)
+                    .ok_or_else(|| {
+                        InvalidInput::new(
+                            "admin",
+                            "must be one of instance_admin, tenant_admin, tenant_viewer, \
+                             user_manager, auditor (or read-write, read-only)",
+                        )
+                    })
+            }
         }
     }
 
@@ -229,16 +232,22 @@ impl Role {
 
     /// Every permission the role holds, write before read of a module.
     pub fn permissions(self) -> Vec<Permission> {
-        Module::ALL
-            .into_iter()
-            .filter_map(|m| {
-                [Access::Write, Access::Read]
-                    .into_iter()
-                    .map(|a| Permission::new(m, a))
-                    .find(|p| self.allows(*p))
-            })
-            .collect()
+        strongest(|p| self.allows(p))
     }
+}
+
+/// The strongest permission per module that `holds` grants (write before read: write implies
+/// read), in module order.
+pub fn strongest(holds: impl Fn(Permission) -> bool) -> Vec<Permission> {
+    Module::ALL
+        .into_iter()
+        .filter_map(|m| {
+            [Access::Write, Access::Read]
+                .into_iter()
+                .map(|a| Permission::new(m, a))
+                .find(|p| holds(*p))
+        })
+        .collect()
 }
 
 /// A set of explicit permissions (an API key's, or an access token's admin scopes).

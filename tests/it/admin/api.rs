@@ -5,20 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use watchword::domain::admin::Role;
 
-use super::{api_key, call, call_with, client_token, person};
+use super::{api_key, call, call_with, client_token, other_tenant, person};
 use crate::common::TestApp;
-
-async fn other_tenant(app: &TestApp) {
-    watchword::admin::tenants::create(
-        &app.app.ctx,
-        "other",
-        None,
-        None,
-        watchword::domain::audit::Actor::Cli,
-    )
-    .await
-    .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_api_users_are_created_read_and_updated_without_lost_updates() {

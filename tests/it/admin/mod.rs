@@ -44,6 +44,19 @@ pub async fn person(app: &TestApp, slug: &str, username: &str, role: Role) -> (U
     (user, admin)
 }
 
+/// Creates a second tenant, `other`.
+pub async fn other_tenant(app: &TestApp) {
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        watchword::domain::audit::Actor::Cli,
+    )
+    .await
+    .unwrap();
+}
+
 /// An API key of tenant `slug` with `permissions`, made by a tenant admin.
 pub async fn api_key(app: &TestApp, slug: &str, permissions: &str) -> String {
     let tenant = app.tenant(slug).await;

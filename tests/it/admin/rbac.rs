@@ -49,15 +49,7 @@ fn body_for(route: &Route) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_rbac_matrix_every_route_every_role_own_and_other_tenant() {
     let app = TestApp::start().await;
-    watchword::admin::tenants::create(
-        &app.app.ctx,
-        "other",
-        None,
-        None,
-        watchword::domain::audit::Actor::Cli,
-    )
-    .await
-    .unwrap();
+    super::other_tenant(&app).await;
     let doc: Value = reqwest::get(app.url("/t/default/admin/api/openapi.json"))
         .await
         .unwrap()
