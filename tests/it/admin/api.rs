@@ -635,3 +635,56 @@ async fn applications_are_registered_rotated_and_deleted_over_the_api() {
     let (status, _, _) = call(&app, Method::GET, "default", "/clients/batch", &key, None).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_updates_from_one_etag_writes_exactly_once() {
+    let app = TestApp::start().await;
+    let key = api_key(&app, "default", "users:write").await;
+    let (_, headers, created) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/users",
+        &key,
+        Some(json!({"username": "raced"})),
+    )
+    .await;
+    let path = format!("/users/{}", created["id"].as_str().unwrap());
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (app_url, key, path, etag) = (app.url(""), key.clone(), path.clone(), etag.clone());
+        tasks.push(tokio::spawn(async move {
+            crate::common::oidc::plain_client()
+                .patch(format!("{app_url}/t/default/admin/api/v1{path}"))
+                .bearer_auth(key)
+                .header("If-Match", etag)
+                .json(&json!({"display_name": format!("writer {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 412].contains(s)),
+        "{statuses:?}"
+    );
+    let updates = app
+        .audit("default")
+        .await
+        .into_iter()
+        .filter(|e| e.action == "user_updated")
+        .count();
+    assert_eq!(updates, 1);
+}
