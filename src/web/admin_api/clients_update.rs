@@ -40,6 +40,7 @@ pub struct ClientPatch {
 /// Update an application's registration. Needs `If-Match` with the `ETag` last read: a change
 /// made meanwhile answers 412 and nothing is written.
 #[utoipa::path(
+    operation_id = "update_client",
     tag = "clients",
     params(ClientPath, ("If-Match" = String, Header, description = "the ETag last read")),
     request_body = ClientPatch,

@@ -96,6 +96,7 @@ async fn load(c: &ApiCaller, slug: &str) -> Result<IdentityProvider, Problem> {
 
 /// The tenant's identity providers, by slug (a tenant has few: not paged).
 #[utoipa::path(
+    operation_id = "list_idps",
     tag = "idps",
     params(TenantPath),
     responses(
@@ -119,6 +120,7 @@ pub async fn list(c: ApiCaller) -> Result<HttpResponse, Problem> {
 
 /// Read a provider (the `ETag` is what `If-Match` takes on updates).
 #[utoipa::path(
+    operation_id = "read_idp",
     tag = "idps",
     params(IdpPath),
     responses(
@@ -163,6 +165,7 @@ fn yes() -> bool {
 
 /// Add a provider.
 #[utoipa::path(
+    operation_id = "create_idp",
     tag = "idps",
     params(TenantPath),
     request_body = NewIdpBody,
@@ -205,7 +208,7 @@ pub struct IdpPatch {
     pub display_name: Option<String>,
     pub enabled: Option<bool>,
     /// A JSON merge patch (RFC 7396) of the settings: members replace, `null` removes.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
     /// A new client secret, or `null` to remove it.
     #[serde(default, deserialize_with = "some")]
@@ -222,6 +225,7 @@ fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 /// Update a provider. Needs `If-Match` with the `ETag` last read: a change made meanwhile
 /// answers 412 and nothing is written.
 #[utoipa::path(
+    operation_id = "update_idp",
     tag = "idps",
     params(IdpPath, ("If-Match" = String, Header, description = "the ETag last read")),
     request_body = IdpPatch,
@@ -272,6 +276,7 @@ pub async fn update(
 /// Delete a provider and the identities linked through it (their users stay). Deleting one
 /// that is already gone answers 204 too.
 #[utoipa::path(
+    operation_id = "delete_idp",
     tag = "idps",
     params(IdpPath),
     responses(

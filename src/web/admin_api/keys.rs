@@ -49,6 +49,7 @@ fn views(keys: Vec<KeyInfo>) -> HttpResponse {
 
 /// The tenant's published signing keys (a handful: not paged).
 #[utoipa::path(
+    operation_id = "list_keys",
     tag = "keys",
     params(TenantPath),
     responses(
@@ -79,6 +80,7 @@ pub struct RotateBody {
 /// Rotate signing keys: new keys are published now and sign after the publishing delay (or at
 /// once with `immediate`); the keys they replace stay published until their tokens expire.
 #[utoipa::path(
+    operation_id = "rotate_keys",
     tag = "keys",
     params(TenantPath),
     request_body = RotateBody,
@@ -121,6 +123,7 @@ pub struct KeyPath {
 /// on and the key leaves the key set, so every token it signed stops verifying. Answers the
 /// replacement.
 #[utoipa::path(
+    operation_id = "withdraw_key",
     tag = "keys",
     params(KeyPath),
     responses(

@@ -22,6 +22,7 @@ fn answer(tenant: &Tenant) -> HttpResponse {
 
 /// Read the tenant's policy (the `ETag` is what `If-Match` takes on changes).
 #[utoipa::path(
+    operation_id = "read_policy",
     tag = "policies",
     params(TenantPath),
     responses(
@@ -39,6 +40,7 @@ pub async fn read(c: ApiCaller) -> Result<HttpResponse, Problem> {
 
 /// Replace the whole policy (absent members get their defaults). Needs `If-Match`.
 #[utoipa::path(
+    operation_id = "replace_policy",
     tag = "policies",
     params(TenantPath, ("If-Match" = String, Header, description = "the ETag last read")),
     request_body = Object,
@@ -67,6 +69,7 @@ pub async fn replace(
 /// `application/merge-patch+json`): members present replace, `null` restores the default.
 /// Needs `If-Match`.
 #[utoipa::path(
+    operation_id = "patch_policy",
     tag = "policies",
     params(TenantPath, ("If-Match" = String, Header, description = "the ETag last read")),
     request_body = Object,

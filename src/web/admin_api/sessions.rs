@@ -21,6 +21,7 @@ pub struct SessionPath {
 
 /// End one session. A session that is not (or no longer) there answers 404.
 #[utoipa::path(
+    operation_id = "end_session",
     tag = "sessions",
     params(SessionPath),
     responses(

@@ -42,6 +42,7 @@ impl From<Tenant> for TenantView {
 
 /// Every tenant of the instance, by slug.
 #[utoipa::path(
+    operation_id = "list_tenants",
     tag = "tenants",
     params(TenantPath),
     responses(
@@ -69,12 +70,13 @@ pub struct NewTenantBody {
     #[schema(max_length = 128)]
     pub display_name: Option<String>,
     /// Its policy (absent members get their defaults).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub policy: Option<Value>,
 }
 
 /// Create a tenant (with its signing keys).
 #[utoipa::path(
+    operation_id = "create_tenant",
     tag = "tenants",
     params(TenantPath),
     request_body = NewTenantBody,
@@ -124,6 +126,7 @@ pub struct SlugPath {
 
 /// Read a tenant.
 #[utoipa::path(
+    operation_id = "read_tenant",
     tag = "tenants",
     params(SlugPath),
     responses(

@@ -70,6 +70,7 @@ impl From<AppAccess> for AppAccessView {
 /// The applications that hold the user's consent or a live grant, most recent first (one per
 /// application: not paged).
 #[utoipa::path(
+    operation_id = "list_user_consents",
     tag = "users",
     params(UserPath),
     responses(
@@ -114,6 +115,7 @@ pub struct WithdrawnView {
 /// the application from the user (refresh tokens and their access tokens) revoked; its next
 /// authorization asks again. Withdrawing nothing answers 200 too.
 #[utoipa::path(
+    operation_id = "withdraw_user_consent",
     tag = "users",
     params(ConsentPath),
     responses(
@@ -150,6 +152,7 @@ pub struct IdentityView {
 
 /// The upstream identities linked to the user, oldest first.
 #[utoipa::path(
+    operation_id = "list_user_identities",
     tag = "users",
     params(UserPath),
     responses(
@@ -196,6 +199,7 @@ pub struct IdentityPath {
 /// Unlink an upstream identity from the user. The account's last way in (no password, no other
 /// identity) is kept: 409.
 #[utoipa::path(
+    operation_id = "unlink_user_identity",
     tag = "users",
     params(IdentityPath),
     responses(

@@ -259,7 +259,20 @@ async fn a_users_consents_are_listed_and_withdrawn_per_application() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_session_is_ended_by_its_id() {
     let app = TestApp::start().await;
-    let key = api_key(&app, "default", "sessions:write").await;
+    let key = api_key(&app, "default", "sessions:write policies:write").await;
+    let (_, headers, _) = call(&app, Method::GET, "default", "/policy", &key, None).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, _) = super::call_with(
+        &app,
+        Method::PATCH,
+        "default",
+        "/policy",
+        &key,
+        Some(json!({"session": {"max_sessions_per_user": 5}})),
+        &[("If-Match", &etag)],
+    )
+    .await;
+    assert_eq!(status, 200);
     let user = app
         .create_user("default", "roamer", "a long enough password 1")
         .await;
