@@ -232,6 +232,16 @@ async fn the_policy_is_read_replaced_and_merge_patched_with_if_match() {
     );
 
     // PUT replaces the whole policy: what it leaves out gets its default.
+    let (status, _, _) = call(
+        &app,
+        Method::PUT,
+        "default",
+        "/policy",
+        &key,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 428);
     let (status, _, _) = call_with(
         &app,
         Method::PUT,
@@ -326,8 +336,21 @@ async fn burst(app: &TestApp, key: &str, path: &str, bodies: Vec<Value>) -> Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_policy_and_client_updates_from_one_etag_writes_exactly_once() {
     let app = TestApp::start().await;
-    let key = api_key(&app, "default", "policies:write clients:write").await;
+    let key = api_key(&app, "default", "policies:write clients:write idps:write").await;
     crate::common::oidc::register(&app, "default", "raced", |_| {}).await;
+    let (status, _, body) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/idps",
+        &key,
+        Some(
+            json!({"slug": "raced", "kind": "oidc", "display_name": "Raced",
+                    "settings": {"oidc": {"issuer": "https://raced.example", "client_id": "w"}}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
     for (path, bodies, action) in [
         (
             "/policy",
@@ -342,6 +365,13 @@ async fn a_burst_of_policy_and_client_updates_from_one_etag_writes_exactly_once(
                 .map(|i| json!({"name": format!("writer {i}")}))
                 .collect(),
             "client_updated",
+        ),
+        (
+            "/idps/raced",
+            (1..=8)
+                .map(|i| json!({"display_name": format!("writer {i}")}))
+                .collect(),
+            "idp_updated",
         ),
     ] {
         let statuses = burst(&app, &key, path, bodies).await;
