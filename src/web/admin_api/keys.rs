@@ -139,7 +139,17 @@ pub async fn withdraw(c: ApiCaller, path: web::Path<KeyPath>) -> Result<HttpResp
     if !published.iter().any(|k| k.kid == path.kid) {
         return Err(Problem::not_found("signing key"));
     }
-    let replacement = admin::keys::withdraw(c.ctx(), &c.tenant, &path.kid, c.admin.actor()).await?;
+    let replacement =
+        match admin::keys::withdraw(c.ctx(), &c.tenant, &path.kid, c.admin.actor()).await {
+            Ok(k) => k,
+            // Withdrawn meanwhile by someone else.
+            Err(admin::AdminError::Signing(crate::signing::SigningError::BadKey(kid, _)))
+                if kid == path.kid =>
+            {
+                return Err(Problem::not_found("signing key"));
+            }
+            Err(e) => return Err(e.into()),
+        };
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(KeyView::from(replacement)))
