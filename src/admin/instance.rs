@@ -10,13 +10,13 @@ use crate::domain::tenant::{Tenant, TenantPolicy};
 
 /// Every tenant, by slug.
 pub async fn list(ctx: &Ctx, by: &Admin) -> Result<Vec<Tenant>, AdminError> {
-    by.require(by.home, Permission::read(Module::Tenants))?;
+    by.require_instance(Permission::read(Module::Tenants))?;
     super::tenants::list(ctx).await
 }
 
 /// The tenant with `slug`, as stored now.
 pub async fn get(ctx: &Ctx, slug: &str, by: &Admin) -> Result<Tenant, AdminError> {
-    by.require(by.home, Permission::read(Module::Tenants))?;
+    by.require_instance(Permission::read(Module::Tenants))?;
     let key = slug.to_owned();
     ctx.db
         .run(move |c| crate::storage::tenants::find_by_slug(c, &key))
@@ -24,7 +24,8 @@ pub async fn get(ctx: &Ctx, slug: &str, by: &Admin) -> Result<Tenant, AdminError
         .ok_or_else(|| AdminError::NotFound("tenant".into()))
 }
 
-/// A new tenant (with its signing keys), audited as `tenant_created`.
+/// A new tenant (with its signing keys), audited as `tenant_created` (`tenants::create` checks
+/// `tenants:write`).
 pub async fn create(
     ctx: &Ctx,
     slug: &str,
@@ -32,6 +33,5 @@ pub async fn create(
     policy: Option<TenantPolicy>,
     by: &Admin,
 ) -> Result<Tenant, AdminError> {
-    by.require(by.home, Permission::write(Module::Tenants))?;
-    super::tenants::create(ctx, slug, display_name, policy, by.actor()).await
+    super::tenants::create(ctx, slug, display_name, policy, by).await
 }

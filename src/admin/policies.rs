@@ -80,7 +80,7 @@ async fn write(
 ) -> Result<Tenant, AdminError> {
     // The storage write is conditional on `current.version`: a change that came in between
     // is `Stale`, never overwritten.
-    let (tenant, _) = super::tenants::update(ctx, current, None, Some(policy), by.actor()).await?;
+    let (tenant, _) = super::tenants::update(ctx, current, None, Some(policy), by).await?;
     Ok(tenant)
 }
 

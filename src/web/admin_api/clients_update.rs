@@ -92,6 +92,6 @@ pub async fn update(
     if let Some(first_party) = body.first_party {
         next.settings.first_party = first_party;
     }
-    admin::clients::update(c.ctx(), &c.tenant, &current, next, c.admin.actor()).await?;
+    admin::clients::update(c.ctx(), &c.tenant, &current, next, &c.admin).await?;
     Ok(with_etag(load(&c, &path.client_id).await?))
 }

@@ -193,7 +193,7 @@ pub async fn create(c: ApiCaller, body: web::Json<NewIdpBody>) -> Result<HttpRes
             settings,
             client_secret: body.client_secret.map(Secret::new),
         },
-        c.admin.actor(),
+        &c.admin,
     )
     .await
     .map_err(problem)?;
@@ -267,7 +267,7 @@ pub async fn update(
         next.settings = settings(doc)?;
     }
     let secret = body.client_secret.map(|s| s.map(Secret::new));
-    let updated = admin::idps::update(c.ctx(), &c.tenant, next, secret, c.admin.actor())
+    let updated = admin::idps::update(c.ctx(), &c.tenant, next, secret, &c.admin)
         .await
         .map_err(problem)?;
     Ok(with_etag(actix_web::http::StatusCode::OK, updated))
@@ -288,7 +288,7 @@ pub async fn update(
 )]
 #[delete("/idps/{idp}")]
 pub async fn remove(c: ApiCaller, path: web::Path<IdpPath>) -> Result<HttpResponse, Problem> {
-    match admin::idps::delete(c.ctx(), &c.tenant, &path.idp, c.admin.actor()).await {
+    match admin::idps::delete(c.ctx(), &c.tenant, &path.idp, &c.admin).await {
         Ok(()) | Err(AdminError::NotFound(_)) => Ok(HttpResponse::NoContent().finish()),
         Err(e) => Err(e.into()),
     }

@@ -105,8 +105,7 @@ pub async fn rotate(c: ApiCaller, body: web::Json<RotateBody>) -> Result<HttpRes
     if algs.is_empty() {
         algs = SigningAlg::ALL.to_vec();
     }
-    let keys =
-        admin::keys::rotate(c.ctx(), &c.tenant, &algs, body.immediate, c.admin.actor()).await?;
+    let keys = admin::keys::rotate(c.ctx(), &c.tenant, &algs, body.immediate, &c.admin).await?;
     Ok(views(keys))
 }
 
@@ -139,17 +138,16 @@ pub async fn withdraw(c: ApiCaller, path: web::Path<KeyPath>) -> Result<HttpResp
     if !published.iter().any(|k| k.kid == path.kid) {
         return Err(Problem::not_found("signing key"));
     }
-    let replacement =
-        match admin::keys::withdraw(c.ctx(), &c.tenant, &path.kid, c.admin.actor()).await {
-            Ok(k) => k,
-            // Withdrawn meanwhile by someone else.
-            Err(admin::AdminError::Signing(crate::signing::SigningError::BadKey(kid, _)))
-                if kid == path.kid =>
-            {
-                return Err(Problem::not_found("signing key"));
-            }
-            Err(e) => return Err(e.into()),
-        };
+    let replacement = match admin::keys::withdraw(c.ctx(), &c.tenant, &path.kid, &c.admin).await {
+        Ok(k) => k,
+        // Withdrawn meanwhile by someone else.
+        Err(admin::AdminError::Signing(crate::signing::SigningError::BadKey(kid, _)))
+            if kid == path.kid =>
+        {
+            return Err(Problem::not_found("signing key"));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(KeyView::from(replacement)))

@@ -36,6 +36,6 @@ pub async fn end(c: ApiCaller, path: web::Path<SessionPath>) -> Result<HttpRespo
     if path.sid.is_empty() || path.sid.len() > 256 {
         return Err(Problem::not_found("session"));
     }
-    admin::sessions::end(c.ctx(), &c.tenant, &path.sid, c.admin.actor()).await?;
+    admin::sessions::end(c.ctx(), &c.tenant, &path.sid, &c.admin).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -177,7 +177,7 @@ async fn identity_providers_are_managed_without_ever_showing_a_secret() {
             settings: serde_json::from_value(oidc("https://theirs.example")).unwrap(),
             client_secret: None,
         },
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
@@ -269,7 +269,7 @@ async fn linked_identities_are_listed_and_unlinked_but_never_the_last_way_in() {
             admin_role: None,
             enabled: true,
         },
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

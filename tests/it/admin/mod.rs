@@ -5,6 +5,7 @@ mod api;
 mod api_idps;
 mod api_operations;
 mod api_settings;
+mod engine;
 mod fuzz;
 mod rbac;
 mod ui;
@@ -54,7 +55,7 @@ pub async fn other_tenant(app: &TestApp) {
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
