@@ -6,6 +6,7 @@ mod api_idps;
 mod api_operations;
 mod api_settings;
 mod engine;
+mod export;
 mod fuzz;
 mod rbac;
 mod ui;
