@@ -133,37 +133,39 @@ pub async fn unlink(
     actor: Actor,
     origin: Origin,
 ) -> Result<Unlinked, FederationError> {
-    let (t, u) = (tenant.id, user.id);
-    let has_password = ctx
+    let (t, u, s, sub) = (tenant.id, user.id, slug.to_owned(), subject.to_owned());
+    // The "last way in" check and the delete are one transaction under the user row's lock, so
+    // two unlinks of a user's last two identities at once cannot both pass the check.
+    let outcome = ctx
         .db
-        .run(move |c| storage::users::find_by_id(c, t, u))
-        .await?
-        .is_some_and(|f| f.password_hash.is_some());
-    let identities = linked(ctx, user).await?;
-    if !identities
-        .iter()
-        .any(|(s, _, sub, _)| s == slug && sub == subject)
-    {
-        return Ok(Unlinked::NotLinked);
-    }
-    if !has_password && identities.len() <= 1 {
-        return Ok(Unlinked::LastWayIn);
-    }
-    let s = slug.to_owned();
-    let Some(stored) = ctx
-        .db
-        .run(move |c| storage::idps::find_by_slug(c, t, &s))
-        .await?
-    else {
-        return Ok(Unlinked::NotLinked);
-    };
-    let (i, sub) = (stored.idp.id, subject.to_owned());
-    if !ctx
-        .db
-        .run(move |c| storage::idps::unlink(c, u, i, &sub))
-        .await?
-    {
-        return Ok(Unlinked::NotLinked);
+        .write(move |c| {
+            storage::write_transaction(c, |c| {
+                storage::users::lock(c, t, u)?;
+                let has_password =
+                    storage::users::find_by_id(c, t, u)?.is_some_and(|f| f.password_hash.is_some());
+                let identities = storage::idps::of_user(c, u)?;
+                if !identities
+                    .iter()
+                    .any(|(row, slug, _)| *slug == s && row.subject == sub)
+                {
+                    return Ok(Unlinked::NotLinked);
+                }
+                if !has_password && identities.len() <= 1 {
+                    return Ok(Unlinked::LastWayIn);
+                }
+                let Some(stored) = storage::idps::find_by_slug(c, t, &s)? else {
+                    return Ok(Unlinked::NotLinked);
+                };
+                Ok(if storage::idps::unlink(c, u, stored.idp.id, &sub)? {
+                    Unlinked::Done
+                } else {
+                    Unlinked::NotLinked
+                })
+            })
+        })
+        .await?;
+    if outcome != Unlinked::Done {
+        return Ok(outcome);
     }
     let event = AuditEvent::new(
         ctx.clock.now(),

@@ -212,6 +212,20 @@ pub fn find_by_identifier(
         .transpose()
 }
 
+/// Takes the user row's lock until the transaction ends (PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+/// already serializes writers): a check-then-write on one user's rows cannot interleave.
+pub fn lock(conn: &mut DbConn, tenant: TenantId, user: UserId) -> Result<(), StorageError> {
+    let id = user.to_string();
+    diesel::update(
+        users::table
+            .find(&id)
+            .filter(users::tenant_id.eq(tenant.to_string())),
+    )
+    .set(users::id.eq(&id))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn find_by_id(
     conn: &mut DbConn,
     tenant: TenantId,

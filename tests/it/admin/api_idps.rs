@@ -338,3 +338,57 @@ async fn linked_identities_are_listed_and_unlinked_but_never_the_last_way_in() {
         (403, json!("users:write"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_unlinks_at_once_of_the_last_two_identities_leave_one() {
+    let app = TestApp::start().await;
+    let key = api_key(&app, "default", "users:write idps:write").await;
+    for slug in ["contoso", "fabrikam"] {
+        let (status, _, body) = call(
+            &app, Method::POST, "default", "/idps", &key,
+            Some(json!({"slug": slug, "kind": "oidc", "display_name": slug,
+                        "settings": {"oidc": {"issuer": format!("https://{slug}.example"), "client_id": "w"}}})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let tenant = app.tenant("default").await;
+    for round in 0..4 {
+        let fed = watchword::admin::users::create(
+            &app.app.ctx,
+            &tenant,
+            watchword::admin::users::NewUser {
+                username: format!("fed{round}"),
+                email: None,
+                email_verified: false,
+                display_name: None,
+                password: None::<Secret<String>>,
+                admin_role: None,
+                enabled: true,
+            },
+            &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
+        )
+        .await
+        .unwrap();
+        link(&app, "contoso", &fed, &format!("c{round}")).await;
+        link(&app, "fabrikam", &fed, &format!("f{round}")).await;
+        let base = format!("/users/{}/identities", fed.id);
+        let (c_path, f_path) = (
+            format!("{base}/contoso/c{round}"),
+            format!("{base}/fabrikam/f{round}"),
+        );
+        let (a, b) = tokio::join!(
+            call(&app, Method::DELETE, "default", &c_path, &key, None),
+            call(&app, Method::DELETE, "default", &f_path, &key, None),
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [204, 409],
+            "round {round}: one unlinked, the last way in kept"
+        );
+        let (_, _, listed) = call(&app, Method::GET, "default", &base, &key, None).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+    }
+}
