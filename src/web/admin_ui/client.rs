@@ -43,8 +43,14 @@ pub fn page_of(
     };
     let s = &c.settings;
     let can_write = page.can(Permission::write(Module::Clients));
-    render(state, req, page, Screen::Clients, StatusCode::OK, notice, |frame| {
-        ClientPage {
+    render(
+        state,
+        req,
+        page,
+        Screen::Clients,
+        StatusCode::OK,
+        notice,
+        |frame| ClientPage {
             frame,
             href: href(page, &c.client_id),
             client_id: c.client_id.clone(),
@@ -66,8 +72,8 @@ pub fn page_of(
             updated: when(c.updated_at.timestamp()),
             can_write,
             secret,
-        }
-    })
+        },
+    )
 }
 
 pub async fn show(
@@ -79,7 +85,14 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::read(Module::Clients))?;
     let c = load(&state, &page, &path.1).await?;
-    Ok(page_of(&state, &req, &page, &c, query.done.as_deref(), None))
+    Ok(page_of(
+        &state,
+        &req,
+        &page,
+        &c,
+        query.done.as_deref(),
+        None,
+    ))
 }
 
 /// A new secret, shown once on the answer page (never a redirect: it must not be in a URL).
@@ -93,8 +106,7 @@ pub async fn rotate_secret(
     page.require(Permission::write(Module::Clients))?;
     let c = load(&state, &page, &path.1).await?;
     let secret =
-        admin::clients::set_secret(&state.ctx, &page.tenant, &c, None, page.admin.actor())
-            .await?;
+        admin::clients::set_secret(&state.ctx, &page.tenant, &c, None, page.admin.actor()).await?;
     Ok(page_of(
         &state,
         &req,

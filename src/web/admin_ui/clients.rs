@@ -110,8 +110,8 @@ fn settings_of(form: &HashMap<String, String>, mut base: ClientSettings) -> Clie
     base.first_party = form.contains_key("first_party");
     base.require_pkce = form.contains_key("require_pkce");
     base.require_mfa = form.contains_key("require_mfa");
-    base.backchannel_logout_uri = Some(field(form, "backchannel_logout_uri").trim().to_owned())
-        .filter(|u| !u.is_empty());
+    base.backchannel_logout_uri =
+        Some(field(form, "backchannel_logout_uri").trim().to_owned()).filter(|u| !u.is_empty());
     base
 }
 
@@ -194,7 +194,14 @@ pub async fn create(
     match admin::clients::create(&state.ctx, &page.tenant, new, page.admin.actor()).await {
         Ok(made) => {
             let secret = made.secret.map(|s| s.expose().clone());
-            Ok(page_of(&state, &req, &page, &made.client, Some("created"), secret))
+            Ok(page_of(
+                &state,
+                &req,
+                &page,
+                &made.client,
+                Some("created"),
+                secret,
+            ))
         }
         Err(e @ (AdminError::Invalid(_) | AdminError::Conflict(_))) => Ok(form_page(
             &state,

@@ -54,7 +54,9 @@ fn facts(idp: &IdentityProvider) -> Vec<(&'static str, String)> {
         out.push(("Sign-in address", m.sso_url.clone()));
         out.push((
             "Metadata",
-            m.metadata_url.clone().unwrap_or_else(|| "not fetched".into()),
+            m.metadata_url
+                .clone()
+                .unwrap_or_else(|| "not fetched".into()),
         ));
     }
     out.push((

@@ -37,16 +37,22 @@ async fn page_of(
         })
         .collect();
     let can_write = page.can(Permission::write(Module::Tenants));
-    Ok(render(state, req, page, Screen::Tenants, status, notice, |frame| {
-        TenantsPage {
+    Ok(render(
+        state,
+        req,
+        page,
+        Screen::Tenants,
+        status,
+        notice,
+        |frame| TenantsPage {
             frame,
             rows,
             can_write,
             error,
             slug,
             display_name,
-        }
-    }))
+        },
+    ))
 }
 
 pub async fn list(
@@ -89,7 +95,9 @@ pub async fn create(
             paths::admin_page(&page.tenant.slug, "tenants"),
             "tenant-created",
         ))),
-        Err(e @ (AdminError::InvalidSlug(_) | AdminError::Invalid(_) | AdminError::Conflict(_))) => {
+        Err(
+            e @ (AdminError::InvalidSlug(_) | AdminError::Invalid(_) | AdminError::Conflict(_)),
+        ) => {
             page_of(
                 &state,
                 &req,

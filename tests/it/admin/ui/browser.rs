@@ -75,7 +75,9 @@ mod needs_browser {
                     "oidc": {"issuer": "https://login.corp.example.test", "client_id": "ww"}
                 }))
                 .unwrap(),
-                client_secret: Some(watchword::domain::secret::Secret::new("s3cret-value".into())),
+                client_secret: Some(watchword::domain::secret::Secret::new(
+                    "s3cret-value".into(),
+                )),
             },
             watchword::domain::audit::Actor::Cli,
         )
@@ -87,7 +89,16 @@ mod needs_browser {
         let out = tokio::task::spawn_blocking(move || {
             std::process::Command::new("node")
                 .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/admin.mjs"))
-                .args([&base, "default", "ada", GOOD_PASSWORD, &id, shots, &client, &idp])
+                .args([
+                    &base,
+                    "default",
+                    "ada",
+                    GOOD_PASSWORD,
+                    &id,
+                    shots,
+                    &client,
+                    &idp,
+                ])
                 .output()
                 .unwrap()
         })

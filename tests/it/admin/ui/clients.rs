@@ -75,7 +75,10 @@ async fn a_tenant_admin_registers_edits_rotates_and_deletes_an_application() {
         &format!("{href}/edit"),
         &[
             ("name", "Billing 2"),
-            ("redirect_uris", "https://billing.example.test/cb\nhttps://billing.example.test/cb2"),
+            (
+                "redirect_uris",
+                "https://billing.example.test/cb\nhttps://billing.example.test/cb2",
+            ),
             ("grant_authorization_code", "1"),
             ("scopes", "openid email"),
             ("require_pkce", "1"),
@@ -102,13 +105,29 @@ async fn a_tenant_admin_registers_edits_rotates_and_deletes_an_application() {
     assert!(audit_has(&app, "client_secret_rotated").await);
 
     // Delete after the confirmation page.
-    assert!(html(&ada, &format!("{href}/delete")).await.contains("Delete the application"));
-    let res = post(&ada, &format!("{href}/delete"), &format!("{href}/delete"), &[]).await;
-    assert_eq!(location(&res), "/t/default/admin/clients?done=client-deleted");
+    assert!(
+        html(&ada, &format!("{href}/delete"))
+            .await
+            .contains("Delete the application")
+    );
+    let res = post(
+        &ada,
+        &format!("{href}/delete"),
+        &format!("{href}/delete"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        location(&res),
+        "/t/default/admin/clients?done=client-deleted"
+    );
     assert_eq!(ada.get(&href).await.status(), StatusCode::NOT_FOUND);
     assert!(audit_has(&app, "client_deleted").await);
 }
 
 async fn audit_has(app: &TestApp, action: &str) -> bool {
-    app.audit("default").await.iter().any(|e| e.action == action)
+    app.audit("default")
+        .await
+        .iter()
+        .any(|e| e.action == action)
 }

@@ -34,9 +34,15 @@ async fn htmx_requests_get_fragments_and_plain_requests_full_pages() {
     assert!(full.contains("hx-trigger=\"keyup changed delay:300ms, search\""));
     assert!(!full.contains("<script>"), "no inline script");
     let rows = hx(&ada, "/t/default/admin/users?q=user").await;
-    assert!(!rows.contains("<nav") && !rows.contains("<html"), "just the rows");
+    assert!(
+        !rows.contains("<nav") && !rows.contains("<html"),
+        "just the rows"
+    );
     assert_eq!(rows.matches("<tr>").count(), 50);
-    assert!(rows.contains("id=\"users-more\""), "a Next row that loads in place");
+    assert!(
+        rows.contains("id=\"users-more\""),
+        "a Next row that loads in place"
+    );
     let next = rows
         .split("hx-get=\"")
         .nth(1)
@@ -53,7 +59,11 @@ async fn htmx_requests_get_fragments_and_plain_requests_full_pages() {
     let people = hx(&ada, "/t/default/admin/sessions?q=user0").await;
     assert!(people.starts_with("<div id=\"people\""));
     assert_eq!(people.matches("<li>").count(), 10);
-    assert!(html(&ada, "/t/default/admin/sessions?q=user0").await.contains("<h1>Sessions</h1>"));
+    assert!(
+        html(&ada, "/t/default/admin/sessions?q=user0")
+            .await
+            .contains("<h1>Sessions</h1>")
+    );
 
     // The script itself, under the CSP.
     let res = ada.get("/static/js/htmx.min.js").await;

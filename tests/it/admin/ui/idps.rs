@@ -13,7 +13,11 @@ const SECRET: &str = "upstream-secret-0123456789";
 async fn a_tenant_admin_adds_edits_disables_and_deletes_an_oidc_provider() {
     let app = TestApp::start().await;
     let ada = ada(&app).await;
-    assert!(html(&ada, "/t/default/admin/idps").await.contains("No identity providers"));
+    assert!(
+        html(&ada, "/t/default/admin/idps")
+            .await
+            .contains("No identity providers")
+    );
     let res = post(
         &ada,
         "/t/default/admin/idps/new",
@@ -32,13 +36,21 @@ async fn a_tenant_admin_adds_edits_disables_and_deletes_an_oidc_provider() {
         ],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.text().await);
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        res.text().await
+    );
     let href = "/t/default/admin/idps/corp";
     assert_eq!(location(&res), format!("{href}?done=idp-created"));
     let page = html(&ada, href).await;
     assert!(page.contains("https://login.corp.example.test"));
     assert!(page.contains("corp.example.test"));
-    assert!(page.contains("<dd>set</dd>"), "the secret is only said to be set");
+    assert!(
+        page.contains("<dd>set</dd>"),
+        "the secret is only said to be set"
+    );
     assert!(!page.contains(SECRET));
     let form = html(&ada, &format!("{href}/edit")).await;
     assert!(!form.contains(SECRET), "the form never fills in the secret");
@@ -75,17 +87,35 @@ async fn a_tenant_admin_adds_edits_disables_and_deletes_an_oidc_provider() {
     );
 
     // Disable, enable.
-    let res = post(&ada, href, &format!("{href}/enabled"), &[("enabled", "false")]).await;
+    let res = post(
+        &ada,
+        href,
+        &format!("{href}/enabled"),
+        &[("enabled", "false")],
+    )
+    .await;
     assert_eq!(location(&res), format!("{href}?done=idp-disabled"));
     let stored = watchword::admin::idps::get(&app.app.ctx, &tenant, "corp")
         .await
         .unwrap();
     assert!(!stored.idp.enabled);
-    let res = post(&ada, href, &format!("{href}/enabled"), &[("enabled", "true")]).await;
+    let res = post(
+        &ada,
+        href,
+        &format!("{href}/enabled"),
+        &[("enabled", "true")],
+    )
+    .await;
     assert_eq!(location(&res), format!("{href}?done=idp-enabled"));
 
     // Delete after confirming.
-    let res = post(&ada, &format!("{href}/delete"), &format!("{href}/delete"), &[]).await;
+    let res = post(
+        &ada,
+        &format!("{href}/delete"),
+        &format!("{href}/delete"),
+        &[],
+    )
+    .await;
     assert_eq!(location(&res), "/t/default/admin/idps?done=idp-deleted");
     assert_eq!(ada.get(href).await.status(), StatusCode::NOT_FOUND);
     let audit = app.audit("default").await;

@@ -67,5 +67,9 @@ async fn a_tenant_admin_rotates_and_withdraws_keys() {
     .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let audit = app.audit("default").await;
-    assert!(audit.iter().any(|e| e.action == "keys_rotated" && e.outcome == "withdrawn"));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "keys_rotated" && e.outcome == "withdrawn")
+    );
 }

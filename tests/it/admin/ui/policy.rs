@@ -55,9 +55,15 @@ async fn the_policy_form_names_a_bad_field_keeps_the_input_and_saves_a_good_one(
     let before = app.tenant("default").await.policy;
     let policy = serde_json::to_value(&before).unwrap();
     for (section, fields) in policy.as_object().unwrap() {
-        assert!(page.contains(&format!("policy-section-{section}")), "{section}");
+        assert!(
+            page.contains(&format!("policy-section-{section}")),
+            "{section}"
+        );
         for key in fields.as_object().unwrap().keys() {
-            assert!(page.contains(&format!("name=\"{section}.{key}")), "{section}.{key}");
+            assert!(
+                page.contains(&format!("name=\"{section}.{key}")),
+                "{section}.{key}"
+            );
         }
     }
     let csrf = hidden_field(&page, "csrf_token").unwrap();
@@ -71,16 +77,30 @@ async fn the_policy_form_names_a_bad_field_keeps_the_input_and_saves_a_good_one(
     // A bad value: 422, the field named next to it, every typed value kept.
     set(&mut fields, "audit.retention_days", "0");
     set(&mut fields, "network.allow", "10.0.0.0/8\n192.168.0.0/16");
-    let res = ada.post_form("/t/default/admin/policy", &fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await;
+    let res = ada
+        .post_form(
+            "/t/default/admin/policy",
+            &fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "no CSRF token");
     let mut with_token: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
     with_token.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let res = ada.post_form("/t/default/admin/policy", &with_token).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
-    assert!(page.contains("id=\"policy-audit-retention_days-error\""), "{page}");
+    assert!(
+        page.contains("id=\"policy-audit-retention_days-error\""),
+        "{page}"
+    );
     assert!(page.contains("must be between 1 and 3650"));
-    assert!(page.contains("10.0.0.0/8\n192.168.0.0/16"), "the typed list is kept");
+    assert!(
+        page.contains("10.0.0.0/8\n192.168.0.0/16"),
+        "the typed list is kept"
+    );
     assert!(page.contains("aria-invalid=\"true\""));
     assert_eq!(app.tenant("default").await.policy, before, "nothing saved");
 
@@ -102,5 +122,9 @@ async fn the_policy_form_names_a_bad_field_keeps_the_input_and_saves_a_good_one(
     assert!(saved.diff.as_deref().unwrap().contains("retention_days"));
     let log = html(&ada, "/t/default/admin/audit").await;
     assert!(log.contains("tenant_updated"));
-    assert!(html(&ada, "/t/default/admin/policy").await.contains("value=\"400\""));
+    assert!(
+        html(&ada, "/t/default/admin/policy")
+            .await
+            .contains("value=\"400\"")
+    );
 }

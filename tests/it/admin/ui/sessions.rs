@@ -48,7 +48,13 @@ async fn a_tenant_admin_finds_a_person_and_ends_their_sessions() {
 
     signed_in(&app, "default", "bobby").await;
 
-    let res = post(&ada, &chosen, "/t/default/admin/sessions/end", &[("user", &id)]).await;
+    let res = post(
+        &ada,
+        &chosen,
+        "/t/default/admin/sessions/end",
+        &[("user", &id)],
+    )
+    .await;
     assert_eq!(location(&res), format!("{chosen}&done=sessions-ended"));
     assert_eq!(live(&app, bob.id).await, 0);
 

@@ -12,20 +12,35 @@ use crate::common::browser::location;
 async fn only_an_instance_admin_lists_and_creates_tenants() {
     let app = TestApp::start().await;
     let ada = ada(&app).await;
-    assert!(!html(&ada, "/t/default/admin/").await.contains("/admin/tenants"));
-    assert_eq!(ada.get("/t/default/admin/tenants").await.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !html(&ada, "/t/default/admin/")
+            .await
+            .contains("/admin/tenants")
+    );
+    assert_eq!(
+        ada.get("/t/default/admin/tenants").await.status(),
+        StatusCode::FORBIDDEN
+    );
     let csrf = ada.csrf("/t/default/account").await;
     let res = ada
         .post_form(
             "/t/default/admin/tenants",
-            &[("csrf_token", &csrf), ("slug", "evil"), ("display_name", "Evil")],
+            &[
+                ("csrf_token", &csrf),
+                ("slug", "evil"),
+                ("display_name", "Evil"),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     person(&app, "default", "root", Some(Role::InstanceAdmin)).await;
     let root = signed_in(&app, "default", "root").await;
-    assert!(html(&root, "/t/default/admin/").await.contains("/t/default/admin/tenants"));
+    assert!(
+        html(&root, "/t/default/admin/")
+            .await
+            .contains("/t/default/admin/tenants")
+    );
     let page = html(&root, "/t/default/admin/tenants").await;
     assert!(page.contains("/t/default/admin/"));
     let res = post(
@@ -35,7 +50,10 @@ async fn only_an_instance_admin_lists_and_creates_tenants() {
         &[("slug", "acme"), ("display_name", "Acme Corp")],
     )
     .await;
-    assert_eq!(location(&res), "/t/default/admin/tenants?done=tenant-created");
+    assert_eq!(
+        location(&res),
+        "/t/default/admin/tenants?done=tenant-created"
+    );
     let page = html(&root, "/t/default/admin/tenants").await;
     assert!(page.contains("Acme Corp") && page.contains("/t/acme/admin/"));
     assert_eq!(app.tenant("acme").await.display_name, "Acme Corp");
