@@ -2,14 +2,14 @@
 //! at most `FOUND` from the users index, never a whole collection; with htmx a typeahead gets just
 //! the list), then their live sessions (`admin::sessions::list`), each with "End", and "End
 //! every session" (`sessions:write`; `admin::sessions::end`, `admin::sessions::end_user`, both
-//! through `lifecycle` and audited).
+//! through `lifecycle` and audited). With htmx, "End" replaces its row in place.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::access::AdminPage;
-use super::views_config::{PeopleFragment, PersonLine, SessionLine, SessionsPage};
+use super::views_config::{EndedRow, PeopleFragment, PersonLine, SessionLine, SessionsPage};
 use super::{Screen, fragment, render, render_fragment, when};
 use crate::admin;
 use crate::domain::admin::{Module, Permission};
@@ -124,9 +124,11 @@ fn back(page: &AdminPage, user: &User, done: &str) -> HttpResponse {
     ))
 }
 
-/// Ends one session of the user (`sid`), or every one without it.
+/// Ends one session of the user (`sid`), or every one without it. Ending one from htmx (the
+/// "End" button of a row) is answered with the row that replaces it, not a redirect.
 pub async fn end(
     state: web::Data<AppState>,
+    req: HttpRequest,
     page: AdminPage,
     CheckedForm(form): CheckedForm<EndForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -145,5 +147,8 @@ pub async fn end(
         return Err(PageError::not_found());
     }
     admin::sessions::end(&state.ctx, &page.tenant, &sid, page.admin.actor()).await?;
+    if fragment(&req) {
+        return Ok(render_fragment(&EndedRow {}));
+    }
     Ok(back(&page, &user, "session-ended"))
 }

@@ -182,6 +182,14 @@ pub struct PeopleFragment {
     pub q: String,
 }
 
+/// The row that replaces an ended session's (htmx).
+#[derive(Template)]
+#[template(
+    source = "<tr><td colspan=\"6\" role=\"status\">The session is ended.</td></tr>\n",
+    ext = "html"
+)]
+pub struct EndedRow {}
+
 /// The rows of the users list alone (htmx: "Next" and the typeahead).
 #[derive(Template)]
 #[template(path = "admin/users_rows.html")]

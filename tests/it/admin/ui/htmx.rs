@@ -65,6 +65,33 @@ async fn htmx_requests_get_fragments_and_plain_requests_full_pages() {
             .contains("<h1>Sessions</h1>")
     );
 
+    // "End" of a session from htmx: the row that replaces it, not a redirect.
+    let bob = person(&app, "default", "bob", None).await;
+    super::signed_in(&app, "default", "bob").await;
+    let chosen = format!("/t/default/admin/sessions?user={}", bob.id);
+    let page = html(&ada, &chosen).await;
+    assert!(page.contains("hx-target=\"closest tr\""));
+    let sid = crate::common::hidden_field(&page, "sid").unwrap();
+    let csrf = crate::common::hidden_field(&page, "csrf_token").unwrap();
+    let id = bob.id.to_string();
+    let res = ada
+        .client
+        .post(ada.url("/t/default/admin/sessions/end"))
+        .header("HX-Request", "true")
+        .form(&[("csrf_token", csrf.as_str()), ("user", &id), ("sid", &sid)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("The session is ended."));
+    let tenant = app.tenant("default").await;
+    assert!(
+        watchword::admin::sessions::list(&app.app.ctx, &tenant, bob.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // The script itself, under the CSP.
     let res = ada.get("/static/js/htmx.min.js").await;
     assert_eq!(res.status(), StatusCode::OK);
