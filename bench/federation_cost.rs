@@ -237,14 +237,26 @@ async fn end_to_end(db: Option<String>, redis: Option<String>, n: usize) {
         .unwrap();
     let mut unlimited = ut.policy.clone();
     unlimited.session.max_sessions_per_user = watchword::domain::session::SessionLimit::Unlimited;
-    let ut = watchword::admin::tenants::update(uctx, ut, None, Some(unlimited.clone()), Actor::Cli)
-        .await
-        .unwrap()
-        .0;
-    let dt = watchword::admin::tenants::update(dctx, dt, None, Some(unlimited), Actor::Cli)
-        .await
-        .unwrap()
-        .0;
+    let ut = watchword::admin::tenants::update(
+        uctx,
+        ut,
+        None,
+        Some(unlimited.clone()),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap()
+    .0;
+    let dt = watchword::admin::tenants::update(
+        dctx,
+        dt,
+        None,
+        Some(unlimited),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap()
+    .0;
     let suffix = std::process::id();
     let client = watchword::admin::clients::create(
         uctx,
@@ -261,7 +273,7 @@ async fn end_to_end(db: Option<String>, redis: Option<String>, n: usize) {
             },
             secret: None,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -281,7 +293,7 @@ async fn end_to_end(db: Option<String>, redis: Option<String>, n: usize) {
                 admin_role: None,
                 enabled: true,
             },
-            Actor::Cli,
+            &watchword::admin::authz::Admin::operator(Actor::Cli),
         )
         .await
         .unwrap();
@@ -301,7 +313,7 @@ async fn end_to_end(db: Option<String>, redis: Option<String>, n: usize) {
             settings,
             client_secret: client.secret.clone(),
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();

@@ -184,7 +184,7 @@ async fn main() {
             admin_role: None,
             enabled: true,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();

@@ -262,10 +262,15 @@ async fn main() {
     // 2. Latency added by the limit.
     let mut policy = tenant.policy.clone();
     policy.session.max_sessions_per_user = SessionLimit::Max(1);
-    let (tenant, _) =
-        watchword::admin::tenants::update(&ctx, tenant, None, Some(policy), Actor::Cli)
-            .await
-            .unwrap();
+    let (tenant, _) = watchword::admin::tenants::update(
+        &ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let arrivals = Arc::new(Mutex::new(HashMap::new()));
     let uri = listener(arrivals.clone()).await;
     let mut client = watchword::admin::clients::NewClient {
@@ -278,9 +283,14 @@ async fn main() {
     };
     client.settings.redirect_uris = vec!["https://bench.example/cb".into()];
     client.settings.backchannel_logout_uri = Some(uri);
-    watchword::admin::clients::create(&ctx, &tenant, client, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::clients::create(
+        &ctx,
+        &tenant,
+        client,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let origin = Origin {
         ip: Some("198.51.100.9".into()),
         user_agent: Some(UA.into()),

@@ -8,6 +8,7 @@
 //! a new password, which ends every session and revokes every grant (`admin::access`) and sends
 //! a "your password was changed" notice.
 
+use crate::admin::authz::Admin;
 use std::net::IpAddr;
 
 use crate::admin::access::OnReset;
@@ -278,7 +279,7 @@ pub async fn complete(
         &user,
         new_password,
         OnReset::EndAccess,
-        actor.clone(),
+        &Admin::operator(actor.clone()),
     )
     .await?;
     notify_changed(ctx, tenant, &user, &origin).await?;

@@ -1,7 +1,8 @@
 //! Who is administering and what they may do: a person by their role, an API key by its
 //! permissions, a client by the admin scopes of its access token. The one check every admin
-//! route and page makes ([`Admin::require`]): another tenant is "not found", a missing
-//! permission is refused by name, and an API key never manages API keys or roles.
+//! use case makes first ([`Admin::require`]): another tenant is "not found", a missing
+//! permission is refused by name, and an API key never manages API keys or roles. The command
+//! line, the seed file and Watchword itself act as [`Admin::operator`].
 
 use serde::Serialize;
 
@@ -32,6 +33,10 @@ pub enum Caller {
         client_id: String,
         permissions: Permissions,
     },
+    /// Whoever runs the server: the command line, the seed file, the control socket and
+    /// Watchword itself. Holds every permission in every tenant; `actor` is what the audit log
+    /// records.
+    Operator { actor: Actor },
 }
 
 /// An authenticated administrator of `home` (the tenant whose user, key or client it is).
@@ -56,11 +61,21 @@ pub struct Abilities {
 }
 
 impl Admin {
+    /// The operator acting as `actor` (`Cli`, `Seed`, `System`): every permission everywhere.
+    pub fn operator(actor: Actor) -> Self {
+        Self {
+            caller: Caller::Operator { actor },
+            home: TenantId(uuid::Uuid::nil()),
+            origin: Origin::default(),
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         match &self.caller {
             Caller::Person { user, .. } => Actor::User(user.to_string()),
             Caller::ApiKey { id, .. } => Actor::ApiKey(id.clone()),
             Caller::Client { client_id, .. } => Actor::Client(client_id.clone()),
+            Caller::Operator { actor } => actor.clone(),
         }
     }
 
@@ -77,7 +92,12 @@ impl Admin {
 
     /// Can this administrator see `tenant` at all? Their own; every tenant for an instance admin.
     pub fn sees(&self, tenant: TenantId) -> bool {
-        tenant == self.home || self.role() == Some(Role::InstanceAdmin)
+        tenant == self.home || self.is_instance_wide()
+    }
+
+    /// An instance admin or the operator: every tenant, and tenants themselves.
+    pub fn is_instance_wide(&self) -> bool {
+        matches!(self.caller, Caller::Operator { .. }) || self.role() == Some(Role::InstanceAdmin)
     }
 
     /// Does the administrator hold `wanted` in `tenant`?
@@ -96,6 +116,7 @@ impl Admin {
             Caller::Client { permissions, .. } => {
                 wanted.module != Module::Tenants && permissions.allows(wanted)
             }
+            Caller::Operator { .. } => true,
         }
     }
 
@@ -109,6 +130,15 @@ impl Admin {
             return Err(AdminError::Forbidden(wanted));
         }
         Ok(())
+    }
+
+    /// The check before creating or listing tenants: only an instance admin or the operator.
+    pub fn require_instance(&self, wanted: Permission) -> Result<(), AdminError> {
+        if self.is_instance_wide() {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden(wanted))
+        }
     }
 
     /// Everything the administrator may do in `tenant`.
@@ -132,6 +162,7 @@ impl Admin {
             Caller::Client { client_id, .. } => {
                 ("client", client_id.clone(), client_id.clone(), None)
             }
+            Caller::Operator { actor } => ("operator", actor.render(), actor.render(), None),
         };
         Abilities {
             kind,

@@ -12,6 +12,8 @@ use crate::domain::tenant::Tenant;
 use crate::storage::{self, clients::ClientWithSecret};
 
 use super::AdminError;
+use super::authz::Admin;
+use crate::domain::admin::{Module, Permission};
 
 /// A client to register.
 #[derive(Debug, Clone)]
@@ -64,8 +66,10 @@ pub async fn create(
     ctx: &Ctx,
     tenant: &Tenant,
     input: NewClient,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Registered, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Clients))?;
+    let actor = by.actor();
     let now = ctx.clock.now();
     let auth_method = input.auth_method.unwrap_or(match input.kind {
         ClientKind::Confidential => ClientAuthMethod::ClientSecretBasic,
@@ -167,8 +171,10 @@ pub async fn update(
     tenant: &Tenant,
     current: &Client,
     mut next: Client,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<bool, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Clients))?;
+    let actor = by.actor();
     next.updated_at = current.updated_at;
     if next == *current {
         return Ok(false);
@@ -201,8 +207,10 @@ pub async fn set_secret(
     tenant: &Tenant,
     client: &Client,
     given: Option<Secret<String>>,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Secret<String>, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Clients))?;
+    let actor = by.actor();
     if client.kind != ClientKind::Confidential {
         return Err(crate::domain::user::InvalidInput::new(
             "client",
@@ -249,8 +257,10 @@ pub async fn delete(
     ctx: &Ctx,
     tenant: &Tenant,
     client_id: &str,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<(), AdminError> {
+    by.require(tenant.id, Permission::write(Module::Clients))?;
+    let actor = by.actor();
     let (tenant_id, id, now) = (tenant.id, client_id.to_owned(), ctx.clock.unix());
     let families = ctx
         .db

@@ -15,6 +15,8 @@ use crate::domain::user::InvalidInput;
 use crate::storage::{self, idps::StoredIdp};
 
 use super::AdminError;
+use super::authz::Admin;
+use crate::domain::admin::{Module, Permission};
 
 /// Input for a new provider.
 #[derive(Clone, Debug)]
@@ -115,8 +117,10 @@ pub async fn create(
     ctx: &Ctx,
     tenant: &Tenant,
     input: NewIdp,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<IdentityProvider, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Idps))?;
+    let actor = by.actor();
     let mut settings = input.settings;
     settings.domains = settings
         .domains
@@ -181,8 +185,10 @@ pub async fn update(
     tenant: &Tenant,
     mut next: IdentityProvider,
     secret: Option<Option<Secret<String>>>,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<IdentityProvider, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Idps))?;
+    let actor = by.actor();
     next.settings.domains = next
         .settings
         .domains
@@ -225,12 +231,9 @@ pub async fn update(
 
 /// Deletes a provider and the identities linked through it (their users stay; those without a
 /// password or another identity can no longer sign in until an operator helps).
-pub async fn delete(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    slug: &str,
-    actor: Actor,
-) -> Result<(), AdminError> {
+pub async fn delete(ctx: &Ctx, tenant: &Tenant, slug: &str, by: &Admin) -> Result<(), AdminError> {
+    by.require(tenant.id, Permission::write(Module::Idps))?;
+    let actor = by.actor();
     let stored = get(ctx, tenant, slug).await?;
     let (tenant_id, id) = (tenant.id, stored.idp.id);
     ctx.db

@@ -3,8 +3,10 @@
 //! `withdrawn`). The key ring itself is `crate::signing`.
 
 use super::AdminError;
+use super::authz::Admin;
 use crate::context::Ctx;
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::admin::{Module, Permission};
+use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::keys::SigningAlg;
 use crate::domain::tenant::Tenant;
 use crate::signing::rotation::{self, KeyInfo};
@@ -17,8 +19,10 @@ pub async fn rotate(
     tenant: &Tenant,
     algs: &[SigningAlg],
     immediate: bool,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Vec<KeyInfo>, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Keys))?;
+    let actor = by.actor();
     let keys = rotation::rotate(ctx, tenant.id, algs, immediate).await?;
     let kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
     storage::audit::record(
@@ -41,8 +45,10 @@ pub async fn withdraw(
     ctx: &Ctx,
     tenant: &Tenant,
     kid: &str,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<KeyInfo, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Keys))?;
+    let actor = by.actor();
     let replacement = rotation::withdraw(ctx, tenant.id, kid).await?;
     storage::audit::record(
         &ctx.db,

@@ -25,9 +25,7 @@ pub async fn set(
         return Err(AdminError::Forbidden(Permission::write(Module::Admins)));
     }
     let instance_level = |r: Option<Role>| r == Some(Role::InstanceAdmin);
-    if (instance_level(role) || instance_level(user.admin_role))
-        && by.role() != Some(Role::InstanceAdmin)
-    {
+    if (instance_level(role) || instance_level(user.admin_role)) && !by.is_instance_wide() {
         return Err(AdminError::Forbidden(Permission::write(Module::Tenants)));
     }
     if user.admin_role == role {

@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::AdminError;
+use super::authz::Admin;
 use crate::auth::sessions::Sessions;
 use crate::context::Ctx;
-use crate::domain::audit::{Actor, Origin};
+use crate::domain::admin::{Module, Permission};
 use crate::domain::ids::UserId;
 use crate::domain::session::BrowserSession;
 use crate::domain::tenant::Tenant;
@@ -73,7 +74,9 @@ pub async fn list(
 }
 
 /// Ends the session with public id `sid` (as shown by [`list`]); `NotFound` if there is none.
-pub async fn end(ctx: &Ctx, tenant: &Tenant, sid: &str, actor: Actor) -> Result<(), AdminError> {
+pub async fn end(ctx: &Ctx, tenant: &Tenant, sid: &str, by: &Admin) -> Result<(), AdminError> {
+    by.require(tenant.id, Permission::write(Module::Sessions))?;
+    let actor = by.actor();
     let found = sessions(ctx)
         .find_by_sid(sid)
         .await?
@@ -85,7 +88,7 @@ pub async fn end(ctx: &Ctx, tenant: &Tenant, sid: &str, actor: Actor) -> Result<
         &found,
         EndReason::Administrator,
         actor,
-        Origin::default(),
+        by.origin.clone(),
     )
     .await?;
     Ok(())
@@ -96,7 +99,9 @@ pub async fn end_user(
     ctx: &Ctx,
     tenant: &Tenant,
     user: UserId,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<usize, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Sessions))?;
+    let actor = by.actor();
     Ok(lifecycle::end_user_sessions(ctx, tenant, user, EndReason::Administrator, actor).await?)
 }

@@ -2,6 +2,7 @@
 //! operator create the first one. Only a hash of the token is stored; the link works once and
 //! for one hour; each start prints a fresh link (invalidating the previous one).
 
+use crate::admin::authz::Admin;
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, random, sha256_hex};
 use crate::domain::admin::Role;
@@ -112,7 +113,7 @@ pub async fn complete(
             admin_role: Some(Role::TenantAdmin),
             enabled: true,
         },
-        Actor::Anonymous,
+        &Admin::operator(Actor::Anonymous),
     )
     .await?;
     storage::audit::record(

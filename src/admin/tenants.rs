@@ -7,14 +7,18 @@ use crate::domain::tenant::{Tenant, TenantPolicy, TenantSlug};
 use crate::storage;
 
 use super::AdminError;
+use super::authz::Admin;
+use crate::domain::admin::{Module, Permission};
 
 pub async fn create(
     ctx: &Ctx,
     slug: &str,
     display_name: Option<&str>,
     policy: Option<TenantPolicy>,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Tenant, AdminError> {
+    by.require_instance(Permission::write(Module::Tenants))?;
+    let actor = by.actor();
     let slug = TenantSlug::parse(slug)?;
     let policy = policy.unwrap_or_default();
     policy
@@ -58,8 +62,10 @@ pub async fn update(
     mut tenant: Tenant,
     display_name: Option<&str>,
     policy: Option<TenantPolicy>,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<(Tenant, bool), AdminError> {
+    by.require(tenant.id, Permission::write(Module::Policies))?;
+    let actor = by.actor();
     let audited =
         |t: &Tenant| serde_json::json!({ "display_name": t.display_name, "policy": t.policy });
     let before = audited(&tenant);
@@ -138,7 +144,15 @@ pub async fn ensure_default(ctx: &Ctx) -> Result<(Tenant, bool), AdminError> {
     if let Some(t) = find(ctx, slug.as_str()).await? {
         return Ok((t, false));
     }
-    match create(ctx, slug.as_str(), Some("Default"), None, Actor::System).await {
+    match create(
+        ctx,
+        slug.as_str(),
+        Some("Default"),
+        None,
+        &Admin::operator(Actor::System),
+    )
+    .await
+    {
         Ok(t) => Ok((t, true)),
         // Another replica created it at the same moment.
         Err(AdminError::Conflict(_)) => Ok((get(ctx, slug.as_str()).await?, false)),

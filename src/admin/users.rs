@@ -12,6 +12,8 @@ use crate::storage::{self, users::UserWithHash};
 
 use super::AdminError;
 use super::access::{self, AccessEnded, OnReset};
+use super::authz::Admin;
+use crate::domain::admin::{Module, Permission};
 
 /// Input for a new user.
 #[derive(Debug, Clone)]
@@ -76,12 +78,29 @@ fn audit(
         .subject(format!("user:{user}"))
 }
 
+/// The check before changing a user's account: `users:write`, and when the user is (or is being
+/// made) an administrator, also `admins:write` — so a user manager or an API key can never take
+/// over an administrator's account by resetting its password, factors or address — and only an
+/// instance admin touches an instance admin.
+fn require_over(by: &Admin, tenant: &Tenant, role: Option<Role>) -> Result<(), AdminError> {
+    by.require(tenant.id, Permission::write(Module::Users))?;
+    if let Some(role) = role {
+        by.require(tenant.id, Permission::write(Module::Admins))?;
+        if role == Role::InstanceAdmin && !by.is_instance_wide() {
+            return Err(AdminError::Forbidden(Permission::write(Module::Tenants)));
+        }
+    }
+    Ok(())
+}
+
 pub async fn create(
     ctx: &Ctx,
     tenant: &Tenant,
     input: NewUser,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<User, AdminError> {
+    require_over(by, tenant, input.admin_role)?;
+    let actor = by.actor();
     let username = Username::parse(&input.username)?;
     let email = input
         .email
@@ -184,8 +203,10 @@ pub async fn set_password(
     user: &User,
     password: &Secret<String>,
     on_reset: OnReset,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Option<AccessEnded>, AdminError> {
+    require_over(by, tenant, user.admin_role)?;
+    let actor = by.actor();
     let identities = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
     tenant
         .policy
@@ -228,8 +249,10 @@ pub async fn reset_factors(
     tenant: &Tenant,
     user: &User,
     on_reset: OnReset,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<FactorsReset, AdminError> {
+    require_over(by, tenant, user.admin_role)?;
+    let actor = by.actor();
     let (tenant_id, id) = (tenant.id, user.id);
     let removed = ctx
         .db
@@ -264,16 +287,38 @@ pub async fn set_enabled(
     tenant: &Tenant,
     mut user: User,
     enabled: bool,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<usize, AdminError> {
+    require_over(by, tenant, user.admin_role)?;
+    let actor = by.actor();
     if user.enabled != enabled {
         let before = audited(&user);
         user.enabled = enabled;
         user.updated_at = ctx.clock.now();
-        let row = user.clone();
-        ctx.db
-            .run(move |c| storage::users::update_profile(c, &row))
+        // Disabling the last tenant admin would lock the tenant out: checked and written in one
+        // transaction under the tenant row's lock, as role changes are (`roles::set`).
+        let last_admin_check = !enabled && user.admin_role.is_some_and(Role::manages_tenant);
+        let (tenant_id, row) = (tenant.id, user.clone());
+        let written = ctx
+            .db
+            .write(move |c| {
+                storage::write_transaction(c, |c| {
+                    if last_admin_check {
+                        storage::tenants::lock(c, tenant_id)?;
+                        if storage::users::tenant_admins_besides(c, tenant_id, row.id)? == 0 {
+                            return Ok(false);
+                        }
+                    }
+                    storage::users::update_profile(c, &row)?;
+                    Ok(true)
+                })
+            })
             .await?;
+        if !written {
+            return Err(AdminError::Refused(
+                "the last tenant admin cannot be disabled; make someone else tenant admin first",
+            ));
+        }
         let action = if enabled {
             AuditAction::UserEnabled
         } else {
@@ -321,8 +366,13 @@ pub async fn update_profile(
     email_verified: Option<bool>,
     display_name: Option<&str>,
     admin_role: Option<Role>,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<bool, AdminError> {
+    require_over(by, tenant, current.admin_role)?;
+    if admin_role != current.admin_role {
+        require_over(by, tenant, admin_role)?;
+    }
+    let actor = by.actor();
     let email = email.map(str::trim).filter(|e| !e.is_empty());
     let email = email
         .map(Email::parse)

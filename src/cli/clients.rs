@@ -1,5 +1,6 @@
 //! `watchword client …` and `watchword keys …`.
 
+use crate::admin::authz::Admin;
 use clap::Subcommand;
 
 use super::{CliError, admin_err};
@@ -211,7 +212,7 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
                     settings,
                     secret: None,
                 },
-                Actor::Cli,
+                &Admin::operator(Actor::Cli),
             )
             .await
             .map_err(admin_err)?;
@@ -262,15 +263,21 @@ pub async fn client(app: &Watchword, cmd: ClientCommand) -> Result<(), CliError>
             let c = admin::clients::get(ctx, &tenant, &client_id)
                 .await
                 .map_err(admin_err)?;
-            let secret = admin::clients::set_secret(ctx, &tenant, &c.client, None, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
+            let secret = admin::clients::set_secret(
+                ctx,
+                &tenant,
+                &c.client,
+                None,
+                &Admin::operator(Actor::Cli),
+            )
+            .await
+            .map_err(admin_err)?;
             println!("client_secret: {}", secret.expose());
             println!("(the previous secret no longer works; replicas notice within 5 seconds)");
         }
         ClientCommand::Delete { tenant, client_id } => {
             let tenant = tenant_of(tenant).await?;
-            admin::clients::delete(ctx, &tenant, &client_id, Actor::Cli)
+            admin::clients::delete(ctx, &tenant, &client_id, &Admin::operator(Actor::Cli))
                 .await
                 .map_err(admin_err)?;
             println!("deleted client {client_id}");
@@ -293,9 +300,10 @@ pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
             } else {
                 algs
             };
-            let keys = admin::keys::rotate(ctx, &tenant, &algs, immediate, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
+            let keys =
+                admin::keys::rotate(ctx, &tenant, &algs, immediate, &Admin::operator(Actor::Cli))
+                    .await
+                    .map_err(admin_err)?;
             for k in keys {
                 println!(
                     "{} {} published now, signs from {}",
@@ -307,12 +315,13 @@ pub async fn keys(app: &Watchword, cmd: KeysCommand) -> Result<(), CliError> {
         }
         KeysCommand::Revoke { tenant, kid } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
-            let replacement = admin::keys::withdraw(ctx, &tenant, &kid, Actor::Cli)
-                .await
-                .map_err(|e| match e {
-                    admin::AdminError::Signing(s) => CliError::Usage(s.to_string()),
-                    other => admin_err(other),
-                })?;
+            let replacement =
+                admin::keys::withdraw(ctx, &tenant, &kid, &Admin::operator(Actor::Cli))
+                    .await
+                    .map_err(|e| match e {
+                        admin::AdminError::Signing(s) => CliError::Usage(s.to_string()),
+                        other => admin_err(other),
+                    })?;
             println!(
                 "withdrew {kid}; {} ({}) signs from now on",
                 replacement.kid, replacement.alg

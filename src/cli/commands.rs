@@ -2,6 +2,7 @@
 //! (and to Redis, when configured, to end sessions of disabled users and of users whose password
 //! or factors were reset); with the in-process store, those ask the running server.
 
+use crate::admin::authz::Admin;
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
@@ -92,9 +93,15 @@ async fn tenant(app: &Watchword, cmd: TenantCommand) -> Result<(), CliError> {
     let ctx = &app.ctx;
     match cmd {
         TenantCommand::Create { slug, display_name } => {
-            let t = admin::tenants::create(ctx, &slug, display_name.as_deref(), None, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
+            let t = admin::tenants::create(
+                ctx,
+                &slug,
+                display_name.as_deref(),
+                None,
+                &Admin::operator(Actor::Cli),
+            )
+            .await
+            .map_err(admin_err)?;
             println!("created tenant {} ({})", t.slug, t.display_name);
             println!("issuer: {}/t/{}", ctx.config.public_origin(), t.slug);
         }
@@ -154,7 +161,7 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                     admin_role: admin,
                     enabled: !disabled,
                 },
-                Actor::Cli,
+                &Admin::operator(Actor::Cli),
             )
             .await
             .map_err(admin_err)?;
@@ -235,9 +242,15 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                     return Ok(());
                 }
             }
-            let ended = admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
+            let ended = admin::users::set_enabled(
+                ctx,
+                &tenant,
+                user.clone(),
+                false,
+                &Admin::operator(Actor::Cli),
+            )
+            .await
+            .map_err(admin_err)?;
             println!("disabled {} ({ended} session(s) ended)", user.username);
         }
         UserCommand::ResetMfa {
@@ -279,9 +292,15 @@ async fn user(app: &Watchword, cmd: UserCommand) -> Result<(), CliError> {
                 .await
                 .map_err(admin_err)?
                 .user;
-            admin::users::set_enabled(ctx, &tenant, user.clone(), true, Actor::Cli)
-                .await
-                .map_err(admin_err)?;
+            admin::users::set_enabled(
+                ctx,
+                &tenant,
+                user.clone(),
+                true,
+                &Admin::operator(Actor::Cli),
+            )
+            .await
+            .map_err(admin_err)?;
             println!("enabled {}", user.username);
         }
     }

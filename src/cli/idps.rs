@@ -3,6 +3,7 @@
 //! TOML or JSON file in the seed file's shape; the client secret from standard input, sealed and
 //! never printed.
 
+use crate::admin::authz::Admin;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -293,7 +294,7 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
                     settings,
                     client_secret,
                 },
-                Actor::Cli,
+                &Admin::operator(Actor::Cli),
             )
             .await
             .map_err(admin_err)?;
@@ -381,7 +382,7 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
             } else {
                 None
             };
-            admin::idps::update(ctx, &tenant, idp, secret, Actor::Cli)
+            admin::idps::update(ctx, &tenant, idp, secret, &Admin::operator(Actor::Cli))
                 .await
                 .map_err(admin_err)?;
             println!("updated identity provider {slug}");
@@ -389,7 +390,7 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
         }
         IdpCommand::Delete { tenant, slug } => {
             let tenant = admin::tenants::get(ctx, &tenant).await.map_err(admin_err)?;
-            admin::idps::delete(ctx, &tenant, &slug, Actor::Cli)
+            admin::idps::delete(ctx, &tenant, &slug, &Admin::operator(Actor::Cli))
                 .await
                 .map_err(admin_err)?;
             println!("deleted identity provider {slug}");

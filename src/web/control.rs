@@ -4,6 +4,7 @@
 //! list|end` ask the server, and so do `watchword user disable|set-password|reset-mfa` and
 //! `watchword risk mark … --end-sessions`, which end a user's sessions. JSON in, JSON out; no cookies, no CSRF (not reachable by browsers).
 
+use crate::admin::authz::Admin;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Json};
 use actix_web::{HttpResponse, ResponseError};
@@ -143,22 +144,29 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
         }
         Request::EndSession { tenant, sid } => {
             let tenant = admin::tenants::get(ctx, &tenant).await?;
-            admin::sessions::end(ctx, &tenant, &sid, Actor::Cli).await?;
+            admin::sessions::end(ctx, &tenant, &sid, &Admin::operator(Actor::Cli)).await?;
             Response::Ended { count: 1 }
         }
         Request::EndUserSessions { tenant, user } => {
             let tenant = admin::tenants::get(ctx, &tenant).await?;
             let id = user_id(ctx, &tenant, &user).await?;
             Response::Ended {
-                count: admin::sessions::end_user(ctx, &tenant, id, Actor::Cli).await?,
+                count: admin::sessions::end_user(ctx, &tenant, id, &Admin::operator(Actor::Cli))
+                    .await?,
             }
         }
         Request::DisableUser { tenant, user } => {
             let tenant = admin::tenants::get(ctx, &tenant).await?;
             let found = admin::users::get(ctx, &tenant, &user).await?;
             Response::Ended {
-                count: admin::users::set_enabled(ctx, &tenant, found.user, false, Actor::Cli)
-                    .await?,
+                count: admin::users::set_enabled(
+                    ctx,
+                    &tenant,
+                    found.user,
+                    false,
+                    &Admin::operator(Actor::Cli),
+                )
+                .await?,
             }
         }
         Request::SetPassword {
@@ -176,7 +184,7 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
                     &found.user,
                     &password,
                     on_reset,
-                    Actor::Cli,
+                    &Admin::operator(Actor::Cli),
                 )
                 .await?,
             }
@@ -188,9 +196,14 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
         } => {
             let tenant = admin::tenants::get(ctx, &tenant).await?;
             let found = admin::users::get(ctx, &tenant, &user).await?;
-            let reset =
-                admin::users::reset_factors(ctx, &tenant, &found.user, on_reset, Actor::Cli)
-                    .await?;
+            let reset = admin::users::reset_factors(
+                ctx,
+                &tenant,
+                &found.user,
+                on_reset,
+                &Admin::operator(Actor::Cli),
+            )
+            .await?;
             Response::FactorsReset {
                 totp: reset.removed.totp,
                 credentials: reset.removed.credentials,

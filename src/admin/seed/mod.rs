@@ -2,6 +2,7 @@
 //! file can be applied at every start (GitOps, demos, tests). Fields left out keep their value.
 //! Format documented in config/seed.example.toml.
 
+use crate::admin::authz::Admin;
 use crate::context::Ctx;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent};
 use crate::domain::client::{Client, ClientKind};
@@ -182,7 +183,7 @@ async fn apply_tenant(
                 &t.slug,
                 t.display_name.as_deref(),
                 t.policy.clone(),
-                Actor::Seed,
+                &Admin::operator(Actor::Seed),
             )
             .await
         }
@@ -192,7 +193,7 @@ async fn apply_tenant(
                 existing,
                 t.display_name.as_deref(),
                 t.policy.clone(),
-                Actor::Seed,
+                &Admin::operator(Actor::Seed),
             )
             .await?;
             if changed {
@@ -233,7 +234,7 @@ async fn apply_user(
                 admin_role: u.admin.and_then(AdminSetting::role),
                 enabled: u.enabled.unwrap_or(true),
             },
-            Actor::Seed,
+            &Admin::operator(Actor::Seed),
         )
         .await?;
         if let Some(hash) = &u.password_hash {
@@ -252,11 +253,18 @@ async fn apply_user(
         u.email_verified,
         u.display_name.as_deref().or(user.display_name.as_deref()),
         u.admin.map_or(user.admin_role, AdminSetting::role),
-        Actor::Seed,
+        &Admin::operator(Actor::Seed),
     )
     .await?;
     if let Some(enabled) = u.enabled.filter(|e| *e != user.enabled) {
-        users::set_enabled(ctx, tenant, user.clone(), enabled, Actor::Seed).await?;
+        users::set_enabled(
+            ctx,
+            tenant,
+            user.clone(),
+            enabled,
+            &Admin::operator(Actor::Seed),
+        )
+        .await?;
         changed = true;
     }
     if let Some(password) = &u.password {
@@ -271,7 +279,7 @@ async fn apply_user(
                 &user,
                 password,
                 super::access::OnReset::EndAccess,
-                Actor::Seed,
+                &Admin::operator(Actor::Seed),
             )
             .await?;
             changed = true;
@@ -317,20 +325,33 @@ async fn apply_client(
                 settings: wanted.settings.clone(),
                 secret: c.secret.clone(),
             },
-            Actor::Seed,
+            &Admin::operator(Actor::Seed),
         )
         .await?;
         report.clients_created += 1;
         return Ok(());
     };
     let next = c.merge(&existing.client);
-    let mut changed =
-        clients::update(ctx, tenant, &existing.client, next.clone(), Actor::Seed).await?;
+    let mut changed = clients::update(
+        ctx,
+        tenant,
+        &existing.client,
+        next.clone(),
+        &Admin::operator(Actor::Seed),
+    )
+    .await?;
     if let Some(secret) = &c.secret
         && next.kind == ClientKind::Confidential
         && !clients::secret_matches(ctx, &existing, secret.expose())
     {
-        clients::set_secret(ctx, tenant, &next, Some(secret.clone()), Actor::Seed).await?;
+        clients::set_secret(
+            ctx,
+            tenant,
+            &next,
+            Some(secret.clone()),
+            &Admin::operator(Actor::Seed),
+        )
+        .await?;
         changed = true;
     }
     if changed {
@@ -385,7 +406,7 @@ async fn apply_idp(
                 settings: i.settings.clone(),
                 client_secret: i.client_secret.clone(),
             },
-            Actor::Seed,
+            &Admin::operator(Actor::Seed),
         )
         .await?;
         report.idps_created += 1;
@@ -412,7 +433,7 @@ async fn apply_idp(
         return Ok(());
     }
     let secret = secret_changed.then(|| i.client_secret.clone());
-    super::idps::update(ctx, tenant, next, secret, Actor::Seed).await?;
+    super::idps::update(ctx, tenant, next, secret, &Admin::operator(Actor::Seed)).await?;
     report.idps_updated += 1;
     Ok(())
 }

@@ -201,7 +201,7 @@ pub async fn create(c: ApiCaller, body: web::Json<NewClientBody>) -> Result<Http
             settings,
             secret: None,
         },
-        c.admin.actor(),
+        &c.admin,
     )
     .await?;
     Ok(HttpResponse::Created()
@@ -238,8 +238,7 @@ pub async fn rotate_secret(
     path: web::Path<ClientPath>,
 ) -> Result<HttpResponse, Problem> {
     let client = load(&c, &path.client_id).await?;
-    let secret =
-        admin::clients::set_secret(c.ctx(), &c.tenant, &client, None, c.admin.actor()).await?;
+    let secret = admin::clients::set_secret(c.ctx(), &c.tenant, &client, None, &c.admin).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(NewSecret {
@@ -262,7 +261,7 @@ pub async fn rotate_secret(
 )]
 #[delete("/clients/{client_id}")]
 pub async fn remove(c: ApiCaller, path: web::Path<ClientPath>) -> Result<HttpResponse, Problem> {
-    match admin::clients::delete(c.ctx(), &c.tenant, &path.client_id, c.admin.actor()).await {
+    match admin::clients::delete(c.ctx(), &c.tenant, &path.client_id, &c.admin).await {
         Ok(()) | Err(crate::admin::AdminError::NotFound(_)) => {
             Ok(HttpResponse::NoContent().finish())
         }

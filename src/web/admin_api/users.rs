@@ -185,7 +185,7 @@ pub async fn create(c: ApiCaller, body: web::Json<NewUserBody>) -> Result<HttpRe
             admin_role: None,
             enabled: body.enabled,
         },
-        c.admin.actor(),
+        &c.admin,
     )
     .await?;
     Ok(HttpResponse::Created()
@@ -267,7 +267,7 @@ pub async fn update(
         body.email_verified,
         display.as_deref(),
         user.admin_role,
-        c.admin.actor(),
+        &c.admin,
     )
     .await?;
     user = load_user(&c, &path.id).await?;
@@ -306,7 +306,7 @@ pub async fn enable(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpRespo
 
 async fn set_enabled(c: ApiCaller, id: &str, enabled: bool) -> Result<HttpResponse, Problem> {
     let user = load_user(&c, id).await?;
-    admin::users::set_enabled(c.ctx(), &c.tenant, user, enabled, c.admin.actor()).await?;
+    admin::users::set_enabled(c.ctx(), &c.tenant, user, enabled, &c.admin).await?;
     Ok(with_etag(load_user(&c, id).await?))
 }
 
@@ -348,7 +348,7 @@ pub async fn set_password(
         &user,
         &Secret::new(body.into_inner().password),
         admin::access::OnReset::EndAccess,
-        c.admin.actor(),
+        &c.admin,
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -382,7 +382,7 @@ pub async fn reset_mfa(c: ApiCaller, path: web::Path<UserPath>) -> Result<HttpRe
         &c.tenant,
         &user,
         admin::access::OnReset::EndAccess,
-        c.admin.actor(),
+        &c.admin,
     )
     .await?;
     Ok(HttpResponse::Ok().json(FactorsRemoved {
@@ -455,7 +455,7 @@ pub async fn end_sessions(
     path: web::Path<UserPath>,
 ) -> Result<HttpResponse, Problem> {
     let user = load_user(&c, &path.id).await?;
-    let n = admin::sessions::end_user(c.ctx(), &c.tenant, user.id, c.admin.actor()).await?;
+    let n = admin::sessions::end_user(c.ctx(), &c.tenant, user.id, &c.admin).await?;
     Ok(HttpResponse::Ok().json(Ended { sessions_ended: n }))
 }
 

@@ -181,7 +181,7 @@ async fn set_enabled(
     page.require(Permission::write(Module::Users))?;
     let user = load(state, page, id).await?;
     let back = back_here(page, &user, if enabled { "enabled" } else { "disabled" });
-    admin::users::set_enabled(&state.ctx, &page.tenant, user, enabled, page.admin.actor()).await?;
+    admin::users::set_enabled(&state.ctx, &page.tenant, user, enabled, &page.admin).await?;
     Ok(back)
 }
 
@@ -198,7 +198,7 @@ pub async fn reset_mfa(
         &page.tenant,
         &user,
         admin::access::OnReset::EndAccess,
-        page.admin.actor(),
+        &page.admin,
     )
     .await?;
     Ok(back_here(&page, &user, "mfa-reset"))
@@ -212,7 +212,7 @@ pub async fn end_sessions(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Sessions))?;
     let user = load(&state, &page, &path.1).await?;
-    admin::sessions::end_user(&state.ctx, &page.tenant, user.id, page.admin.actor()).await?;
+    admin::sessions::end_user(&state.ctx, &page.tenant, user.id, &page.admin).await?;
     Ok(back_here(&page, &user, "sessions-ended"))
 }
 
@@ -237,7 +237,7 @@ pub async fn end_session(
     if !theirs {
         return Err(PageError::not_found());
     }
-    admin::sessions::end(&state.ctx, &page.tenant, &form.sid, page.admin.actor()).await?;
+    admin::sessions::end(&state.ctx, &page.tenant, &form.sid, &page.admin).await?;
     Ok(back_here(&page, &user, "session-ended"))
 }
 

@@ -160,7 +160,7 @@ pub async fn create(
         admin_role: None,
         enabled: true,
     };
-    match admin::users::create(&state.ctx, &page.tenant, new, page.admin.actor()).await {
+    match admin::users::create(&state.ctx, &page.tenant, new, &page.admin).await {
         Ok(user) => Ok(see_other(&paths::done(
             paths::admin_user(&page.tenant.slug, user.id),
             "created",

@@ -2,6 +2,7 @@
 //! OpenAPI document, and the RBAC matrix generated from it.
 
 mod api;
+mod engine;
 mod fuzz;
 mod rbac;
 mod ui;
@@ -51,7 +52,7 @@ pub async fn other_tenant(app: &TestApp) {
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

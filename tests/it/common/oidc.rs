@@ -105,9 +105,14 @@ pub async fn register(
         .first()
         .cloned()
         .unwrap_or_default();
-    let registered = watchword::admin::clients::create(&app.app.ctx, &t, input, Actor::Cli)
-        .await
-        .expect("client registers");
+    let registered = watchword::admin::clients::create(
+        &app.app.ctx,
+        &t,
+        input,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .expect("client registers");
     Registered {
         client_id: registered.client.client_id,
         secret: registered.secret.map(|s| s.expose().clone()),

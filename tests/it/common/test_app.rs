@@ -87,7 +87,7 @@ impl TestApp {
                 admin_role: None,
                 enabled: true,
             },
-            Actor::Cli,
+            &watchword::admin::authz::Admin::operator(Actor::Cli),
         )
         .await
         .unwrap()

@@ -182,7 +182,7 @@ async fn an_unverified_entra_address_never_takes_over_an_account() {
             admin_role: None,
             enabled: true,
         },
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

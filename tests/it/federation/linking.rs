@@ -30,7 +30,7 @@ async fn local_alice(app: &TestApp, verified: bool) -> watchword::domain::user::
             admin_role: None,
             enabled: true,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap()
@@ -286,9 +286,15 @@ async fn concurrent_first_sign_ins_of_one_identity_make_one_account() {
     let up_tenant = pair.up.tenant("default").await;
     let mut policy = up_tenant.policy.clone();
     policy.session.max_sessions_per_user = watchword::domain::session::SessionLimit::Max(10);
-    watchword::admin::tenants::update(&pair.up.app.ctx, up_tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &pair.up.app.ctx,
+        up_tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     // Each browser gets as far as the callback URL; then all arrive at once.
     let mut arrivals = Vec::new();
     for _ in 0..6 {

@@ -91,7 +91,7 @@ pub async fn upstream_user(up: &TestApp, username: &str, email: &str) {
             admin_role: None,
             enabled: true,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -116,7 +116,7 @@ pub async fn create_idp(
             settings,
             client_secret: secret.map(Secret::new),
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();

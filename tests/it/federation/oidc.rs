@@ -280,7 +280,7 @@ async fn an_upstream_error_or_a_disabled_account_or_provider_ends_without_a_sess
         &tenant,
         alice,
         false,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
@@ -305,7 +305,7 @@ async fn an_upstream_error_or_a_disabled_account_or_provider_ends_without_a_sess
         &tenant,
         idp,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
@@ -324,7 +324,7 @@ async fn a_federated_sign_in_evicts_like_any_other_under_a_one_session_limit() {
         tenant,
         None,
         Some(policy),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -282,9 +282,15 @@ async fn the_idps_single_logout_ends_the_session_it_names_and_a_tampered_one_not
     let tenant = app.tenant("default").await;
     let mut policy = tenant.policy.clone();
     policy.session.max_sessions_per_user = watchword::domain::session::SessionLimit::Max(2);
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let first = Browser::new(&app.base);
     sign_in(&app, &idp, &first).await;
     let second = Browser::new(&app.base);
@@ -815,9 +821,15 @@ async fn unsolicited_responses_only_where_allowed_and_never_to_a_disabled_provid
         .unwrap()
         .idp;
     stored.enabled = false;
-    watchword::admin::idps::update(&app.app.ctx, &tenant, stored, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::idps::update(
+        &app.app.ctx,
+        &tenant,
+        stored,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let res = post_acs(&app, "open", &open_corpus.encoded("valid_unsolicited"), "").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_refused(&app, "provider_disabled", 4).await;
@@ -850,7 +862,7 @@ async fn without_a_usable_certificate_nothing_is_accepted() {
                 .idp
         },
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await;
     assert!(refused.is_err(), "PEM armour is refused when saved");

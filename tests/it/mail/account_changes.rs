@@ -395,7 +395,7 @@ async fn an_address_in_use_is_answered_the_same_and_told_by_mail() {
         None,
         None,
         None,
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -416,7 +416,7 @@ async fn an_address_in_use_is_answered_the_same_and_told_by_mail() {
         None,
         None,
         None,
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -460,9 +460,15 @@ async fn change_links_expire_stay_in_their_tenant_and_follow_the_address() {
     let token = url.split("token=").nth(1).unwrap().to_owned();
 
     // Another tenant's path, a tampered token: not valid, nothing consumed.
-    watchword::admin::tenants::create(&app.app.ctx, "other", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let (status, _) = use_link(
         &app.browser(),
         &app.url(&format!("/t/other/email/change?token={token}")),
@@ -493,7 +499,7 @@ async fn change_links_expire_stay_in_their_tenant_and_follow_the_address() {
         None,
         None,
         None,
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();

@@ -22,7 +22,7 @@ async fn set_policy(app: &TestApp, mode: MfaMode, email_code: EmailCodeMode) {
         tenant,
         None,
         Some(policy),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -31,15 +31,27 @@ async fn set_mode(app: &TestApp, slug: &str, mode: RegistrationMode) {
     let tenant = app.tenant(slug).await;
     let mut policy = tenant.policy.clone();
     policy.registration.mode = mode;
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
 }
 
 async fn other_tenant(app: &TestApp, mode: RegistrationMode) {
-    watchword::admin::tenants::create(&app.app.ctx, "other", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     set_mode(app, "other", mode).await;
 }
 

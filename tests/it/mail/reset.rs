@@ -263,7 +263,7 @@ async fn links_expire_stay_in_their_tenant_and_requests_are_throttled_per_addres
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

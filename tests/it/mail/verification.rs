@@ -106,7 +106,7 @@ async fn an_address_is_verified_by_its_link_once() {
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
@@ -225,7 +225,7 @@ async fn a_link_for_an_address_the_user_no_longer_has_changes_nothing() {
         None,
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -21,9 +21,15 @@ pub async fn set_mfa(app: &TestApp, mode: MfaMode) {
     let tenant = app.tenant("default").await;
     let mut policy = tenant.policy.clone();
     policy.mfa.mode = mode;
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
 }
 
 /// The authenticator-app key shown on a set-up page.

@@ -459,7 +459,7 @@ async fn a_passkey_ceremony_finishes_only_in_the_tenant_that_started_it() {
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

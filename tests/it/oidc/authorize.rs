@@ -23,9 +23,15 @@ async fn unknown_missing_or_unfit_clients_get_an_error_page_never_a_redirect() {
         c.settings.grant_types = vec![GrantType::ClientCredentials];
     })
     .await;
-    watchword::admin::tenants::create(&app.app.ctx, "other", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let b = app.browser();
 
     for (what, path) in [

@@ -131,7 +131,7 @@ async fn seeded_clients_use_their_given_secret_and_a_second_run_changes_nothing(
         &tenant,
         &after.client,
         None,
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();

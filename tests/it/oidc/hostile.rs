@@ -692,9 +692,15 @@ async fn tokens_of_another_tenant_are_rejected() {
     let mine = s.registered;
 
     // Another tenant with a client of the same id and a user of the same name.
-    watchword::admin::tenants::create(&app.app.ctx, "other", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     app.create_user("other", "gil", GOOD_PASSWORD).await;
     let theirs = register(&app, "other", "app", |c| {
         c.settings.grant_types.push(GrantType::ClientCredentials);

@@ -434,9 +434,15 @@ async fn per_client_and_per_tenant_signing_algorithms() {
     let mut policy = tenant.policy.clone();
     policy.tokens.id_token_alg = SigningAlg::EdDSA;
     policy.tokens.access_token_alg = SigningAlg::RS256;
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     for (s, id_alg, at_alg) in [
         (&plain, SigningAlg::EdDSA, SigningAlg::RS256),
         (&es, SigningAlg::ES256, SigningAlg::EdDSA),

@@ -18,9 +18,14 @@ async fn deleting_a_client_kills_its_tokens_and_a_namesake_inherits_nothing() {
     let at = s.tokens.access_token().secret().clone();
     let rt = s.tokens.refresh_token().unwrap().secret().clone();
     let tenant = app.tenant("default").await;
-    watchword::admin::clients::delete(&app.app.ctx, &tenant, "doomed", Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::clients::delete(
+        &app.app.ctx,
+        &tenant,
+        "doomed",
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
 
     let res = plain_client()
         .get(app.url("/t/default/userinfo"))
@@ -71,9 +76,15 @@ async fn disabling_a_user_kills_offline_grants_too() {
         .await
         .unwrap()
         .user;
-    watchword::admin::users::set_enabled(&app.app.ctx, &tenant, user, false, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::users::set_enabled(
+        &app.app.ctx,
+        &tenant,
+        user,
+        false,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let (_, intro) = post(
         &app,
         "/t/default/introspect",

@@ -349,10 +349,15 @@ async fn disabling_a_user_sends_back_channel_logout_tokens() {
         .await
         .unwrap()
         .user;
-    let ended =
-        watchword::admin::users::set_enabled(&app.app.ctx, &tenant, user, false, Actor::Cli)
-            .await
-            .unwrap();
+    let ended = watchword::admin::users::set_enabled(
+        &app.app.ctx,
+        &tenant,
+        user,
+        false,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     assert_eq!(ended, 1, "her one session ends");
     let token = listener
         .next()

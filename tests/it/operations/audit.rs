@@ -250,10 +250,15 @@ async fn retention_cuts_the_chain_at_checkpoints_that_still_verify() {
     let tenant = app.tenant("default").await;
     let mut policy = tenant.policy.clone();
     policy.audit.retention_days = 7;
-    let (tenant, _) =
-        watchword::admin::tenants::update(ctx, tenant, None, Some(policy), Actor::Cli)
-            .await
-            .unwrap();
+    let (tenant, _) = watchword::admin::tenants::update(
+        ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     // The change itself is audited with its diff.
     let rows = app.audit("default").await;
     let updated = rows.iter().find(|r| r.action == "tenant_updated").unwrap();
@@ -370,7 +375,7 @@ async fn a_client_update_is_audited_with_a_diff_and_never_its_secret() {
             },
             secret: None,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -382,9 +387,15 @@ async fn a_client_update_is_audited_with_a_diff_and_never_its_secret() {
         .push("https://eu.billing.example/cb".into());
     next.settings.lifetimes.access_token_secs = Some(120);
     assert!(
-        watchword::admin::clients::update(ctx, &tenant, &registered.client, next, Actor::Cli)
-            .await
-            .unwrap()
+        watchword::admin::clients::update(
+            ctx,
+            &tenant,
+            &registered.client,
+            next,
+            &watchword::admin::authz::Admin::operator(Actor::Cli)
+        )
+        .await
+        .unwrap()
     );
     let rows = app.audit("default").await;
     let row = rows.iter().find(|r| r.action == "client_updated").unwrap();
@@ -419,9 +430,15 @@ fn audit_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watchword_audit_verify_reports_every_chain_and_exits_1_when_one_is_broken() {
     let app = TestApp::start().await;
-    watchword::admin::tenants::create(&app.app.ctx, "acme", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "acme",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let tenant = app.tenant("default").await;
     write_events(&app, &tenant, 5).await;
 

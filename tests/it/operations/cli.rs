@@ -172,13 +172,25 @@ async fn admin_changes_are_audited() {
     use watchword::domain::audit::Actor;
     let app = crate::common::TestApp::start().await;
     let ctx = &app.app.ctx;
-    let tenant = watchword::admin::tenants::create(ctx, "audited", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    let tenant = watchword::admin::tenants::create(
+        ctx,
+        "audited",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let user = app.create_user("audited", "una", GOOD_PASSWORD).await;
-    watchword::admin::users::set_enabled(ctx, &tenant, user.clone(), false, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::users::set_enabled(
+        ctx,
+        &tenant,
+        user.clone(),
+        false,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let events = app.audit("audited").await;
     let actions: Vec<(&str, &str)> = events
         .iter()

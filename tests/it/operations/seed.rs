@@ -69,7 +69,7 @@ async fn applying_a_seed_twice_changes_nothing_the_second_time() {
         &bob.user,
         &short,
         watchword::admin::access::OnReset::EndAccess,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await;
     assert!(
@@ -86,7 +86,7 @@ async fn applying_a_seed_twice_changes_nothing_the_second_time() {
         &carol,
         &short,
         watchword::admin::access::OnReset::EndAccess,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .expect("the default tenant's minimum is 8");

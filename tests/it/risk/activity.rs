@@ -31,7 +31,7 @@ async fn the_account_page_lists_recent_sign_ins_without_addresses() {
         tenant,
         None,
         Some(policy),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -357,9 +357,15 @@ async fn breach_a_sign_up_refuses_a_breached_password() {
     let tenant = app.tenant("default").await;
     let mut policy = tenant.policy.clone();
     policy.registration.mode = RegistrationMode::Open;
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let b = app.browser();
     let csrf = b.csrf("/t/default/register").await;
     let res = b
@@ -389,7 +395,7 @@ async fn breach_an_operator_may_set_a_breached_password_with_a_warning() {
         &user,
         &watchword::domain::secret::Secret::new(LISTED.into()),
         watchword::admin::access::OnReset::KeepAccess,
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -413,7 +419,7 @@ async fn breach_an_operator_may_set_a_breached_password_with_a_warning() {
             admin_role: None,
             enabled: true,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();

@@ -58,9 +58,15 @@ async fn app(
     let tenant = app.tenant("default").await;
     let mut p = tenant.policy.clone();
     policy(&mut p.risk);
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(p), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(p),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     app.create_user("default", "ada", GOOD_PASSWORD).await;
     (app, dir)
 }

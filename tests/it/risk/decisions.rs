@@ -372,7 +372,7 @@ async fn a_sign_in_waiting_for_its_second_factor_dies_when_the_password_changes(
         &user,
         &watchword::domain::secret::Secret::new("an entirely new passphrase".into()),
         watchword::admin::access::OnReset::KeepAccess,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

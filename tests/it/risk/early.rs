@@ -207,7 +207,7 @@ async fn a_breached_password_needs_a_second_factor_and_then_a_new_one_before_any
             admin_role: None,
             enabled: true,
         },
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
@@ -287,7 +287,7 @@ async fn a_breached_password_without_any_second_factor_is_refused_with_the_way_o
             admin_role: None,
             enabled: true,
         },
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

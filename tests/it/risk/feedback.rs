@@ -182,7 +182,7 @@ async fn a_link_works_only_for_its_own_event_in_its_own_tenant_until_it_expires(
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -21,7 +21,7 @@ pub async fn set_risk_policy(app: &TestApp, slug: &str, f: impl FnOnce(&mut Risk
         tenant,
         None,
         Some(policy),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -43,7 +43,7 @@ async fn events_older_than_the_tenants_retention_are_purged_in_batches() {
         "other",
         None,
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

@@ -78,7 +78,7 @@ pub async fn start_with(
         tenant,
         None,
         Some(p),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

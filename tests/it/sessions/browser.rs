@@ -83,7 +83,7 @@ async fn tenant_policy_sets_the_timeouts() {
         tenant,
         None,
         Some(policy),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();
@@ -128,7 +128,7 @@ async fn forged_and_foreign_session_cookies_are_ignored() {
         "acme",
         Some("Acme"),
         None,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

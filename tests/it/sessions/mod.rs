@@ -20,9 +20,15 @@ pub async fn set_session_policy(app: &TestApp, slug: &str, f: impl FnOnce(&mut S
     let tenant = app.tenant(slug).await;
     let mut policy = tenant.policy.clone();
     f(&mut policy.session);
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
 }
 
 /// Changes the brute-force protection policy of tenant `slug`.
@@ -34,9 +40,15 @@ pub async fn set_throttle_policy(
     let tenant = app.tenant(slug).await;
     let mut policy = tenant.policy.clone();
     f(&mut policy.throttle);
-    watchword::admin::tenants::update(&app.app.ctx, tenant, None, Some(policy), Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::update(
+        &app.app.ctx,
+        tenant,
+        None,
+        Some(policy),
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
 }
 
 /// A new browser (with its own user agent) signed in as `user`.

@@ -328,7 +328,7 @@ async fn network_allow_and_deny_lists_restrict_the_pages_people_use() {
         tenant,
         None,
         Some(policy),
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

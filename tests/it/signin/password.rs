@@ -135,7 +135,7 @@ async fn disabled_users_cannot_sign_in_and_lose_their_sessions() {
         &tenant,
         dave,
         false,
-        watchword::domain::audit::Actor::Cli,
+        &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
     )
     .await
     .unwrap();

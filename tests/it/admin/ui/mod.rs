@@ -66,7 +66,7 @@ pub async fn person(app: &TestApp, slug: &str, username: &str, role: Option<Role
             admin_role: role,
             enabled: true,
         },
-        Actor::Cli,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
     )
     .await
     .unwrap()

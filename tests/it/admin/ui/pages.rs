@@ -319,9 +319,15 @@ async fn a_person_without_a_role_gets_403_and_a_visitor_signs_in_first() {
 #[tokio::test]
 async fn an_admin_of_one_tenant_never_sees_another() {
     let app = TestApp::start().await;
-    watchword::admin::tenants::create(&app.app.ctx, "other", None, None, Actor::Cli)
-        .await
-        .unwrap();
+    watchword::admin::tenants::create(
+        &app.app.ctx,
+        "other",
+        None,
+        None,
+        &watchword::admin::authz::Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let olga = person(&app, "other", "olga-secret-name", None).await;
     person(&app, "other", "oscar", Some(Role::TenantAdmin)).await;
     person(&app, "default", "ada", Some(Role::InstanceAdmin)).await;
