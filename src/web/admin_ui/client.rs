@@ -106,7 +106,7 @@ pub async fn rotate_secret(
     page.require(Permission::write(Module::Clients))?;
     let c = load(&state, &page, &path.1).await?;
     let secret =
-        admin::clients::set_secret(&state.ctx, &page.tenant, &c, None, page.admin.actor()).await?;
+        admin::clients::set_secret(&state.ctx, &page.tenant, &c, None, &page.admin).await?;
     Ok(page_of(
         &state,
         &req,
@@ -155,7 +155,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Clients))?;
     let c = load(&state, &page, &path.1).await?;
-    admin::clients::delete(&state.ctx, &page.tenant, &c.client_id, page.admin.actor()).await?;
+    admin::clients::delete(&state.ctx, &page.tenant, &c.client_id, &page.admin).await?;
     Ok(see_other(&paths::done(
         paths::admin_page(&page.tenant.slug, "clients"),
         "client-deleted",

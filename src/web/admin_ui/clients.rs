@@ -191,7 +191,7 @@ pub async fn create(
         settings: settings.clone(),
         secret: None,
     };
-    match admin::clients::create(&state.ctx, &page.tenant, new, page.admin.actor()).await {
+    match admin::clients::create(&state.ctx, &page.tenant, new, &page.admin).await {
         Ok(made) => {
             let secret = made.secret.map(|s| s.expose().clone());
             Ok(page_of(
@@ -256,7 +256,7 @@ pub async fn update(
         &page.tenant,
         &current,
         next.clone(),
-        page.admin.actor(),
+        &page.admin,
     )
     .await
     {

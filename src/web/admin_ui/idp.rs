@@ -126,7 +126,7 @@ pub async fn set_enabled(
         "idp-disabled"
     };
     let here = href(&page, &idp.slug);
-    admin::idps::update(&state.ctx, &page.tenant, idp, None, page.admin.actor()).await?;
+    admin::idps::update(&state.ctx, &page.tenant, idp, None, &page.admin).await?;
     Ok(see_other(&paths::done(here, done)))
 }
 
@@ -168,7 +168,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Idps))?;
     let idp = load(&state, &page, &path.1).await?;
-    admin::idps::delete(&state.ctx, &page.tenant, &idp.slug, page.admin.actor()).await?;
+    admin::idps::delete(&state.ctx, &page.tenant, &idp.slug, &page.admin).await?;
     Ok(see_other(&paths::done(
         paths::admin_page(&page.tenant.slug, "idps"),
         "idp-deleted",

@@ -201,7 +201,7 @@ pub async fn create(
         settings: idp.settings.clone(),
         client_secret: secret_of(&form),
     };
-    match admin::idps::create(&state.ctx, &page.tenant, new, page.admin.actor()).await {
+    match admin::idps::create(&state.ctx, &page.tenant, new, &page.admin).await {
         Ok(made) => Ok(see_other(&paths::done(
             href(&page, &made.slug),
             "idp-created",
@@ -264,15 +264,7 @@ pub async fn update(
     let next = from_form(&form, current.clone());
     let here = href(&page, &current.slug);
     let secret = secret_of(&form).map(Some);
-    match admin::idps::update(
-        &state.ctx,
-        &page.tenant,
-        next.clone(),
-        secret,
-        page.admin.actor(),
-    )
-    .await
-    {
+    match admin::idps::update(&state.ctx, &page.tenant, next.clone(), secret, &page.admin).await {
         Ok(_) => Ok(see_other(&paths::done(here, "idp-updated"))),
         Err(e @ (AdminError::Invalid(_) | AdminError::Conflict(_))) => Ok(form_page(
             &state,

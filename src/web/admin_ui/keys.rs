@@ -84,7 +84,7 @@ pub async fn rotate(
         &page.tenant,
         &algs,
         form.immediate.is_some(),
-        page.admin.actor(),
+        &page.admin,
     )
     .await?;
     Ok(see_other(&paths::done(here(&page), "keys-rotated")))
@@ -151,6 +151,6 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Keys))?;
     published(&state, &page, &form.kid).await?;
-    admin::keys::withdraw(&state.ctx, &page.tenant, &form.kid, page.admin.actor()).await?;
+    admin::keys::withdraw(&state.ctx, &page.tenant, &form.kid, &page.admin).await?;
     Ok(see_other(&paths::done(here(&page), "key-withdrawn")))
 }

@@ -61,7 +61,7 @@ pub async fn save(
                 page.tenant.clone(),
                 None,
                 Some(policy),
-                page.admin.actor(),
+                &page.admin,
             )
             .await
             {

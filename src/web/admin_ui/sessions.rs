@@ -135,7 +135,7 @@ pub async fn end(
     page.require(Permission::write(Module::Sessions))?;
     let user = user_of(&state, &page, &form.user).await?;
     let Some(sid) = form.sid.filter(|s| !s.is_empty()) else {
-        admin::sessions::end_user(&state.ctx, &page.tenant, user.id, page.admin.actor()).await?;
+        admin::sessions::end_user(&state.ctx, &page.tenant, user.id, &page.admin).await?;
         return Ok(back(&page, &user, "sessions-ended"));
     };
     // Only a session of this user (and, in the engine, of this tenant).
@@ -146,7 +146,7 @@ pub async fn end(
     if !theirs {
         return Err(PageError::not_found());
     }
-    admin::sessions::end(&state.ctx, &page.tenant, &sid, page.admin.actor()).await?;
+    admin::sessions::end(&state.ctx, &page.tenant, &sid, &page.admin).await?;
     if fragment(&req) {
         return Ok(render_fragment(&EndedRow {}));
     }

@@ -82,15 +82,7 @@ pub async fn create(
     page.require(Permission::write(Module::Tenants))?;
     let slug = form.get("slug").map_or("", |s| s.trim()).to_owned();
     let name = form.get("display_name").map_or("", |s| s.trim()).to_owned();
-    match admin::tenants::create(
-        &state.ctx,
-        &slug,
-        Some(name.as_str()),
-        None,
-        page.admin.actor(),
-    )
-    .await
-    {
+    match admin::tenants::create(&state.ctx, &slug, Some(name.as_str()), None, &page.admin).await {
         Ok(_) => Ok(see_other(&paths::done(
             paths::admin_page(&page.tenant.slug, "tenants"),
             "tenant-created",

@@ -56,7 +56,7 @@ mod needs_browser {
                 },
                 secret: None,
             },
-            watchword::domain::audit::Actor::Cli,
+            &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
         )
         .await
         .unwrap()
@@ -79,7 +79,7 @@ mod needs_browser {
                     "s3cret-value".into(),
                 )),
             },
-            watchword::domain::audit::Actor::Cli,
+            &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
         )
         .await
         .unwrap()
