@@ -1,9 +1,12 @@
 //! What administrators read, one page at a time, for the admin API and the management UI: a
 //! tenant's users (keyset, prefix search), audit entries (filtered), the number of
-//! administrators, the retention jobs' last runs. No totals, no offsets.
+//! administrators, the retention jobs' last runs. No totals, no offsets. Each checks the
+//! reader's permission first.
 
 use super::AdminError;
+use super::authz::Admin;
 use crate::context::Ctx;
+use crate::domain::admin::{Module, Permission};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage::{
@@ -15,10 +18,12 @@ use crate::storage::{
 pub async fn users(
     ctx: &Ctx,
     tenant: &Tenant,
+    by: &Admin,
     prefix: Option<String>,
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<User>, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Users))?;
     let tenant_id = tenant.id;
     Ok(ctx
         .db
@@ -32,9 +37,11 @@ pub async fn users(
 pub async fn audit(
     ctx: &Ctx,
     tenant: &Tenant,
+    by: &Admin,
     filter: AuditFilter,
     limit: i64,
 ) -> Result<Vec<AuditRow>, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Events))?;
     let tenant_id = tenant.id;
     Ok(ctx
         .db
@@ -43,7 +50,8 @@ pub async fn audit(
 }
 
 /// How many administrators the tenant has.
-pub async fn admin_count(ctx: &Ctx, tenant: &Tenant) -> Result<i64, AdminError> {
+pub async fn admin_count(ctx: &Ctx, tenant: &Tenant, by: &Admin) -> Result<i64, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Admins))?;
     let tenant_id = tenant.id;
     Ok(ctx
         .db
@@ -51,7 +59,12 @@ pub async fn admin_count(ctx: &Ctx, tenant: &Tenant) -> Result<i64, AdminError> 
         .await?)
 }
 
-/// The retention jobs' last runs.
-pub async fn retention_runs(ctx: &Ctx) -> Result<Vec<MaintenanceRun>, AdminError> {
+/// The retention jobs' last runs (instance-wide; shown to whoever reads `tenant`'s events).
+pub async fn retention_runs(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    by: &Admin,
+) -> Result<Vec<MaintenanceRun>, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Events))?;
     Ok(ctx.db.run(storage::maintenance::runs).await?)
 }

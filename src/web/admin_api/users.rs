@@ -118,7 +118,7 @@ pub async fn list(
         return Err(Problem::invalid("q", "q must be at most 254 characters"));
     }
     let by_email = prefix.as_deref().is_some_and(|p| p.contains('@'));
-    let rows = admin::reads::users(c.ctx(), &c.tenant, prefix, after, limit + 1).await?;
+    let rows = admin::reads::users(c.ctx(), &c.tenant, &c.admin, prefix, after, limit + 1).await?;
     let page = Page::of(
         rows,
         limit,

@@ -34,7 +34,7 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let ctx = &state.ctx;
     let admins = if page.can(Permission::read(Module::Admins)) {
-        Some(admin::reads::admin_count(ctx, &page.tenant).await?)
+        Some(admin::reads::admin_count(ctx, &page.tenant, &page.admin).await?)
     } else {
         None
     };
@@ -45,10 +45,16 @@ pub async fn show(
         total = Some(summary.total);
         charts.push(Chart::new("by-result", "By result", &summary.by_result));
         charts.push(Chart::new("by-level", "By risk level", &summary.by_level));
-        let rows =
-            admin::reads::audit(ctx, &page.tenant, AuditFilter::default(), RECENT_AUDIT).await?;
+        let rows = admin::reads::audit(
+            ctx,
+            &page.tenant,
+            &page.admin,
+            AuditFilter::default(),
+            RECENT_AUDIT,
+        )
+        .await?;
         audit = Some(rows.into_iter().map(AuditLine::from).collect());
-        let runs = admin::reads::retention_runs(ctx).await?;
+        let runs = admin::reads::retention_runs(ctx, &page.tenant, &page.admin).await?;
         retention = Some(
             runs.into_iter()
                 .map(|r| {

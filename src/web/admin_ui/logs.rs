@@ -57,7 +57,8 @@ pub async fn audit(
         before_id: some(&value(q.after, 64)),
         ..AuditFilter::default()
     };
-    let mut rows = crate::admin::reads::audit(&state.ctx, &page.tenant, filter, PAGE + 1).await?;
+    let mut rows =
+        crate::admin::reads::audit(&state.ctx, &page.tenant, &page.admin, filter, PAGE + 1).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let next = rows.last().filter(|_| more).map(|r| {

@@ -95,7 +95,8 @@ pub async fn show(
             subject: Some(format!("user:{}", user.id)),
             ..AuditFilter::default()
         };
-        let rows = crate::admin::reads::audit(ctx, &page.tenant, filter, AUDIT_TRAIL).await?;
+        let rows =
+            crate::admin::reads::audit(ctx, &page.tenant, &page.admin, filter, AUDIT_TRAIL).await?;
         audit = Some(rows.into_iter().map(AuditLine::from).collect());
     }
     let roles = page.can(Permission::write(Module::Admins)).then(|| {

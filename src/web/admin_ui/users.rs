@@ -45,8 +45,15 @@ pub async fn list(
         .map(|a| a.chars().take(254).collect());
     let by_email = q.contains('@');
     let prefix = Some(q.clone()).filter(|q| !q.is_empty());
-    let mut rows =
-        crate::admin::reads::users(&state.ctx, &page.tenant, prefix, after, PAGE + 1).await?;
+    let mut rows = crate::admin::reads::users(
+        &state.ctx,
+        &page.tenant,
+        &page.admin,
+        prefix,
+        after,
+        PAGE + 1,
+    )
+    .await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let slug = page.tenant.slug.clone();

@@ -3,6 +3,7 @@
 
 mod api;
 mod engine;
+mod export;
 mod fuzz;
 mod rbac;
 mod ui;
