@@ -56,15 +56,22 @@ pub async fn show(
     let people = if q.is_empty() {
         Vec::new()
     } else {
-        admin::reads::users(&state.ctx, &page.tenant, Some(q.clone()), None, FOUND)
-            .await?
-            .into_iter()
-            .map(|u| PersonLine {
-                href: format!("{}?user={}", here(&page), u.id),
-                username: u.username,
-                email: u.email.unwrap_or_default(),
-            })
-            .collect()
+        admin::reads::users(
+            &state.ctx,
+            &page.tenant,
+            &page.admin,
+            Some(q.clone()),
+            None,
+            FOUND,
+        )
+        .await?
+        .into_iter()
+        .map(|u| PersonLine {
+            href: format!("{}?user={}", here(&page), u.id),
+            username: u.username,
+            email: u.email.unwrap_or_default(),
+        })
+        .collect()
     };
     if fragment(&req) {
         return Ok(render_fragment(&PeopleFragment { people, q }));
