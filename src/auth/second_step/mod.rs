@@ -4,7 +4,8 @@
 //! an authenticator app being set up, a code sent by mail). Each proof goes through the same sequence here: is this
 //! proof offered for this pending sign-in, throttle, verify, counters, audit, metrics, and
 //! finishing the sign-in. WebAuthn assertions verify in `super::mfa::webauthn` and finish through
-//! `prove_webauthn`. The answer is typed (`Outcome`); the web layer only renders it.
+//! `prove_webauthn`. The answer is typed (`Outcome`); the web layer only renders it. Sending a
+//! code by mail is `email_code_step.rs`; signing in with a passkey alone is `passkey.rs`.
 
 use std::net::IpAddr;
 
@@ -20,6 +21,13 @@ use crate::domain::session::{Acr, Amr, BrowserSession};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::storage;
+
+mod email_code_step;
+mod passkey;
+
+use email_code_step::email_code_offered;
+pub use email_code_step::{CodeRequest, send_email_code};
+pub use passkey::{PasskeySignIn, passkey_sign_in};
 
 /// What a person submits for a pending sign-in.
 #[derive(Clone, Copy, Debug)]
@@ -185,80 +193,6 @@ async fn offered(
             }
         }
     })
-}
-
-/// Whether this pending sign-in may be finished with a code by mail (never a password reset,
-/// whose link proved the mailbox already; never where a security key is required).
-async fn email_code_offered(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    pending: &PendingSignIn,
-    user: &User,
-) -> Result<Result<(), &'static str>, SignInError> {
-    if pending.need != NeedState::SecondFactor {
-        return Ok(Err("A code by mail is not what is asked for here."));
-    }
-    if pending.reset {
-        return Ok(Err(
-            "A password reset is confirmed with your other second factor, not with a code by mail.",
-        ));
-    }
-    if pending.level == LevelState::Phr {
-        return Ok(Err("This application asks for a security key or passkey."));
-    }
-    let factors = mfa::factors(ctx, tenant, user).await?;
-    Ok(if email_code::available(tenant, user, &factors) {
-        Ok(())
-    } else {
-        Err("Codes by mail are not available for your account.")
-    })
-}
-
-/// What asking for a code by mail did.
-pub enum CodeRequest {
-    /// Sent to this (masked) address.
-    Sent {
-        to: String,
-    },
-    /// Too many codes this hour.
-    Throttled,
-    NotOffered(&'static str),
-}
-
-/// Sends a sign-in code by mail for the pending sign-in behind `token` (audited
-/// `email_code_sent`; the outbox counts it by kind).
-pub async fn send_email_code(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    token: &str,
-    pending: &PendingSignIn,
-    user: &User,
-    origin: &Origin,
-) -> Result<CodeRequest, SignInError> {
-    if let Err(why) = email_code_offered(ctx, tenant, pending, user).await? {
-        return Ok(CodeRequest::NotOffered(why));
-    }
-    let device = crate::domain::device::describe(origin.user_agent.as_deref().unwrap_or(""));
-    let when = format!("{device}, {}", ctx.clock.now().format("%Y-%m-%d %H:%M UTC"));
-    let sent = email_code::send(ctx, tenant, user, token, when).await?;
-    let (answer, outcome) = match sent {
-        email_code::Sent::Sent { to } => (CodeRequest::Sent { to }, "success"),
-        email_code::Sent::Throttled => (CodeRequest::Throttled, "throttled"),
-        email_code::Sent::NoAddress => (
-            CodeRequest::NotOffered("Codes by mail are not available for your account."),
-            "no_address",
-        ),
-    };
-    let sent_event = event(
-        ctx,
-        tenant,
-        AuditAction::EmailCodeSent,
-        outcome,
-        user,
-        origin,
-    );
-    storage::audit::record(&ctx.db, sent_event).await;
-    Ok(answer)
 }
 
 fn event(
@@ -459,122 +393,4 @@ async fn verify(
         Err(FactorError::Store(e)) => Err(e.into()),
         Err(e) => Ok(Err(e.to_string())),
     }
-}
-
-/// What signing in with a passkey alone did.
-pub enum PasskeySignIn {
-    Started {
-        user: Box<User>,
-        started: super::session_start::Started,
-    },
-    /// The assertion was refused (audited `passkey_refused`).
-    Refused(FactorError),
-    /// The passkey's user is disabled.
-    Disabled,
-    /// Refused by risk scoring (a blocked network, or a level whose action is `block`).
-    Blocked,
-}
-
-/// Signs in with a passkey alone (a discoverable credential with user verification): verify the
-/// assertion for the ceremony `handle` (started in this tenant), then start the session.
-pub async fn passkey_sign_in(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    handle: &str,
-    credential: &PublicKeyCredential,
-    request: &super::session_start::SessionRequest,
-    device: Option<&str>,
-) -> Result<PasskeySignIn, SignInError> {
-    let ip = request
-        .origin
-        .ip
-        .as_deref()
-        .and_then(|i| i.parse().ok())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let screening = super::risk::screen(ctx, tenant, ip).await?;
-    let ua = request.origin.user_agent.as_deref().unwrap_or("");
-    if screening.blocks(tenant) {
-        super::risk::blocked_early(ctx, tenant, &screening, None, ua).await?;
-        return Ok(PasskeySignIn::Blocked);
-    }
-    let (user_id, methods) =
-        match webauthn::finish_passwordless(ctx, tenant, handle, credential).await {
-            Ok(v) => v,
-            Err(FactorError::Storage(e)) => return Err(e.into()),
-            Err(FactorError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                count(tenant, "passkey", "failure");
-                let event = AuditEvent::new(
-                    ctx.clock.now(),
-                    Some(tenant.id),
-                    AuditAction::SignIn,
-                    "passkey_refused",
-                    Actor::Anonymous,
-                )
-                .origin(request.origin.clone())
-                .details(serde_json::json!({ "reason": e.to_string() }));
-                storage::audit::record(&ctx.db, event).await;
-                return Ok(PasskeySignIn::Refused(e));
-            }
-        };
-    let (t, u) = (tenant.id, user_id);
-    let Some(user) = ctx
-        .db
-        .run(move |c| storage::users::find_by_id(c, t, u))
-        .await?
-        .map(|found| found.user)
-        .filter(|u| u.enabled)
-    else {
-        return Ok(PasskeySignIn::Disabled);
-    };
-    count(tenant, "passkey", "success");
-    let factors = super::mfa::factors(ctx, tenant, &user).await?;
-    let known =
-        device.and_then(|d| super::throttle::known_device(ctx, tenant, &user.id.to_string(), d));
-    let judged = super::risk::judge(
-        ctx,
-        tenant,
-        &screening,
-        super::risk::Proven {
-            user: &user,
-            factors: &factors,
-            need: super::mfa::Need::Nothing,
-            device_presented: known.is_some(),
-            device: known,
-            user_agent: ua,
-            account_failures: 0,
-            address_failures: 0,
-            breached: false,
-            strong: true,
-        },
-    )
-    .await?;
-    if judged.decision == super::risk::Decision::Block {
-        let event = AuditEvent::new(
-            ctx.clock.now(),
-            Some(tenant.id),
-            AuditAction::SignIn,
-            "risk_blocked",
-            Actor::User(user.id.to_string()),
-        )
-        .origin(request.origin.clone())
-        .subject(format!("user:{}", user.id))
-        .details(
-            serde_json::json!({ "risk_event": judged.note.event, "reasons": judged.note.reasons }),
-        );
-        storage::audit::record(&ctx.db, event).await;
-        if judged.note.notify {
-            super::risk_notice::send(ctx, tenant, &user, &judged.note).await;
-        }
-        return Ok(PasskeySignIn::Blocked);
-    }
-    let request = &super::session_start::SessionRequest {
-        risk: Some(judged.note),
-        ..request.clone()
-    };
-    let started = super::session_start::start_session(ctx, tenant, &user, methods, request).await?;
-    Ok(PasskeySignIn::Started {
-        user: Box::new(user),
-        started,
-    })
 }
