@@ -87,6 +87,7 @@ pub async fn create(
         settings: input.settings,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     client::validate(&client)?;
     let secret = match client.kind {

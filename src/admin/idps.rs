@@ -136,6 +136,7 @@ pub async fn create(
         enabled: input.enabled,
         settings,
         has_secret: input.client_secret.is_some(),
+        version: 1,
     };
     let others = list(ctx, tenant).await?;
     check(tenant, &idp, &others)?;
@@ -221,6 +222,7 @@ pub async fn update(
             next.slug
         )));
     }
+    next.version += 1;
     let mut event = audit(ctx, tenant, AuditAction::IdpUpdated, &next, actor);
     if let Some(before) = before {
         event = event.diff(&before, &audited(&next, matches!(secret, Some(Some(_)))));

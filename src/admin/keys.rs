@@ -64,3 +64,16 @@ pub async fn withdraw(
     .await;
     Ok(replacement)
 }
+
+/// Every published key of the tenant with its state (`pending`, `active`, `retiring`).
+pub async fn list(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    by: &super::authz::Admin,
+) -> Result<Vec<KeyInfo>, AdminError> {
+    by.require(
+        tenant.id,
+        crate::domain::admin::Permission::read(crate::domain::admin::Module::Keys),
+    )?;
+    Ok(rotation::list(ctx, tenant.id).await?)
+}

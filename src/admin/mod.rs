@@ -8,13 +8,16 @@ pub mod authz;
 pub mod clients;
 pub mod error;
 pub mod idps;
+pub mod instance;
 pub mod keys;
+pub mod policies;
 pub mod reads;
 pub mod roles;
 pub mod seed;
 pub mod sessions;
 pub mod setup;
 pub mod tenants;
+pub mod user_access;
 pub mod users;
 
 pub use error::AdminError;

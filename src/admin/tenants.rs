@@ -35,6 +35,7 @@ pub async fn create(
         policy,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let row = tenant.clone();
     ctx.db
@@ -90,10 +91,11 @@ pub async fn update(
     }
     tenant.updated_at = ctx.clock.now();
     let row = tenant.clone();
-    ctx.db
-        .run(move |c| storage::tenants::update(c, &row))
-        .await?;
+    let written = ctx.db.run(move |c| storage::tenants::update(c, &row)).await;
+    // Written or not (a stale copy, perhaps from the cache), the cached row is no longer news.
     ctx.cache.tenants.remove(&tenant.slug.to_string());
+    written?;
+    tenant.version += 1;
     storage::audit::record(
         &ctx.db,
         AuditEvent::new(

@@ -53,6 +53,8 @@ pub struct IdentityProvider {
     pub enabled: bool,
     pub settings: IdpSettings,
     pub has_secret: bool,
+    /// Bumped by every write of the row (the admin API's `ETag`); an update is conditional on it.
+    pub version: i64,
 }
 
 impl IdentityProvider {

@@ -126,6 +126,9 @@ pub struct Tenant {
     pub policy: TenantPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every write of the row (the admin API's `ETag` of the policy); an update is
+    /// conditional on it.
+    pub version: i64,
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ mod tests {
             enabled: true,
             settings,
             has_secret: false,
+            version: 1,
         }
     }
 

@@ -111,6 +111,26 @@ pub async fn withdraw(
     client_id: &str,
     origin: Origin,
 ) -> Result<Withdrawn, RevokeError> {
+    withdraw_by(
+        ctx,
+        tenant,
+        user,
+        client_id,
+        Actor::User(user.to_string()),
+        origin,
+    )
+    .await
+}
+
+/// [`withdraw`], done by `actor` (the user themself, or an administrator).
+pub async fn withdraw_by(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: UserId,
+    client_id: &str,
+    actor: Actor,
+    origin: Origin,
+) -> Result<Withdrawn, RevokeError> {
     let (tenant_id, now) = (tenant.id, ctx.clock.unix());
     let (user_s, client_s) = (user.to_string(), client_id.to_owned());
     let (consent, families) = ctx
@@ -137,11 +157,12 @@ pub async fn withdraw(
                 Some(tenant.id),
                 AuditAction::AccessWithdrawn,
                 "success",
-                Actor::User(user.to_string()),
+                actor,
             )
             .subject(format!("client:{client_id}"))
             .origin(origin)
             .details(serde_json::json!({
+                "user": user.to_string(),
                 "consent_forgotten": consent,
                 "grants_revoked": families.len(),
             })),

@@ -22,6 +22,7 @@ struct ClientRow {
     settings: String,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 /// A client with the digest of its secret, for authentication.
@@ -60,6 +61,7 @@ impl ClientRow {
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?,
             created_at: c.created_at.timestamp(),
             updated_at: c.updated_at.timestamp(),
+            version: c.version,
         })
     }
 
@@ -82,6 +84,7 @@ impl ClientRow {
             name: self.name,
             created_at: from_unix(self.created_at),
             updated_at: from_unix(self.updated_at),
+            version: self.version,
         };
         Ok(ClientWithSecret {
             client,
@@ -101,20 +104,31 @@ pub fn insert(
     Ok(())
 }
 
-/// Writes name, kind, auth method and settings.
+/// Writes name, kind, auth method and settings, if the row is still at `client.version` (the
+/// version bumped): `Stale` when another write came first, `NotFound` when it is gone.
 pub fn update(conn: &mut DbConn, client: &Client) -> Result<(), StorageError> {
     let row = ClientRow::from_domain(client, None)?;
-    let n = diesel::update(clients::table.find(&row.id))
-        .set((
-            clients::name.eq(&row.name),
-            clients::kind.eq(&row.kind),
-            clients::auth_method.eq(&row.auth_method),
-            clients::settings.eq(&row.settings),
-            clients::updated_at.eq(row.updated_at),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        clients::table
+            .find(&row.id)
+            .filter(clients::version.eq(row.version)),
+    )
+    .set((
+        clients::name.eq(&row.name),
+        clients::kind.eq(&row.kind),
+        clients::auth_method.eq(&row.auth_method),
+        clients::settings.eq(&row.settings),
+        clients::updated_at.eq(row.updated_at),
+        clients::version.eq(clients::version + 1),
+    ))
+    .execute(conn)?;
     if n == 0 {
-        return Err(StorageError::NotFound);
+        let exists: i64 = clients::table.find(&row.id).count().get_result(conn)?;
+        return Err(if exists == 0 {
+            StorageError::NotFound
+        } else {
+            StorageError::Stale
+        });
     }
     Ok(())
 }
@@ -126,7 +140,11 @@ pub fn set_secret_digest(
     now: i64,
 ) -> Result<(), StorageError> {
     let n = diesel::update(clients::table.find(pk))
-        .set((clients::secret_hash.eq(digest), clients::updated_at.eq(now)))
+        .set((
+            clients::secret_hash.eq(digest),
+            clients::updated_at.eq(now),
+            clients::version.eq(clients::version + 1),
+        ))
         .execute(conn)?;
     if n == 0 {
         return Err(StorageError::NotFound);

@@ -21,6 +21,7 @@ struct IdpRow {
     sealed_secret: Option<String>,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 /// A provider with its sealed secret (base64 of the AES-GCM box), for the engine to open.
@@ -42,6 +43,7 @@ impl IdpRow {
             display_name: self.display_name,
             enabled: self.enabled,
             has_secret: self.sealed_secret.is_some(),
+            version: self.version,
         };
         Ok(StoredIdp {
             idp,
@@ -68,22 +70,27 @@ pub fn insert(
             sealed_secret,
             created_at: now,
             updated_at: now,
+            version: idp.version,
         })
         .execute(conn)?;
     Ok(())
 }
 
 /// Writes name, enabled flag and settings; the secret too when `secret` is `Some` (`Some(None)`
-/// removes it).
+/// removes it). Only if the row is still at `idp.version` (the version bumped): false when it
+/// is gone, `Stale` when another write came first.
 pub fn update(
     conn: &mut DbConn,
     idp: &IdentityProvider,
     secret: Option<Option<String>>,
     now: i64,
 ) -> Result<bool, StorageError> {
-    let target = identity_providers::table
+    let found = identity_providers::table
         .filter(identity_providers::id.eq(idp.id.to_string()))
         .filter(identity_providers::tenant_id.eq(idp.tenant_id.to_string()));
+    let target = found
+        .clone()
+        .filter(identity_providers::version.eq(idp.version));
     let settings = serde_json::to_string(&idp.settings).expect("settings serialize");
     let n = match secret {
         Some(sealed) => diesel::update(target)
@@ -93,6 +100,7 @@ pub fn update(
                 identity_providers::settings.eq(settings),
                 identity_providers::sealed_secret.eq(sealed),
                 identity_providers::updated_at.eq(now),
+                identity_providers::version.eq(identity_providers::version + 1),
             ))
             .execute(conn)?,
         None => diesel::update(target)
@@ -101,9 +109,13 @@ pub fn update(
                 identity_providers::enabled.eq(idp.enabled),
                 identity_providers::settings.eq(settings),
                 identity_providers::updated_at.eq(now),
+                identity_providers::version.eq(identity_providers::version + 1),
             ))
             .execute(conn)?,
     };
+    if n == 0 && found.count().get_result::<i64>(conn)? > 0 {
+        return Err(StorageError::Stale);
+    }
     Ok(n == 1)
 }
 

@@ -9,6 +9,7 @@ diesel::table! {
         policy -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 
@@ -307,6 +308,7 @@ diesel::table! {
         sealed_secret -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 

@@ -17,6 +17,7 @@ struct TenantRow {
     policy: String,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl TenantRow {
@@ -29,6 +30,7 @@ impl TenantRow {
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?,
             created_at: t.created_at.timestamp(),
             updated_at: t.updated_at.timestamp(),
+            version: t.version,
         })
     }
 
@@ -44,6 +46,7 @@ impl TenantRow {
             display_name: self.display_name,
             created_at: from_unix(self.created_at),
             updated_at: from_unix(self.updated_at),
+            version: self.version,
         })
     }
 }
@@ -55,18 +58,29 @@ pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Writes display name and policy.
+/// Writes display name and policy, if the row is still at `tenant.version` (the version
+/// bumped): `Stale` when another write came first, `NotFound` when it is gone.
 pub fn update(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StorageError> {
     let row = TenantRow::from_domain(tenant)?;
-    let n = diesel::update(tenants::table.find(&row.id))
-        .set((
-            tenants::display_name.eq(&row.display_name),
-            tenants::policy.eq(&row.policy),
-            tenants::updated_at.eq(row.updated_at),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        tenants::table
+            .find(&row.id)
+            .filter(tenants::version.eq(row.version)),
+    )
+    .set((
+        tenants::display_name.eq(&row.display_name),
+        tenants::policy.eq(&row.policy),
+        tenants::updated_at.eq(row.updated_at),
+        tenants::version.eq(tenants::version + 1),
+    ))
+    .execute(conn)?;
     if n == 0 {
-        return Err(StorageError::NotFound);
+        let exists: i64 = tenants::table.find(&row.id).count().get_result(conn)?;
+        return Err(if exists == 0 {
+            StorageError::NotFound
+        } else {
+            StorageError::Stale
+        });
     }
     Ok(())
 }

@@ -151,6 +151,7 @@ impl SeedClient {
             settings: ClientSettings::default(),
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
+            version: 1,
         };
         self.merge(&base)
     }

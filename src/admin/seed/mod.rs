@@ -62,6 +62,7 @@ pub async fn validate(ctx: &Ctx, file: &SeedFile) -> Result<(), SeedError> {
             policy: Default::default(),
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
+            version: 1,
         });
         for c in &t.clients {
             let current = match &existing_tenant {

@@ -164,6 +164,8 @@ pub struct Client {
     pub settings: ClientSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every write of the row (the admin API's `ETag`); an update is conditional on it.
+    pub version: i64,
 }
 
 impl Client {

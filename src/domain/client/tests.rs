@@ -16,6 +16,7 @@ fn client(uris: &[&str]) -> Client {
         },
         created_at: DateTime::UNIX_EPOCH,
         updated_at: DateTime::UNIX_EPOCH,
+        version: 1,
     }
 }
 

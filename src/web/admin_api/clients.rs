@@ -88,7 +88,7 @@ pub struct ClientPath {
     pub client_id: String,
 }
 
-async fn load(c: &ApiCaller, client_id: &str) -> Result<Client, Problem> {
+pub(super) async fn load(c: &ApiCaller, client_id: &str) -> Result<Client, Problem> {
     admin::clients::find(c.ctx(), &c.tenant, client_id)
         .await?
         .map(|found| found.client)
@@ -100,7 +100,7 @@ async fn load(c: &ApiCaller, client_id: &str) -> Result<Client, Problem> {
     tag = "clients",
     params(ClientPath),
     responses(
-        (status = 200, body = ClientView),
+        (status = 200, body = ClientView, headers(("ETag" = String))),
         (status = 401, body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, body = ProblemBody, content_type = "application/problem+json"),
@@ -109,7 +109,9 @@ async fn load(c: &ApiCaller, client_id: &str) -> Result<Client, Problem> {
 )]
 #[get("/clients/{client_id}")]
 pub async fn read(c: ApiCaller, path: web::Path<ClientPath>) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(ClientView::from(load(&c, &path.client_id).await?)))
+    Ok(super::clients_update::with_etag(
+        load(&c, &path.client_id).await?,
+    ))
 }
 
 /// An application to register.

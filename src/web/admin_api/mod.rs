@@ -7,11 +7,18 @@
 pub mod api_keys;
 pub mod auth;
 pub mod clients;
+pub mod clients_update;
 pub mod etag;
 pub mod events;
+pub mod idps;
+pub mod keys;
 pub mod me;
 pub mod paging;
+pub mod policy;
 pub mod problem;
+pub mod sessions;
+pub mod tenants;
+pub mod user_access;
 pub mod users;
 
 use std::sync::OnceLock;
@@ -35,7 +42,8 @@ pub const PREFIX: &str = "/t/{tenant}/admin/api/v1";
     info(
         title = "Watchword admin API",
         version = "1",
-        description = "Manage a tenant's users, sessions, API keys and audit log. Authenticate \
+        description = "Manage a tenant's users, sessions, applications, identity providers, \
+                       policies, signing keys, API keys and audit log. Authenticate \
                        with an API key or an access token from client credentials carrying \
                        admin scopes (`admin:users:read`, …), as `Authorization: Bearer …`. \
                        Errors are RFC 9457 problem details; lists are keyset-paged \
@@ -115,6 +123,12 @@ pub fn scope() -> Scope<
         .app_data(
             web::JsonConfig::default()
                 .limit(MAX_BODY_BYTES)
+                // RFC 7396 merge patches (`PATCH /policy`) may say what they are.
+                .content_type(|mime| {
+                    mime.type_() == actix_web::mime::APPLICATION
+                        && mime.subtype() == "merge-patch"
+                        && mime.suffix() == Some(actix_web::mime::JSON)
+                })
                 .error_handler(json_error),
         )
         .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -131,11 +145,31 @@ pub fn scope() -> Scope<
         .service(users::sessions)
         .service(users::end_sessions)
         .service(users::set_role)
+        .service(user_access::consents)
+        .service(user_access::withdraw)
+        .service(user_access::identities)
+        .service(user_access::unlink)
+        .service(sessions::end)
         .service(clients::list)
         .service(clients::create)
         .service(clients::read)
+        .service(clients_update::update)
         .service(clients::rotate_secret)
         .service(clients::remove)
+        .service(idps::list)
+        .service(idps::create)
+        .service(idps::read)
+        .service(idps::update)
+        .service(idps::remove)
+        .service(policy::read)
+        .service(policy::replace)
+        .service(policy::update)
+        .service(keys::list)
+        .service(keys::rotate)
+        .service(keys::withdraw)
+        .service(tenants::list)
+        .service(tenants::create)
+        .service(tenants::read)
         .service(api_keys::list)
         .service(api_keys::create)
         .service(api_keys::revoke)

@@ -2,6 +2,9 @@
 //! OpenAPI document, and the RBAC matrix generated from it.
 
 mod api;
+mod api_idps;
+mod api_operations;
+mod api_settings;
 mod engine;
 mod export;
 mod fuzz;

@@ -28,6 +28,17 @@ fn routes(doc: &Value, user: &str, key: &str, client: &str) -> Vec<Route> {
             } else {
                 path.replace("{id}", user).replace("{client_id}", client)
             };
+            // Samples for the other parameters (records that need not exist: 404 is an answer).
+            let concrete = concrete
+                .replace("{slug}", "default")
+                .replace("{idp}", "no-such-idp")
+                .replace("{subject}", "nobody")
+                .replace("{kid}", "no-such-kid")
+                .replace("{sid}", "no-such-session");
+            assert!(
+                !concrete.contains('{'),
+                "a sample for every parameter: {path}"
+            );
             out.push(Route {
                 verb: verb.to_uppercase().parse().unwrap(),
                 path: concrete,
