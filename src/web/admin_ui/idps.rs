@@ -159,6 +159,7 @@ fn blank(page: &AdminPage) -> IdentityProvider {
             saml: None,
         },
         has_secret: false,
+        version: 0,
     }
 }
 
