@@ -59,6 +59,7 @@ fn path_config() -> web::PathConfig {
 /// The management UI (`web::admin_ui`): pages are GET, actions are POST forms.
 fn admin_ui_routes(cfg: &mut ServiceConfig) {
     use super::admin_ui::{api_keys, dashboard, logs, user, users};
+    admin_ui_config_routes(cfg);
     cfg.route("/t/{tenant}/admin", web::get().to(admin_add_slash))
         .service(
             web::resource("/t/{tenant}/admin/")
@@ -109,6 +110,83 @@ fn admin_ui_routes(cfg: &mut ServiceConfig) {
         .route(
             "/t/{tenant}/admin/api-keys/revoke",
             web::post().to(api_keys::revoke),
+        );
+}
+
+/// The management UI's configuration screens: applications, identity providers, sessions,
+/// signing keys, the policy and tenants.
+fn admin_ui_config_routes(cfg: &mut ServiceConfig) {
+    use super::admin_ui::{client, clients, idp, idps, keys, policies, sessions, tenants};
+    const T: &str = "/t/{tenant}/admin";
+    cfg.route(&format!("{T}/clients"), web::get().to(clients::list))
+        .service(
+            web::resource(format!("{T}/clients/new"))
+                .get(clients::new_form)
+                .post(clients::create)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(&format!("{T}/clients/{{id}}"), web::get().to(client::show))
+        .service(
+            web::resource(format!("{T}/clients/{{id}}/edit"))
+                .get(clients::edit_form)
+                .post(clients::update)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(
+            &format!("{T}/clients/{{id}}/secret"),
+            web::post().to(client::rotate_secret),
+        )
+        .service(
+            web::resource(format!("{T}/clients/{{id}}/delete"))
+                .get(client::confirm_delete)
+                .post(client::delete)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(&format!("{T}/idps"), web::get().to(idps::list))
+        .service(
+            web::resource(format!("{T}/idps/new"))
+                .get(idps::new_form)
+                .post(idps::create)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(&format!("{T}/idps/{{slug}}"), web::get().to(idp::show))
+        .service(
+            web::resource(format!("{T}/idps/{{slug}}/edit"))
+                .get(idps::edit_form)
+                .post(idps::update)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(
+            &format!("{T}/idps/{{slug}}/enabled"),
+            web::post().to(idp::set_enabled),
+        )
+        .service(
+            web::resource(format!("{T}/idps/{{slug}}/delete"))
+                .get(idp::confirm_delete)
+                .post(idp::delete)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(&format!("{T}/sessions"), web::get().to(sessions::show))
+        .route(&format!("{T}/sessions/end"), web::post().to(sessions::end))
+        .route(&format!("{T}/keys"), web::get().to(keys::list))
+        .route(&format!("{T}/keys/rotate"), web::post().to(keys::rotate))
+        .service(
+            web::resource(format!("{T}/keys/withdraw"))
+                .get(keys::confirm_withdraw)
+                .post(keys::withdraw)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource(format!("{T}/policy"))
+                .get(policies::show)
+                .post(policies::save)
+                .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .service(
+            web::resource(format!("{T}/tenants"))
+                .get(tenants::list)
+                .post(tenants::create)
+                .default_service(web::to(not_allowed("GET, POST"))),
         );
 }
 

@@ -1,16 +1,19 @@
 // The management UI in headless Chromium (Debian's package, driven by playwright-core): axe-core
-// on the dashboard, the users list, a user's page and the audit log (no serious or critical
-// violation), with a screenshot of each; then, with JavaScript off, a form submitted (disable the
-// user). Run by the Rust test `admin_ui::browser` against a live server:
+// on every screen (dashboard, users, a user, sessions, events, audit log, applications and one
+// application, identity providers and one provider, signing keys, the policy, API keys, "what can
+// I do", the forms that create things), in light and in dark mode (prefers-color-scheme
+// emulation), with no serious or critical violation, and a screenshot of each; the htmx typeahead
+// of the users list (rows replaced without a reload); then, with JavaScript off, a form submitted
+// (disable the user). Run by the Rust test `admin_ui::browser` against a live server:
 //
-//     node tests/e2e/admin.mjs BASE_URL TENANT ADMIN PASSWORD USER_ID SCREENSHOT_DIR
+//     node tests/e2e/admin.mjs BASE_URL TENANT ADMIN PASSWORD USER_ID SCREENSHOT_DIR [CLIENT_ID IDP_SLUG]
 //
 // Exits non-zero with a message on the first thing that does not happen.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [base, tenant, admin, password, userId, shots] = process.argv.slice(2);
+const [base, tenant, admin, password, userId, shots, clientId, idpSlug] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 mkdirSync(shots, { recursive: true });
@@ -31,33 +34,72 @@ async function signIn(page) {
 }
 
 try {
-  // 1. Accessibility of the main screens (CSP bypassed only so that axe can be injected).
-  const context = await browser.newContext({ bypassCSP: true, colorScheme: "light" });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await signIn(page);
+  // 1. Accessibility of every screen, light and dark (CSP bypassed only so that axe can be injected).
+  const t = `/t/${tenant}/admin`;
   const screens = [
-    ["dashboard", `/t/${tenant}/admin/`],
-    ["users", `/t/${tenant}/admin/users`],
-    ["user", `/t/${tenant}/admin/users/${userId}`],
-    ["audit", `/t/${tenant}/admin/audit`],
+    ["dashboard", `${t}/`],
+    ["users", `${t}/users`],
+    ["user-new", `${t}/users/new`],
+    ["user", `${t}/users/${userId}`],
+    ["sessions", `${t}/sessions?q=${encodeURIComponent(admin.slice(0, 2))}&user=${userId}`],
+    ["events", `${t}/events`],
+    ["audit", `${t}/audit`],
+    ["clients", `${t}/clients`],
+    ["client-new", `${t}/clients/new`],
+    ["idps", `${t}/idps`],
+    ["idp-new", `${t}/idps/new`],
+    ["keys", `${t}/keys`],
+    ["policy", `${t}/policy`],
+    ["api-keys", `${t}/api-keys`],
+    ["me", `${t}/me`],
   ];
+  if (clientId) screens.push(["client", `${t}/clients/${clientId}`], ["client-edit", `${t}/clients/${clientId}/edit`]);
+  if (idpSlug) screens.push(["idp", `${t}/idps/${idpSlug}`], ["idp-edit", `${t}/idps/${idpSlug}/edit`]);
   let bad = 0;
-  for (const [name, path] of screens) {
-    const res = await page.goto(`${base}${path}`);
-    if (res.status() !== 200) fail(`${path} answered ${res.status()}`);
-    await page.addScriptTag({ path: axePath });
-    const result = await page.evaluate(async () => await window.axe.run(document));
-    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-    for (const v of serious) {
-      bad += 1;
-      console.error(`${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  for (const scheme of ["light", "dark"]) {
+    const context = await browser.newContext({ bypassCSP: true, colorScheme: scheme });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await signIn(page);
+    for (const [name, path] of screens) {
+      const res = await page.goto(`${base}${path}`);
+      if (res.status() !== 200) fail(`${path} answered ${res.status()}`);
+      await page.addScriptTag({ path: axePath });
+      const result = await page.evaluate(async () => await window.axe.run(document));
+      const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+      for (const v of serious) {
+        bad += 1;
+        console.error(`${name} (${scheme}): ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+      }
+      const shot = scheme === "light" ? name : `${name}-dark`;
+      await page.screenshot({ path: `${shots}/${shot}.png`, fullPage: true });
+      console.log(`axe ${name} (${scheme}): ${result.violations.length} violations, ${serious.length} serious or critical, ${result.passes.length} rules passed`);
     }
-    await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-    console.log(`axe ${name}: ${result.violations.length} violations, ${serious.length} serious or critical, ${result.passes.length} rules passed`);
+    await context.close();
   }
   if (bad > 0) fail(`${bad} serious or critical accessibility violations`);
-  console.log("OK: axe");
+  console.log(`OK: axe (${screens.length} screens, light and dark)`);
+
+  // 1b. With JavaScript (and the real CSP): htmx loads and the typeahead replaces the rows in place.
+  const live = await browser.newContext();
+  const p1 = await live.newPage();
+  p1.setDefaultTimeout(15000);
+  const blocked = [];
+  p1.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+  await signIn(p1);
+  await p1.goto(`${base}${t}/users`);
+  if (!(await p1.evaluate(() => typeof window.htmx === "object"))) fail("htmx did not load");
+  const before = p1.url();
+  await p1.fill("#q", admin);
+  await p1.press("#q", "End");
+  await p1.waitForFunction((who) => {
+    const rows = [...document.querySelectorAll("#users-rows tr")];
+    return rows.length > 0 && rows.every((r) => r.textContent.includes(who));
+  }, admin);
+  if (p1.url() !== before) fail("the typeahead reloaded the page");
+  if (blocked.length > 0) fail(`CSP violations: ${blocked.join("; ")}`);
+  await live.close();
+  console.log("OK: htmx typeahead");
 
   // 2. Without JavaScript: a plain form with its CSRF token, answered by a redirect.
   const plain = await browser.newContext({ javaScriptEnabled: false });

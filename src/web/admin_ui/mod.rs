@@ -5,15 +5,30 @@
 //! lists without the action buttons and a form posted anyway is refused (403). The use cases
 //! (`admin`, `risk_feedback`, `lifecycle`) do the work and audit it; this module only renders.
 //! Screens: dashboard and "what can I do" (`dashboard.rs`), users (`users.rs`, `user.rs`), the
-//! audit log and sign-in events (`logs.rs`), API keys (`api_keys.rs`).
+//! audit log and sign-in events (`logs.rs`), API keys (`api_keys.rs`), applications
+//! (`clients.rs`, `client.rs`), identity providers (`idps.rs`, `idp.rs`), sessions
+//! (`sessions.rs`), signing keys (`keys.rs`), the tenant's policy (`policies.rs`, with the generic
+//! form of `policy_form.rs`) and tenants (`tenants.rs`). Where htmx (vendored, `static/js/`) is
+//! loaded, a few lists update in place (`fragment`: an `HX-Request` gets just the rows); every
+//! page works the same without JavaScript.
 
 pub mod access;
 pub mod api_keys;
+pub mod client;
+pub mod clients;
 pub mod dashboard;
+pub mod idp;
+pub mod idps;
+pub mod keys;
 pub mod logs;
+pub mod policies;
+pub mod policy_form;
+pub mod sessions;
+pub mod tenants;
 pub mod user;
 pub mod users;
 pub mod views;
+pub mod views_config;
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
@@ -33,17 +48,29 @@ pub enum Screen {
     Users,
     Events,
     Audit,
+    Clients,
+    Idps,
+    Sessions,
+    Keys,
+    Policy,
     ApiKeys,
+    Tenants,
     Me,
 }
 
 impl Screen {
-    const ALL: [Screen; 6] = [
+    const ALL: [Screen; 12] = [
         Screen::Dashboard,
         Screen::Users,
+        Screen::Sessions,
         Screen::Events,
         Screen::Audit,
+        Screen::Clients,
+        Screen::Idps,
+        Screen::Keys,
+        Screen::Policy,
         Screen::ApiKeys,
+        Screen::Tenants,
         Screen::Me,
     ];
 
@@ -54,6 +81,12 @@ impl Screen {
             Screen::Events => "events",
             Screen::Audit => "audit",
             Screen::ApiKeys => "api-keys",
+            Screen::Clients => "clients",
+            Screen::Idps => "idps",
+            Screen::Sessions => "sessions",
+            Screen::Keys => "keys",
+            Screen::Policy => "policy",
+            Screen::Tenants => "tenants",
             Screen::Me => "me",
         }
     }
@@ -65,6 +98,12 @@ impl Screen {
             Screen::Events => "Sign-in events",
             Screen::Audit => "Audit log",
             Screen::ApiKeys => "API keys",
+            Screen::Clients => "Applications",
+            Screen::Idps => "Identity providers",
+            Screen::Sessions => "Sessions",
+            Screen::Keys => "Signing keys",
+            Screen::Policy => "Policy",
+            Screen::Tenants => "Tenants",
             Screen::Me => "What can I do",
         }
     }
@@ -76,6 +115,12 @@ impl Screen {
             Screen::Users => Some(Permission::read(Module::Users)),
             Screen::Events | Screen::Audit => Some(Permission::read(Module::Events)),
             Screen::ApiKeys => Some(Permission::read(Module::Admins)),
+            Screen::Clients => Some(Permission::read(Module::Clients)),
+            Screen::Idps => Some(Permission::read(Module::Idps)),
+            Screen::Sessions => Some(Permission::read(Module::Sessions)),
+            Screen::Keys => Some(Permission::read(Module::Keys)),
+            Screen::Policy => Some(Permission::read(Module::Policies)),
+            Screen::Tenants => Some(Permission::read(Module::Tenants)),
         }
     }
 }
@@ -147,6 +192,35 @@ pub fn render<T: Template>(
     })
 }
 
+/// The query of a screen that only shows a notice after an action (`?done=…`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+/// Was the request made by htmx (`HX-Request`)? Then a list answers with just its rows.
+pub fn fragment(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("hx-request")
+        .is_some_and(|v| v.as_bytes() == b"true")
+}
+
+/// Renders a fragment (the rows of a list) for htmx, marked as varying with `HX-Request`.
+pub fn render_fragment<T: Template>(t: &T) -> actix_web::HttpResponse {
+    let mut res = html(StatusCode::OK, t);
+    res.headers_mut().insert(
+        actix_web::http::header::VARY,
+        actix_web::http::header::HeaderValue::from_static("HX-Request"),
+    );
+    res
+}
+
+/// `value` as one path segment (client ids and provider slugs in addresses).
+pub fn segment(value: &str) -> String {
+    paths::query_escape(value).replace('+', "%20")
+}
+
 /// A time as the pages show it.
 pub fn when(unix: i64) -> String {
     crate::clock::from_unix(unix)
@@ -166,6 +240,19 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         "role" => "The role was changed.",
         "role-same" => "The role was already that.",
         "revoked" => "The API key is revoked.",
+        "client-updated" => "The application's settings were saved.",
+        "client-unchanged" => "Nothing was changed.",
+        "client-deleted" => "The application is deleted; its grants are revoked.",
+        "idp-created" => "The identity provider was added.",
+        "idp-updated" => "The identity provider was saved.",
+        "idp-enabled" => "The identity provider is enabled.",
+        "idp-disabled" => "The identity provider is disabled.",
+        "idp-deleted" => "The identity provider is deleted.",
+        "keys-rotated" => "New signing keys are published.",
+        "key-withdrawn" => "The key is withdrawn; another one signs instead.",
+        "policy-saved" => "The policy was saved.",
+        "policy-unchanged" => "The policy was already that; nothing was saved.",
+        "tenant-created" => "The tenant was created.",
         _ => return None,
     })
 }

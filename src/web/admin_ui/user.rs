@@ -120,6 +120,11 @@ pub async fn show(
     let view = UserPage {
         frame: page.frame(Screen::Users, "", None),
         action: paths::admin_user(&page.tenant.slug, user.id),
+        sessions_href: format!(
+            "{}?user={}",
+            paths::admin_page(&page.tenant.slug, "sessions"),
+            user.id
+        ),
         username: user.username.clone(),
         email: user.email.clone().unwrap_or_default(),
         email_verified: user.email_verified,

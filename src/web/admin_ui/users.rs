@@ -1,6 +1,7 @@
 //! The users screen: search by username or e-mail prefix (`q`; with `@` it is an e-mail prefix),
 //! keyset paging ("Next" with `after`, the last row's normalized key; no totals, no offsets), 50
-//! a page (`storage::users::page`), and creating a user (`admin::users::create`).
+//! a page (`storage::users::page`), and creating a user (`admin::users::create`). An htmx request
+//! (`HX-Request`: the typeahead, "Next" in place) gets just the rows.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,6 +9,7 @@ use serde::Deserialize;
 
 use super::access::AdminPage;
 use super::views::{NewUserPage, UserLine, UsersPage};
+use super::views_config::UserRows;
 use super::{Screen, render};
 use crate::admin::{self, AdminError};
 use crate::domain::admin::{Module, Permission};
@@ -79,6 +81,9 @@ pub async fn list(
             role: u.admin_role.map_or("", |r| r.as_str()),
         })
         .collect();
+    if super::fragment(&req) {
+        return Ok(super::render_fragment(&UserRows { rows, next }));
+    }
     let can_create = page.can(Permission::write(Module::Users));
     Ok(render(
         &state,

@@ -153,6 +153,8 @@ pub struct IdentityLine {
 pub struct UserPage {
     pub frame: Frame,
     pub action: String,
+    /// The user on the sessions screen.
+    pub sessions_href: String,
     pub username: String,
     pub email: String,
     pub email_verified: bool,

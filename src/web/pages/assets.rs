@@ -31,6 +31,12 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../static/js/form_post.js"),
     },
+    // htmx (vendored, 0BSD; see static/js/NOTICE.md): the management UI's lists in place.
+    Asset {
+        path: "js/htmx.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/js/htmx.min.js"),
+    },
 ];
 
 /// An ETag for an asset: a short hash of its bytes (computed per request; assets are tiny).

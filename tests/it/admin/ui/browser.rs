@@ -1,8 +1,8 @@
 //! The management UI in a real browser: `tests/e2e/admin.mjs` (headless Chromium, playwright-core,
-//! axe-core: `npm ci --prefix tests/e2e`) checks the dashboard, the users list, a user's page and
-//! the audit log for serious or critical accessibility violations, keeps screenshots under
-//! `target/admin-ui/`, and submits a form with JavaScript off. A `needs_browser` test, like
-//! `mfa::browser`.
+//! axe-core: `npm ci --prefix tests/e2e`) checks every screen, in light and dark mode, for serious
+//! or critical accessibility violations, keeps screenshots under `target/admin-ui/`, checks that
+//! htmx loads under the CSP and the users typeahead updates in place, and submits a form with
+//! JavaScript off. A `needs_browser` test, like `mfa::browser`.
 
 use crate::common::{GOOD_PASSWORD, TestApp};
 
@@ -40,12 +40,65 @@ mod needs_browser {
         let bob = super::super::person(&app, "default", "bob", None).await;
         // Something to list: a sign-in of bob's and an audited change.
         super::super::signed_in(&app, "default", "bob").await;
+        // An application and an identity provider, for their pages and forms.
+        let tenant = app.tenant("default").await;
+        let client = watchword::admin::clients::create(
+            &app.app.ctx,
+            &tenant,
+            watchword::admin::clients::NewClient {
+                client_id: Some("billing".into()),
+                name: "Billing".into(),
+                kind: watchword::domain::client::ClientKind::Confidential,
+                auth_method: None,
+                settings: watchword::domain::client::ClientSettings {
+                    redirect_uris: vec!["https://billing.example.test/cb".into()],
+                    ..Default::default()
+                },
+                secret: None,
+            },
+            &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
+        )
+        .await
+        .unwrap()
+        .client
+        .client_id;
+        let idp = watchword::admin::idps::create(
+            &app.app.ctx,
+            &tenant,
+            watchword::admin::idps::NewIdp {
+                slug: "corp".into(),
+                kind: watchword::domain::idp::IdpKind::Oidc,
+                display_name: "Corp".into(),
+                enabled: true,
+                settings: serde_json::from_value(serde_json::json!({
+                    "domains": ["corp.example.test"],
+                    "oidc": {"issuer": "https://login.corp.example.test", "client_id": "ww"}
+                }))
+                .unwrap(),
+                client_secret: Some(watchword::domain::secret::Secret::new(
+                    "s3cret-value".into(),
+                )),
+            },
+            &watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli),
+        )
+        .await
+        .unwrap()
+        .slug;
         let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/admin-ui");
         let (base, id) = (app.base.clone(), bob.id.to_string());
         let out = tokio::task::spawn_blocking(move || {
             std::process::Command::new("node")
                 .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/admin.mjs"))
-                .args([&base, "default", "ada", GOOD_PASSWORD, &id, shots])
+                .args([
+                    &base,
+                    "default",
+                    "ada",
+                    GOOD_PASSWORD,
+                    &id,
+                    shots,
+                    &client,
+                    &idp,
+                ])
                 .output()
                 .unwrap()
         })
@@ -56,6 +109,8 @@ mod needs_browser {
         assert!(out.status.success(), "{stdout}\n{stderr}");
         assert!(stdout.contains("OK: axe"), "{stdout}");
         assert!(stdout.contains("OK: form without JavaScript"), "{stdout}");
+        assert!(stdout.contains("OK: htmx typeahead"), "{stdout}");
+        assert!(stdout.contains("light and dark"), "{stdout}");
         let bob = watchword::admin::users::find(&app.app.ctx, &app.tenant("default").await, "bob")
             .await
             .unwrap()
@@ -64,7 +119,20 @@ mod needs_browser {
         assert!(!bob.enabled, "the form without JavaScript disabled bob");
         let audit = app.audit("default").await;
         assert!(audit.iter().any(|e| e.action == "user_disabled"));
-        for shot in ["dashboard", "users", "user", "audit", "user-disabled-no-js"] {
+        for shot in [
+            "dashboard",
+            "users",
+            "user",
+            "audit",
+            "clients",
+            "client",
+            "idp",
+            "keys",
+            "policy",
+            "sessions-dark",
+            "policy-dark",
+            "user-disabled-no-js",
+        ] {
             assert!(std::path::Path::new(&format!("{shots}/{shot}.png")).exists());
         }
     }
