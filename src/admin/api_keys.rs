@@ -69,7 +69,8 @@ pub struct Created {
 }
 
 /// Creates a key. Only a person may (a key never makes keys); the permissions must be ones the
-/// person holds in the tenant, and never `admins:write`.
+/// person holds in the tenant (so `tenants:*` only from an instance admin), and never
+/// `admins:write`.
 pub async fn create(
     ctx: &Ctx,
     tenant: &Tenant,
@@ -96,11 +97,6 @@ pub async fn create(
                 "an API key can never manage API keys or roles (admins:write)",
             )
             .into());
-        }
-        if p.module == Module::Tenants {
-            return Err(
-                InvalidInput::new("permissions", "tenants are not managed with keys").into(),
-            );
         }
         if !by.allows(tenant.id, p) {
             return Err(

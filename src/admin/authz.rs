@@ -107,10 +107,10 @@ impl Admin {
         }
         match &self.caller {
             Caller::Person { role, .. } => role.allows(wanted),
-            // A key can never manage keys or roles, whatever it was given.
+            // A key can never manage keys or roles, whatever it was given. `tenants:*` only
+            // reaches one made by an instance admin (`api_keys::create`).
             Caller::ApiKey { permissions, .. } => {
                 !(wanted.module == Module::Admins && wanted.access == Access::Write)
-                    && wanted.module != Module::Tenants
                     && permissions.allows(wanted)
             }
             Caller::Client { permissions, .. } => {
@@ -132,9 +132,16 @@ impl Admin {
         Ok(())
     }
 
-    /// The check before creating or listing tenants: only an instance admin or the operator.
+    /// The check before creating or listing tenants: an instance admin, the operator, or an API
+    /// key an instance admin gave `tenants:*`. Client tokens never.
     pub fn require_instance(&self, wanted: Permission) -> Result<(), AdminError> {
-        if self.is_instance_wide() {
+        let granted = match &self.caller {
+            Caller::ApiKey { permissions, .. } => {
+                wanted.module == Module::Tenants && permissions.allows(wanted)
+            }
+            _ => self.is_instance_wide(),
+        };
+        if granted {
             Ok(())
         } else {
             Err(AdminError::Forbidden(wanted))

@@ -1,6 +1,6 @@
 //! The instance level of administration (admin API `/tenants`): listing, reading and creating
-//! tenants. Only an instance admin holds `tenants:*`; API keys and client tokens never do
-//! (`authz::Admin::allows`).
+//! tenants. Only an instance admin holds `tenants:*`, and an API key an instance admin gave it;
+//! client tokens never do (`authz::Admin::require_instance`).
 
 use super::AdminError;
 use super::authz::Admin;

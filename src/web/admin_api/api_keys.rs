@@ -51,6 +51,7 @@ pub struct KeyQuery {
 
 /// A tenant's API keys, newest first.
 #[utoipa::path(
+    operation_id = "list_api_keys",
     tag = "admins",
     params(TenantPath, KeyQuery),
     responses(
@@ -105,6 +106,7 @@ pub struct CreatedKey {
 
 /// Create an API key (people only: a key cannot).
 #[utoipa::path(
+    operation_id = "create_api_key",
     tag = "admins",
     params(TenantPath),
     request_body = NewKeyBody,

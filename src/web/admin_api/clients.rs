@@ -58,6 +58,7 @@ impl From<Client> for ClientView {
 
 /// A tenant's applications (a tenant has few: not paged).
 #[utoipa::path(
+    operation_id = "list_clients",
     tag = "clients",
     params(TenantPath),
     responses(
@@ -97,6 +98,7 @@ pub(super) async fn load(c: &ApiCaller, client_id: &str) -> Result<Client, Probl
 
 /// Read an application.
 #[utoipa::path(
+    operation_id = "read_client",
     tag = "clients",
     params(ClientPath),
     responses(
@@ -146,6 +148,7 @@ pub struct RegisteredClient {
 
 /// Register an application.
 #[utoipa::path(
+    operation_id = "create_client",
     tag = "clients",
     params(TenantPath),
     request_body = NewClientBody,

@@ -92,6 +92,7 @@ fn with_etag(user: User) -> HttpResponse {
 
 /// List users, or search them by prefix.
 #[utoipa::path(
+    operation_id = "list_users",
     tag = "users",
     params(TenantPath, UserQuery),
     responses(
@@ -159,6 +160,7 @@ fn yes() -> bool {
 
 /// Create a user.
 #[utoipa::path(
+    operation_id = "create_user",
     tag = "users",
     params(TenantPath),
     request_body = NewUserBody,
@@ -196,6 +198,7 @@ pub async fn create(c: ApiCaller, body: web::Json<NewUserBody>) -> Result<HttpRe
 
 /// Read a user (the `ETag` is what `If-Match` takes on updates).
 #[utoipa::path(
+    operation_id = "read_user",
     tag = "users",
     params(UserPath),
     responses(

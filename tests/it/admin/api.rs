@@ -522,11 +522,18 @@ async fn the_openapi_document_is_generated_from_the_handlers_and_matches_its_sna
     let doc: Value = res.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(doc["servers"][0]["url"], "/t/default/admin/api/v1");
+    let mut operation_ids = std::collections::HashSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (verb, op) in item.as_object().unwrap() {
             assert!(
                 op["security"].is_array(),
                 "{verb} {path} declares its permission"
+            );
+            // Client generators name methods after these: one per operation.
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                operation_ids.insert(id.clone()),
+                "{verb} {path}: operationId {id:?} repeats"
             );
         }
     }

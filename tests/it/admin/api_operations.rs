@@ -101,7 +101,7 @@ async fn signing_keys_are_listed_rotated_and_withdrawn() {
 async fn tenants_are_for_instance_admins_only() {
     let app = TestApp::start().await;
     other_tenant(&app).await;
-    // No API key or client token ever holds tenants:*, a tenant admin's included.
+    // No client token ever holds tenants:*, a tenant admin's included, nor a key a tenant admin made.
     let scopes: Vec<String> = Role::TenantAdmin
         .permissions()
         .iter()
@@ -161,6 +161,65 @@ async fn tenants_are_for_instance_admins_only() {
             .iter()
             .any(|e| e.action == "tenant_created" && e.actor.starts_with("user:")),
         "{audit:?}"
+    );
+
+    // A key an instance admin made may carry tenants:* (a tenant admin cannot make one).
+    let tenant = app.tenant("default").await;
+    let refused = watchword::admin::api_keys::create(
+        ctx,
+        &tenant,
+        &tenant_admin,
+        "tenants",
+        watchword::domain::admin::Permissions::parse("tenants:read").unwrap(),
+        None,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(watchword::admin::AdminError::Invalid(_))),
+        "{refused:?}"
+    );
+    let root_key = watchword::admin::api_keys::create(
+        ctx,
+        &tenant,
+        &root,
+        "provisioning",
+        watchword::domain::admin::Permissions::parse("tenants:write").unwrap(),
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let (status, _, listed) = call(&app, Method::GET, "default", "/tenants", &root_key, None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let (status, _, made) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/tenants",
+        &root_key,
+        Some(json!({"slug": "globex", "display_name": "Globex"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let (status, _, _) = call(
+        &app,
+        Method::GET,
+        "default",
+        "/tenants/globex",
+        &root_key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // It sees no other tenant's users: its home is its tenant.
+    let (status, _, _) = call(&app, Method::GET, "other", "/users", &root_key, None).await;
+    assert_eq!(status, 404);
+    // And it holds nothing else.
+    let (status, _, problem) = call(&app, Method::GET, "default", "/users", &root_key, None).await;
+    assert_eq!(
+        (status, problem["permission"].clone()),
+        (403, json!("users:read"))
     );
 }
 
