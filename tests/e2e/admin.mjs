@@ -4,7 +4,9 @@
 // I do", the forms that create things), in light and in dark mode (prefers-color-scheme
 // emulation), with no serious or critical violation, and a screenshot of each; the htmx typeahead
 // of the users list (rows replaced without a reload); then, with JavaScript off, a form submitted
-// (disable the user). Run by the Rust test `admin_ui::browser` against a live server:
+// (disable the user); and the main screens driven end to end with JavaScript on and off (create a
+// user, end their session, reset their factors, register an application, change the policy),
+// with screenshots. Run by the Rust test `admin_ui::browser` against a live server:
 //
 //     node tests/e2e/admin.mjs BASE_URL TENANT ADMIN PASSWORD USER_ID SCREENSHOT_DIR [CLIENT_ID IDP_SLUG]
 //
@@ -31,6 +33,66 @@ async function signIn(page) {
   await page.fill("#identifier", admin);
   await page.fill("#password", password);
   await Promise.all([page.waitForURL(admin_home), page.click("form button[type=submit]")]);
+}
+
+
+// The main screens end to end, the same with JavaScript on and off: create a user, end their
+// session, reset their second factors, register an application, change the policy. `label` keeps
+// the two runs apart; `minLength` is the policy's new password.min_length.
+async function flows(page, label, minLength) {
+  const t = `${base}/t/${tenant}/admin`;
+  const who = `${label}-carol`;
+  const secret = "a long enough password 1";
+  await page.goto(`${t}/users/new`);
+  await page.fill("#username", who);
+  await page.fill("#password", secret);
+  await Promise.all([page.waitForURL(/done=created/), page.click("button:has-text('Create the user')")]);
+  const userPath = new URL(page.url()).pathname;
+  const id = userPath.split("/").pop();
+  await page.screenshot({ path: `${shots}/flow-${label}-user-created.png`, fullPage: true });
+
+  // The new user signs in elsewhere: one session to end.
+  const theirs = await browser.newContext();
+  const tp = await theirs.newPage();
+  await tp.goto(`${base}/t/${tenant}/account`);
+  await tp.fill("#identifier", who);
+  await tp.fill("#password", secret);
+  await Promise.all([
+    tp.waitForURL((u) => new URL(u).pathname.endsWith("/account")),
+    tp.click("form button[type=submit]"),
+  ]);
+  await theirs.close();
+  await page.goto(`${t}/sessions?user=${id}`);
+  const end = page.locator("button[aria-label^='End the session']");
+  if ((await end.count()) !== 1) fail(`${label}: expected one session of ${who}, saw ${await end.count()}`);
+  if (label === "js") {
+    await end.click();
+    await page.waitForFunction(() => document.querySelectorAll("button[aria-label^='End the session']").length === 0);
+  } else {
+    await Promise.all([page.waitForURL(/done=/), end.click()]);
+  }
+  await page.goto(`${t}/sessions?user=${id}`);
+  if ((await page.locator("button[aria-label^='End the session']").count()) !== 0) fail(`${label}: the session was not ended`);
+  await page.screenshot({ path: `${shots}/flow-${label}-session-ended.png`, fullPage: true });
+
+  await page.goto(`${base}${userPath}`);
+  await Promise.all([page.waitForURL(/done=/), page.click("button:has-text('Reset second factors')")]);
+  await page.screenshot({ path: `${shots}/flow-${label}-mfa-reset.png`, fullPage: true });
+
+  await page.goto(`${t}/clients/new`);
+  await page.fill("#client-name", `${label} app`);
+  await page.fill("#redirect-uris", `https://${label}.app.example.test/callback`);
+  await page.click("button:has-text('Register')");
+  // The answer page shows the secret this once.
+  await page.locator("#new-secret").waitFor();
+  await page.screenshot({ path: `${shots}/flow-${label}-app-registered.png`, fullPage: true });
+
+  await page.goto(`${t}/policy`);
+  await page.fill("[name='password.min_length']", String(minLength));
+  await Promise.all([page.waitForURL(/done=/), page.click("button:has-text('Save the policy')")]);
+  if ((await page.inputValue("[name='password.min_length']")) !== String(minLength)) fail(`${label}: the policy did not keep ${minLength}`);
+  await page.screenshot({ path: `${shots}/flow-${label}-policy-saved.png`, fullPage: true });
+  console.log(`OK: flows ${label === "js" ? "with" : "without"} JavaScript`);
 }
 
 try {
@@ -98,6 +160,7 @@ try {
   }, admin);
   if (p1.url() !== before) fail("the typeahead reloaded the page");
   if (blocked.length > 0) fail(`CSP violations: ${blocked.join("; ")}`);
+  await flows(p1, "js", 13);
   await live.close();
   console.log("OK: htmx typeahead");
 
@@ -114,6 +177,7 @@ try {
   if (!(await p2.content()).includes("The account is disabled")) fail("no notice after disabling");
   await p2.screenshot({ path: `${shots}/user-disabled-no-js.png`, fullPage: true });
   console.log("OK: form without JavaScript");
+  await flows(p2, "nojs", 14);
 } finally {
   await browser.close();
 }

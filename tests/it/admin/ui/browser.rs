@@ -111,6 +111,35 @@ mod needs_browser {
         assert!(stdout.contains("OK: form without JavaScript"), "{stdout}");
         assert!(stdout.contains("OK: htmx typeahead"), "{stdout}");
         assert!(stdout.contains("light and dark"), "{stdout}");
+        assert!(stdout.contains("OK: flows with JavaScript"), "{stdout}");
+        assert!(stdout.contains("OK: flows without JavaScript"), "{stdout}");
+        // What the two runs of the main screens did, as the engine sees it.
+        let tenant = app.tenant("default").await;
+        assert_eq!(
+            tenant.policy.password.min_length, 14,
+            "the policy form saved"
+        );
+        let names: Vec<String> = watchword::admin::clients::list(&app.app.ctx, &tenant)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        for label in ["js", "nojs"] {
+            let carol =
+                watchword::admin::users::find(&app.app.ctx, &tenant, &format!("{label}-carol"))
+                    .await
+                    .unwrap()
+                    .expect("the user was created");
+            assert!(
+                watchword::admin::sessions::list(&app.app.ctx, &tenant, carol.user.id)
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{label}: the session was ended"
+            );
+            assert!(names.contains(&format!("{label} app")), "{names:?}");
+        }
         let bob = watchword::admin::users::find(&app.app.ctx, &app.tenant("default").await, "bob")
             .await
             .unwrap()
@@ -119,6 +148,11 @@ mod needs_browser {
         assert!(!bob.enabled, "the form without JavaScript disabled bob");
         let audit = app.audit("default").await;
         assert!(audit.iter().any(|e| e.action == "user_disabled"));
+        assert_eq!(
+            audit.iter().filter(|e| e.action == "factors_reset").count(),
+            2,
+            "one reset per run"
+        );
         for shot in [
             "dashboard",
             "users",
@@ -132,6 +166,9 @@ mod needs_browser {
             "sessions-dark",
             "policy-dark",
             "user-disabled-no-js",
+            "flow-js-policy-saved",
+            "flow-nojs-app-registered",
+            "flow-nojs-session-ended",
         ] {
             assert!(std::path::Path::new(&format!("{shots}/{shot}.png")).exists());
         }
