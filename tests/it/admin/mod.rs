@@ -5,6 +5,7 @@ mod api;
 mod api_idps;
 mod api_operations;
 mod api_settings;
+mod audit_trail;
 mod engine;
 mod export;
 mod fuzz;
