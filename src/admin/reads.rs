@@ -49,6 +49,23 @@ pub async fn audit(
         .await?)
 }
 
+/// The outcomes of `action` in the tenant's audit log since `since`, counted (e.g. `sign_in`:
+/// success, failure, throttled; `second_factor`: success, failure).
+pub async fn audit_outcomes(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    by: &Admin,
+    action: &'static str,
+    since: i64,
+) -> Result<Vec<(String, i64)>, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Events))?;
+    let tenant_id = tenant.id;
+    Ok(ctx
+        .db
+        .run(move |c| storage::audit_query::outcomes_since(c, tenant_id, action, since))
+        .await?)
+}
+
 /// How many administrators the tenant has.
 pub async fn admin_count(ctx: &Ctx, tenant: &Tenant, by: &Admin) -> Result<i64, AdminError> {
     by.require(tenant.id, Permission::read(Module::Admins))?;

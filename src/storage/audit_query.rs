@@ -60,3 +60,23 @@ pub fn page(
         .select(AuditRow::as_select())
         .load(conn)?)
 }
+
+/// How many of a tenant's audit entries of `action` since `since` (Unix seconds) had each
+/// outcome, largest first (the dashboard's sign-ins, throttling and second factors); one grouped
+/// query over `audit_events_tenant_time`.
+pub fn outcomes_since(
+    conn: &mut DbConn,
+    tenant: TenantId,
+    action: &str,
+    since: i64,
+) -> Result<Vec<(String, i64)>, StorageError> {
+    let mut rows: Vec<(String, i64)> = audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant.to_string()))
+        .filter(audit_events::occurred_at.ge(since))
+        .filter(audit_events::action.eq(action))
+        .group_by(audit_events::outcome)
+        .select((audit_events::outcome, diesel::dsl::count_star()))
+        .load(conn)?;
+    rows.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    Ok(rows)
+}

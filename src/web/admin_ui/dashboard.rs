@@ -45,6 +45,20 @@ pub async fn show(
         total = Some(summary.total);
         charts.push(Chart::new("by-result", "By result", &summary.by_result));
         charts.push(Chart::new("by-level", "By risk level", &summary.by_level));
+        // From the audit log: every password step (throttled ones included, which never reach
+        // risk scoring) and every second-factor proof.
+        for (id, title, action) in [
+            ("sign-ins", "Password steps by outcome", "sign_in"),
+            (
+                "second-factors",
+                "Second factors by outcome",
+                "second_factor",
+            ),
+        ] {
+            let counts =
+                admin::reads::audit_outcomes(ctx, &page.tenant, &page.admin, action, since).await?;
+            charts.push(Chart::new(id, title, &counts));
+        }
         let rows = admin::reads::audit(
             ctx,
             &page.tenant,

@@ -40,6 +40,10 @@ async fn a_tenant_admin_creates_a_user_resets_mfa_ends_a_session_and_changes_a_r
     let app = TestApp::start().await;
     person(&app, "default", "ada", Some(Role::TenantAdmin)).await;
     let ada = signed_in(&app, "default", "ada").await;
+    // A failed password step elsewhere: the dashboard's audit-based chart counts it.
+    Browser::new(&app.base)
+        .sign_in("default", "ada", "not the password at all")
+        .await;
 
     // The dashboard and the navigation of a tenant admin.
     let res = ada.get("/t/default/admin/").await;
@@ -59,6 +63,15 @@ async fn a_tenant_admin_creates_a_user_resets_mfa_ends_a_session_and_changes_a_r
         html.contains("<svg class=\"chart\""),
         "a chart of the sign-ins"
     );
+    let steps = html
+        .find("Password steps by outcome")
+        .expect("the password steps chart");
+    let chart: String = html[steps..].chars().take(2000).collect();
+    assert!(
+        chart.contains(">invalid credentials<"),
+        "the failed step is counted: {chart}"
+    );
+    assert!(html.contains("Second factors by outcome"));
 
     // Create a user.
     let res = post(
