@@ -69,6 +69,18 @@ impl fmt::Display for ChainReport {
     }
 }
 
+/// Verifies `tenant`'s chain for an administrator who reads its events (the admin API's
+/// `/audit/verify`; the CLI verifies every chain with [`verify_all`]).
+pub async fn verify_for(
+    ctx: &Ctx,
+    tenant: &crate::domain::tenant::Tenant,
+    by: &super::authz::Admin,
+) -> Result<ChainReport, AdminError> {
+    use crate::domain::admin::{Module, Permission};
+    by.require(tenant.id, Permission::read(Module::Events))?;
+    verify(ctx, Some(tenant.id)).await
+}
+
 /// Verifies the chain of a tenant, or of instance-level events for `None`.
 pub async fn verify(ctx: &Ctx, chain: Option<TenantId>) -> Result<ChainReport, AdminError> {
     verify_chain(ctx, storage::audit::chain_of(chain)).await

@@ -5,6 +5,7 @@
 //! (`auth::ApiCaller::require`); the document lists it as the operation's security scope.
 
 pub mod api_keys;
+pub mod audit_verify;
 pub mod auth;
 pub mod clients;
 pub mod clients_update;
@@ -175,6 +176,7 @@ pub fn scope() -> Scope<
         .service(api_keys::revoke)
         .service(events::audit)
         .service(events::export)
+        .service(audit_verify::verify)
         .service(events::events)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(auth::gate))

@@ -540,4 +540,49 @@ async fn every_write_route_leaves_exactly_one_audit_row_with_its_diff() {
         .unwrap();
     assert!(report.intact(), "{report}");
     assert!(report.rows > 20, "{report}");
+
+    // The same over the API (events:read), and a tampered row is found there too.
+    let reader = super::api_key(&app, "default", "events:read").await;
+    let (status, _, chain) = call_with(
+        &app,
+        Method::GET,
+        "default",
+        "/audit/verify",
+        &reader,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{chain}");
+    assert_eq!(chain["intact"], true, "{chain}");
+    assert!(chain["rows"].as_u64().unwrap() > 20);
+    let statement = format!(
+        "UPDATE audit_events SET outcome = 'edited' WHERE tenant_id = '{}' AND action = 'user_disabled'",
+        tenant.id
+    );
+    let edited = ctx
+        .db
+        .run(move |c| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query(statement).execute(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(edited, 1);
+    let (status, _, chain) = call_with(
+        &app,
+        Method::GET,
+        "default",
+        "/audit/verify",
+        &reader,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(chain["intact"], false, "{chain}");
+    assert!(
+        chain["broken"].as_str().is_some_and(|b| !b.is_empty()),
+        "{chain}"
+    );
 }
