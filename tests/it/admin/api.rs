@@ -75,27 +75,7 @@ async fn admin_api_users_are_created_read_and_updated_without_lost_updates() {
     let path = format!("/users/{id}");
     // An update needs If-Match (428), a stale one is 412, and nothing is written.
     let patch = json!({"display_name": "Alice A."});
-    let (status, _, _) = call(
-        &app,
-        Method::PATCH,
-        "default",
-        &path,
-        &key,
-        Some(patch.clone()),
-    )
-    .await;
-    assert_eq!(status, 428);
-    let (status, _, _) = call_with(
-        &app,
-        Method::PATCH,
-        "default",
-        &path,
-        &key,
-        Some(patch.clone()),
-        &[("If-Match", "\"v999\"")],
-    )
-    .await;
-    assert_eq!(status, 412);
+    super::needs_if_match(&app, Method::PATCH, &path, &key, &patch).await;
     let (status, headers, updated) = call_with(
         &app,
         Method::PATCH,

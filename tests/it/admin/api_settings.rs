@@ -25,27 +25,7 @@ async fn applications_are_updated_with_if_match_and_validated_like_registration(
     let etag = etag_of(&app, "/clients/shop", &key).await;
     let patch = json!({"name": "Shop 2", "redirect_uris": ["https://shop.example/cb"]});
 
-    let (status, _, _) = call(
-        &app,
-        Method::PATCH,
-        "default",
-        "/clients/shop",
-        &key,
-        Some(patch.clone()),
-    )
-    .await;
-    assert_eq!(status, 428);
-    let (status, _, _) = call_with(
-        &app,
-        Method::PATCH,
-        "default",
-        "/clients/shop",
-        &key,
-        Some(patch.clone()),
-        &[("If-Match", "\"v999\"")],
-    )
-    .await;
-    assert_eq!(status, 412);
+    super::needs_if_match(&app, Method::PATCH, "/clients/shop", &key, &patch).await;
     // The same rules as registration: a plain-http redirect to another host is refused.
     for (bad, field) in [
         (json!({"redirect_uris": ["http://evil.example/cb"]}), None),
@@ -156,27 +136,7 @@ async fn the_policy_is_read_replaced_and_merge_patched_with_if_match() {
     let etag = headers["etag"].to_str().unwrap().to_owned();
 
     let patch = json!({"session": {"max_sessions_per_user": 3}});
-    let (status, _, _) = call(
-        &app,
-        Method::PATCH,
-        "default",
-        "/policy",
-        &key,
-        Some(patch.clone()),
-    )
-    .await;
-    assert_eq!(status, 428);
-    let (status, _, _) = call_with(
-        &app,
-        Method::PATCH,
-        "default",
-        "/policy",
-        &key,
-        Some(patch.clone()),
-        &[("If-Match", "\"v999\"")],
-    )
-    .await;
-    assert_eq!(status, 412);
+    super::needs_if_match(&app, Method::PATCH, "/policy", &key, &patch).await;
     // Bad values and unknown members: 422 naming the field by its dotted path; nothing written.
     for (bad, field) in [
         (

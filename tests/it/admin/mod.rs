@@ -151,3 +151,34 @@ pub async fn call_with(
         serde_json::from_str(&text).unwrap_or(Value::Null),
     )
 }
+
+/// An update of `path` in `default` without `If-Match` is 428, with a stale one 412.
+pub async fn needs_if_match(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    credential: &str,
+    body: &Value,
+) {
+    let (status, _, problem) = call(
+        app,
+        method.clone(),
+        "default",
+        path,
+        credential,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 428, "{method} {path} without If-Match: {problem}");
+    let (status, _, problem) = call_with(
+        app,
+        method.clone(),
+        "default",
+        path,
+        credential,
+        Some(body.clone()),
+        &[("If-Match", "\"v999\"")],
+    )
+    .await;
+    assert_eq!(status, 412, "{method} {path} with a stale ETag: {problem}");
+}
