@@ -312,29 +312,17 @@ pub fn rebuild(
     let mut all = Vec::new();
     leaves("", &base, &mut all);
     let mut next = base.clone();
-    let mut changed = Vec::new();
     for (key, value) in &all {
         let kind = kind_of(&base, key, value, defaults.get(key));
         let v = read(&kind, form.get(key)).map_err(|m| (key.clone(), m))?;
-        if v != *value {
-            changed.push((key.clone(), v.clone()));
-        }
         set(&mut next, key, v);
     }
-    let policy = match parse(next) {
-        Ok(p) => p,
-        Err(whole) => {
-            // Which field: the first change that alone does not parse.
-            let culprit = changed.into_iter().find_map(|(key, v)| {
-                let mut one = base.clone();
-                set(&mut one, &key, v);
-                parse(one).err().map(|e| (key, e))
-            });
-            return Err(culprit.unwrap_or_else(|| ("policy".into(), whole)));
-        }
-    };
-    policy.validate()?;
-    Ok(policy)
+    // The admin API's parser: the error names the field by the same dotted path as the form's
+    // inputs, and the bounds are `TenantPolicy::validate`'s.
+    crate::admin::policies::parse(next).map_err(|e| match e {
+        crate::admin::AdminError::InvalidPolicy(field, message) => (field, message),
+        other => ("policy".into(), other.to_string()),
+    })
 }
 
 #[cfg(test)]
