@@ -9,19 +9,10 @@ use super::AdminError;
 use super::authz::Admin;
 use crate::context::Ctx;
 use crate::domain::admin::{Module, Permission};
-use crate::domain::audit::Origin;
 use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
 use crate::oauth::access::{AppAccess, Withdrawn};
-use crate::oauth::revocation::RevokeError;
 use crate::storage;
-
-fn from_revoke(e: RevokeError) -> AdminError {
-    match e {
-        RevokeError::Store(s) => AdminError::Store(s),
-        RevokeError::Storage(s) => AdminError::from(s),
-    }
-}
 
 /// The applications that hold the user's consent or a live grant, most recent first.
 pub async fn apps(
@@ -31,9 +22,7 @@ pub async fn apps(
     by: &Admin,
 ) -> Result<Vec<AppAccess>, AdminError> {
     by.require(tenant.id, Permission::read(Module::Users))?;
-    crate::oauth::access::of_user(ctx, tenant, user)
-        .await
-        .map_err(from_revoke)
+    Ok(crate::oauth::access::of_user(ctx, tenant, user).await?)
 }
 
 /// Withdraws what the user gave `client_id`: the consent is forgotten and every grant of the
@@ -47,9 +36,15 @@ pub async fn withdraw(
     by: &Admin,
 ) -> Result<Withdrawn, AdminError> {
     by.require(tenant.id, Permission::write(Module::Users))?;
-    crate::oauth::access::withdraw_by(ctx, tenant, user, client_id, by.actor(), Origin::default())
-        .await
-        .map_err(from_revoke)
+    Ok(crate::oauth::access::withdraw_by(
+        ctx,
+        tenant,
+        user,
+        client_id,
+        by.actor(),
+        by.origin.clone(),
+    )
+    .await?)
 }
 
 /// An upstream identity linked to a user.

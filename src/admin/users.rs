@@ -334,12 +334,7 @@ pub async fn set_enabled(
         return Ok(0);
     }
     // Offline grants outlive sessions; a disabled account loses them too.
-    crate::oauth::revocation::revoke_user_grants(ctx, tenant, &user.id.to_string())
-        .await
-        .map_err(|e| match e {
-            crate::oauth::revocation::RevokeError::Store(s) => AdminError::Store(s),
-            crate::oauth::revocation::RevokeError::Storage(s) => AdminError::from(s),
-        })?;
+    crate::oauth::revocation::revoke_user_grants(ctx, tenant, &user.id.to_string()).await?;
     crate::lifecycle::end_user_sessions(
         ctx,
         tenant,

@@ -11,7 +11,6 @@ use super::auth::ApiCaller;
 use super::problem::{Problem, ProblemBody};
 use super::users::{UserPath, load_user};
 use crate::admin;
-use crate::domain::audit::Origin;
 use crate::federation::link::Unlinked;
 use crate::oauth::access::AppAccess;
 
@@ -219,7 +218,7 @@ pub async fn unlink(c: ApiCaller, path: web::Path<IdentityPath>) -> Result<HttpR
         &path.idp,
         &path.subject,
         c.admin.actor(),
-        Origin::default(),
+        c.admin.origin.clone(),
     )
     .await
     .map_err(|e| match e {
