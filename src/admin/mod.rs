@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authz;
 pub mod clients;
 pub mod error;
+pub mod idp_metadata;
 pub mod idps;
 pub mod instance;
 pub mod keys;

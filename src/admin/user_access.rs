@@ -1,9 +1,9 @@
 //! What administrators see and withdraw of a user's access beyond sessions (admin API): the
 //! applications holding the user's consent or live grants (`oauth::access`), withdrawing one
 //! (consent forgotten, grants and their tokens revoked, audited with the administrator as the
-//! actor), and the upstream identities linked to the account. Unlinking is
-//! `federation::link::unlink` (the account page's), called by the API with the administrator
-//! as the actor.
+//! actor), and the upstream identities linked to the account, unlinked with
+//! `federation::link::unlink` (the account page's rule: the last way in is kept) once the
+//! administrator's `users:write` is checked.
 
 use super::AdminError;
 use super::authz::Admin;
@@ -11,6 +11,8 @@ use crate::context::Ctx;
 use crate::domain::admin::{Module, Permission};
 use crate::domain::ids::UserId;
 use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::federation::link::Unlinked;
 use crate::oauth::access::{AppAccess, Withdrawn};
 use crate::storage;
 
@@ -82,4 +84,29 @@ pub async fn identities(
             last_used_at: row.last_used_at,
         })
         .collect())
+}
+
+/// Unlinks the upstream identity `subject` at `idp` from `user`, with the administrator as the
+/// actor. The account's last way in (no password, no other identity) is kept
+/// ([`Unlinked::LastWayIn`]); the check and the delete are one transaction under the user's lock.
+pub async fn unlink(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    user: &User,
+    idp: &str,
+    subject: &str,
+    by: &Admin,
+) -> Result<Unlinked, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Users))?;
+    crate::federation::link::unlink(
+        ctx,
+        tenant,
+        user,
+        idp,
+        subject,
+        by.actor(),
+        by.origin.clone(),
+    )
+    .await
+    .map_err(AdminError::from)
 }

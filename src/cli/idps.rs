@@ -178,55 +178,33 @@ fn empty_settings() -> IdpSettings {
     serde_json::from_value(serde_json::json!({})).expect("every setting has a default")
 }
 
-/// Fills the SAML section from the IdP's metadata (keeping `allow_sha1` and
-/// `allow_unsolicited`): a file, or an http(s) URL fetched through the outbound guard.
+/// Fills the SAML section from the IdP's metadata (`admin::idp_metadata`, keeping what the
+/// metadata cannot say): a file, or an http(s) URL fetched through the outbound guard.
 async fn import_metadata(
     app: &Watchword,
+    tenant: &crate::domain::tenant::Tenant,
     source: &str,
     settings: &mut IdpSettings,
 ) -> Result<(), CliError> {
-    use base64::Engine;
-    let remote = source.starts_with("https://") || source.starts_with("http://");
-    let xml = if remote {
-        let out = &app.ctx.outbound;
-        let request = out
-            .client()
-            .get(source)
-            .build()
-            .map_err(|_| CliError::Usage(format!("{source}: not a URL")))?;
-        let fetched = out.send(request).await?;
-        if fetched.status != 200 {
-            return Err(CliError::Failed(format!(
-                "{source}: status {}",
-                fetched.status
-            )));
-        }
-        String::from_utf8(fetched.body)
-            .map_err(|_| CliError::Failed(format!("{source}: not UTF-8")))?
+    use crate::admin::idp_metadata::{self, Source};
+    let source = if source.starts_with("https://") || source.starts_with("http://") {
+        Source::Url(source.to_owned())
     } else {
-        std::fs::read_to_string(source).map_err(|e| CliError::Usage(format!("{source}: {e}")))?
+        Source::Xml(
+            std::fs::read_to_string(source)
+                .map_err(|e| CliError::Usage(format!("{source}: {e}")))?,
+        )
     };
-    let md = crate::federation::saml::parse_idp_metadata(&xml)
-        .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
-    let previous = settings.saml.take();
-    settings.saml = Some(crate::domain::idp::SamlSettings {
-        entity_id: md.entity_id,
-        sso_url: md.sso_redirect_url,
-        slo_url: md.slo_redirect_url,
-        signing_certs: md
-            .signing_certs
-            .iter()
-            .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
-            .collect(),
-        allow_sha1: previous.as_ref().is_some_and(|p| p.allow_sha1),
-        allow_unsolicited: previous.as_ref().is_some_and(|p| p.allow_unsolicited),
-        metadata_url: remote.then(|| source.to_owned()),
-        sp_certs: previous
-            .as_ref()
-            .map(|p| p.sp_certs.clone())
-            .unwrap_or_default(),
-        sign_requests: previous.as_ref().is_some_and(|p| p.sign_requests),
-    });
+    let saml = idp_metadata::import(
+        &app.ctx,
+        tenant,
+        &source,
+        settings.saml.as_ref(),
+        &Admin::operator(Actor::Cli),
+    )
+    .await
+    .map_err(admin_err)?;
+    settings.saml = Some(saml);
     Ok(())
 }
 
@@ -276,7 +254,7 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
                 None => empty_settings(),
             };
             if let Some(source) = &metadata {
-                import_metadata(app, source, &mut settings).await?;
+                import_metadata(app, &tenant, source, &mut settings).await?;
             }
             let mut client_secret = client_secret_stdin.then(secret_from_stdin).transpose()?;
             if let Some(key) = sp_credentials(&mut settings, sp_key.as_deref(), sp_cert.as_deref())?
@@ -367,7 +345,7 @@ pub async fn run(app: &Watchword, cmd: IdpCommand) -> Result<(), CliError> {
                 idp.settings = read_settings(&path)?;
             }
             if let Some(source) = &metadata {
-                import_metadata(app, source, &mut idp.settings).await?;
+                import_metadata(app, &tenant, source, &mut idp.settings).await?;
             }
             if enable || disable {
                 idp.enabled = enable;

@@ -6,6 +6,7 @@ use chrono::DateTime;
 use clap::Subcommand;
 
 use super::{CliError, admin_err};
+use crate::admin::authz::Admin;
 use crate::app::Watchword;
 use crate::domain::audit::Actor;
 use crate::registration::invites;
@@ -68,7 +69,7 @@ pub async fn run(app: &Watchword, cmd: InviteCommand) -> Result<(), CliError> {
                 email.as_deref(),
                 expires_hours,
                 send,
-                Actor::Cli,
+                &Admin::operator(Actor::Cli),
             )
             .await
             .map_err(admin_err)?;
@@ -86,7 +87,9 @@ pub async fn run(app: &Watchword, cmd: InviteCommand) -> Result<(), CliError> {
             let tenant = crate::admin::tenants::get(ctx, &tenant)
                 .await
                 .map_err(admin_err)?;
-            let rows = invites::list(ctx, &tenant).await.map_err(admin_err)?;
+            let rows = invites::list(ctx, &tenant, &Admin::operator(Actor::Cli))
+                .await
+                .map_err(admin_err)?;
             if !json {
                 println!(
                     "{:<12}  {:<7}  {:<32}  {:<6}  {:<19}  EXPIRES",
@@ -114,7 +117,7 @@ pub async fn run(app: &Watchword, cmd: InviteCommand) -> Result<(), CliError> {
             let tenant = crate::admin::tenants::get(ctx, &tenant)
                 .await
                 .map_err(admin_err)?;
-            if invites::revoke(ctx, &tenant, &id, Actor::Cli)
+            if invites::revoke(ctx, &tenant, &id, &Admin::operator(Actor::Cli))
                 .await
                 .map_err(admin_err)?
             {

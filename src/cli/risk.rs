@@ -11,6 +11,7 @@ use clap::Subcommand;
 
 use super::{CliError, admin_err};
 use crate::admin;
+use crate::admin::authz::Admin;
 use crate::app::Watchword;
 use crate::domain::audit::Actor;
 use crate::domain::ids::UserId;
@@ -144,7 +145,7 @@ pub async fn run(app: &Watchword, cmd: RiskCommand) -> Result<(), CliError> {
                 before: None,
                 limit,
             };
-            let events = activity::list(ctx, &tenant, filter)
+            let events = activity::list(ctx, &tenant, filter, &Admin::operator(Actor::Cli))
                 .await
                 .map_err(admin_err)?;
             print_events(app, &tenant, &events, json).await
@@ -176,10 +177,17 @@ pub async fn run(app: &Watchword, cmd: RiskCommand) -> Result<(), CliError> {
                     }
                 }
             } else {
-                mark::mark(ctx, &tenant, &id, value, false, Actor::Cli)
-                    .await
-                    .map_err(admin_err)?
-                    .ended
+                mark::mark(
+                    ctx,
+                    &tenant,
+                    &id,
+                    value,
+                    false,
+                    &Admin::operator(Actor::Cli),
+                )
+                .await
+                .map_err(admin_err)?
+                .ended
             };
             match ended {
                 Some(ended) => println!("marked sign-in event {id} {}; {ended}", value.as_str()),

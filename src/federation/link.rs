@@ -12,7 +12,7 @@ use crate::crypto::sha256_hex;
 use crate::domain::audit::{Actor, AuditAction, AuditEvent, Origin};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
-use crate::storage::{self, idps::IdentityRow};
+use crate::storage::{self, StorageError, idps::IdentityRow};
 
 /// How long a link waiting for the account's proof lives.
 const LINK_TTL: Duration = Duration::from_secs(600);
@@ -132,7 +132,7 @@ pub async fn unlink(
     subject: &str,
     actor: Actor,
     origin: Origin,
-) -> Result<Unlinked, FederationError> {
+) -> Result<Unlinked, StorageError> {
     let (t, u, s, sub) = (tenant.id, user.id, slug.to_owned(), subject.to_owned());
     // The "last way in" check and the delete are one transaction under the user row's lock, so
     // two unlinks of a user's last two identities at once cannot both pass the check.

@@ -4,12 +4,15 @@
 //! to it through the outbox. An invitation works only in its tenant, until it expires, is
 //! revoked or is used; it is used up in the same transaction that creates the account. One that
 //! Watchword mailed to its address (purpose [`INVITE_MAILED`]) proves that address: the account
-//! is created at once, without a confirmation link.
+//! is created at once, without a confirmation link. Creating, listing and revoking need the
+//! administrator's `users:write` / `users:read`.
 
 use crate::admin::AdminError;
+use crate::admin::authz::Admin;
 use crate::context::Ctx;
 use crate::crypto::random;
-use crate::domain::audit::{Actor, AuditAction, AuditEvent};
+use crate::domain::admin::{Module, Permission};
+use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::Email;
 use crate::mail::{self, Recipient, links, message};
@@ -45,9 +48,10 @@ pub async fn create(
     email: Option<&str>,
     hours: i64,
     send: bool,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Created, AdminError> {
     use crate::domain::user::InvalidInput;
+    by.require(tenant.id, Permission::write(Module::Users))?;
     if !(1..=MAX_HOURS).contains(&hours) {
         return Err(InvalidInput::new("expires-hours", format!("must be 1 to {MAX_HOURS}")).into());
     }
@@ -121,8 +125,9 @@ pub async fn create(
             Some(tenant.id),
             AuditAction::InviteCreated,
             "success",
-            actor,
+            by.actor(),
         )
+        .origin(by.origin.clone())
         .subject(format!("invite:{id}"))
         .details(serde_json::json!({
             "address": address,
@@ -154,7 +159,8 @@ pub struct Listed {
 }
 
 /// The tenant's invitations, newest first.
-pub async fn list(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<Listed>, AdminError> {
+pub async fn list(ctx: &Ctx, tenant: &Tenant, by: &Admin) -> Result<Vec<Listed>, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Users))?;
     let (tenant_id, now) = (tenant.id, ctx.clock.unix());
     let rows = ctx
         .db
@@ -181,12 +187,8 @@ pub async fn list(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<Listed>, AdminError>
 }
 
 /// Revokes the unused invitation `id` (as `list` shows it); whether there was one.
-pub async fn revoke(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    id: &str,
-    actor: Actor,
-) -> Result<bool, AdminError> {
+pub async fn revoke(ctx: &Ctx, tenant: &Tenant, id: &str, by: &Admin) -> Result<bool, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Users))?;
     let id = id.trim().to_ascii_lowercase();
     if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(crate::domain::user::InvalidInput::new(
@@ -208,8 +210,9 @@ pub async fn revoke(
                 Some(tenant.id),
                 AuditAction::InviteRevoked,
                 "success",
-                actor,
+                by.actor(),
             )
+            .origin(by.origin.clone())
             .subject(format!("invite:{id}")),
         )
         .await;

@@ -102,12 +102,16 @@ pub async fn recent(ctx: &Ctx, tenant: &Tenant, user: UserId) -> Result<Vec<Acti
     Ok(events.iter().map(Activity::of).collect())
 }
 
-/// A tenant's events for an operator (newest first, at most `storage::risk::MAX_PAGE`).
+/// A tenant's events for an administrator with `events:read` (newest first, at most
+/// `storage::risk::MAX_PAGE`).
 pub async fn list(
     ctx: &Ctx,
     tenant: &Tenant,
     filter: Filter,
+    by: &crate::admin::authz::Admin,
 ) -> Result<Vec<SignInEvent>, AdminError> {
+    use crate::domain::admin::{Module, Permission};
+    by.require(tenant.id, Permission::read(Module::Events))?;
     let tenant_id = tenant.id;
     Ok(ctx
         .db

@@ -1,13 +1,15 @@
-//! An operator's feedback on a sign-in event (`watchword risk mark`). `valid` confirms the
+//! An operator's feedback on a sign-in event (`watchword risk mark`, the admin API's `POST /events/{id}/mark`). `valid` confirms the
 //! event's device and place like "this was me"; `invalid` marks the event and forgets its device,
 //! and ends the user's sessions and revokes their grants only when asked (`end_sessions`: the
-//! operator may know more, or less, than the user). Audited with the operator as actor.
+//! operator may know more, or less, than the user). Needs `events:write` (and `sessions:write` to
+//! end sessions); audited with the administrator as actor.
 
 use super::{Value, record, user_of, write_feedback};
 use crate::admin::AdminError;
 use crate::admin::access::{self, AccessEnded};
+use crate::admin::authz::Admin;
 use crate::context::Ctx;
-use crate::domain::audit::{Actor, Origin};
+use crate::domain::admin::{Module, Permission};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::InvalidInput;
 use crate::storage::{self, risk::SignInEvent};
@@ -28,8 +30,13 @@ pub async fn mark(
     id: &str,
     value: Value,
     end_sessions: bool,
-    actor: Actor,
+    by: &Admin,
 ) -> Result<Marked, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Events))?;
+    if end_sessions {
+        by.require(tenant.id, Permission::write(Module::Sessions))?;
+    }
+    let actor = by.actor();
     if end_sessions && value != Value::Invalid {
         return Err(InvalidInput::new(
             "end_sessions",
@@ -75,7 +82,7 @@ pub async fn mark(
         &event,
         value,
         actor,
-        Origin::default(),
+        by.origin.clone(),
         details,
     )
     .await;

@@ -224,7 +224,7 @@ pub async fn run(ctx: &Ctx, req: Request) -> Result<Response, AdminError> {
                 &id,
                 value,
                 end_sessions,
-                Actor::Cli,
+                &admin::authz::Admin::operator(Actor::Cli),
             )
             .await?;
             Response::Marked {

@@ -318,7 +318,7 @@ pub async fn events(
         before: paging.after()?,
         limit: limit + 1,
     };
-    let rows = crate::risk_feedback::activity::list(c.ctx(), &c.tenant, filter).await?;
+    let rows = crate::risk_feedback::activity::list(c.ctx(), &c.tenant, filter, &c.admin).await?;
     let page = Page::of(
         rows,
         limit,

@@ -46,7 +46,10 @@ impl From<IdentityProvider> for IdpView {
     }
 }
 
-fn with_etag(status: actix_web::http::StatusCode, idp: IdentityProvider) -> HttpResponse {
+pub(super) fn with_etag(
+    status: actix_web::http::StatusCode,
+    idp: IdentityProvider,
+) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(("ETag", etag::of(idp.version)))
         .insert_header(("Cache-Control", "no-store"))
@@ -64,10 +67,18 @@ pub struct IdpPath {
 
 /// An engine error about a provider: a field of the settings is named as the body names it
 /// (`settings.oidc.issuer`).
-fn problem(e: AdminError) -> Problem {
+pub(super) fn problem(e: AdminError) -> Problem {
     match e {
         AdminError::Invalid(i)
-            if !["slug", "display_name", "kind", "client_secret"].contains(&i.field) =>
+            if ![
+                "slug",
+                "display_name",
+                "kind",
+                "client_secret",
+                "metadata_xml",
+                "metadata_url",
+            ]
+            .contains(&i.field) =>
         {
             Problem::invalid(format!("settings.{}", i.field), i.to_string())
         }
@@ -87,7 +98,7 @@ fn settings(value: Value) -> Result<IdpSettings, Problem> {
     })
 }
 
-async fn load(c: &ApiCaller, slug: &str) -> Result<IdentityProvider, Problem> {
+pub(super) async fn load(c: &ApiCaller, slug: &str) -> Result<IdentityProvider, Problem> {
     admin::idps::find(c.ctx(), &c.tenant, slug)
         .await?
         .map(|s| s.idp)
@@ -157,6 +168,12 @@ pub struct NewIdpBody {
     /// The OAuth client secret at the provider (sealed; never shown again).
     #[schema(max_length = 8192)]
     pub client_secret: Option<String>,
+    /// SAML: the IdP's metadata document; fills `settings.saml` (entity id, endpoints,
+    /// signing certificates). At most one of `metadata_xml` and `metadata_url`.
+    pub metadata_xml: Option<String>,
+    /// SAML: where to fetch the IdP's metadata (http(s), no private or local addresses);
+    /// remembered as `settings.saml.metadata_url`.
+    pub metadata_url: Option<String>,
 }
 
 fn yes() -> bool {
@@ -181,7 +198,22 @@ fn yes() -> bool {
 pub async fn create(c: ApiCaller, body: web::Json<NewIdpBody>) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let kind = IdpKind::parse(&body.kind).map_err(|e| Problem::invalid("kind", e.to_string()))?;
-    let settings = settings(body.settings)?;
+    let mut settings = settings(body.settings)?;
+    if let Some(source) = super::idp_metadata::source(body.metadata_xml, body.metadata_url)? {
+        if kind != IdpKind::Saml {
+            return Err(Problem::invalid("metadata_xml", "is for SAML providers"));
+        }
+        let saml = admin::idp_metadata::import(
+            c.ctx(),
+            &c.tenant,
+            &source,
+            settings.saml.as_ref(),
+            &c.admin,
+        )
+        .await
+        .map_err(problem)?;
+        settings.saml = Some(saml);
+    }
     let idp = admin::idps::create(
         c.ctx(),
         &c.tenant,

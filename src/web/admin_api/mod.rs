@@ -10,8 +10,11 @@ pub mod auth;
 pub mod clients;
 pub mod clients_update;
 pub mod etag;
+pub mod event_mark;
 pub mod events;
+pub mod idp_metadata;
 pub mod idps;
+pub mod invitations;
 pub mod keys;
 pub mod me;
 pub mod paging;
@@ -150,6 +153,9 @@ pub fn scope() -> Scope<
         .service(user_access::withdraw)
         .service(user_access::identities)
         .service(user_access::unlink)
+        .service(invitations::list)
+        .service(invitations::create)
+        .service(invitations::revoke)
         .service(sessions::end)
         .service(clients::list)
         .service(clients::create)
@@ -162,6 +168,7 @@ pub fn scope() -> Scope<
         .service(idps::read)
         .service(idps::update)
         .service(idps::remove)
+        .service(idp_metadata::import)
         .service(policy::read)
         .service(policy::replace)
         .service(policy::update)
@@ -178,6 +185,7 @@ pub fn scope() -> Scope<
         .service(events::export)
         .service(audit_verify::verify)
         .service(events::events)
+        .service(event_mark::mark)
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(auth::gate))
 }

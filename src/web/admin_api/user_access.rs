@@ -1,6 +1,6 @@
 //! A user's access beyond sessions: the applications holding their consent or live grants
 //! (`/users/{id}/consents`, withdrawn per application) and the upstream identities linked to
-//! the account (`/users/{id}/identities`, unlinked through the account page's engine function;
+//! the account (`/users/{id}/identities`, unlinked through `admin::user_access::unlink`;
 //! the last way in is kept: 409).
 
 use actix_web::{HttpResponse, delete, get, web};
@@ -211,20 +211,15 @@ pub struct IdentityPath {
 #[delete("/users/{id}/identities/{idp}/{subject}")]
 pub async fn unlink(c: ApiCaller, path: web::Path<IdentityPath>) -> Result<HttpResponse, Problem> {
     let user = load_user(&c, &path.id).await?;
-    let outcome = crate::federation::link::unlink(
+    let outcome = admin::user_access::unlink(
         c.ctx(),
         &c.tenant,
         &user,
         &path.idp,
         &path.subject,
-        c.admin.actor(),
-        c.admin.origin.clone(),
+        &c.admin,
     )
-    .await
-    .map_err(|e| match e {
-        crate::federation::FederationError::Storage(s) => Problem::from(s),
-        other => Problem::internal(other.to_string()),
-    })?;
+    .await?;
     match outcome {
         Unlinked::Done => Ok(HttpResponse::NoContent().finish()),
         Unlinked::NotLinked => Err(Problem::not_found("linked identity")),

@@ -138,7 +138,8 @@ pub async fn events(
         limit: PAGE + 1,
         ..storage::risk::Filter::default()
     };
-    let mut rows = crate::risk_feedback::activity::list(&state.ctx, &page.tenant, filter).await?;
+    let mut rows =
+        crate::risk_feedback::activity::list(&state.ctx, &page.tenant, filter, &page.admin).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let slug = &page.tenant.slug;

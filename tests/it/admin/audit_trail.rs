@@ -237,6 +237,59 @@ async fn every_write_route_leaves_exactly_one_audit_row_with_its_diff() {
         .await;
     }
 
+    // A verdict on one of the user's sign-in events.
+    let (_, _, events) = call_with(
+        &app,
+        Method::GET,
+        "default",
+        &format!("/events?user={}", trail.id),
+        &t.credential,
+        None,
+        &[],
+    )
+    .await;
+    let event = events["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{events}"))
+        .to_owned();
+    t.write(
+        Method::POST,
+        "/events/{id}/mark",
+        &format!("/events/{event}/mark"),
+        Some(json!({"value": "valid"})),
+        None,
+        "risk_feedback",
+        false,
+    )
+    .await;
+
+    // Invitations.
+    let invitation = t
+        .write(
+            Method::POST,
+            "/invitations",
+            "/invitations",
+            Some(json!({"email": "guest@example.test"})),
+            None,
+            "invite_created",
+            false,
+        )
+        .await;
+    let invitation = invitation["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{invitation}"))
+        .to_owned();
+    t.write(
+        Method::DELETE,
+        "/invitations/{id}",
+        &format!("/invitations/{invitation}"),
+        None,
+        None,
+        "invite_revoked",
+        false,
+    )
+    .await;
+
     // Consents: withdrawing an application's access.
     crate::common::oidc::register(&app, "default", "third", |c| c.settings.first_party = false)
         .await;
@@ -309,6 +362,32 @@ async fn every_write_route_leaves_exactly_one_audit_row_with_its_diff() {
         None,
         None,
         "identity_unlinked",
+        false,
+    )
+    .await;
+    // A SAML provider refreshed from its metadata.
+    let metadata = include_str!("../../fixtures/saml/idp_metadata.xml");
+    let (status, _, made) = call_with(
+        &app,
+        Method::POST,
+        "default",
+        "/idps",
+        &t.credential,
+        Some(
+            json!({"slug": "shib", "kind": "saml", "display_name": "Shibboleth",
+                    "settings": {}, "metadata_xml": metadata}),
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    t.write(
+        Method::POST,
+        "/idps/{idp}/saml-metadata",
+        "/idps/shib/saml-metadata",
+        Some(json!({"metadata_xml": metadata})),
+        None,
+        "idp_updated",
         false,
     )
     .await;

@@ -4,6 +4,7 @@
 mod api;
 mod api_idps;
 mod api_operations;
+mod api_parity;
 mod api_settings;
 mod audit_trail;
 mod engine;

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use watchword::admin::authz::Admin;
 use watchword::domain::audit::Actor;
 use watchword::domain::registration::RegistrationMode;
 use watchword::mail::worker;
@@ -161,9 +162,16 @@ async fn registration_is_off_by_default() {
     assert!(!login.contains("/register"));
     // Even an operator's invitation does not open it.
     let tenant = app.tenant("default").await;
-    let invite = invites::create(&app.app.ctx, &tenant, None, 24, false, Actor::Cli)
-        .await
-        .unwrap();
+    let invite = invites::create(
+        &app.app.ctx,
+        &tenant,
+        None,
+        24,
+        false,
+        &Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let path = &invite.link[invite.link.find("/t/").unwrap()..];
     assert_eq!(b.get(path).await.status(), StatusCode::NOT_FOUND);
     assert!(usernames(&app, "default").await.is_empty());
@@ -643,7 +651,7 @@ async fn invitation_mode_needs_a_valid_invitation_used_once_in_its_tenant() {
         Some("ivo@example.test"),
         48,
         false,
-        Actor::Cli,
+        &Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
@@ -696,7 +704,9 @@ async fn invitation_mode_needs_a_valid_invitation_used_once_in_its_tenant() {
     // Used: the invitation page says so, and a second account cannot be made with it.
     let res = b.get(&format!("/t/default/register?invite={token}")).await;
     assert_eq!(res.status(), StatusCode::GONE);
-    let listed = invites::list(&app.app.ctx, &tenant).await.unwrap();
+    let listed = invites::list(&app.app.ctx, &tenant, &Admin::operator(Actor::Cli))
+        .await
+        .unwrap();
     assert_eq!(listed[0].state, "used");
     let audit = app.audit("default").await;
     for action in ["invite_created", "invite_used", "registration_completed"] {
@@ -704,9 +714,16 @@ async fn invitation_mode_needs_a_valid_invitation_used_once_in_its_tenant() {
     }
 
     // An unbound invitation, two sign-ups, both links used: the invitation makes one account.
-    let invite = invites::create(&app.app.ctx, &tenant, None, 48, false, Actor::Cli)
-        .await
-        .unwrap();
+    let invite = invites::create(
+        &app.app.ctx,
+        &tenant,
+        None,
+        48,
+        false,
+        &Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     let token = invite.link.split("invite=").nth(1).unwrap().to_owned();
     sign_up(&b, "default", "kai", "kai@example.test", PASSWORD, &token).await;
     sign_up(&b, "default", "lea", "lea@example.test", PASSWORD, &token).await;
@@ -722,16 +739,35 @@ async fn invitation_mode_needs_a_valid_invitation_used_once_in_its_tenant() {
     assert_eq!(usernames(&app, "default").await, ["ivo2", "kai"]);
 
     // Expiry (the injected clock) and revocation.
-    let short = invites::create(&app.app.ctx, &tenant, None, 1, false, Actor::Cli)
-        .await
-        .unwrap();
-    let revoked = invites::create(&app.app.ctx, &tenant, None, 48, false, Actor::Cli)
-        .await
-        .unwrap();
+    let short = invites::create(
+        &app.app.ctx,
+        &tenant,
+        None,
+        1,
+        false,
+        &Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
+    let revoked = invites::create(
+        &app.app.ctx,
+        &tenant,
+        None,
+        48,
+        false,
+        &Admin::operator(Actor::Cli),
+    )
+    .await
+    .unwrap();
     assert!(
-        invites::revoke(&app.app.ctx, &tenant, &revoked.id, Actor::Cli)
-            .await
-            .unwrap()
+        invites::revoke(
+            &app.app.ctx,
+            &tenant,
+            &revoked.id,
+            &Admin::operator(Actor::Cli)
+        )
+        .await
+        .unwrap()
     );
     let path = |l: &str| l[l.find("/t/").unwrap()..].to_owned();
     assert_eq!(b.get(&path(&short.link)).await.status(), StatusCode::OK);
@@ -759,7 +795,7 @@ async fn a_mailed_invitation_creates_the_account_at_once_and_only_once() {
         Some("mia@example.test"),
         24,
         true,
-        Actor::Cli,
+        &Admin::operator(Actor::Cli),
     )
     .await
     .unwrap();
