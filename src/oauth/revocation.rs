@@ -35,13 +35,12 @@ pub async fn access_token_live(
     {
         return Ok(false);
     }
-    let store = &ctx.store;
-    if store.get(&jti_key(&claims.jti)).await?.is_some() {
-        return Ok(false);
-    }
-    if let Some(gid) = &claims.gid
-        && store.get(&grant_key(gid)).await?.is_some()
-    {
+    // The token's and its grant's revocation markers, in one round trip.
+    let jti = jti_key(&claims.jti);
+    let grant = claims.gid.as_deref().map(grant_key);
+    let mut keys = vec![jti.as_str()];
+    keys.extend(grant.as_deref());
+    if ctx.store.get_many(&keys).await?.iter().any(Option::is_some) {
         return Ok(false);
     }
     if let Some(sid) = &claims.sid {

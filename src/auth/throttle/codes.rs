@@ -7,17 +7,10 @@
 use std::net::IpAddr;
 
 use super::{
-    COUNTER_TTL, Ctx, StoreError, Tenant, count, count_refusal, hold, hourly, key, previous_window,
-    reserve, tag, window_now, windowed,
+    COUNTER_TTL, Ctx, StoreError, Tenant, count_refusal, hold, hourly, key, parse_count,
+    previous_window, reserve, tag, window_now, windowed,
 };
 use crate::domain::throttle::{WINDOW_SECS, address_of, window_wait};
-
-/// Seconds left until the time stored under `key`, if it is still ahead.
-async fn until(ctx: &Ctx, key: &str) -> Result<Option<u64>, StoreError> {
-    let end = count(ctx, key).await?;
-    let now = ctx.clock.unix();
-    Ok((end as i64 > now).then(|| (end as i64 - now) as u64))
-}
 
 /// Client authentication at the token endpoint: refused while the client+address pair waits
 /// after failures, or once it reached `client_failures_per_hour`. Unlike passwords and codes it
@@ -31,15 +24,29 @@ pub async fn check_client(
     ip: IpAddr,
 ) -> Result<Option<u64>, StoreError> {
     let pair = client_pair(ctx, tenant, client_id, ip);
-    if let Some(wait) = until(ctx, &key(tenant, &["cw", &pair])).await? {
-        count_refusal(tenant, "client_wait");
-        return Ok(Some(wait));
-    }
-    let limit = tenant.policy.throttle.client_failures_per_hour;
     let base = key(tenant, &["c", &pair]);
     let now = ctx.clock.unix();
-    let current = count(ctx, &windowed(&base, now.div_euclid(WINDOW_SECS))).await?;
-    let previous = previous_window(ctx, &base).await?;
+    let window = now.div_euclid(WINDOW_SECS);
+    // The pair's wait and its counts in this window and the previous one, in one round trip
+    // (this runs on every client authentication: client credentials, introspection, refresh).
+    let wait_key = key(tenant, &["cw", &pair]);
+    let (current_key, previous_key) = (windowed(&base, window), windowed(&base, window - 1));
+    let mut read = ctx
+        .store
+        .get_many(&[&wait_key, &current_key, &previous_key])
+        .await?
+        .into_iter()
+        .map(parse_count);
+    let (until, current, previous) = (
+        read.next().unwrap_or(0),
+        read.next().unwrap_or(0),
+        read.next().unwrap_or(0),
+    );
+    if until as i64 > now {
+        count_refusal(tenant, "client_wait");
+        return Ok(Some((until as i64 - now) as u64));
+    }
+    let limit = tenant.policy.throttle.client_failures_per_hour;
     if let Some(wait) = window_wait(limit, previous, current, now.rem_euclid(WINDOW_SECS)) {
         count_refusal(tenant, "client");
         return Ok(Some(wait));
