@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod client_address;
 mod config;
+mod deploy_artifacts;
 mod metrics;
 mod outage;
 mod seed;
