@@ -7,6 +7,7 @@
 //! - `sess:<sid>`: the record;
 //! - `usess:<tenant>:<user>`: the user's sessions, in admission order (the session limit);
 //! - `sexp`: every session by deadline (the expiry sweep);
+//! - `tsess:<tenant>`: the tenant's sessions by deadline (counted for the dashboard, `index.rs`);
 //! - `sclients:<sid>`: clients that received tokens in the session (back-channel logout);
 //! - `gone:<sid>`: why a session ended, readable only with its cookie, so the browser can be
 //!   told.
@@ -34,6 +35,7 @@ mod clients;
 mod ended;
 
 pub use ended::{Elsewhere, Ended};
+use index::tenant_index;
 
 /// What a re-authentication of an existing session proved.
 #[derive(Clone, Debug)]
@@ -229,6 +231,16 @@ impl Sessions {
                 expiry_index_ttl: EXPIRY_INDEX_TTL,
             })
             .await?;
+        if let Admitted::Yes { evicted } = &admitted {
+            let index = tenant_index(tenant.id);
+            let expires_at = deadline(&record, policy);
+            self.store
+                .index_add(&index, &record.sid, expires_at, EXPIRY_INDEX_TTL)
+                .await?;
+            for (sid, _) in evicted {
+                self.store.index_remove(&index, sid).await?;
+            }
+        }
         match admitted {
             Admitted::Yes { evicted } => Ok(Created::Admitted {
                 session: Box::new(NewSession {
@@ -324,11 +336,15 @@ impl Sessions {
         {
             return Ok(false);
         }
+        let due = deadline(record, policy);
+        self.store
+            .index_add(EXPIRY_INDEX, &record.sid, due, EXPIRY_INDEX_TTL)
+            .await?;
         self.store
             .index_add(
-                EXPIRY_INDEX,
+                &tenant_index(record.tenant_id),
                 &record.sid,
-                deadline(record, policy),
+                due,
                 EXPIRY_INDEX_TTL,
             )
             .await?;
@@ -425,6 +441,9 @@ impl Sessions {
             .index_remove(&user_index(record.tenant_id, record.user_id), &record.sid)
             .await?;
         self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
+        self.store
+            .index_remove(&tenant_index(record.tenant_id), &record.sid)
+            .await?;
         self.note_ended(record, ended).await
     }
 
@@ -463,40 +482,9 @@ impl Sessions {
         }
         Ok(out)
     }
-
-    /// Claims up to `limit` sessions whose deadline has passed. Each is claimed by exactly one
-    /// replica; the caller ends it, or puts it back with [`Sessions::reschedule`] if it turns
-    /// out to be alive (activity, or a longer policy since).
-    pub async fn claim_due(&self, limit: usize) -> Result<Vec<Found>, StoreError> {
-        let now = self.clock.unix();
-        let mut out = Vec::new();
-        for (sid, _) in self.store.index_up_to(EXPIRY_INDEX, now, limit).await? {
-            if !self.store.index_remove(EXPIRY_INDEX, &sid).await? {
-                continue;
-            }
-            if let Some(record) = self.load(&sid).await? {
-                out.push(Found { record });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Puts a claimed session back into the expiry index with its current deadline.
-    pub async fn reschedule(
-        &self,
-        found: &Found,
-        policy: &SessionPolicy,
-    ) -> Result<(), StoreError> {
-        self.store
-            .index_add(
-                EXPIRY_INDEX,
-                &found.record.sid,
-                deadline(&found.record, policy),
-                EXPIRY_INDEX_TTL,
-            )
-            .await
-    }
 }
+
+mod index;
 
 #[cfg(test)]
 mod tests;
