@@ -73,6 +73,13 @@ pub async fn list(
         .collect())
 }
 
+/// How many sessions of the tenant are live now (`sessions:read`): one count of the tenant's
+/// session index by deadline (`auth::sessions::Sessions::count_live`), never a scan.
+pub async fn count_live(ctx: &Ctx, tenant: &Tenant, by: &Admin) -> Result<u64, AdminError> {
+    by.require(tenant.id, Permission::read(Module::Sessions))?;
+    Ok(sessions(ctx).count_live(tenant.id).await?)
+}
+
 /// Ends the session with public id `sid` (as shown by [`list`]); `NotFound` if there is none.
 pub async fn end(ctx: &Ctx, tenant: &Tenant, sid: &str, by: &Admin) -> Result<(), AdminError> {
     by.require(tenant.id, Permission::write(Module::Sessions))?;

@@ -41,7 +41,9 @@ impl SigningAlg {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenPolicy {
+    /// How long an access token is valid, in seconds (default 300), unless a client sets its own.
     pub access_token_secs: i64,
+    /// How long an ID token is valid, in seconds (default 300), unless a client sets its own.
     pub id_token_secs: i64,
     /// A refresh token unused for this long expires.
     pub refresh_idle_secs: i64,
@@ -49,6 +51,7 @@ pub struct TokenPolicy {
     pub refresh_absolute_secs: i64,
     /// ID tokens: RS256 unless a client registers another (OpenID Connect's default).
     pub id_token_alg: SigningAlg,
+    /// Access tokens: the algorithm they are signed with unless a client registers another.
     pub access_token_alg: SigningAlg,
 }
 

@@ -36,6 +36,8 @@ pub enum EmailCodeMode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MfaPolicy {
+    /// Who uses a second factor: `off`, `optional` (whoever set one up), `required` (everyone),
+    /// `required_for_admins`.
     pub mode: MfaMode,
     /// Removing or resetting a factor needs a second-factor check this recent (seconds,
     /// default 600); otherwise the user is asked for one first.

@@ -18,6 +18,8 @@ pub enum RegistrationMode {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegistrationPolicy {
+    /// Who may create an account on the hosted sign-up page: `off` (operators only), `open`
+    /// (anyone, once the address is proven), `invite` (with an invitation link).
     pub mode: RegistrationMode,
 }
 

@@ -62,6 +62,8 @@ impl Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LevelAction {
+    /// What a sign-in of this level leads to: `allow`, `mfa_if_enrolled`, `mfa_required` or
+    /// `block`.
     pub action: Action,
     /// Mail the user a notice with "this was me" / "this wasn't me" links.
     #[serde(default)]
@@ -110,7 +112,9 @@ impl LevelActions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Learning {
+    /// Successful sign-ins a user needs before new-device and new-place signals are raised.
     pub sign_ins: u32,
+    /// Days since a user's first sign-in before new-device and new-place signals are raised.
     pub days: u32,
 }
 
@@ -128,7 +132,9 @@ impl Default for Learning {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
+    /// A sum of signal weights at or above this is a medium risk.
     pub medium: u32,
+    /// A sum of signal weights at or above this is a high risk.
     pub high: u32,
     /// Distinct usernames that failed from one address in an hour before it counts as password
     /// spraying.

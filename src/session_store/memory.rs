@@ -338,6 +338,16 @@ impl SessionStore for MemoryStore {
         Ok(members)
     }
 
+    async fn index_count_from(&self, index: &str, min: i64) -> Result<u64, StoreError> {
+        Ok(self.with_live(index, |e| match e {
+            Some(Entry {
+                value: Value::Index(m),
+                ..
+            }) => m.values().filter(|score| **score >= min).count() as u64,
+            _ => 0,
+        }))
+    }
+
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let mut members = self.with_live(index, |e| match e {
             Some(Entry {

@@ -116,6 +116,10 @@ pub trait SessionStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(String, i64)>, StoreError>;
 
+    /// How many members have a score of at least `min` (without reading them: `ZCOUNT` on
+    /// Redis), e.g. a tenant's sessions whose deadline is still ahead.
+    async fn index_count_from(&self, index: &str, min: i64) -> Result<u64, StoreError>;
+
     /// Counts a new browser session among its user's sessions, enforcing the user's session
     /// limit in one atomic step (a Lua script on Redis, one lock in memory), so concurrent
     /// sign-ins on any number of replicas never leave more than `limit` sessions. See

@@ -393,6 +393,16 @@ impl SessionStore for RedisStore {
         Ok(flat.into_iter().map(|(m, s)| (m, s as i64)).collect())
     }
 
+    async fn index_count_from(&self, index: &str, min: i64) -> Result<u64, StoreError> {
+        self.query(
+            redis::cmd("ZCOUNT")
+                .arg(self.key(index))
+                .arg(min)
+                .arg("+inf"),
+        )
+        .await
+    }
+
     async fn index_members(&self, index: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let flat: Vec<(String, f64)> = self
             .query(

@@ -7,6 +7,7 @@
 //! - `sess:<sid>`: the record;
 //! - `usess:<tenant>:<user>`: the user's sessions, in admission order (the session limit);
 //! - `sexp`: every session by deadline (the expiry sweep);
+//! - `tsess:<tenant>`: the tenant's sessions by deadline (counted for the dashboard, `index.rs`);
 //! - `sclients:<sid>`: clients that received tokens in the session (back-channel logout);
 //! - `gone:<sid>`: why a session ended, readable only with its cookie, so the browser can be
 //!   told.
@@ -32,9 +33,9 @@ use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
 
 mod clients;
 mod ended;
-mod listing;
 
 pub use ended::{Elsewhere, Ended};
+use index::tenant_index;
 
 /// What a re-authentication of an existing session proved.
 #[derive(Clone, Debug)]
@@ -230,6 +231,16 @@ impl Sessions {
                 expiry_index_ttl: EXPIRY_INDEX_TTL,
             })
             .await?;
+        if let Admitted::Yes { evicted } = &admitted {
+            let index = tenant_index(tenant.id);
+            let expires_at = deadline(&record, policy);
+            self.store
+                .index_add(&index, &record.sid, expires_at, EXPIRY_INDEX_TTL)
+                .await?;
+            for (sid, _) in evicted {
+                self.store.index_remove(&index, sid).await?;
+            }
+        }
         match admitted {
             Admitted::Yes { evicted } => Ok(Created::Admitted {
                 session: Box::new(NewSession {
@@ -325,11 +336,15 @@ impl Sessions {
         {
             return Ok(false);
         }
+        let due = deadline(record, policy);
+        self.store
+            .index_add(EXPIRY_INDEX, &record.sid, due, EXPIRY_INDEX_TTL)
+            .await?;
         self.store
             .index_add(
-                EXPIRY_INDEX,
+                &tenant_index(record.tenant_id),
                 &record.sid,
-                deadline(record, policy),
+                due,
                 EXPIRY_INDEX_TTL,
             )
             .await?;
@@ -426,6 +441,9 @@ impl Sessions {
             .index_remove(&user_index(record.tenant_id, record.user_id), &record.sid)
             .await?;
         self.store.index_remove(EXPIRY_INDEX, &record.sid).await?;
+        self.store
+            .index_remove(&tenant_index(record.tenant_id), &record.sid)
+            .await?;
         self.note_ended(record, ended).await
     }
 
@@ -446,6 +464,8 @@ impl Sessions {
             .map(|record| Found { record }))
     }
 }
+
+mod index;
 
 #[cfg(test)]
 mod tests;

@@ -10,22 +10,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::AdminPage;
 use super::client::{load, page_of};
-use super::views_config::{ClientFormPage, ClientLine, ClientsPage, GrantOption};
+use super::client_form::{field, form_page, settings_of};
+use super::views_config::{ClientLine, ClientsPage};
 use super::{Done, Screen, render, segment};
 use crate::admin::{self, AdminError};
 use crate::domain::admin::{Module, Permission};
-use crate::domain::client::{Client, ClientKind, ClientSettings, GrantType};
+use crate::domain::client::{Client, ClientKind, ClientSettings};
 use crate::web::error::PageError;
 use crate::web::form::{CheckedForm, StrictQuery};
 use crate::web::paths;
 use crate::web::people::see_other;
 use crate::web::state::AppState;
-
-const GRANTS: [GrantType; 3] = [
-    GrantType::AuthorizationCode,
-    GrantType::RefreshToken,
-    GrantType::ClientCredentials,
-];
 
 /// The address of an application's page.
 pub fn href(page: &AdminPage, client_id: &str) -> String {
@@ -83,75 +78,6 @@ pub fn kind_str(kind: ClientKind) -> &'static str {
     }
 }
 
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
-    form.get(name).map_or("", |v| v.as_str())
-}
-
-/// The settings the form describes, over `base` (fields the form does not show are kept).
-fn settings_of(form: &HashMap<String, String>, mut base: ClientSettings) -> ClientSettings {
-    base.redirect_uris = lines(field(form, "redirect_uris"));
-    base.post_logout_redirect_uris = lines(field(form, "post_logout_redirect_uris"));
-    base.grant_types = GRANTS
-        .into_iter()
-        .filter(|g| form.contains_key(&format!("grant_{}", g.as_str())))
-        .collect();
-    base.scopes = field(form, "scopes")
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    base.first_party = form.contains_key("first_party");
-    base.require_pkce = form.contains_key("require_pkce");
-    base.require_mfa = form.contains_key("require_mfa");
-    base.backchannel_logout_uri =
-        Some(field(form, "backchannel_logout_uri").trim().to_owned()).filter(|u| !u.is_empty());
-    base
-}
-
-/// The form, filled from `c` (or the form as posted, after an error).
-fn form_page(
-    state: &AppState,
-    req: &HttpRequest,
-    page: &AdminPage,
-    action: String,
-    status: StatusCode,
-    (c, kind): (&ClientSettings, &str),
-    (name, error): (String, Option<String>),
-) -> HttpResponse {
-    let editing = action.ends_with("/edit");
-    render(state, req, page, Screen::Clients, status, None, |frame| {
-        ClientFormPage {
-            frame,
-            action,
-            editing,
-            error,
-            name,
-            kind: kind.to_owned(),
-            redirect_uris: c.redirect_uris.join("\n"),
-            post_logout_redirect_uris: c.post_logout_redirect_uris.join("\n"),
-            grants: GRANTS
-                .into_iter()
-                .map(|g| GrantOption {
-                    value: g.as_str(),
-                    checked: c.grant_types.contains(&g),
-                })
-                .collect(),
-            scopes: c.scopes.join(" "),
-            first_party: c.first_party,
-            require_pkce: c.require_pkce,
-            require_mfa: c.require_mfa,
-            backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
-        }
-    })
-}
-
 pub async fn new_form(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -164,10 +90,9 @@ pub async fn new_form(
         &state,
         &req,
         &page,
-        action,
-        StatusCode::OK,
+        (action, StatusCode::OK),
         (&settings, "confidential"),
-        (String::new(), None),
+        (String::new(), None, None),
     ))
 }
 
@@ -178,10 +103,24 @@ pub async fn create(
     CheckedForm(form): CheckedForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Clients))?;
-    let settings = settings_of(&form, ClientSettings::default());
     let kind = match field(&form, "kind") {
         "public" => ClientKind::Public,
         _ => ClientKind::Confidential,
+    };
+    let action = paths::admin_page(&page.tenant.slug, "clients/new");
+    let refused = |settings: &ClientSettings, e: &AdminError| {
+        form_page(
+            &state,
+            &req,
+            &page,
+            (action.clone(), StatusCode::UNPROCESSABLE_ENTITY),
+            (settings, kind_str(kind)),
+            (field(&form, "name").to_owned(), Some(e), Some(&form)),
+        )
+    };
+    let settings = match settings_of(&form, ClientSettings::default()) {
+        (s, Some(e)) => return Ok(refused(&s, &e)),
+        (s, None) => s,
     };
     let new = admin::clients::NewClient {
         client_id: None,
@@ -203,15 +142,7 @@ pub async fn create(
                 secret,
             ))
         }
-        Err(e @ (AdminError::Invalid(_) | AdminError::Conflict(_))) => Ok(form_page(
-            &state,
-            &req,
-            &page,
-            paths::admin_page(&page.tenant.slug, "clients/new"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            (&settings, kind_str(kind)),
-            (field(&form, "name").to_owned(), Some(e.to_string())),
-        )),
+        Err(e @ (AdminError::Invalid(_) | AdminError::Conflict(_))) => Ok(refused(&settings, &e)),
         Err(e) => Err(e.into()),
     }
 }
@@ -229,10 +160,9 @@ pub async fn edit_form(
         &state,
         &req,
         &page,
-        action,
-        StatusCode::OK,
+        (action, StatusCode::OK),
         (&c.settings, kind_str(c.kind)),
-        (c.name.clone(), None),
+        (c.name.clone(), None, None),
     ))
 }
 
@@ -245,12 +175,27 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Clients))?;
     let current = load(&state, &page, &path.1).await?;
+    let here = href(&page, &current.client_id);
+    let name = field(&form, "name").trim().to_owned();
+    let refused = |settings: &ClientSettings, e: &AdminError| {
+        form_page(
+            &state,
+            &req,
+            &page,
+            (format!("{here}/edit"), StatusCode::UNPROCESSABLE_ENTITY),
+            (settings, kind_str(current.kind)),
+            (name.clone(), Some(e), Some(&form)),
+        )
+    };
+    let settings = match settings_of(&form, current.settings.clone()) {
+        (s, Some(e)) => return Ok(refused(&s, &e)),
+        (s, None) => s,
+    };
     let next = Client {
-        name: field(&form, "name").trim().to_owned(),
-        settings: settings_of(&form, current.settings.clone()),
+        name: name.clone(),
+        settings,
         ..current.clone()
     };
-    let here = href(&page, &current.client_id);
     match admin::clients::update(
         &state.ctx,
         &page.tenant,
@@ -261,22 +206,14 @@ pub async fn update(
     .await
     {
         Ok(changed) => Ok(see_other(&paths::done(
-            here,
+            here.clone(),
             if changed {
                 "client-updated"
             } else {
                 "client-unchanged"
             },
         ))),
-        Err(e @ AdminError::Invalid(_)) => Ok(form_page(
-            &state,
-            &req,
-            &page,
-            format!("{here}/edit"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            (&next.settings, kind_str(next.kind)),
-            (next.name.clone(), Some(e.to_string())),
-        )),
+        Err(e @ AdminError::Invalid(_)) => Ok(refused(&next.settings, &e)),
         Err(e) => Err(e.into()),
     }
 }

@@ -1,4 +1,4 @@
-//! The dashboard (administrators count, the last 24 hours of sign-in events by result and by risk
+//! The dashboard (administrators count, live sessions count, the last 24 hours of sign-in events by result and by risk
 //! level as small server-drawn bar charts, the latest audit entries, the retention jobs' last
 //! runs: only what the role can read,
 //! and only cheap reads) and "what can I do" (the administrator's abilities).
@@ -35,6 +35,11 @@ pub async fn show(
     let ctx = &state.ctx;
     let admins = if page.can(Permission::read(Module::Admins)) {
         Some(admin::reads::admin_count(ctx, &page.tenant, &page.admin).await?)
+    } else {
+        None
+    };
+    let sessions = if page.can(Permission::read(Module::Sessions)) {
+        Some(admin::sessions::count_live(ctx, &page.tenant, &page.admin).await?)
     } else {
         None
     };
@@ -88,6 +93,7 @@ pub async fn show(
         |frame| DashboardPage {
             frame,
             admins,
+            sessions,
             total,
             charts,
             audit,

@@ -1,7 +1,8 @@
 //! One identity provider in the management UI (`idps:read`): its kind, issuer or metadata,
 //! domains and settings; never its secret, only whether one is set. Enabling or disabling it and
 //! deleting it after a confirmation page (`idps:write`; `admin::idps::update`,
-//! `admin::idps::delete`: its linked identities go too).
+//! `admin::idps::delete`: its linked identities go too). A SAML provider's page also carries
+//! the metadata import form (`idp_import.rs`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -80,30 +81,63 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::read(Module::Idps))?;
     let idp = load(&state, &page, &path.1).await?;
-    let can_write = page.can(Permission::write(Module::Idps));
-    let settings = serde_json::to_string_pretty(&idp.settings).unwrap_or_default();
-    Ok(render(
+    let notice = super::notice(query.done.as_deref());
+    Ok(page_of(
         &state,
         &req,
         &page,
-        Screen::Idps,
-        StatusCode::OK,
-        super::notice(query.done.as_deref()),
-        |frame| IdpPage {
+        idp,
+        (StatusCode::OK, notice),
+        Import::default(),
+    ))
+}
+
+/// What the metadata import form shows: what was typed, and a refusal (field, message).
+#[derive(Default)]
+pub struct Import {
+    pub url: String,
+    pub xml: String,
+    pub error: Option<(String, String)>,
+}
+
+/// A provider's page (with the metadata import form of a SAML provider).
+pub fn page_of(
+    state: &AppState,
+    req: &HttpRequest,
+    page: &AdminPage,
+    idp: IdentityProvider,
+    (status, notice): (StatusCode, Option<&'static str>),
+    import: Import,
+) -> HttpResponse {
+    let can_write = page.can(Permission::write(Module::Idps));
+    let settings = serde_json::to_string_pretty(&idp.settings).unwrap_or_default();
+    render(state, req, page, Screen::Idps, status, notice, |frame| {
+        IdpPage {
             frame,
-            href: href(&page, &idp.slug),
+            href: href(page, &idp.slug),
             facts: facts(&idp),
             domains: idp.settings.domains.clone(),
             kind: idp.kind.as_str(),
             enabled: idp.enabled,
             has_secret: idp.has_secret,
-            editable: idp.kind == IdpKind::Oidc,
+            saml: idp.kind == IdpKind::Saml,
+            import_url: if import.url.is_empty() {
+                idp.settings
+                    .saml
+                    .as_ref()
+                    .and_then(|m| m.metadata_url.clone())
+                    .unwrap_or_default()
+            } else {
+                import.url
+            },
+            import_xml: import.xml,
+            import_error: import.error,
             settings,
             slug: idp.slug,
             name: idp.display_name,
             can_write,
-        },
-    ))
+        }
+    })
 }
 
 #[derive(Deserialize)]

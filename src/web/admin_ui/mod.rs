@@ -6,23 +6,29 @@
 //! (`admin`, `risk_feedback`, `lifecycle`) do the work and audit it; this module only renders.
 //! Screens: dashboard and "what can I do" (`dashboard.rs`), users (`users.rs`, `user.rs`), the
 //! audit log and sign-in events (`logs.rs`), API keys (`api_keys.rs`), applications
-//! (`clients.rs`, `client.rs`), identity providers (`idps.rs`, `idp.rs`), sessions
-//! (`sessions.rs`), signing keys (`keys.rs`), the tenant's policy (`policies.rs`, with the generic
-//! form of `policy_form.rs`) and tenants (`tenants.rs`). Where htmx (vendored, `static/js/`) is
-//! loaded, a few lists update in place (`fragment`: an `HX-Request` gets just the rows); every
-//! page works the same without JavaScript.
+//! (`clients.rs`, `client.rs`, the form `client_form.rs`), identity providers (`idps.rs`,
+//! `idp.rs`, the form of every kind `idp_form.rs`, the SAML metadata import `idp_import.rs`),
+//! sessions (`sessions.rs`), signing keys (`keys.rs`), the tenant's policy (`policies.rs`, with
+//! the generic form of `policy_form.rs` and its help lines, `policy_help.rs`) and tenants
+//! (`tenants.rs`). Where htmx (vendored, `static/js/`) is loaded, a few lists update in place
+//! (`fragment`: an `HX-Request` gets just the rows); every page works the same without
+//! JavaScript.
 
 pub mod access;
 pub mod api_keys;
 pub mod client;
+pub mod client_form;
 pub mod clients;
 pub mod dashboard;
 pub mod idp;
+pub mod idp_form;
+pub mod idp_import;
 pub mod idps;
 pub mod keys;
 pub mod logs;
 pub mod policies;
 pub mod policy_form;
+pub mod policy_help;
 pub mod sessions;
 pub mod tenants;
 pub mod user;
@@ -248,6 +254,7 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         "idp-enabled" => "The identity provider is enabled.",
         "idp-disabled" => "The identity provider is disabled.",
         "idp-deleted" => "The identity provider is deleted.",
+        "idp-metadata-imported" => "The metadata was imported and saved.",
         "keys-rotated" => "New signing keys are published.",
         "key-withdrawn" => "The key is withdrawn; another one signs instead.",
         "policy-saved" => "The policy was saved.",

@@ -200,17 +200,22 @@ fn label(key: &str) -> String {
     })
 }
 
-fn help(kind: &Kind, default: Option<&Value>) -> String {
+/// The field's help: what it means (`policy_help`, from the policy structs' doc comments), how
+/// to type it, and its default.
+fn help(key: &str, kind: &Kind, default: Option<&Value>) -> String {
+    let what = super::policy_help::of(key).map_or_else(String::new, |h| format!("{h} "));
     let how = match kind {
         Kind::Lines { .. } => "One a line. ",
         Kind::Optional => "Empty for none. ",
         _ => "",
     };
     match default {
-        Some(Value::Array(a)) if a.is_empty() => format!("{how}Default: none."),
-        Some(Value::Null) | None => format!("{how}Default: none."),
-        Some(Value::Bool(b)) => format!("{how}Default: {}.", if *b { "on" } else { "off" }),
-        Some(d) => format!("{how}Default: {}.", shown(d).replace('\n', ", ")),
+        Some(Value::Array(a)) if a.is_empty() => format!("{what}{how}Default: none."),
+        Some(Value::Null) | None => format!("{what}{how}Default: none."),
+        Some(Value::Bool(b)) => {
+            format!("{what}{how}Default: {}.", if *b { "on" } else { "off" })
+        }
+        Some(d) => format!("{what}{how}Default: {}.", shown(d).replace('\n', ", ")),
     }
 }
 
@@ -243,7 +248,7 @@ pub fn sections(
         let field = Field {
             id: format!("policy-{}", key.replace('.', "-")),
             label: label(&key),
-            help: help(&kind, defaults.get(&key)),
+            help: help(&key, &kind, defaults.get(&key)),
             error: error.filter(|(k, _)| *k == key).map(|(_, m)| m.clone()),
             key,
             kind,
@@ -336,6 +341,22 @@ mod tests {
             .filter(|f| !f.is("bool") || f.checked)
             .map(|f| (f.key, f.value))
             .collect()
+    }
+
+    #[test]
+    fn every_field_of_the_policy_has_its_help_line() {
+        let mut all = Vec::new();
+        leaves("", &policy_json(&TenantPolicy::default()), &mut all);
+        assert!(!all.is_empty());
+        for (key, _) in &all {
+            assert!(
+                crate::web::admin_ui::policy_help::of(key).is_some_and(|h| h.len() > 10),
+                "{key} has no help line: run scripts/policy_help.py"
+            );
+        }
+        for (key, _) in crate::web::admin_ui::policy_help::HELP {
+            assert!(all.iter().any(|(k, _)| k == key), "{key} is not a field");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Tenants in the management UI, for instance administrators only (`tenants:read`; a tenant
-//! admin gets the 403 page): every tenant with a link to its own management UI, and creating one
-//! by slug and display name (`tenants:write`; `admin::tenants::create`: its signing keys are made
-//! and it is audited).
+//! Tenants in the management UI, for instance administrators only (`tenants:read`; to anyone
+//! else, a tenant admin included, the screen is "not found", as what is not theirs is
+//! elsewhere): every tenant with a link to its own management UI, and creating one by slug and
+//! display name (`tenants:write`; `admin::tenants::create`: its signing keys are made and it is
+//! audited).
 
 use std::collections::HashMap;
 
@@ -18,6 +19,15 @@ use crate::web::form::{CheckedForm, StrictQuery};
 use crate::web::paths;
 use crate::web::people::see_other;
 use crate::web::state::AppState;
+
+/// The screen exists only for those who may read tenants: anyone else gets "not found".
+fn visible(page: &AdminPage) -> Result<(), PageError> {
+    if page.can(Permission::read(Module::Tenants)) {
+        Ok(())
+    } else {
+        Err(PageError::not_found())
+    }
+}
 
 async fn page_of(
     state: &AppState,
@@ -61,6 +71,7 @@ pub async fn list(
     query: StrictQuery<Done>,
     page: AdminPage,
 ) -> Result<HttpResponse, PageError> {
+    visible(&page)?;
     page.require(Permission::read(Module::Tenants))?;
     let notice = super::notice(query.done.as_deref());
     page_of(
@@ -79,6 +90,7 @@ pub async fn create(
     page: AdminPage,
     CheckedForm(form): CheckedForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
+    visible(&page)?;
     page.require(Permission::write(Module::Tenants))?;
     let slug = form.get("slug").map_or("", |s| s.trim()).to_owned();
     let name = form.get("display_name").map_or("", |s| s.trim()).to_owned();

@@ -81,6 +81,8 @@ impl Chart {
 pub struct DashboardPage {
     pub frame: Frame,
     pub admins: Option<i64>,
+    /// Live browser sessions of the tenant (with sessions:read).
+    pub sessions: Option<u64>,
     /// Sign-in events of the last 24 hours (with events:read).
     pub total: Option<i64>,
     pub charts: Vec<Chart>,

@@ -49,6 +49,9 @@ pub struct ClientPage {
 /// A grant type's checkbox.
 pub struct GrantOption {
     pub value: &'static str,
+    pub label: &'static str,
+    /// A text field's value (lifetimes).
+    pub text: String,
     pub checked: bool,
 }
 
@@ -60,16 +63,36 @@ pub struct ClientFormPage {
     pub action: String,
     pub editing: bool,
     pub error: Option<String>,
+    /// The form field the error names (empty: none).
+    pub error_field: String,
     pub name: String,
     pub kind: String,
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
     pub grants: Vec<GrantOption>,
+    pub modes: Vec<GrantOption>,
     pub scopes: String,
+    pub audiences: String,
+    /// Token lifetimes: field name, label and the value (empty: the tenant's).
+    pub lifetimes: Vec<GrantOption>,
+    /// (value, label, selected) of each choice.
+    pub id_token_algs: Vec<(&'static str, &'static str, bool)>,
+    pub access_token_algs: Vec<(&'static str, &'static str, bool)>,
     pub first_party: bool,
     pub require_pkce: bool,
     pub require_mfa: bool,
+    pub resource_server: bool,
+    pub backchannel_logout_session_required: bool,
     pub backchannel_logout_uri: String,
+}
+
+impl ClientFormPage {
+    /// The error to show next to field `name`, if it is the one refused.
+    pub fn err(&self, name: &str) -> Option<&str> {
+        (self.error_field == name)
+            .then_some(self.error.as_deref())
+            .flatten()
+    }
 }
 
 /// "Are you sure?" before deleting or withdrawing something.
@@ -119,11 +142,15 @@ pub struct IdpPage {
     pub has_secret: bool,
     /// The settings as JSON (they hold no secret: the secret is sealed apart).
     pub settings: String,
-    pub editable: bool,
     pub can_write: bool,
+    /// A SAML provider's metadata import: the URL and XML typed, and a refusal of either.
+    pub saml: bool,
+    pub import_url: String,
+    pub import_xml: String,
+    pub import_error: Option<(String, String)>,
 }
 
-/// The form of a generic OpenID Connect provider.
+/// The form of a provider of any kind (the kind's own section shown).
 #[derive(Template)]
 #[template(path = "admin/idp_form.html")]
 pub struct IdpFormPage {
@@ -131,19 +158,47 @@ pub struct IdpFormPage {
     pub action: String,
     pub editing: bool,
     pub error: Option<String>,
+    /// The form field the error names (empty: none).
+    pub error_field: String,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
     pub slug: String,
     pub display_name: String,
     pub issuer: String,
     pub client_id: String,
     pub has_secret: bool,
     pub scopes: String,
+    pub userinfo: bool,
+    pub tenant: String,
+    pub allowed_tenants: String,
+    pub personal_accounts: bool,
+    pub resolve_group_overage: bool,
+    pub require_groups: bool,
+    pub authority: String,
+    pub graph: String,
+    pub entity_id: String,
+    pub sso_url: String,
+    pub slo_url: String,
+    pub signing_certs: String,
+    pub allow_sha1: bool,
+    pub allow_unsolicited: bool,
+    pub sign_requests: bool,
     pub domains: String,
     pub enabled: bool,
     pub jit: bool,
     pub trust_email: bool,
     pub default: bool,
-    pub userinfo: bool,
+    pub emit_groups: bool,
     pub linking: Vec<(&'static str, bool)>,
+}
+
+impl IdpFormPage {
+    /// The error to show next to field `name`, if it is the one refused.
+    pub fn err(&self, name: &str) -> Option<&str> {
+        (self.error_field == name)
+            .then_some(self.error.as_deref())
+            .flatten()
+    }
 }
 
 /// A session on the sessions screen.

@@ -67,7 +67,9 @@ pub(super) fn admin_ui_routes(cfg: &mut ServiceConfig) {
 /// The management UI's configuration screens: applications, identity providers, sessions,
 /// signing keys, the policy and tenants.
 fn admin_ui_config_routes(cfg: &mut ServiceConfig) {
-    use crate::web::admin_ui::{client, clients, idp, idps, keys, policies, sessions, tenants};
+    use crate::web::admin_ui::{
+        client, clients, idp, idp_import, idps, keys, policies, sessions, tenants,
+    };
     const T: &str = "/t/{tenant}/admin";
     cfg.route(&format!("{T}/clients"), web::get().to(clients::list))
         .service(
@@ -106,6 +108,10 @@ fn admin_ui_config_routes(cfg: &mut ServiceConfig) {
                 .get(idps::edit_form)
                 .post(idps::update)
                 .default_service(web::to(not_allowed("GET, POST"))),
+        )
+        .route(
+            &format!("{T}/idps/{{slug}}/metadata"),
+            web::post().to(idp_import::import),
         )
         .route(
             &format!("{T}/idps/{{slug}}/enabled"),

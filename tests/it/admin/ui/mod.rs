@@ -9,7 +9,9 @@
 
 mod browser;
 mod clients;
+mod dashboard;
 mod htmx;
+mod idp_kinds;
 mod idps;
 mod keys;
 mod pages;

@@ -128,3 +128,26 @@ async fn the_policy_form_names_a_bad_field_keeps_the_input_and_saves_a_good_one(
             .contains("value=\"400\"")
     );
 }
+
+#[tokio::test]
+async fn every_policy_field_has_its_own_help_line() {
+    let app = TestApp::start().await;
+    let ada = ada(&app).await;
+    let page = html(&ada, "/t/default/admin/policy").await;
+    let mut seen = 0;
+    for chunk in page.split("class=\"small muted help\"").skip(1) {
+        let line = &chunk[..chunk.find("</p>").unwrap()];
+        let help = line.split(" · ").nth(1).unwrap_or("").trim();
+        let key = line
+            .split("<code>")
+            .nth(1)
+            .and_then(|c| c.split("</code>").next());
+        let generic = ["Default:", "One a line.", "Empty for none."]
+            .iter()
+            .any(|g| help.starts_with(g));
+        assert!(!generic && help.len() > 20, "{key:?}: {help:?}");
+        seen += 1;
+    }
+    assert!(seen > 40, "every field rendered ({seen})");
+    assert!(page.contains("A session unused for this long ends"));
+}

@@ -1,11 +1,16 @@
-//! Sessions read in bulk: every session of a user (its index, pruned of records that are gone)
-//! and the expiry sweep's claims on sessions past their deadline (each claimed by one replica)
-//! and putting back the ones still alive.
+//! The session indexes: a user's sessions listed (`usess:<tenant>:<user>`, pruned of records
+//! that are gone), a tenant's live sessions counted without a scan (the dashboard;
+//! `tsess:<tenant>`) and the expiry sweep claiming sessions whose deadline has passed (`sexp`).
 
-use super::{EXPIRY_INDEX, EXPIRY_INDEX_TTL, Found, Sessions, deadline, user_index};
-use crate::domain::ids::{TenantId, UserId};
-use crate::domain::session::SessionPolicy;
-use crate::session_store::StoreError;
+use super::*;
+
+/// A tenant's sessions scored by their deadline, for counting them without a scan (the
+/// dashboard). Kept beside the expiry index (added at admission and activity, removed when a
+/// session ends or is evicted), not inside the admission script: an entry left behind by a
+/// crash stops counting at its deadline.
+pub(super) fn tenant_index(tenant: TenantId) -> String {
+    format!("tsess:{tenant}")
+}
 
 impl Sessions {
     /// Every session of a user (live or timed out but not yet swept), oldest first.
@@ -25,6 +30,15 @@ impl Sessions {
             }
         }
         Ok(out)
+    }
+
+    /// How many sessions of the tenant are live (their idle and absolute deadlines ahead), in
+    /// one `ZCOUNT`-like read of the tenant's index: never a scan.
+    pub async fn count_live(&self, tenant: TenantId) -> Result<u64, StoreError> {
+        let now = self.clock.unix();
+        self.store
+            .index_count_from(&tenant_index(tenant), now + 1)
+            .await
     }
 
     /// Claims up to `limit` sessions whose deadline has passed. Each is claimed by exactly one
@@ -50,13 +64,13 @@ impl Sessions {
         found: &Found,
         policy: &SessionPolicy,
     ) -> Result<(), StoreError> {
+        let (sid, due) = (&found.record.sid, deadline(&found.record, policy));
+        let tenant = tenant_index(found.record.tenant_id);
         self.store
-            .index_add(
-                EXPIRY_INDEX,
-                &found.record.sid,
-                deadline(&found.record, policy),
-                EXPIRY_INDEX_TTL,
-            )
+            .index_add(&tenant, sid, due, EXPIRY_INDEX_TTL)
+            .await?;
+        self.store
+            .index_add(EXPIRY_INDEX, sid, due, EXPIRY_INDEX_TTL)
             .await
     }
 }
