@@ -26,6 +26,11 @@ pub struct ClientView {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub first_party: bool,
+    /// The whole registration (as the seed file's `[[tenants.clients]]`): also response modes,
+    /// PKCE, signing algorithms, token lifetimes, back-channel logout, MFA, resource server
+    /// and audiences.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -44,6 +49,7 @@ impl From<Client> for ClientView {
                 .iter()
                 .map(|g| g.as_str().to_owned())
                 .collect(),
+            settings: serde_json::to_value(&c.settings).unwrap_or_default(),
             redirect_uris: c.settings.redirect_uris,
             post_logout_redirect_uris: c.settings.post_logout_redirect_uris,
             scopes: c.settings.scopes,
@@ -137,6 +143,9 @@ pub struct NewClientBody {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub first_party: bool,
+    /// Any other registration setting (as in `ClientView.settings`); the fields above win.
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
 }
 
 /// A registered application and, for a confidential one, its secret (shown once).
@@ -187,13 +196,17 @@ pub async fn create(c: ApiCaller, body: web::Json<NewClientBody>) -> Result<Http
             })
             .collect::<Result<_, _>>()?,
     };
+    let base = match body.settings {
+        Some(given) => settings_from(given)?,
+        None => ClientSettings::default(),
+    };
     let settings = ClientSettings {
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         grant_types,
         scopes: body.scopes,
         first_party: body.first_party,
-        ..Default::default()
+        ..base
     };
     let registered = admin::clients::create(
         c.ctx(),
@@ -272,4 +285,16 @@ pub async fn remove(c: ApiCaller, path: web::Path<ClientPath>) -> Result<HttpRes
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Registration settings from a JSON document; a wrong field is named by its path
+/// (`settings.lifetimes.access_token_secs`).
+pub(super) fn settings_from(value: serde_json::Value) -> Result<ClientSettings, Problem> {
+    if !value.is_object() {
+        return Err(Problem::invalid("settings", "must be an object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        Problem::invalid(format!("settings.{path}"), e.inner().to_string())
+    })
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::ApiCaller;
-use super::clients::{ClientPath, ClientView, load};
+use super::clients::{ClientPath, ClientView, load, settings_from};
 use super::etag;
 use super::problem::{Problem, ProblemBody};
 use crate::admin;
@@ -35,6 +35,10 @@ pub struct ClientPatch {
     pub grant_types: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
     pub first_party: Option<bool>,
+    /// A JSON merge patch (RFC 7396) of the whole registration (`ClientView.settings`):
+    /// members replace, `null` resets to the default; applied before the fields above.
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
 }
 
 /// Update an application's registration. Needs `If-Match` with the `ETag` last read: a change
@@ -67,6 +71,14 @@ pub async fn update(
     }
     let body = body.into_inner();
     let mut next = current.clone();
+    if let Some(changes) = &body.settings {
+        if !changes.is_object() {
+            return Err(Problem::invalid("settings", "must be an object"));
+        }
+        let mut doc = serde_json::to_value(&current.settings).unwrap_or_default();
+        admin::policies::merge_patch(&mut doc, changes);
+        next.settings = settings_from(doc)?;
+    }
     if let Some(name) = body.name {
         next.name = name.trim().to_owned();
     }

@@ -435,3 +435,113 @@ async fn unlinking_is_checked_by_the_engine() {
     .unwrap();
     assert_eq!(outcome, watchword::federation::Unlinked::NotLinked);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_registration_setting_is_read_created_and_patched_over_the_api() {
+    let app = TestApp::start().await;
+    let key = api_key(&app, "default", "clients:write").await;
+    let (status, _, made) = call(
+        &app,
+        Method::POST,
+        "default",
+        "/clients",
+        &key,
+        Some(
+            json!({"client_id": "api-one", "name": "API one", "grant_types": ["client_credentials"],
+                    "settings": {"resource_server": true, "audiences": ["web-app"]}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        made["client"]["settings"]["resource_server"], true,
+        "{made}"
+    );
+    assert_eq!(made["client"]["settings"]["audiences"], json!(["web-app"]));
+
+    let (status, headers, _) = call_with(
+        &app,
+        Method::GET,
+        "default",
+        "/clients/api-one",
+        &key,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, headers, patched) = call_with(
+        &app,
+        Method::PATCH,
+        "default",
+        "/clients/api-one",
+        &key,
+        Some(json!({"settings": {"lifetimes": {"access_token_secs": 300},
+                                 "access_token_alg": "EdDSA", "audiences": null}})),
+        &[("If-Match", &etag)],
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    let settings = &patched["settings"];
+    assert_eq!(settings["lifetimes"]["access_token_secs"], 300, "{patched}");
+    assert_eq!(settings["access_token_alg"], "EdDSA");
+    assert_eq!(
+        settings["audiences"],
+        json!([]),
+        "null resets to the default"
+    );
+    assert_eq!(settings["resource_server"], true, "untouched members stay");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+
+    // A token issued now lives 300 seconds and is signed with EdDSA.
+    let tenant = app.tenant("default").await;
+    let client = watchword::oauth::clients::find(&app.app.ctx, &tenant, "api-one")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        client.client.settings.lifetimes.access_token_secs,
+        Some(300)
+    );
+
+    for (changes, field) in [
+        (
+            json!({"lifetimes": {"access_token_secs": "ten"}}),
+            "settings.lifetimes.access_token_secs",
+        ),
+        (json!({"lifetimes": {"forever": 1}}), "settings.lifetimes"),
+        (
+            json!({"access_token_alg": "none"}),
+            "settings.access_token_alg",
+        ),
+    ] {
+        let (status, _, problem) = call_with(
+            &app,
+            Method::PATCH,
+            "default",
+            "/clients/api-one",
+            &key,
+            Some(json!({ "settings": changes })),
+            &[("If-Match", &etag)],
+        )
+        .await;
+        assert_eq!(status, 422, "{changes}: {problem}");
+        assert!(
+            problem["field"].as_str().unwrap_or("").starts_with(field),
+            "{changes}: {problem}"
+        );
+    }
+    // A lifetime beyond the domain's bound is refused by the same rules as the seed file.
+    let (status, _, problem) = call_with(
+        &app,
+        Method::PATCH,
+        "default",
+        "/clients/api-one",
+        &key,
+        Some(json!({"settings": {"lifetimes": {"access_token_secs": 10_000_000_000_i64}}})),
+        &[("If-Match", &etag)],
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Production backend against the embedded one, side by side in one run (issue 14): client
+# credentials, introspection of an access token and rotating refresh, on SQLite + the in-process
+# store and on PostgreSQL + Redis, ROUNDS rounds alternating the backends (a fresh server, schema
+# and key prefix each time), then the median of each and the production/embedded ratio.
+#
+#   bench/run-production-backend.sh      (PostgreSQL and Redis on 127.0.0.1; needs wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-32}
+PORT=${PORT:-18082}
+PG=${PG:-postgres://postgres@127.0.0.1:5432/test}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 1; }
+export PGOPTIONS="--client-min-messages=warning"
+cargo build --release --quiet --bin watchword --example oidc_setup
+root=$PWD
+bin=$root/target/release/watchword
+work=$(mktemp -d)
+server=0
+schema=""
+stop() {
+  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=0
+  if [ -n "$schema" ]; then psql "$PG" -qc "drop schema if exists $schema cascade" >/dev/null; schema=""; fi
+  redis-cli -u "$REDIS_URL" --scan --pattern 'wwprod:*' | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null
+}
+trap 'stop; rm -rf "$work"' EXIT
+cat > "$work/seed.toml" <<'SEED'
+[[tenants]]
+slug = "default"
+[tenants.policy.session]
+max_sessions_per_user = "unlimited"
+[[tenants.users]]
+username = "bench"
+password = "correct horse battery staple"
+[[tenants.clients]]
+client_id = "bench-m2m"
+name = "Benchmark machine client"
+secret = "bench-m2m-secret-0123456789abcdefghijkl"
+grant_types = ["client_credentials"]
+redirect_uris = []
+scopes = ["api:read"]
+[[tenants.clients]]
+client_id = "bench-web"
+name = "Benchmark web app"
+secret = "bench-web-secret-0123456789abcdefghijkl"
+first_party = true
+redirect_uris = ["https://bench.example/cb"]
+SEED
+b64() { printf '%s' "$1" | base64 -w0; }
+m2m="Basic $(b64 bench-m2m:bench-m2m-secret-0123456789abcdefghijkl)"
+web="Basic $(b64 bench-web:bench-web-secret-0123456789abcdefghijkl)"
+base=http://127.0.0.1:$PORT
+
+start() { # backend round
+  local env=(WATCHWORD__SERVER__BIND=127.0.0.1:$PORT WATCHWORD__SERVER__PUBLIC_URL=$base
+             WATCHWORD__LOG__LEVEL=warn WATCHWORD__SERVER__CONTROL_SOCKET=$work/control.sock)
+  if [ "$1" = production ]; then
+    schema=wwprod_$$_$2
+    psql "$PG" -qc "create schema $schema" >/dev/null
+    env+=("WATCHWORD__DATABASE__URL=$PG?options=-csearch_path%3D$schema&sslmode=disable"
+          "WATCHWORD__REDIS__URL=$REDIS_URL" "WATCHWORD__REDIS__KEY_PREFIX=wwprod:")
+  else
+    rm -rf "$work/data"; mkdir -p "$work/data"
+    env+=("WATCHWORD__DATABASE__URL=sqlite://$work/data/watchword.db")
+  fi
+  (cd "$work" && env "${env[@]}" "$bin" serve --seed seed.toml > "server-$1-$2.log" 2>&1) &
+  server=$!
+  for _ in $(seq 1 150); do curl -sf "$base/readyz" >/dev/null && return; sleep 0.1; done
+  echo "server ($1) did not become ready" >&2; cat "$work/server-$1-$2.log" >&2; exit 1
+}
+
+rps() { # wrk args... -> requests/s (fails on non-2xx)
+  local out
+  out=$(wrk --latency "$@")
+  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "non-2xx answers" >&2; exit 1; fi
+  echo "$out" | awk '/Requests\/sec/{printf "%.0f", $2}'
+}
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%F %H:%M') UTC, load $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A results
+for round in $(seq 1 "$ROUNDS"); do
+  for backend in embedded production; do
+    start "$backend" "$round"
+    (cd "$root" && target/release/examples/oidc_setup "$base" $((CONNS * 4))) > "$work/tokens.txt"
+    access=$(awk '/^access_token/{print $2}' "$work/tokens.txt")
+    cc=$(WW_BASIC="$m2m" WW_BODY="grant_type=client_credentials&scope=api:read" \
+      rps -t1 -c"$CONNS" -d"${DURATION}s" -s bench/basic.lua "$base/t/default/token")
+    intro=$(WW_BASIC="$web" WW_BODY="token=$access" \
+      rps -t1 -c"$CONNS" -d"${DURATION}s" -s bench/basic.lua "$base/t/default/introspect")
+    refresh=$(WW_BASIC="$web" WW_TOKENS="$work/tokens.txt" WW_THREADS=1 \
+      rps -t1 -c"$CONNS" -d"${DURATION}s" -s bench/refresh.lua "$base/t/default/token")
+    echo "round $round $backend: client_credentials $cc/s, introspection $intro/s, refresh $refresh/s"
+    results[$backend,cc]+="$cc "; results[$backend,intro]+="$intro "; results[$backend,refresh]+="$refresh "
+    stop
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+echo
+echo "| operation (wrk -t1 -c$CONNS -d${DURATION}s, median of $ROUNDS) | SQLite + in-process store | PostgreSQL + Redis | ratio |"
+echo "|---|---|---|---|"
+for op in cc intro refresh; do
+  e=$(echo "${results[embedded,$op]}" | median); p=$(echo "${results[production,$op]}" | median)
+  name=$(case $op in cc) echo "client_credentials";; intro) echo "introspection (access token)";; refresh) echo "refresh_token (rotating)";; esac)
+  echo "| $name | $e/s | $p/s | $(( 100 * p / e )) % |"
+done
