@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [base, tenant, admin, password, userId, shots, clientId, idpSlug] = process.argv.slice(2);
+const [base, tenant, admin, password, userId, shots, clientId, idpSlug, samlSlug] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 mkdirSync(shots, { recursive: true });
@@ -110,6 +110,8 @@ try {
     ["client-new", `${t}/clients/new`],
     ["idps", `${t}/idps`],
     ["idp-new", `${t}/idps/new`],
+    ["idp-new-entra", `${t}/idps/new?kind=entra`],
+    ["idp-new-saml", `${t}/idps/new?kind=saml`],
     ["keys", `${t}/keys`],
     ["policy", `${t}/policy`],
     ["api-keys", `${t}/api-keys`],
@@ -117,6 +119,7 @@ try {
   ];
   if (clientId) screens.push(["client", `${t}/clients/${clientId}`], ["client-edit", `${t}/clients/${clientId}/edit`]);
   if (idpSlug) screens.push(["idp", `${t}/idps/${idpSlug}`], ["idp-edit", `${t}/idps/${idpSlug}/edit`]);
+  if (samlSlug) screens.push(["idp-saml", `${t}/idps/${samlSlug}`], ["idp-saml-edit", `${t}/idps/${samlSlug}/edit`]);
   let bad = 0;
   for (const scheme of ["light", "dark"]) {
     const context = await browser.newContext({ bypassCSP: true, colorScheme: scheme });

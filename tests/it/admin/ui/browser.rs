@@ -84,6 +84,39 @@ mod needs_browser {
         .await
         .unwrap()
         .slug;
+        // A SAML provider from its metadata, for its page (with the import form) and its form.
+        let operator =
+            watchword::admin::authz::Admin::operator(watchword::domain::audit::Actor::Cli);
+        let saml = watchword::admin::idp_metadata::import(
+            &app.app.ctx,
+            &tenant,
+            &watchword::admin::idp_metadata::Source::Xml(
+                include_str!("../../../fixtures/saml/idp_metadata.xml").into(),
+            ),
+            None,
+            &operator,
+        )
+        .await
+        .unwrap();
+        let mut settings: watchword::domain::idp::IdpSettings =
+            serde_json::from_value(serde_json::json!({})).unwrap();
+        settings.saml = Some(saml);
+        let saml_slug = watchword::admin::idps::create(
+            &app.app.ctx,
+            &tenant,
+            watchword::admin::idps::NewIdp {
+                slug: "shib".into(),
+                kind: watchword::domain::idp::IdpKind::Saml,
+                display_name: "Shibboleth".into(),
+                enabled: true,
+                settings,
+                client_secret: None,
+            },
+            &operator,
+        )
+        .await
+        .unwrap()
+        .slug;
         let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/admin-ui");
         let (base, id) = (app.base.clone(), bob.id.to_string());
         let out = tokio::task::spawn_blocking(move || {
@@ -98,6 +131,7 @@ mod needs_browser {
                     shots,
                     &client,
                     &idp,
+                    &saml_slug,
                 ])
                 .output()
                 .unwrap()
