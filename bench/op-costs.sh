@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Per-operation costs on the production backend (issue 14, the input of docs/SCALING.md): for a
+# sign-in, a refresh, a client-credentials token and an introspection, the server's CPU time,
+# PostgreSQL transactions and row writes, Redis commands and bytes, per operation; and the Redis
+# memory of one live session. Runs Watchword (release) on a database of its own and a Redis of
+# its own (a second redis-server on REDIS_PORT), so the counters are this benchmark's only.
+#
+#   bench/op-costs.sh     (PostgreSQL on 127.0.0.1; needs wrk, redis-server, psql)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+PORT=${PORT:-18083}
+REDIS_PORT=${REDIS_PORT:-16390}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+DB=wwcost_$$
+export PGOPTIONS="--client-min-messages=warning"
+cargo build --release --quiet --bin watchword --example oidc_setup
+root=$PWD
+bin=$root/target/release/watchword
+work=$(mktemp -d)
+server=0
+cleanup() {
+  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  psql "$PG/postgres" -qc "drop database if exists $DB" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+  --dir "$work" --logfile "$work/redis.log"
+psql "$PG/postgres" -qc "create database $DB" >/dev/null
+cat > "$work/seed.toml" <<'SEED'
+[[tenants]]
+slug = "default"
+[tenants.policy.session]
+max_sessions_per_user = "unlimited"
+[[tenants.users]]
+username = "bench"
+password = "correct horse battery staple"
+[[tenants.clients]]
+client_id = "bench-m2m"
+name = "Benchmark machine client"
+secret = "bench-m2m-secret-0123456789abcdefghijkl"
+grant_types = ["client_credentials"]
+redirect_uris = []
+scopes = ["api:read"]
+[[tenants.clients]]
+client_id = "bench-web"
+name = "Benchmark web app"
+secret = "bench-web-secret-0123456789abcdefghijkl"
+first_party = true
+redirect_uris = ["https://bench.example/cb"]
+SEED
+base=http://127.0.0.1:$PORT
+(cd "$work" && env WATCHWORD__SERVER__BIND=127.0.0.1:$PORT WATCHWORD__SERVER__PUBLIC_URL=$base \
+  WATCHWORD__LOG__LEVEL=warn WATCHWORD__SERVER__CONTROL_SOCKET="$work/control.sock" \
+  WATCHWORD__DATABASE__URL="$PG/$DB?sslmode=disable" \
+  WATCHWORD__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" \
+  "$bin" serve --seed seed.toml > "$work/server.log" 2>&1) &
+server=$!
+for _ in $(seq 1 150); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+pid=$(pgrep -f "^$bin serve" | head -1)
+b64() { printf '%s' "$1" | base64 -w0; }
+m2m="Basic $(b64 bench-m2m:bench-m2m-secret-0123456789abcdefghijkl)"
+web="Basic $(b64 bench-web:bench-web-secret-0123456789abcdefghijkl)"
+tick=$(getconf CLK_TCK)
+
+# server CPU ticks, PG commits, PG row writes, Redis commands, Redis bytes in, Redis bytes out
+snapshot() {
+  local cpu pg redis
+  cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  pg=$(psql "$PG/$DB" -qAtc "select xact_commit, tup_inserted + tup_updated + tup_deleted from pg_stat_database where datname = current_database()" | tr '|' ' ')
+  redis=$(redis-cli -p "$REDIS_PORT" info all | tr -d '\r' | awk -F'[:=,]' '
+    /^cmdstat_/ { calls += $3 } /^total_net_input_bytes/ { i = $2 } /^total_net_output_bytes/ { o = $2 }
+    END { print calls, i, o }')
+  echo "$cpu $pg $redis"
+}
+
+measure() { # name, wrk args...
+  local name=$1 before after out n
+  shift
+  sleep 1 # pg_stat_database is updated by backends at most every 500 ms
+  before=$(snapshot)
+  out=$(wrk "$@")
+  sleep 1
+  after=$(snapshot)
+  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$name: non-2xx answers" >&2; exit 1; fi
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$before $after" | awk -v n="$n" -v name="$name" -v tick="$tick" '{
+    printf "| %s | %d | %.2f | %.2f | %.2f | %.1f | %.0f | %.0f |\n", name, n,
+      1000 * ($7 - $1) / tick / n, ($8 - $2) / n, ($9 - $3) / n, ($10 - $4) / n, ($11 - $5) / n, ($12 - $6) / n }'
+}
+
+(cd "$root" && target/release/examples/oidc_setup "$base" 512) > "$work/tokens.txt"
+access=$(awk '/^access_token/{print $2}' "$work/tokens.txt")
+page=$(curl -s -c "$work/cookies.txt" "$base/t/default/login")
+export WW_CSRF_TOKEN=$(echo "$page" | grep -o 'name="csrf_token" value="[^"]*"' | cut -d'"' -f4)
+export WW_CSRF_COOKIE="ww-csrf=$(awk '$6=="ww-csrf"{print $7}' "$work/cookies.txt")"
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%F %H:%M') UTC, commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| operation (PostgreSQL + Redis, wrk ${DURATION}s) | requests | server CPU ms/op | PG commits/op | PG row writes/op | Redis commands/op | Redis bytes in/op | Redis bytes out/op |"
+echo "|---|---|---|---|---|---|---|---|"
+measure "sign-in (password, new session)" -t1 -c8 -d"${DURATION}s" -s bench/signin.lua "$base/t/default/login"
+WW_BASIC="$m2m" WW_BODY="grant_type=client_credentials&scope=api:read" \
+  measure "client_credentials" -t1 -c32 -d"${DURATION}s" -s bench/basic.lua "$base/t/default/token"
+WW_BASIC="$web" WW_BODY="token=$access" \
+  measure "introspection (access token)" -t1 -c32 -d"${DURATION}s" -s bench/basic.lua "$base/t/default/introspect"
+WW_BASIC="$web" WW_TOKENS="$work/tokens.txt" WW_THREADS=1 \
+  measure "refresh_token (rotating)" -t1 -c32 -d"${DURATION}s" -s bench/refresh.lua "$base/t/default/token"
+sessions=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | wc -l)
+used=$(redis-cli -p "$REDIS_PORT" info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
+sample=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | head -1)
+echo
+echo "live sessions in Redis: $sessions; used_memory $used bytes ($(( used / (sessions > 0 ? sessions : 1) )) per session, everything included); one record: $(redis-cli -p "$REDIS_PORT" memory usage "$sample") bytes"
