@@ -447,6 +447,20 @@ mod needs_pg_and_redis {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             assert!(seen_draining, "readiness did not go 503 while serving");
+            // The balancer takes it out of rotation while its listener is still open: no
+            // request of ours depends on the connect-error retry.
+            while cluster.lb.is_ready(&old.base) {
+                assert!(
+                    drain.elapsed() < Duration::from_secs(1),
+                    "still in rotation"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(
+                status_of(&old.base, "/healthz").await,
+                Some(200),
+                "out of rotation before the listener closed"
+            );
             let status = old.exited(Duration::from_secs(15)).await;
             assert!(status.success(), "graceful exit: {status:?}");
             cluster.lb.remove(&old.base);
@@ -690,7 +704,7 @@ mod needs_redis {
             );
         }
         assert!(sign_in(&fresh, "pre3", &rec).await, "{:?}", rec.failures());
-        // The refresh token is bound to a session kept in Redis.
+        // The refresh token from before still refreshes (its revocation markers live in Redis).
         assert!(refresh(&app.base, &tokens.refresh, &rec).await.is_some());
     }
 }

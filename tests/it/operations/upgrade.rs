@@ -1,9 +1,10 @@
-//! Upgrades: a database left at an earlier schema (all but the newest `BEHIND` migrations, applied
-//! with diesel's harness from the same migration directories the binary embeds), holding a
-//! tenant, a user and a confidential client written with plain SQL for that schema, is brought up
-//! to date by the current `watchword migrate`; the user then signs in, the client authenticates
-//! and gets tokens, and the tenant has signing keys. On PostgreSQL and on SQLite. Also a fresh
-//! install on PostgreSQL: `watchword migrate` on an empty schema, then `serve`.
+//! Upgrades: a database left at an earlier schema (all but the newest `BEHIND` migrations,
+//! applied with diesel's harness from the same migration directories the binary embeds), holding
+//! a tenant, a user, a confidential client and an offline grant with its refresh token written
+//! with plain SQL for that schema, is brought up to date by the current `watchword migrate`; the
+//! user then signs in, the client authenticates and gets tokens, the old refresh token refreshes,
+//! and the tenant has signing keys. On PostgreSQL and on SQLite. Also a fresh install on
+//! PostgreSQL: `watchword migrate` on an empty schema, then `serve`.
 
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -27,6 +28,8 @@ const BEHIND: usize = 6;
 
 const SECRET: &str = "legacy-client-secret-0123456789abcdefghij";
 const REDIRECT: &str = "https://legacy.example/callback";
+/// A refresh token the old release issued (stored as its keyed digest).
+const OLD_REFRESH: &str = "legacy-refresh-token-0123456789abcdefghijklmnop";
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(format!("{}/{dir}", env!("CARGO_MANIFEST_DIR")))
@@ -68,6 +71,15 @@ fn old_rows(master_key: &str) -> Vec<String> {
         SECRET,
     );
     let now = watchword::clock::Clock::now(&watchword::clock::SystemClock).timestamp();
+    let refresh_digest = watchword::crypto::secret_digest(
+        &key.derive(watchword::crypto::master_key::KeyPurpose::SecretHash),
+        OLD_REFRESH,
+    );
+    let (token, family, origin_sid) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
     let (tenant, user, client) = (
         uuid::Uuid::new_v4(),
         uuid::Uuid::new_v4(),
@@ -92,6 +104,23 @@ fn old_rows(master_key: &str) -> Vec<String> {
              settings, created_at, updated_at) VALUES ('{client}', '{tenant}', 'legacy', 'Legacy', \
              'confidential', 'client_secret_basic', '{digest}', '{settings}', {now}, {now})"
         ),
+        // An offline grant (`sid` NULL: it outlives the browser session it came from) and its
+        // current refresh token, as the old release's code exchange wrote them.
+        format!(
+            "INSERT INTO grants (family_id, tenant_id, user_id, client_id, origin_sid, offline, scope, \
+             created_at, expires_at) VALUES ('{family}', '{tenant}', '{user}', 'legacy', \
+             '{origin_sid}', TRUE, 'openid offline_access', {now}, {})",
+            now + 86400
+        ),
+        format!(
+            "INSERT INTO refresh_tokens (id, tenant_id, family_id, client_id, user_id, sid, scope, \
+             token_hash, auth_time, amr, issued_at, expires_at, family_expires_at, used_at, \
+             revoked_at, origin_sid) VALUES ('{token}', '{tenant}', '{family}', 'legacy', '{user}', \
+             NULL, 'openid offline_access', '{refresh_digest}', {now}, '[\"pwd\"]', {now}, {}, {}, \
+             NULL, NULL, '{origin_sid}')",
+            now + 3600,
+            now + 86400
+        ),
     ]
 }
 
@@ -115,7 +144,8 @@ fn migrate(cluster: &Cluster, missing: usize) {
 }
 
 /// Through the current server: olga signs in, `legacy` authenticates in a code flow and its
-/// tokens work, and the tenant publishes signing keys.
+/// tokens work, the refresh token issued before the upgrade refreshes, and the tenant publishes
+/// signing keys.
 async fn assert_everything_works(cluster: &mut Cluster) {
     cluster.add_replica().await;
     let lb = cluster.lb.base.clone();
@@ -192,6 +222,25 @@ async fn assert_everything_works(cluster: &mut Cluster) {
         .await
         .unwrap();
     assert_eq!(introspection["active"], true, "{introspection}");
+
+    let res = plain_client()
+        .post(format!("{lb}/t/default/token"))
+        .basic_auth("legacy", Some(SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", OLD_REFRESH),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refresh token from before works: {body}"
+    );
+    assert!(body["access_token"].is_string() && body["refresh_token"].is_string());
 
     let jwks: serde_json::Value = reqwest::get(format!("{lb}/t/default/jwks.json"))
         .await
