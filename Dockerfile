@@ -45,7 +45,8 @@ ENV WATCHWORD__SERVER__BIND=0.0.0.0:8080
 EXPOSE 8080
 # No HEALTHCHECK: the image has no HTTP client. Probe GET /healthz and GET /readyz from outside
 # (Kubernetes httpGet probes), or as docker-compose.yml does with bash's /dev/tcp.
-# Watchword is PID 1 and handles SIGTERM itself: in-flight requests get
-# server.shutdown_timeout_secs (default 30) to finish.
+# Watchword is PID 1 and handles SIGTERM itself: /readyz answers 503 for
+# server.shutdown_delay_ms (default 2000) while requests are still served, then in-flight requests
+# get server.shutdown_timeout_secs (default 30) to finish.
 ENTRYPOINT ["watchword"]
 CMD ["serve"]

@@ -48,6 +48,9 @@ pub struct Ctx {
     pub keyring: Arc<KeyRing>,
     /// The back-channel logout delivery queue.
     pub backchannel: Backchannel,
+    /// Set at the shutdown signal: `/readyz` answers 503 while the listener still serves
+    /// (`server.shutdown_delay_ms`).
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The WebAuthn relying party (`None` when `public_url` has no domain name).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// Outgoing mail (the outbox's transport and worker bell).
@@ -136,6 +139,7 @@ impl Ctx {
             cache: Arc::new(Caches::new()),
             keyring: Arc::new(KeyRing::new()),
             backchannel: Backchannel::start(),
+            draining: Arc::default(),
             webauthn,
             mail,
             risk_place,

@@ -1,5 +1,7 @@
 //! `watchword serve`: initialize, optionally seed, print the first-start link, serve until
-//! SIGINT/SIGTERM, then shut down gracefully.
+//! SIGINT/SIGTERM, then shut down gracefully: `/readyz` answers 503 for
+//! `server.shutdown_delay_ms` while requests are still served, then the listener closes and
+//! in-flight requests get `server.shutdown_timeout_secs`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -54,9 +56,19 @@ pub async fn run(config: Config, seed: Option<PathBuf>) -> Result<(), CliError> 
         tokio::spawn(control);
     }
     tracing::info!(bind = %bind, public_url = %public, "Watchword is serving");
+    let draining = app.ctx.draining.clone();
+    let delay = std::time::Duration::from_millis(app.ctx.config.server.shutdown_delay_ms);
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down");
+        // Readiness goes 503 first; the listener keeps serving for `shutdown_delay_ms` so a load
+        // balancer polling `/readyz` stops sending new requests before connections are refused.
+        draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "shutting down: draining"
+        );
+        tokio::time::sleep(delay).await;
+        tracing::info!("shutting down: closing the listener");
         handle.stop(true).await;
         if let Some(m) = metrics_handle {
             m.stop(true).await;

@@ -48,6 +48,10 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Seconds given to in-flight requests at shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Milliseconds between the shutdown signal and the closing of the listener, during which
+    /// `/readyz` answers 503 (`draining`) while requests are still served, so that a load
+    /// balancer polling readiness stops sending new ones first. 0: close at once.
+    pub shutdown_delay_ms: u64,
     /// Unix socket on which the server accepts operator commands from the `watchword` CLI on the
     /// same machine (e.g. `watchword session end` with the in-process session store). Mode 0600.
     /// Empty: none.
@@ -63,6 +67,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 30,
+            shutdown_delay_ms: 2000,
             control_socket: "data/control.sock".into(),
         }
     }

@@ -56,7 +56,12 @@
 //! are in `tests/it/signin/bruteforce.rs` (clients at chosen addresses through `X-Forwarded-For`
 //! and a trusted proxy, time moved on the `ManualClock`).
 //! `replicas.rs` starts two and three real `watchword serve` processes sharing PostgreSQL and Redis
-//! (`needs_pg_and_redis`) and runs only in that pass. The store contract also checks `set_existing` and `admit_session`
+//! (`needs_pg_and_redis`) and runs only in that pass.
+//! `operations/replicas.rs` puts three of them behind a readiness-polling load balancer
+//! (`common::cluster`) under a mixed load and SIGKILLs one or restarts them one by one with SIGTERM;
+//! it also restarts a `redis-server` and a PostgreSQL cluster of its own under one in-process
+//! server. `operations/upgrade.rs` migrates a database left at an earlier schema with `watchword
+//! migrate` and signs in with the rows written for it. The store contract also checks `set_existing` and `admit_session`
 //! (liveness from the records), and 60 concurrent admissions, on both stores.
 //! `tests/it/oidc/lifecycle.rs` covers what happens to tokens when their client, user or key goes
 //! away, CORS, and per-client response modes; `tests/it/oidc/access.rs` the account's applications

@@ -15,6 +15,12 @@ pub async fn healthz() -> HttpResponse {
 
 /// Ready to serve traffic: both stores answer within a few seconds.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.ctx.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        // Shutting down: still serving, but a load balancer should send nothing new.
+        return HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(json!({ "status": "draining" }));
+    }
     let limit = Duration::from_secs(3);
     let db = tokio::time::timeout(limit, state.ctx.db.ping());
     let store = tokio::time::timeout(limit, state.ctx.store.ping());

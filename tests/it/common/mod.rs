@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod binary;
 pub mod browser;
+pub mod cluster;
 pub mod logs;
 pub mod oidc;
 pub mod proxy;

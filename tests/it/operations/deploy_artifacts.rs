@@ -321,19 +321,26 @@ fn the_kubernetes_settings_are_accepted_by_the_server_and_the_drain_fits_the_gra
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
 
-    // SIGTERM comes after the preStop sleep; then in-flight requests get
-    // server.shutdown_timeout_secs and back-channel logouts up to 5 s more (src/cli/serve.rs).
+    // SIGTERM comes after the preStop sleep; then readiness is off for server.shutdown_delay_ms
+    // while requests are still served, in-flight requests get server.shutdown_timeout_secs and
+    // back-channel logouts up to 5 s more (src/cli/serve.rs).
+    let drain_ms: u64 = settings
+        .iter()
+        .find(|(k, _)| k == "WATCHWORD__SERVER__SHUTDOWN_DELAY_MS")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or(2000);
     let shutdown: u64 = settings
         .iter()
         .find(|(k, _)| k == "WATCHWORD__SERVER__SHUTDOWN_TIMEOUT_SECS")
         .map(|(_, v)| v.parse().unwrap())
-        .unwrap_or(30);
+        .unwrap_or(30)
+        + drain_ms.div_ceil(1000);
     let deployment = read(&deploy("kubernetes/base/deployment.yaml"));
     let sleep = number_after(&deployment, "command: [\"sleep\", \"");
     let grace = number_after(&deployment, "terminationGracePeriodSeconds:");
     assert!(
         sleep + shutdown + 5 <= grace,
-        "preStop {sleep} s + shutdown {shutdown} s + 5 s back-channel flush > grace period {grace} s"
+        "preStop {sleep} s + drain and shutdown {shutdown} s + 5 s back-channel flush > grace period {grace} s"
     );
 }
 

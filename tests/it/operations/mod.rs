@@ -10,6 +10,8 @@ mod config;
 mod deploy_artifacts;
 mod metrics;
 mod outage;
+mod replicas;
 mod seed;
 mod startup;
+mod upgrade;
 mod web_basics;
