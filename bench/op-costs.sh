@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Per-operation costs on the production backend (issue 14, the input of docs/SCALING.md): for a
+# Per-operation costs on the production backend (Redis commands count those run inside Lua
+# scripts too) (issue 14, the input of docs/SCALING.md): for a
 # sign-in, a refresh, a client-credentials token and an introspection, the server's CPU time,
 # PostgreSQL transactions and row writes, Redis commands and bytes, per operation; and the Redis
 # memory of one live session. Runs Watchword (release) on a database of its own and a Redis of
@@ -14,7 +15,7 @@ REDIS_PORT=${REDIS_PORT:-16390}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 DB=wwcost_$$
 export PGOPTIONS="--client-min-messages=warning"
-cargo build --release --quiet --bin watchword --example oidc_setup
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin watchword --example oidc_setup
 root=$PWD
 bin=$root/target/release/watchword
 work=$(mktemp -d)
@@ -107,8 +108,8 @@ WW_BASIC="$web" WW_BODY="token=$access" \
   measure "introspection (access token)" -t1 -c32 -d"${DURATION}s" -s bench/basic.lua "$base/t/default/introspect"
 WW_BASIC="$web" WW_TOKENS="$work/tokens.txt" WW_THREADS=1 \
   measure "refresh_token (rotating)" -t1 -c32 -d"${DURATION}s" -s bench/refresh.lua "$base/t/default/token"
-sessions=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | wc -l)
+sessions=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | wc -l || true)
 used=$(redis-cli -p "$REDIS_PORT" info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
-sample=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | head -1)
+sample=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | head -1 || true)
 echo
 echo "live sessions in Redis: $sessions; used_memory $used bytes ($(( used / (sessions > 0 ? sessions : 1) )) per session, everything included); one record: $(redis-cli -p "$REDIS_PORT" memory usage "$sample") bytes"
