@@ -82,22 +82,26 @@ return 1";
 const ADMIT_SESSION: &str = r"
 local now = tonumber(ARGV[3])
 local idle, absolute = tonumber(ARGV[4]), tonumber(ARGV[5])
+local limit = tonumber(ARGV[7])
 local live = {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if m ~= ARGV[1] then
-    local raw = redis.call('GET', ARGV[2] .. m)
-    if not raw then
-      redis.call('ZREM', KEYS[1], m)
-    else
-      local ok, r = pcall(cjson.decode, raw)
-      if ok and type(r) == 'table' and tonumber(r.c) and tonumber(r.l)
-        and now < tonumber(r.c) + absolute and now < tonumber(r.l) + idle then
-        table.insert(live, m)
+-- Without a limit there is nothing to count: the admission costs the same however many
+-- sessions the user has (ended ones leave the index when they end or are swept).
+if limit > 0 then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if m ~= ARGV[1] then
+      local raw = redis.call('GET', ARGV[2] .. m)
+      if not raw then
+        redis.call('ZREM', KEYS[1], m)
+      else
+        local ok, r = pcall(cjson.decode, raw)
+        if ok and type(r) == 'table' and tonumber(r.c) and tonumber(r.l)
+          and now < tonumber(r.c) + absolute and now < tonumber(r.l) + idle then
+          table.insert(live, m)
+        end
       end
     end
   end
 end
-local limit = tonumber(ARGV[7])
 local evicted = {}
 if limit > 0 and #live >= limit then
   if ARGV[8] ~= '1' then
