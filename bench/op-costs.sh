@@ -80,10 +80,12 @@ snapshot() {
 measure() { # name, wrk args...
   local name=$1 before after out n
   shift
-  sleep 1 # pg_stat_database is updated by backends at most every 500 ms
+  # PostgreSQL backends flush their statistics when idle, at the latest 10 s after their last
+  # transaction: wait that long before each reading.
+  sleep 11
   before=$(snapshot)
   out=$(wrk "$@")
-  sleep 1
+  sleep 11
   after=$(snapshot)
   if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$name: non-2xx answers" >&2; exit 1; fi
   n=$(echo "$out" | awk '/requests in/ {print $1}')
