@@ -5,6 +5,9 @@
 # and key prefix each time), then the median of each and the production/embedded ratio.
 #
 #   bench/run-production-backend.sh      (PostgreSQL and Redis on 127.0.0.1; needs wrk)
+#   PROD_ENV="WATCHWORD__DATABASE__POOL_SIZE=32" bench/run-production-backend.sh   (extra settings
+#                                         for the production server, space-separated)
+#   SKIP_BUILD=1 …                        (use target/release as it is)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -15,7 +18,7 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432/test}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 1; }
 export PGOPTIONS="--client-min-messages=warning"
-cargo build --release --quiet --bin watchword --example oidc_setup
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin watchword --example oidc_setup
 root=$PWD
 bin=$root/target/release/watchword
 work=$(mktemp -d)
@@ -62,6 +65,8 @@ start() { # backend round
     psql "$PG" -qc "create schema $schema" >/dev/null
     env+=("WATCHWORD__DATABASE__URL=$PG?options=-csearch_path%3D$schema&sslmode=disable"
           "WATCHWORD__REDIS__URL=$REDIS_URL" "WATCHWORD__REDIS__KEY_PREFIX=wwprod:")
+    # shellcheck disable=SC2206
+    env+=(${PROD_ENV:-})
   else
     rm -rf "$work/data"; mkdir -p "$work/data"
     env+=("WATCHWORD__DATABASE__URL=sqlite://$work/data/watchword.db")
