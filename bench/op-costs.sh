@@ -2,7 +2,7 @@
 # Per-operation costs on the production backend (Redis commands count those run inside Lua
 # scripts too) (issue 14, the input of docs/SCALING.md): for a
 # sign-in, a refresh, a client-credentials token and an introspection, the server's CPU time,
-# PostgreSQL transactions and row writes, Redis commands and bytes, per operation; and the Redis
+# PostgreSQL write transactions and WAL bytes, Redis commands and bytes, per operation; and the Redis
 # memory of one live session. Runs Watchword (release) on a database of its own and a Redis of
 # its own (a second redis-server on REDIS_PORT), so the counters are this benchmark's only. The
 # tenant keeps the default session policy, so the repeated sign-ins of the one benchmark user
@@ -70,7 +70,9 @@ tick=$(getconf CLK_TCK)
 snapshot() {
   local cpu pg redis
   cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  pg=$(psql "$PG/$DB" -qAtc "select xact_commit, tup_inserted + tup_updated + tup_deleted from pg_stat_database where datname = current_database()" | tr '|' ' ')
+  # Write transactions (transaction ids handed out, cluster-wide: this reading takes one) and
+  # WAL bytes: exact at once, unlike pg_stat_database, which backends flush when they idle.
+  pg=$(psql "$PG/$DB" -qAtc "select pg_current_xact_id()::text::bigint, pg_current_wal_lsn() - '0/0'" | tr '|' ' ')
   redis=$(redis-cli -p "$REDIS_PORT" info all | tr -d '\r' | awk -F'[:=,]' '
     /^cmdstat_/ { calls += $3 } /^total_net_input_bytes/ { i = $2 } /^total_net_output_bytes/ { o = $2 }
     END { print calls, i, o }')
@@ -80,18 +82,16 @@ snapshot() {
 measure() { # name, wrk args...
   local name=$1 before after out n
   shift
-  # PostgreSQL backends flush their statistics when idle, at the latest 10 s after their last
-  # transaction: wait that long before each reading.
-  sleep 11
+  sleep 1
   before=$(snapshot)
   out=$(wrk "$@")
-  sleep 11
+  sleep 1
   after=$(snapshot)
   if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$name: non-2xx answers" >&2; exit 1; fi
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "$before $after" | awk -v n="$n" -v name="$name" -v tick="$tick" '{
     printf "| %s | %d | %.2f | %.2f | %.2f | %.1f | %.0f | %.0f |\n", name, n,
-      1000 * ($7 - $1) / tick / n, ($8 - $2) / n, ($9 - $3) / n, ($10 - $4) / n, ($11 - $5) / n, ($12 - $6) / n }'
+      1000 * ($7 - $1) / tick / n, ($8 - $2 - 1) / n, ($9 - $3) / n, ($10 - $4) / n, ($11 - $5) / n, ($12 - $6) / n }'
 }
 
 (cd "$root" && target/release/examples/oidc_setup "$base" 512) > "$work/tokens.txt"
@@ -101,17 +101,20 @@ export WW_CSRF_TOKEN=$(echo "$page" | grep -o 'name="csrf_token" value="[^"]*"' 
 export WW_CSRF_COOKIE="ww-csrf=$(awk '$6=="ww-csrf"{print $7}' "$work/cookies.txt")"
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%F %H:%M') UTC, commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| operation (PostgreSQL + Redis, wrk ${DURATION}s) | requests | server CPU ms/op | PG commits/op | PG row writes/op | Redis commands/op | Redis bytes in/op | Redis bytes out/op |"
+echo "| operation (PostgreSQL + Redis, wrk ${DURATION}s) | requests | server CPU ms/op | PG write transactions/op | PG WAL bytes/op | Redis commands/op | Redis bytes in/op | Redis bytes out/op |"
 echo "|---|---|---|---|---|---|---|---|"
-measure "sign-in (password, new session)" -t1 -c8 -d"${DURATION}s" -s bench/signin.lua "$base/t/default/login"
 WW_BASIC="$m2m" WW_BODY="grant_type=client_credentials&scope=api:read" \
   measure "client_credentials" -t1 -c32 -d"${DURATION}s" -s bench/basic.lua "$base/t/default/token"
 WW_BASIC="$web" WW_BODY="token=$access" \
   measure "introspection (access token)" -t1 -c32 -d"${DURATION}s" -s bench/basic.lua "$base/t/default/introspect"
 WW_BASIC="$web" WW_TOKENS="$work/tokens.txt" WW_THREADS=1 \
   measure "refresh_token (rotating)" -t1 -c32 -d"${DURATION}s" -s bench/refresh.lua "$base/t/default/token"
+# Sign-ins last: each one ends the benchmark user's previous session (the default limit of one),
+# which would revoke the grants the token measurements use.
+measure "sign-in (password, new session)" -t1 -c8 -d"${DURATION}s" -s bench/signin.lua "$base/t/default/login"
 sessions=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | wc -l || true)
 used=$(redis-cli -p "$REDIS_PORT" info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
 sample=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | head -1 || true)
 echo
+echo "Redis keys by kind: $(redis-cli -p "$REDIS_PORT" --scan | sed 's/:[^:]*$//' | sed 's/^\(ww:[a-z]*\).*/\1/' | sort | uniq -c | tr -s ' ' | tr '\n' ',' || true)"
 echo "live sessions in Redis: $sessions; used_memory $used bytes ($(( used / (sessions > 0 ? sessions : 1) )) per session, everything included); one record: $(redis-cli -p "$REDIS_PORT" memory usage "$sample") bytes"
