@@ -32,26 +32,7 @@ trap cleanup EXIT
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
   --dir "$work" --logfile "$work/redis.log"
 psql "$PG/postgres" -qc "create database $DB" >/dev/null
-cat > "$work/seed.toml" <<'SEED'
-[[tenants]]
-slug = "default"
-[[tenants.users]]
-username = "bench"
-password = "correct horse battery staple"
-[[tenants.clients]]
-client_id = "bench-m2m"
-name = "Benchmark machine client"
-secret = "bench-m2m-secret-0123456789abcdefghijkl"
-grant_types = ["client_credentials"]
-redirect_uris = []
-scopes = ["api:read"]
-[[tenants.clients]]
-client_id = "bench-web"
-name = "Benchmark web app"
-secret = "bench-web-secret-0123456789abcdefghijkl"
-first_party = true
-redirect_uris = ["https://bench.example/cb"]
-SEED
+cp bench/oidc-seed.toml "$work/seed.toml"
 base=http://127.0.0.1:$PORT
 (cd "$work" && env WATCHWORD__SERVER__BIND=127.0.0.1:$PORT WATCHWORD__SERVER__PUBLIC_URL=$base \
   WATCHWORD__LOG__LEVEL=warn WATCHWORD__SERVER__CONTROL_SOCKET="$work/control.sock" \

@@ -30,28 +30,9 @@ stop() {
   redis-cli -u "$REDIS_URL" --scan --pattern 'wwprod:*' | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null
 }
 trap 'stop; rm -rf "$work"' EXIT
-cat > "$work/seed.toml" <<'SEED'
-[[tenants]]
-slug = "default"
-[tenants.policy.session]
-max_sessions_per_user = "unlimited"
-[[tenants.users]]
-username = "bench"
-password = "correct horse battery staple"
-[[tenants.clients]]
-client_id = "bench-m2m"
-name = "Benchmark machine client"
-secret = "bench-m2m-secret-0123456789abcdefghijkl"
-grant_types = ["client_credentials"]
-redirect_uris = []
-scopes = ["api:read"]
-[[tenants.clients]]
-client_id = "bench-web"
-name = "Benchmark web app"
-secret = "bench-web-secret-0123456789abcdefghijkl"
-first_party = true
-redirect_uris = ["https://bench.example/cb"]
-SEED
+cp bench/oidc-seed.toml "$work/seed.toml"
+# The benchmark user's many grants come from one session that must outlive the others.
+printf '[tenants.policy.session]\nmax_sessions_per_user = "unlimited"\n' >> "$work/seed.toml"
 b64() { printf '%s' "$1" | base64 -w0; }
 m2m="Basic $(b64 bench-m2m:bench-m2m-secret-0123456789abcdefghijkl)"
 web="Basic $(b64 bench-web:bench-web-secret-0123456789abcdefghijkl)"
