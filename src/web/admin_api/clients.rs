@@ -197,7 +197,10 @@ pub async fn create(c: ApiCaller, body: web::Json<NewClientBody>) -> Result<Http
             .collect::<Result<_, _>>()?,
     };
     let base = match body.settings {
-        Some(given) => settings_from(given)?,
+        Some(given) if !given.is_object() => {
+            return Err(Problem::invalid("settings", "must be an object"));
+        }
+        Some(given) => super::settings_json::parse(given)?,
         None => ClientSettings::default(),
     };
     let settings = ClientSettings {
@@ -285,16 +288,4 @@ pub async fn remove(c: ApiCaller, path: web::Path<ClientPath>) -> Result<HttpRes
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// Registration settings from a JSON document; a wrong field is named by its path
-/// (`settings.lifetimes.access_token_secs`).
-pub(super) fn settings_from(value: serde_json::Value) -> Result<ClientSettings, Problem> {
-    if !value.is_object() {
-        return Err(Problem::invalid("settings", "must be an object"));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        Problem::invalid(format!("settings.{path}"), e.inner().to_string())
-    })
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::ApiCaller;
-use super::clients::{ClientPath, ClientView, load, settings_from};
+use super::clients::{ClientPath, ClientView, load};
 use super::etag;
 use super::problem::{Problem, ProblemBody};
 use crate::admin;
@@ -72,12 +72,7 @@ pub async fn update(
     let body = body.into_inner();
     let mut next = current.clone();
     if let Some(changes) = &body.settings {
-        if !changes.is_object() {
-            return Err(Problem::invalid("settings", "must be an object"));
-        }
-        let mut doc = serde_json::to_value(&current.settings).unwrap_or_default();
-        admin::policies::merge_patch(&mut doc, changes);
-        next.settings = settings_from(doc)?;
+        next.settings = super::settings_json::merged(&current.settings, changes)?;
     }
     if let Some(name) = body.name {
         next.name = name.trim().to_owned();

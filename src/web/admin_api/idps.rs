@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::ApiCaller;
 use super::etag;
 use super::problem::{Problem, ProblemBody};
+use super::settings_json;
 use super::users::TenantPath;
 use crate::admin::{self, AdminError};
 use crate::domain::idp::{IdentityProvider, IdpKind, IdpSettings};
@@ -84,18 +85,6 @@ pub(super) fn problem(e: AdminError) -> Problem {
         }
         other => other.into(),
     }
-}
-
-fn settings(value: Value) -> Result<IdpSettings, Problem> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "settings".to_owned()
-        } else {
-            format!("settings.{path}")
-        };
-        Problem::invalid(field, e.inner().to_string())
-    })
 }
 
 pub(super) async fn load(c: &ApiCaller, slug: &str) -> Result<IdentityProvider, Problem> {
@@ -198,7 +187,7 @@ fn yes() -> bool {
 pub async fn create(c: ApiCaller, body: web::Json<NewIdpBody>) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let kind = IdpKind::parse(&body.kind).map_err(|e| Problem::invalid("kind", e.to_string()))?;
-    let mut settings = settings(body.settings)?;
+    let mut settings: IdpSettings = settings_json::parse(body.settings)?;
     if let Some(source) = super::idp_metadata::source(body.metadata_xml, body.metadata_url)? {
         if kind != IdpKind::Saml {
             return Err(Problem::invalid("metadata_xml", "is for SAML providers"));
@@ -291,12 +280,7 @@ pub async fn update(
         next.enabled = enabled;
     }
     if let Some(changes) = &body.settings {
-        if !changes.is_object() {
-            return Err(Problem::invalid("settings", "must be an object"));
-        }
-        let mut doc = serde_json::to_value(&current.settings).unwrap_or(Value::Null);
-        admin::policies::merge_patch(&mut doc, changes);
-        next.settings = settings(doc)?;
+        next.settings = settings_json::merged(&current.settings, changes)?;
     }
     let secret = body.client_secret.map(|s| s.map(Secret::new));
     let updated = admin::idps::update(c.ctx(), &c.tenant, next, secret, &c.admin)

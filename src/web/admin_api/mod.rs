@@ -21,6 +21,7 @@ pub mod paging;
 pub mod policy;
 pub mod problem;
 pub mod sessions;
+mod settings_json;
 pub mod tenants;
 pub mod user_access;
 pub mod users;
