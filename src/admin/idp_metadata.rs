@@ -1,7 +1,8 @@
 //! A SAML identity provider's metadata imported into its settings: the `EntityDescriptor` given
 //! as XML or fetched from an http(s) URL through the outbound guard (no private or local
 //! addresses), read by `federation::saml::parse_idp_metadata`. The command line and the admin
-//! API import through here.
+//! API import through here; `refresh` is the use case of re-importing a saved provider's
+//! metadata (API and management UI).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,7 +11,7 @@ use super::AdminError;
 use super::authz::Admin;
 use crate::context::Ctx;
 use crate::domain::admin::{Module, Permission};
-use crate::domain::idp::SamlSettings;
+use crate::domain::idp::{IdentityProvider, IdpKind, SamlSettings};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::InvalidInput;
 
@@ -88,4 +89,23 @@ async fn fetch(ctx: &Ctx, url: &str) -> Result<String, AdminError> {
         return Err(bad(format!("answered status {}", fetched.status)));
     }
     String::from_utf8(fetched.body).map_err(|_| bad("is not UTF-8".into()))
+}
+
+/// Refreshes the SAML provider `idp` from the metadata at `source` and saves it with
+/// `admin::idps::update` (audited with a diff). A provider of another kind is refused, naming
+/// `metadata_xml`.
+pub async fn refresh(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    mut idp: IdentityProvider,
+    source: &Source,
+    by: &Admin,
+) -> Result<IdentityProvider, AdminError> {
+    by.require(tenant.id, Permission::write(Module::Idps))?;
+    if idp.kind != IdpKind::Saml {
+        return Err(InvalidInput::new("metadata_xml", "is for SAML providers").into());
+    }
+    let saml = import(ctx, tenant, source, idp.settings.saml.as_ref(), by).await?;
+    idp.settings.saml = Some(saml);
+    super::idps::update(ctx, tenant, idp, None, by).await
 }

@@ -1,7 +1,7 @@
 //! `POST /idps/{idp}/saml-metadata`: a SAML provider's settings refreshed from its metadata
 //! (a certificate rollover, new endpoints), given as XML or fetched from a URL through the
-//! outbound guard (`admin::idp_metadata`); saved like any update (`admin::idps::update`,
-//! audited with a diff).
+//! outbound guard, and saved like any update (`admin::idp_metadata::refresh`, audited with a
+//! diff).
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
@@ -12,7 +12,6 @@ use super::etag;
 use super::idps::{IdpPath, IdpView, load, problem, with_etag};
 use super::problem::{Problem, ProblemBody};
 use crate::admin::{self, idp_metadata::Source};
-use crate::domain::idp::IdpKind;
 
 /// Where the metadata comes from: exactly one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,21 +67,7 @@ pub async fn import(
     if req.headers().contains_key("If-Match") && current.version != etag::if_match(&req)? {
         return Err(Problem::precondition_failed());
     }
-    if current.kind != IdpKind::Saml {
-        return Err(Problem::invalid("metadata_xml", "is for SAML providers"));
-    }
-    let saml = admin::idp_metadata::import(
-        c.ctx(),
-        &c.tenant,
-        &source,
-        current.settings.saml.as_ref(),
-        &c.admin,
-    )
-    .await
-    .map_err(problem)?;
-    let mut next = current;
-    next.settings.saml = Some(saml);
-    let updated = admin::idps::update(c.ctx(), &c.tenant, next, None, &c.admin)
+    let updated = admin::idp_metadata::refresh(c.ctx(), &c.tenant, current, &source, &c.admin)
         .await
         .map_err(problem)?;
     Ok(with_etag(actix_web::http::StatusCode::OK, updated))

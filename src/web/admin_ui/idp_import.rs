@@ -1,7 +1,6 @@
 //! A SAML provider's metadata imported from its page (`idps:write`): pasted XML, or else a URL
-//! fetched through the outbound guard (`admin::idp_metadata::import`), saved with
-//! `admin::idps::update` (audited). A refusal is shown on the provider's page next to the
-//! field it names, with what was typed kept.
+//! fetched through the outbound guard, and saved (`admin::idp_metadata::refresh`, audited). A
+//! refusal is shown on the provider's page next to the field it names, with what was typed kept.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,8 +8,8 @@ use serde::Deserialize;
 
 use super::access::AdminPage;
 use super::idp::{Import, href, load, page_of};
+use crate::admin::AdminError;
 use crate::admin::idp_metadata::{self, Source};
-use crate::admin::{self, AdminError};
 use crate::domain::admin::{Module, Permission};
 use crate::domain::idp::IdpKind;
 use crate::domain::user::InvalidInput;
@@ -36,7 +35,7 @@ pub async fn import(
     CheckedForm(form): CheckedForm<ImportForm>,
 ) -> Result<HttpResponse, PageError> {
     page.require(Permission::write(Module::Idps))?;
-    let mut idp = load(&state, &page, &path.1).await?;
+    let idp = load(&state, &page, &path.1).await?;
     if idp.kind != IdpKind::Saml {
         return Err(PageError::not_found());
     }
@@ -51,19 +50,11 @@ pub async fn import(
             "is required (or paste the XML)",
         )))
     };
-    let ctx = &state.ctx;
     let saved = match source {
         Ok(source) => {
-            let previous = idp.settings.saml.as_ref();
-            match idp_metadata::import(ctx, &page.tenant, &source, previous, &page.admin).await {
-                Ok(saml) => {
-                    idp.settings.saml = Some(saml);
-                    admin::idps::update(ctx, &page.tenant, idp.clone(), None, &page.admin)
-                        .await
-                        .map(|_| ())
-                }
-                Err(e) => Err(e),
-            }
+            idp_metadata::refresh(&state.ctx, &page.tenant, idp.clone(), &source, &page.admin)
+                .await
+                .map(|_| ())
         }
         Err(e) => Err(e),
     };
