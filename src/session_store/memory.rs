@@ -364,7 +364,7 @@ impl SessionStore for MemoryStore {
         let now = self.clock.now();
         let index_expiry = self.deadline(a.index_ttl);
         let record_expiry = self.deadline(a.record_ttl);
-        let expiry_index_expiry = self.deadline(a.expiry_index_ttl);
+        let deadline_index_expiry = self.deadline(a.deadline_index_ttl);
         let mut entries = self.entries.lock();
         let all = match entries.get(a.user_index) {
             Some(Entry {
@@ -406,12 +406,14 @@ impl SessionStore for MemoryStore {
             for (member, _) in live.drain(..=live.len() - limit) {
                 let record = record_of(&entries, &member).unwrap_or_default();
                 entries.remove(&format!("{}{member}", a.record_prefix));
-                if let Some(Entry {
-                    value: Value::Index(expiry),
-                    ..
-                }) = entries.get_mut(a.expiry_index)
-                {
-                    expiry.remove(&member);
+                for index in a.deadline_indexes {
+                    if let Some(Entry {
+                        value: Value::Index(by_deadline),
+                        ..
+                    }) = entries.get_mut(*index)
+                    {
+                        by_deadline.remove(&member);
+                    }
                 }
                 evicted.push((member, record));
             }
@@ -439,14 +441,16 @@ impl SessionStore for MemoryStore {
                 expires_at: record_expiry,
             },
         );
-        index_insert(
-            &mut entries,
-            a.expiry_index,
-            a.member,
-            a.expires_at,
-            expiry_index_expiry,
-            now,
-        );
+        for index in a.deadline_indexes {
+            index_insert(
+                &mut entries,
+                index,
+                a.member,
+                a.expires_at,
+                deadline_index_expiry,
+                now,
+            );
+        }
         Ok(Admitted::Yes { evicted })
     }
 

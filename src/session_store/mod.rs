@@ -139,14 +139,16 @@ pub trait SessionStore: Send + Sync + 'static {
 /// not count (the expiry sweep ends it); otherwise it is live. If `limit` live sessions remain,
 /// either the request is refused (`evict_oldest == false`) or the oldest (first admitted) are
 /// evicted until there is room: their records are read and deleted and they leave `user_index`
-/// and `expiry_index`. Finally `member` joins `user_index` with the next sequence number as its
+/// and every index of `deadline_indexes`. Finally `member` joins `user_index` with the next sequence number as its
 /// score, so "oldest" means "admitted first", exactly, whatever the clocks of the replicas say,
 /// and its `record` is stored (under `record_prefix` + `member`, for `record_ttl`) and joins
-/// `expiry_index` with the score `expires_at`. A refused session leaves nothing behind.
+/// every index of `deadline_indexes` with the score `expires_at`. A refused session leaves
+/// nothing behind.
 #[derive(Debug)]
 pub struct Admission<'a> {
     pub user_index: &'a str,
-    pub expiry_index: &'a str,
+    /// The indexes of sessions by deadline (the expiry sweep's, the tenant's count).
+    pub deadline_indexes: &'a [&'a str],
     pub record_prefix: &'a str,
     pub member: &'a str,
     /// Unix seconds.
@@ -161,10 +163,10 @@ pub struct Admission<'a> {
     /// The new session's record (JSON with `c` and `l`, as above) and its lifetime.
     pub record: &'a [u8],
     pub record_ttl: Duration,
-    /// When the new session times out (its score in `expiry_index`, Unix seconds).
+    /// When the new session times out (its score in `deadline_indexes`, Unix seconds).
     pub expires_at: i64,
-    /// `expiry_index` lives at least this long from now.
-    pub expiry_index_ttl: Duration,
+    /// Each of `deadline_indexes` lives at least this long from now.
+    pub deadline_index_ttl: Duration,
 }
 
 impl Admission<'_> {

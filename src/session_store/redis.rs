@@ -74,10 +74,11 @@ for i = decr + delete + 1, #KEYS do
 end
 return 1";
 
-/// `SessionStore::admit_session` (see `Admission`). KEYS: user index, expiry index. ARGV:
+/// `SessionStore::admit_session` (see `Admission`). KEYS: user index, then the deadline indexes.
+/// ARGV:
 /// member, record key prefix, now, idle and absolute timeouts (s), index TTL (ms), limit (0 =
 /// unlimited), evict ("1"/"0"), the new record, its TTL (ms), its expiry score, the expiry
-/// index's TTL (ms). Records are read by key from the prefix, so this needs a single
+/// indexes' TTL (ms). Records are read by key from the prefix, so this needs a single
 /// Redis node (or Sentinel), not Redis Cluster.
 const ADMIT_SESSION: &str = r"
 local now = tonumber(ARGV[3])
@@ -111,8 +112,7 @@ if limit > 0 and #live >= limit then
     local m = live[i]
     local record = redis.call('GET', ARGV[2] .. m)
     redis.call('DEL', ARGV[2] .. m)
-    redis.call('ZREM', KEYS[1], m)
-    redis.call('ZREM', KEYS[2], m)
+    for k = 1, #KEYS do redis.call('ZREM', KEYS[k], m) end
     table.insert(evicted, m)
     table.insert(evicted, record or '')
   end
@@ -124,9 +124,11 @@ redis.call('ZADD', KEYS[1], order, ARGV[1])
 local ttl = tonumber(ARGV[6])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 redis.call('SET', ARGV[2] .. ARGV[1], ARGV[9], 'PX', ARGV[10])
-redis.call('ZADD', KEYS[2], ARGV[11], ARGV[1])
 ttl = tonumber(ARGV[12])
-if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+for k = 2, #KEYS do
+  redis.call('ZADD', KEYS[k], ARGV[11], ARGV[1])
+  if redis.call('PTTL', KEYS[k]) < ttl then redis.call('PEXPIRE', KEYS[k], ttl) end
+end
 return {1, evicted}";
 
 impl RedisStore {
@@ -424,7 +426,10 @@ impl SessionStore for RedisStore {
         let (admitted, list): (i64, Vec<Vec<u8>>) = self
             .script(
                 ADMIT_SESSION,
-                &[self.key(a.user_index), self.key(a.expiry_index)],
+                &std::iter::once(a.user_index)
+                    .chain(a.deadline_indexes.iter().copied())
+                    .map(|k| self.key(k))
+                    .collect::<Vec<_>>(),
                 &[
                     a.member.as_bytes().to_vec(),
                     self.key(a.record_prefix).into_bytes(),
@@ -437,7 +442,7 @@ impl SessionStore for RedisStore {
                     a.record.to_vec(),
                     millis(a.record_ttl).to_string().into_bytes(),
                     a.expires_at.to_string().into_bytes(),
-                    millis(a.expiry_index_ttl).to_string().into_bytes(),
+                    millis(a.deadline_index_ttl).to_string().into_bytes(),
                 ],
             )
             .await?;

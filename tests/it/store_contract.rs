@@ -182,7 +182,7 @@ async fn admit(
 ) -> Admitted {
     s.admit_session(&Admission {
         user_index: "user",
-        expiry_index: "expiry",
+        deadline_indexes: &["expiry"],
         record_prefix: "rec:",
         member,
         now: 1000,
@@ -194,7 +194,7 @@ async fn admit(
         record: &record(member, 1000),
         record_ttl: MIN,
         expires_at: 1100,
-        expiry_index_ttl: MIN,
+        deadline_index_ttl: MIN,
     })
     .await
     .unwrap()

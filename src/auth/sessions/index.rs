@@ -5,9 +5,9 @@
 use super::*;
 
 /// A tenant's sessions scored by their deadline, for counting them without a scan (the
-/// dashboard). Kept beside the expiry index (added at admission and activity, removed when a
-/// session ends or is evicted), not inside the admission script: an entry left behind by a
-/// crash stops counting at its deadline.
+/// dashboard). Kept like the expiry index: joined (and left by evicted sessions) inside the
+/// atomic admission, moved on activity, left when a session ends; an entry a crash leaves behind
+/// stops counting at its deadline.
 pub(super) fn tenant_index(tenant: TenantId) -> String {
     format!("tsess:{tenant}")
 }

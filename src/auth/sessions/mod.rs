@@ -210,11 +210,14 @@ impl Sessions {
         };
         let policy = &tenant.policy.session;
         let (bytes, ttl) = self.serialize(&record, policy);
+        // The new session joins (and evicted ones leave) the sweep's index and the tenant's in
+        // the same atomic admission.
+        let tenant_sessions = tenant_index(tenant.id);
         let admitted = self
             .store
             .admit_session(&Admission {
                 user_index: &user_index(tenant.id, user),
-                expiry_index: EXPIRY_INDEX,
+                deadline_indexes: &[EXPIRY_INDEX, &tenant_sessions],
                 record_prefix: RECORD_PREFIX,
                 member: &record.sid,
                 now,
@@ -228,19 +231,9 @@ impl Sessions {
                 record: &bytes,
                 record_ttl: ttl,
                 expires_at: deadline(&record, policy),
-                expiry_index_ttl: EXPIRY_INDEX_TTL,
+                deadline_index_ttl: EXPIRY_INDEX_TTL,
             })
             .await?;
-        if let Admitted::Yes { evicted } = &admitted {
-            let index = tenant_index(tenant.id);
-            let expires_at = deadline(&record, policy);
-            self.store
-                .index_add(&index, &record.sid, expires_at, EXPIRY_INDEX_TTL)
-                .await?;
-            for (sid, _) in evicted {
-                self.store.index_remove(&index, sid).await?;
-            }
-        }
         match admitted {
             Admitted::Yes { evicted } => Ok(Created::Admitted {
                 session: Box::new(NewSession {
