@@ -76,18 +76,21 @@ pub enum ClientCommand {
     Show {
         #[arg(long, default_value = "default")]
         tenant: String,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Replace a confidential client's secret; the new one is printed once.
     RotateSecret {
         #[arg(long, default_value = "default")]
         tenant: String,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Delete a client; its tokens stop working.
     Delete {
         #[arg(long, default_value = "default")]
         tenant: String,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }
@@ -113,6 +116,7 @@ pub enum KeysCommand {
         #[arg(long, default_value = "default")]
         tenant: String,
         /// The key id (see `keys list`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// List a tenant's published keys.

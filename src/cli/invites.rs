@@ -41,6 +41,7 @@ pub enum InviteCommand {
     Revoke {
         #[arg(long, default_value = "default")]
         tenant: String,
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -54,6 +54,7 @@ pub enum RiskCommand {
         #[arg(long, default_value = "default")]
         tenant: String,
         /// The event id, as `risk events` lists it.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// valid or invalid.
         #[arg(value_parser = parse_value)]

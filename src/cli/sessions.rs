@@ -27,7 +27,11 @@ pub enum SessionCommand {
         #[arg(long, default_value = "default")]
         tenant: String,
         /// The session id (`sid`).
-        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        #[arg(
+            required_unless_present = "user",
+            conflicts_with = "user",
+            allow_hyphen_values = true
+        )]
         id: Option<String>,
         /// End every session of this user instead.
         #[arg(long)]
@@ -200,4 +204,26 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         raw = raw.get(size + 2..).unwrap_or_default();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use super::SessionCommand;
+
+    /// Generated ids are base64url, so one in 32 starts with `-`: it is still an id, not a flag.
+    #[test]
+    fn an_id_that_starts_with_a_hyphen_is_an_id() {
+        let cli = Cli::try_parse_from(["watchword", "session", "end", "-wXyZ"]).unwrap();
+        match cli.command {
+            Some(Command::Session(SessionCommand::End { id, .. })) => {
+                assert_eq!(id.as_deref(), Some("-wXyZ"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["watchword", "client", "show", "-abc"]);
+        assert!(cli.is_ok(), "{cli:?}");
+    }
 }

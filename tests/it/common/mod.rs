@@ -15,10 +15,24 @@ pub use browser::Browser;
 pub use test_app::TestApp;
 
 /// The PostgreSQL server to test against, if any (`WATCHWORD_TEST_DATABASE_URL`).
+///
+/// Without an explicit `sslmode` the tests connect in plain text: the test process ends while
+/// in-process servers still hold pooled connections on other threads, and libpq's OpenSSL
+/// clean-up at exit then races those threads freeing their TLS state ("double free or
+/// corruption" after every test had passed). A server process drains before it exits, so this
+/// concerns the test harness only; a URL that names `sslmode` is used as given.
 pub fn test_database_url() -> Option<String> {
     std::env::var("WATCHWORD_TEST_DATABASE_URL")
         .ok()
         .filter(|v| !v.is_empty())
+        .map(|url| {
+            if url.contains("sslmode=") {
+                url
+            } else {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}sslmode=disable")
+            }
+        })
 }
 
 /// The Redis server to test against, if any (`WATCHWORD_TEST_REDIS_URL`).
