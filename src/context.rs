@@ -15,6 +15,7 @@ use crate::crypto::master_key::{KeyPurpose, MasterKey, MasterKeyError};
 use crate::crypto::password::{HashError, PasswordHasher};
 use crate::session_store::memory::MemoryStore;
 use crate::session_store::redis::RedisStore;
+use crate::session_store::sentinel::Master;
 use crate::session_store::{SharedStore, StoreError};
 use crate::signing::KeyRing;
 use crate::storage::{Db, StorageError};
@@ -88,11 +89,19 @@ impl Ctx {
         let db = Db::connect(&config)?;
         let (store, memory_store): (SharedStore, _) = match &config.redis.url {
             Some(url) => (
-                Arc::new(RedisStore::new(
-                    url.expose(),
+                Arc::new(RedisStore::with_master(
+                    match &config.redis.sentinel {
+                        None => Master::fixed(url.expose())?,
+                        Some(s) => Master::sentinel(
+                            url.expose(),
+                            &s.master_name,
+                            &s.nodes,
+                            Duration::from_millis(config.redis.timeout_ms),
+                        )?,
+                    },
                     &config.redis.key_prefix,
                     Duration::from_millis(config.redis.timeout_ms),
-                )?),
+                )),
                 None,
             ),
             None => {

@@ -134,6 +134,34 @@ impl Config {
                 ));
             }
         }
+        if let Some(sentinel) = &self.redis.sentinel {
+            if self.redis.url.is_none() {
+                return Err(ConfigError::invalid(
+                    "redis.sentinel",
+                    "needs redis.url too (its database, credentials and TLS are used with the master)",
+                ));
+            }
+            if sentinel.master_name.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    "redis.sentinel.master_name",
+                    "must name the monitored master",
+                ));
+            }
+            if sentinel.nodes.is_empty() {
+                return Err(ConfigError::invalid(
+                    "redis.sentinel.nodes",
+                    "must list at least one sentinel (redis://host:26379)",
+                ));
+            }
+            for (i, node) in sentinel.nodes.iter().enumerate() {
+                if !Url::parse(node).is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss")) {
+                    return Err(ConfigError::invalid(
+                        "redis.sentinel.nodes",
+                        format!("entry {} is not a redis:// or rediss:// URL", i + 1),
+                    ));
+                }
+            }
+        }
         if self.redis.timeout_ms == 0 {
             return Err(ConfigError::invalid(
                 "redis.timeout_ms",

@@ -138,6 +138,19 @@ pub struct RedisConfig {
     pub key_prefix: String,
     /// Milliseconds before a Redis command or connection attempt counts as failed.
     pub timeout_ms: u64,
+    /// Redis Sentinel: the master is the node the sentinels name, found again after a
+    /// failover; `url` then gives only the database, credentials and TLS (its host is unused).
+    pub sentinel: Option<SentinelConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelConfig {
+    /// The name the sentinels monitor the master under (`sentinel monitor NAME …`).
+    pub master_name: String,
+    /// The sentinels, e.g. `["redis://10.0.0.1:26379", "redis://10.0.0.2:26379"]` (with a
+    /// password in the URL if the sentinels require one).
+    pub nodes: Vec<String>,
 }
 
 impl Default for RedisConfig {
@@ -147,6 +160,7 @@ impl Default for RedisConfig {
             url_file: None,
             key_prefix: "ww:".into(),
             timeout_ms: 2000,
+            sentinel: None,
         }
     }
 }

@@ -240,3 +240,38 @@ fn risk_files_must_exist_and_reload_secs_be_sane() {
     assert_eq!(c.risk.geoip_reload_secs, 60);
     assert!(c.risk.geoip_database.is_none());
 }
+
+#[test]
+fn redis_sentinel_settings_are_checked() {
+    let ok = from_toml(
+        "[redis]\nurl = \"redis://:pw@ignored/2\"\n[redis.sentinel]\nmaster_name = \"ww\"\nnodes = [\"redis://s1:26379\", \"redis://s2:26379\"]",
+    )
+    .unwrap();
+    let s = ok.redis.sentinel.unwrap();
+    assert_eq!((s.master_name.as_str(), s.nodes.len()), ("ww", 2));
+    for (toml, key) in [
+        (
+            "[redis.sentinel]\nmaster_name = \"ww\"\nnodes = [\"redis://s1:26379\"]",
+            "redis.sentinel",
+        ),
+        (
+            "[redis]\nurl = \"redis://x\"\n[redis.sentinel]\nmaster_name = \" \"\nnodes = [\"redis://s1:26379\"]",
+            "redis.sentinel.master_name",
+        ),
+        (
+            "[redis]\nurl = \"redis://x\"\n[redis.sentinel]\nmaster_name = \"ww\"\nnodes = []",
+            "redis.sentinel.nodes",
+        ),
+        (
+            "[redis]\nurl = \"redis://x\"\n[redis.sentinel]\nmaster_name = \"ww\"\nnodes = [\"s1:26379\"]",
+            "redis.sentinel.nodes",
+        ),
+        (
+            "[redis]\nurl = \"redis://x\"\n[redis.sentinel]\nmaster_name = \"ww\"\nnodes = [\"redis://s1\"]\nport = 1",
+            "redis.sentinel.port",
+        ),
+    ] {
+        let e = from_toml(toml).unwrap_err().to_string();
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}

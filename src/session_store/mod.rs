@@ -6,6 +6,7 @@
 
 pub mod memory;
 pub mod redis;
+pub mod sentinel;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,24 +1,28 @@
 //! Redis session store, shared by every replica. Connects lazily and reconnects by itself
 //! (redis-rs ConnectionManager), and bounds every command by `redis.timeout_ms`, so an outage
-//! turns into quick "unavailable" errors and recovery needs no restart. Each thread that uses the
-//! store gets its own connection, whose tasks run on that thread's runtime: an HTTP worker's
-//! commands never hop to another thread and back (measured: that hop cost more CPU than Redis
-//! itself).
+//! turns into quick "unavailable" errors and recovery needs no restart. With Redis Sentinel the
+//! master is found through the sentinels and found again after a failover (`sentinel.rs`). Each
+//! thread that uses the store gets its own connection, whose tasks run on that thread's runtime:
+//! an HTTP worker's commands never hop to another thread and back (measured: that hop cost more
+//! CPU than Redis itself).
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Script, ToRedisArgs};
+use redis::{Cmd, FromRedisValue, RedisError, Script, ToRedisArgs};
 use thread_local::ThreadLocal;
 
+use super::sentinel::Master;
 use super::{Admission, Admitted, BoundedIncr, Incremented, SessionStore, StoreError, Writes};
 
 pub struct RedisStore {
-    client: redis::Client,
+    master: Master,
     config: ConnectionManagerConfig,
-    /// One connection per thread that used the store (see the module's doc).
-    conns: ThreadLocal<ConnectionManager>,
+    /// One connection per thread that used the store (see the module's doc), with the master
+    /// generation it was made for.
+    conns: ThreadLocal<RefCell<Option<(u64, ConnectionManager)>>>,
     prefix: String,
     timeout: Duration,
 }
@@ -132,32 +136,43 @@ end
 return {1, evicted}";
 
 impl RedisStore {
-    /// Prepares a connection to `url`; nothing is sent until the first command.
+    /// Prepares a connection to the master at `url`; nothing is sent until the first command.
     pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        Ok(Self::with_master(Master::fixed(url)?, prefix, timeout))
+    }
+
+    /// Prepares a connection to the master that Redis Sentinel names (see [`Master::sentinel`]).
+    pub fn with_master(master: Master, prefix: &str, timeout: Duration) -> Self {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        Ok(Self {
-            client,
+        Self {
+            master,
             config,
             conns: ThreadLocal::new(),
             prefix: prefix.to_owned(),
             timeout,
-        })
+        }
     }
 
-    /// This thread's connection (made on first use, on this thread's runtime).
-    fn conn(&self) -> Result<ConnectionManager, StoreError> {
-        self.conns
-            .get_or_try(|| {
-                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
-            })
-            .cloned()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    /// This thread's connection to the current master (made on first use, on this thread's
+    /// runtime, and again when the master changes), with the master's generation.
+    async fn conn(&self) -> Result<(u64, ConnectionManager), StoreError> {
+        let generation = self.master.generation();
+        if let Some((g, conn)) = &*self.conns.get_or(|| RefCell::new(None)).borrow()
+            && *g == generation
+            && generation != 0
+        {
+            return Ok((*g, conn.clone()));
+        }
+        let (generation, client) = self.master.client().await?;
+        let conn = ConnectionManager::new_lazy_with_config(client, self.config.clone())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // Looked up again: the task may be on another thread after the await.
+        *self.conns.get_or(|| RefCell::new(None)).borrow_mut() = Some((generation, conn.clone()));
+        Ok((generation, conn))
     }
 
     fn key(&self, key: &str) -> String {
@@ -165,14 +180,8 @@ impl RedisStore {
     }
 
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
-        match tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
-            Err(_) => Err(StoreError::Unavailable(
-                "Redis did not answer in time".into(),
-            )),
-        }
+        self.send(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
     }
 
     async fn script<T: FromRedisValue, A: ToRedisArgs>(
@@ -189,13 +198,37 @@ impl RedisStore {
         for a in args {
             invocation.arg(a);
         }
-        let mut conn = self.conn()?;
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
-            Err(_) => Err(StoreError::Unavailable(
-                "Redis did not answer in time".into(),
-            )),
+        let invocation = &invocation;
+        self.send(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await
+    }
+
+    /// Runs `command` on this thread's connection within the timeout. When it fails because
+    /// the master moved (a Sentinel failover: the old master refuses writes or drops its
+    /// clients), it is sent once more, to the master the sentinels name now.
+    async fn send<T, F, Fut>(&self, command: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RedisError>>,
+    {
+        let mut retried = false;
+        loop {
+            let (generation, conn) = self.conn().await?;
+            let error = match tokio::time::timeout(self.timeout, command(conn)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => e,
+                Err(_) => {
+                    self.master.after_timeout(generation).await;
+                    return Err(StoreError::Unavailable(
+                        "Redis did not answer in time".into(),
+                    ));
+                }
+            };
+            if self.master.after_error(generation, &error).await && !retried {
+                retried = true;
+                continue;
+            }
+            return Err(StoreError::Unavailable(error.to_string()));
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod logs;
 pub mod oidc;
 pub mod proxy;
+pub mod redis_server;
 pub mod smtp;
 pub mod test_app;
 

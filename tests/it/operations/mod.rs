@@ -12,6 +12,7 @@ mod metrics;
 mod outage;
 mod replicas;
 mod seed;
+mod sentinel;
 mod startup;
 mod upgrade;
 mod web_basics;

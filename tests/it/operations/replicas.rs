@@ -16,6 +16,7 @@ use crate::common::backend::Backend;
 use crate::common::browser::location;
 use crate::common::cluster::{Cluster, status_of};
 use crate::common::oidc::{param, plain_client};
+use crate::common::redis_server::RedisServer;
 use crate::common::{Browser, GOOD_PASSWORD};
 
 const SECRET: &str = "replica-fault-secret-0123456789abcdefghij";
@@ -581,75 +582,6 @@ async fn seeded_app(
     std::fs::write(&path, seed()).unwrap();
     app.app.seed(&path).await.unwrap();
     app
-}
-
-/// `redis-server` with every write fsynced before it is acknowledged.
-struct RedisServer {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let mut r = RedisServer {
-            port: crate::common::cluster::free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        r.restart();
-        r
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn restart(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("this test needs redis-server on PATH");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.pong() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn pong(&self) -> bool {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection())
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()
-    }
-
-    /// SIGKILL: no chance to write anything not already on disk.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// Tests that need Redis (`redis-server` on PATH, as in the pass with `WATCHWORD_TEST_REDIS_URL`):
