@@ -1,7 +1,7 @@
 //! Running Watchword: start-up, the CLI, configuration, the seed file, web basics (errors,
 //! limits, headers), the client address behind proxies, `/metrics`, behaviour during storage
-//! outages, and the tamper-evident audit log (`audit.rs`: chains, `watchword audit verify`,
-//! retention checkpoints, diffs).
+//! outages and PostgreSQL statement timeouts (`statement_timeout.rs`), and the tamper-evident
+//! audit log (`audit.rs`: chains, `watchword audit verify`, retention checkpoints, diffs).
 
 mod audit;
 mod cli;
@@ -13,5 +13,6 @@ mod outage;
 mod replicas;
 mod seed;
 mod startup;
+mod statement_timeout;
 mod upgrade;
 mod web_basics;
