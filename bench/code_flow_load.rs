@@ -2,6 +2,10 @@
 //! connections are reused, as by many browsers behind one proxy): authorize, sign-in
 //! page, sign-in POST with a password, resume, code, token exchange), `C` flows at a time for
 //! `S` seconds. Compare with the Argon2 bound (`hash_rate`): every flow verifies one password.
+//! Besides whole flows it reports the password step (the sign-in POST, which waits for the
+//! Argon2 pool) and the rest of the flow (authorize, page, resume, token) apart, so latency
+//! beyond Argon2 queueing is visible. With `FLOW_USERS=N`, flow task `i` signs in as
+//! `bench{i % N}` (seed those users) instead of everyone as `bench`.
 //!
 //!     cargo run --release --example code_flow_load -- BASE_URL [CONCURRENCY] [SECONDS]
 
@@ -50,7 +54,14 @@ impl Jar {
     }
 }
 
-async fn flow(http: &reqwest::Client, base: &str) -> Result<(), String> {
+/// How long a flow's password step and the rest of it took.
+struct Timing {
+    password: Duration,
+    rest: Duration,
+}
+
+async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, String> {
+    let started = Instant::now();
     let mut jar = Jar::default();
     let err = |e: reqwest::Error| e.to_string();
     let res = http
@@ -79,13 +90,14 @@ async fn flow(http: &reqwest::Client, base: &str) -> Result<(), String> {
         .map_err(err)?;
     jar.take(&res);
     let page = res.text().await.map_err(err)?;
+    let before_password = Instant::now();
     let res = http
         .post(format!("{base}/t/default/login"))
         .header("cookie", jar.header())
         .form(&[
             ("csrf_token", field(&page, "csrf_token")),
             ("return_to", field(&page, "return_to")),
-            ("identifier", "bench".into()),
+            ("identifier", user.to_owned()),
             ("password", "correct horse battery staple".into()),
         ])
         .send()
@@ -94,6 +106,7 @@ async fn flow(http: &reqwest::Client, base: &str) -> Result<(), String> {
     if res.status() != 303 {
         return Err(format!("sign-in answered {}", res.status()));
     }
+    let password = before_password.elapsed();
     jar.take(&res);
     let resume = location(&res);
     let res = http
@@ -127,7 +140,17 @@ async fn flow(http: &reqwest::Client, base: &str) -> Result<(), String> {
     if res.status() != 200 {
         return Err(format!("token answered {}", res.status()));
     }
-    Ok(())
+    Ok(Timing {
+        password,
+        rest: started.elapsed() - password,
+    })
+}
+
+/// The `q` quantile of sorted `values`, in milliseconds.
+fn quantile(values: &[Duration], q: f64) -> f64 {
+    values
+        .get(((values.len() as f64 * q) as usize).min(values.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main]
@@ -140,49 +163,55 @@ async fn main() {
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(15);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let users: Option<usize> = std::env::var("FLOW_USERS").ok().and_then(|v| v.parse().ok());
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for i in 0..concurrency {
         let base = base.clone();
+        let user = users.map_or("bench".to_owned(), |n| format!("bench{}", i % n.max(1)));
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap();
-            let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+            let (mut failed, mut timings) = (0u64, Vec::new());
             while Instant::now() < deadline {
-                let t = Instant::now();
-                match flow(&http, &base).await {
-                    Ok(()) => {
-                        ok += 1;
-                        latencies.push(t.elapsed());
-                    }
+                match flow(&http, &base, &user).await {
+                    Ok(t) => timings.push(t),
                     Err(e) => {
                         failed += 1;
                         eprintln!("flow failed: {e}");
                     }
                 }
             }
-            (ok, failed, latencies)
+            (failed, timings)
         }));
     }
-    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+    let (mut failed, mut timings) = (0, Vec::new());
     for t in tasks {
-        let (o, f, l) = t.await.unwrap();
-        ok += o;
+        let (f, l) = t.await.unwrap();
         failed += f;
-        latencies.extend(l);
+        timings.extend(l);
     }
-    latencies.sort();
     let elapsed = started.elapsed().as_secs_f64();
-    let p = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let ok = timings.len();
+    let mut whole: Vec<Duration> = timings.iter().map(|t| t.password + t.rest).collect();
+    let mut password: Vec<Duration> = timings.iter().map(|t| t.password).collect();
+    let mut rest: Vec<Duration> = timings.iter().map(|t| t.rest).collect();
+    for v in [&mut whole, &mut password, &mut rest] {
+        v.sort();
+    }
     println!(
-        "code flows: {ok} in {elapsed:.1} s = {:.1}/s ({failed} failed) with {concurrency} concurrent; p50 {:.0} ms, p99 {:.0} ms",
+        "code flows: {ok} in {elapsed:.1} s = {:.1}/s ({failed} failed) with {concurrency} concurrent; \
+         p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms; password step p50 {:.0} ms, p95 {:.0} ms; \
+         rest of the flow p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
         ok as f64 / elapsed,
-        p(0.5),
-        p(0.99)
+        quantile(&whole, 0.5),
+        quantile(&whole, 0.95),
+        quantile(&whole, 0.99),
+        quantile(&password, 0.5),
+        quantile(&password, 0.95),
+        quantile(&rest, 0.5),
+        quantile(&rest, 0.95),
+        quantile(&rest, 0.99),
     );
 }

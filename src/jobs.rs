@@ -85,11 +85,16 @@ pub async fn purge(ctx: &Ctx) {
     let result = ctx
         .db
         .run(move |c| {
-            let tokens = storage::refresh_tokens::purge(c, now - 86_400)?;
-            storage::grants::purge(c, now - 86_400)?;
+            // One statement per table, however many rows are due: not cut short by
+            // `database.statement_timeout_ms`.
+            use storage::without_statement_timeout as unbounded;
+            let tokens = unbounded(c, |c| storage::refresh_tokens::purge(c, now - 86_400))?;
+            unbounded(c, |c| storage::grants::purge(c, now - 86_400))?;
             let keys = storage::signing_keys::purge(c, now - 7 * 86_400)?;
-            let mail = storage::outbox::purge(c, now - 7 * 86_400, now - 30 * 86_400)?;
-            storage::mail_links::purge(c, now - 7 * 86_400)?;
+            let mail = unbounded(c, |c| {
+                storage::outbox::purge(c, now - 7 * 86_400, now - 30 * 86_400)
+            })?;
+            unbounded(c, |c| storage::mail_links::purge(c, now - 7 * 86_400))?;
             // Sign-ups whose link expired: their password hash goes at once.
             storage::registrations::purge(c, now)?;
             Ok((tokens, keys, mail))

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use super::*;
 use crate::domain::secret::Secret;
 
+/// The longest statement or lock timeout accepted: 10 minutes.
+const MAX_DATABASE_TIMEOUT_MS: u64 = 600_000;
+
 impl Config {
     /// Loads defaults, then the TOML file (`path`, or `config/watchword.toml` if present), then
     /// the environment; resolves `*_file` secrets and validates.
@@ -116,6 +119,20 @@ impl Config {
                 "database.pool_size",
                 "must be between 1 and 500",
             ));
+        }
+        for (key, value) in [
+            (
+                "database.statement_timeout_ms",
+                self.database.statement_timeout_ms,
+            ),
+            ("database.lock_timeout_ms", self.database.lock_timeout_ms),
+        ] {
+            if value > MAX_DATABASE_TIMEOUT_MS {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be at most {MAX_DATABASE_TIMEOUT_MS} (10 minutes; 0 = none)"),
+                ));
+            }
         }
         if self.database.connect_timeout_secs == 0 {
             return Err(ConfigError::invalid(

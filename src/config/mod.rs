@@ -112,6 +112,13 @@ pub struct DatabaseConfig {
     /// `serve` only: how long to keep retrying at start-up while the database is unreachable
     /// (e.g. PostgreSQL still starting next to Watchword) before giving up.
     pub startup_wait_secs: u64,
+    /// PostgreSQL only: milliseconds a statement may run (lock waits included) before the server
+    /// cancels it and the request is answered 503. Set on every pooled connection; migrations run
+    /// without it. 0: Watchword sets none (the role's or server's default applies).
+    pub statement_timeout_ms: u64,
+    /// PostgreSQL only: milliseconds a statement may wait for a lock before it is cancelled (503).
+    /// 0: Watchword sets none (lock waits are bounded by `statement_timeout_ms`).
+    pub lock_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -122,6 +129,8 @@ impl Default for DatabaseConfig {
             pool_size: 10,
             connect_timeout_secs: 3,
             startup_wait_secs: 60,
+            statement_timeout_ms: 5000,
+            lock_timeout_ms: 0,
         }
     }
 }

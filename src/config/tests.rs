@@ -275,3 +275,33 @@ fn redis_sentinel_settings_are_checked() {
         assert!(e.contains(key), "{toml}: {e}");
     }
 }
+
+#[test]
+fn database_timeouts_are_checked() {
+    let c = from_toml("").unwrap();
+    assert_eq!(c.database.statement_timeout_ms, 5000);
+    assert_eq!(
+        c.database.lock_timeout_ms, 0,
+        "none: the statement timeout bounds lock waits"
+    );
+    let c = from_toml("[database]\nstatement_timeout_ms = 0\nlock_timeout_ms = 600000").unwrap();
+    assert_eq!(c.database.statement_timeout_ms, 0, "0 = none");
+    assert_eq!(c.database.lock_timeout_ms, 600_000);
+    for (toml, key) in [
+        (
+            "[database]\nstatement_timeout_ms = 600001",
+            "`database.statement_timeout_ms`",
+        ),
+        (
+            "[database]\nlock_timeout_ms = 3600000",
+            "`database.lock_timeout_ms`",
+        ),
+        (
+            "[database]\nstatement_timeout_ms = -1",
+            "database.statement_timeout_ms",
+        ),
+    ] {
+        let e = from_toml(toml).unwrap_err().to_string();
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The connection type over both engines and the r2d2 manager that opens it with the right
-//! per-engine settings (SQLite: WAL, foreign keys, busy timeout). Pooled connections remember
+//! per-engine settings (SQLite: WAL, foreign keys, busy timeout; PostgreSQL: the configured
+//! `statement_timeout` and `lock_timeout`). Pooled connections remember
 //! when they last worked and whether they failed at the connection level, so the pool drops dead
 //! connections (after a database restart) without a `SELECT 1` before every use.
 
@@ -41,7 +42,27 @@ const TRUSTED_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(super) enum Manager {
     Sqlite(String),
-    Postgres(String),
+    Postgres {
+        url: String,
+        /// Session settings run on each new connection (empty: none).
+        setup: String,
+    },
+}
+
+impl Manager {
+    /// A PostgreSQL manager whose connections cancel statements after `statement_timeout_ms`
+    /// and lock waits after `lock_timeout_ms` (0: not set, the role's or server's default
+    /// applies).
+    pub(super) fn postgres(url: String, statement_timeout_ms: u64, lock_timeout_ms: u64) -> Self {
+        let mut setup = String::new();
+        if statement_timeout_ms > 0 {
+            setup.push_str(&format!("SET statement_timeout = {statement_timeout_ms};"));
+        }
+        if lock_timeout_ms > 0 {
+            setup.push_str(&format!("SET lock_timeout = {lock_timeout_ms};"));
+        }
+        Manager::Postgres { url, setup }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +87,13 @@ impl r2d2::ManageConnection for Manager {
                 conn.batch_execute(SQLITE_SETUP)?;
                 DbConn::Sqlite(conn)
             }
-            Manager::Postgres(url) => DbConn::Pg(PgConnection::establish(url)?),
+            Manager::Postgres { url, setup } => {
+                let mut conn = PgConnection::establish(url)?;
+                if !setup.is_empty() {
+                    conn.batch_execute(setup)?;
+                }
+                DbConn::Pg(conn)
+            }
         };
         Ok(PooledConn {
             conn,

@@ -11,6 +11,11 @@ pub enum StorageError {
     /// failure); retrying may succeed. Answered like an outage (503), but the connection is fine.
     #[error("database contention: {0}")]
     Contention(String),
+    /// PostgreSQL cancelled a statement (`statement_timeout` or `lock_timeout` reached, or an
+    /// operator cancelled it; SQLSTATE 57014 or 55P03). Answered like an outage (503), but the
+    /// connection is fine and stays in the pool.
+    #[error("database statement cancelled: {0}")]
+    Cancelled(String),
     /// A unique constraint refused the write; the string names the conflicting field.
     #[error("already exists: {0}")]
     Conflict(&'static str),
@@ -57,6 +62,11 @@ impl From<DieselError> for StorageError {
             {
                 StorageError::Contention(info.message().to_owned())
             }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_cancellation(info.message()) =>
+            {
+                StorageError::Cancelled(info.message().to_owned())
+            }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StorageError::Unavailable(info.message().to_owned())
             }
@@ -83,17 +93,59 @@ fn is_connection_failure(message: &str) -> bool {
         || m.contains("database is locked")
 }
 
+/// A statement the server cancelled while the session goes on: "canceling statement due to
+/// statement timeout" (SQLSTATE 57014), "… lock timeout" (55P03), "… user request" (57014,
+/// `pg_cancel_backend`). diesel does not expose the SQLSTATE, so the (English) message is matched,
+/// as for connection failures. "terminating connection …" is a connection failure instead.
+fn is_cancellation(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("canceling statement due to")
+}
+
 impl StorageError {
-    /// Worth retrying later (503): an outage or contention.
+    /// Worth retrying later (503): an outage, contention or a cancelled (timed-out) statement.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StorageError::Unavailable(_) | StorageError::Contention(_)
+            StorageError::Unavailable(_) | StorageError::Contention(_) | StorageError::Cancelled(_)
         )
     }
 
     /// The connection itself failed (the pool retires it).
     pub fn is_connection_failure(&self) -> bool {
         matches!(self, StorageError::Unavailable(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(message: &str) -> StorageError {
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn cancelled_statements_are_unavailable_but_keep_their_connection() {
+        for message in [
+            "canceling statement due to statement timeout",
+            "canceling statement due to lock timeout",
+            "canceling statement due to user request",
+        ] {
+            let e = unknown(message);
+            assert!(matches!(e, StorageError::Cancelled(_)), "{message}: {e:?}");
+            assert!(e.is_unavailable(), "{message}: answered 503");
+            assert!(
+                !e.is_connection_failure(),
+                "{message}: the connection is kept"
+            );
+        }
+        let lost = unknown("terminating connection due to administrator command");
+        assert!(lost.is_connection_failure());
+        assert!(matches!(
+            unknown("syntax error at or near \"SELEC\""),
+            StorageError::Query(_)
+        ));
     }
 }

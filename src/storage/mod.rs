@@ -73,6 +73,10 @@
 //!   manager (`storage/conn.rs`) opens the configured engine directly (SQLite gets WAL, foreign keys,
 //!   `busy_timeout`). Migrations are per engine (`migrations/{sqlite,postgres}`), embedded, applied at
 //!   start under a PostgreSQL advisory lock so replicas can start together.
+//! - PostgreSQL connections get `SET statement_timeout` (and `lock_timeout`) from
+//!   `database.statement_timeout_ms` / `lock_timeout_ms` when the pool opens them; a cancelled
+//!   statement is `StorageError::Cancelled` (503, the connection is kept). Migrations and the
+//!   single-statement purges (`without_statement_timeout`) run without these timeouts.
 //! - Queries run on tokio's blocking pool (`Db::run`), never on the async workers. The pool opens
 //!   connections lazily and tests them on checkout, so a database that comes back is used again without
 //!   a restart.
@@ -156,11 +160,15 @@ impl Db {
                 }
                 Manager::Sqlite(path.display().to_string())
             }
-            DatabaseBackend::Postgres => Manager::Postgres(config.database_url().to_owned()),
+            DatabaseBackend::Postgres => Manager::postgres(
+                config.database_url().to_owned(),
+                config.database.statement_timeout_ms,
+                config.database.lock_timeout_ms,
+            ),
         };
         let kind = match manager {
             Manager::Sqlite(_) => BackendKind::Sqlite,
-            Manager::Postgres(_) => BackendKind::Postgres,
+            Manager::Postgres { .. } => BackendKind::Postgres,
         };
         let pool = r2d2::Pool::builder()
             .max_size(config.database.pool_size)
@@ -260,6 +268,25 @@ where
     Ok(match conn {
         DbConn::Pg(c) => ExecuteDsl::<diesel::PgConnection>::execute(query, c)?,
         DbConn::Sqlite(c) => ExecuteDsl::<diesel::SqliteConnection>::execute(query, c)?,
+    })
+}
+
+/// Runs `f` without the statement and lock timeouts (`database.statement_timeout_ms`), for
+/// maintenance that may rightly run long, such as a purge deleting a day of expired rows. On
+/// PostgreSQL it is one transaction that begins with `SET LOCAL` (which ends with it); on SQLite
+/// `f` just runs.
+pub fn without_statement_timeout<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    if !matches!(conn, DbConn::Pg(_)) {
+        return f(conn);
+    }
+    conn.transaction(|conn| {
+        conn.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")?;
+        f(conn)
     })
 }
 

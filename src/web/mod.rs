@@ -19,9 +19,10 @@
 //! ones sent to the client by redirect from the authorization endpoint, which mark their response
 //! (`FailureLogged`); any other 5xx (a response built by hand, a framework error) is logged by
 //! the access-log middleware. Storage outages map to
-//! 503 with `Retry-After`, never 500, and so does `StorageError::Contention` (a deadlock or
+//! 503 with `Retry-After`, never 500, and so do `StorageError::Contention` (a deadlock or
 //! serialization failure reported by the database: retrying may succeed, and the connection stays
-//! in the pool). Query and path extractor errors are routed through the same page.
+//! in the pool) and `StorageError::Cancelled` (a statement PostgreSQL cancelled at
+//! `database.statement_timeout_ms` or `lock_timeout_ms`; the connection stays in the pool too). Query and path extractor errors are routed through the same page.
 //! Form bodies go through `web::form::StrictForm`, which refuses the wrong content type (415), bodies over
 //! `server.max_body_bytes` (413), invalid UTF-8, repeated fields and more than 100 fields (400)
 //! before a handler runs; `CheckedForm` also checks the CSRF token (403).
