@@ -5,7 +5,8 @@
 //! Besides whole flows it reports the password step (the sign-in POST, which waits for the
 //! Argon2 pool) and the rest of the flow (authorize, page, resume, token) apart, so latency
 //! beyond Argon2 queueing is visible. With `FLOW_USERS=N`, flow task `i` signs in as
-//! `bench{i % N}` (seed those users) instead of everyone as `bench`.
+//! `bench{i % N}` (seed those users) instead of everyone as `bench`. Each task's first flow (new
+//! connections, every task starting in the same instant) is reported apart from the rest.
 //!
 //!     cargo run --release --example code_flow_load -- BASE_URL [CONCURRENCY] [SECONDS]
 
@@ -54,14 +55,31 @@ impl Jar {
     }
 }
 
-/// How long a flow's password step and the rest of it took.
-struct Timing {
-    password: Duration,
-    rest: Duration,
+/// The steps of a flow, in order; `password` is the one that waits for the Argon2 pool.
+const STEPS: [&str; 5] = ["authorize", "login page", "password", "resume", "token"];
+const PASSWORD: usize = 2;
+
+/// How long each step of a flow took.
+struct Timing([Duration; 5]);
+
+impl Timing {
+    fn password(&self) -> Duration {
+        self.0[PASSWORD]
+    }
+
+    /// Everything but the password step.
+    fn rest(&self) -> Duration {
+        self.0.iter().sum::<Duration>() - self.password()
+    }
 }
 
 async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, String> {
-    let started = Instant::now();
+    let mut steps = [Duration::ZERO; 5];
+    let mut t = Instant::now();
+    let mut lap = |i: usize| {
+        steps[i] = t.elapsed();
+        t = Instant::now();
+    };
     let mut jar = Jar::default();
     let err = |e: reqwest::Error| e.to_string();
     let res = http
@@ -80,6 +98,7 @@ async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, 
         .send()
         .await
         .map_err(err)?;
+    lap(0);
     jar.take(&res);
     let login = location(&res);
     let res = http
@@ -90,7 +109,7 @@ async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, 
         .map_err(err)?;
     jar.take(&res);
     let page = res.text().await.map_err(err)?;
-    let before_password = Instant::now();
+    lap(1);
     let res = http
         .post(format!("{base}/t/default/login"))
         .header("cookie", jar.header())
@@ -106,7 +125,7 @@ async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, 
     if res.status() != 303 {
         return Err(format!("sign-in answered {}", res.status()));
     }
-    let password = before_password.elapsed();
+    lap(PASSWORD);
     jar.take(&res);
     let resume = location(&res);
     let res = http
@@ -115,6 +134,7 @@ async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, 
         .send()
         .await
         .map_err(err)?;
+    lap(3);
     let back = url::Url::parse(&location(&res)).map_err(|e| e.to_string())?;
     let code = back
         .query_pairs()
@@ -140,10 +160,8 @@ async fn flow(http: &reqwest::Client, base: &str, user: &str) -> Result<Timing, 
     if res.status() != 200 {
         return Err(format!("token answered {}", res.status()));
     }
-    Ok(Timing {
-        password,
-        rest: started.elapsed() - password,
-    })
+    lap(4);
+    Ok(Timing(steps))
 }
 
 /// The `q` quantile of sorted `values`, in milliseconds.
@@ -186,20 +204,29 @@ async fn main() {
             (failed, timings)
         }));
     }
-    let (mut failed, mut timings) = (0, Vec::new());
+    let (mut failed, mut timings, mut firsts) = (0, Vec::new(), Vec::new());
     for t in tasks {
-        let (f, l) = t.await.unwrap();
+        let (f, mut l) = t.await.unwrap();
         failed += f;
+        // Each task's first flow connects, and all of them start in the same instant: reported
+        // apart, as the cost of that herd, not mixed into the steady state.
+        if !l.is_empty() {
+            firsts.push(l.remove(0));
+        }
         timings.extend(l);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let ok = timings.len();
-    let mut whole: Vec<Duration> = timings.iter().map(|t| t.password + t.rest).collect();
-    let mut password: Vec<Duration> = timings.iter().map(|t| t.password).collect();
-    let mut rest: Vec<Duration> = timings.iter().map(|t| t.rest).collect();
-    for v in [&mut whole, &mut password, &mut rest] {
+    let ok = timings.len() + firsts.len();
+    let mut first_rest: Vec<Duration> = firsts.iter().map(Timing::rest).collect();
+    first_rest.sort();
+    let sorted = |f: &dyn Fn(&Timing) -> Duration| {
+        let mut v: Vec<Duration> = timings.iter().map(f).collect();
         v.sort();
-    }
+        v
+    };
+    let whole = sorted(&|t| t.0.iter().sum());
+    let password = sorted(&|t| t.password());
+    let rest = sorted(&|t| t.rest());
     println!(
         "code flows: {ok} in {elapsed:.1} s = {:.1}/s ({failed} failed) with {concurrency} concurrent; \
          p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms; password step p50 {:.0} ms, p95 {:.0} ms; \
@@ -213,5 +240,25 @@ async fn main() {
         quantile(&rest, 0.5),
         quantile(&rest, 0.95),
         quantile(&rest, 0.99),
+    );
+    let per_step: Vec<String> = STEPS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let v = sorted(&|t| t.0[i]);
+            format!(
+                "{name} p50 {:.0} / p95 {:.0} ms",
+                quantile(&v, 0.5),
+                quantile(&v, 0.95)
+            )
+        })
+        .collect();
+    println!("   steps: {}", per_step.join(", "));
+    println!(
+        "   (statistics without each task's first flow; those {} flows, started at once with new \
+         connections: rest of the flow p50 {:.0} ms, p95 {:.0} ms)",
+        firsts.len(),
+        quantile(&first_rest, 0.5),
+        quantile(&first_rest, 0.95)
     );
 }
