@@ -181,7 +181,9 @@ async fn main() {
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(15);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
-    let users: Option<usize> = std::env::var("FLOW_USERS").ok().and_then(|v| v.parse().ok());
+    let users: Option<usize> = std::env::var("FLOW_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut tasks = Vec::new();
     for i in 0..concurrency {
         let base = base.clone();

@@ -15,44 +15,16 @@ CONCURRENCY=${CONCURRENCY:-200}
 PORT=${PORT:-18083}
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
-export PGOPTIONS="--client-min-messages=warning"
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin watchword --example code_flow_load --example hash_rate
-root=$PWD
-bin=$root/target/release/watchword
-work=$(mktemp -d)
-server=0
-schema=""
-stop() {
-  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=0
-  if [ -n "$schema" ]; then psql "$PG" -qc "drop schema if exists $schema cascade" >/dev/null; schema=""; fi
-  redis-cli -u "$REDIS_URL" --scan --pattern 'wwflow:*' | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null
-}
-trap 'stop; rm -rf "$work"' EXIT
+STEM=wwflow
+# shellcheck source=bench/side-by-side.sh
+. bench/side-by-side.sh
 cp bench/oidc-seed.toml "$work/seed.toml"
 # Users sign in again and again: no session limit to evict the last flow's session each time.
 printf '[tenants.policy.session]\nmax_sessions_per_user = "unlimited"\n' >> "$work/seed.toml"
 for i in $(seq 0 $((CONCURRENCY - 1))); do
   printf '[[tenants.users]]\nusername = "bench%d"\npassword = "correct horse battery staple"\n' "$i"
 done >> "$work/seed.toml"
-base=http://127.0.0.1:$PORT
-
-start() { # backend round
-  local env=(WATCHWORD__SERVER__BIND=127.0.0.1:$PORT WATCHWORD__SERVER__PUBLIC_URL=$base
-             WATCHWORD__LOG__LEVEL=warn WATCHWORD__SERVER__CONTROL_SOCKET=$work/control.sock)
-  if [ "$1" = production ]; then
-    schema=wwflow_$$_$2
-    psql "$PG" -qc "create schema $schema" >/dev/null
-    env+=("WATCHWORD__DATABASE__URL=$PG?options=-csearch_path%3D$schema&sslmode=disable"
-          "WATCHWORD__REDIS__URL=$REDIS_URL" "WATCHWORD__REDIS__KEY_PREFIX=wwflow:")
-  else
-    rm -rf "$work/data"; mkdir -p "$work/data"
-    env+=("WATCHWORD__DATABASE__URL=sqlite://$work/data/watchword.db")
-  fi
-  (cd "$work" && env "${env[@]}" "$bin" serve --seed seed.toml > "server-$1-$2.log" 2>&1) &
-  server=$!
-  for _ in $(seq 1 600); do curl -sf "$base/readyz" >/dev/null && return; sleep 0.1; done
-  echo "server ($1) did not become ready" >&2; cat "$work/server-$1-$2.log" >&2; exit 1
-}
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%F %H:%M') UTC, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== one Argon2 verification (hash_rate):"

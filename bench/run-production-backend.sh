@@ -17,46 +17,16 @@ PORT=${PORT:-18082}
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 1; }
-export PGOPTIONS="--client-min-messages=warning"
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin watchword --example oidc_setup
-root=$PWD
-bin=$root/target/release/watchword
-work=$(mktemp -d)
-server=0
-schema=""
-stop() {
-  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=0
-  if [ -n "$schema" ]; then psql "$PG" -qc "drop schema if exists $schema cascade" >/dev/null; schema=""; fi
-  redis-cli -u "$REDIS_URL" --scan --pattern 'wwprod:*' | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null
-}
-trap 'stop; rm -rf "$work"' EXIT
+STEM=wwprod
+# shellcheck source=bench/side-by-side.sh
+. bench/side-by-side.sh
 cp bench/oidc-seed.toml "$work/seed.toml"
 # The benchmark user's many grants come from one session that must outlive the others.
 printf '[tenants.policy.session]\nmax_sessions_per_user = "unlimited"\n' >> "$work/seed.toml"
 b64() { printf '%s' "$1" | base64 -w0; }
 m2m="Basic $(b64 bench-m2m:bench-m2m-secret-0123456789abcdefghijkl)"
 web="Basic $(b64 bench-web:bench-web-secret-0123456789abcdefghijkl)"
-base=http://127.0.0.1:$PORT
-
-start() { # backend round
-  local env=(WATCHWORD__SERVER__BIND=127.0.0.1:$PORT WATCHWORD__SERVER__PUBLIC_URL=$base
-             WATCHWORD__LOG__LEVEL=warn WATCHWORD__SERVER__CONTROL_SOCKET=$work/control.sock)
-  if [ "$1" = production ]; then
-    schema=wwprod_$$_$2
-    psql "$PG" -qc "create schema $schema" >/dev/null
-    env+=("WATCHWORD__DATABASE__URL=$PG?options=-csearch_path%3D$schema&sslmode=disable"
-          "WATCHWORD__REDIS__URL=$REDIS_URL" "WATCHWORD__REDIS__KEY_PREFIX=wwprod:")
-    # shellcheck disable=SC2206
-    env+=(${PROD_ENV:-})
-  else
-    rm -rf "$work/data"; mkdir -p "$work/data"
-    env+=("WATCHWORD__DATABASE__URL=sqlite://$work/data/watchword.db")
-  fi
-  (cd "$work" && env "${env[@]}" "$bin" serve --seed seed.toml > "server-$1-$2.log" 2>&1) &
-  server=$!
-  for _ in $(seq 1 150); do curl -sf "$base/readyz" >/dev/null && return; sleep 0.1; done
-  echo "server ($1) did not become ready" >&2; cat "$work/server-$1-$2.log" >&2; exit 1
-}
 
 rps() { # wrk args... -> requests/s (fails on non-2xx)
   local out
