@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use super::{Admission, Admitted, BoundedIncr, Incremented, SessionStore, StoreError, Writes};
+use super::{
+    Admission, Admitted, BoundedIncr, Incremented, Rewrite, SessionStore, StoreError, Writes,
+};
 use crate::clock::SharedClock;
 
 enum Value {
@@ -136,6 +138,33 @@ impl SessionStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn set_existing_indexed(&self, w: &Rewrite<'_>) -> Result<bool, StoreError> {
+        let expires_at = self.deadline(w.ttl);
+        let index_expires_at = self.deadline(w.index_ttl);
+        let now = self.clock.now();
+        let mut entries = self.entries.lock();
+        match entries.get_mut(w.key) {
+            Some(e) if e.expires_at > now => {
+                *e = Entry {
+                    value: Value::Bytes(w.value.to_vec()),
+                    expires_at,
+                };
+            }
+            _ => return Ok(false),
+        }
+        for index in w.indexes {
+            index_insert(
+                &mut entries,
+                index,
+                w.member,
+                w.score,
+                index_expires_at,
+                now,
+            );
+        }
+        Ok(true)
     }
 
     async fn set_if_absent(

@@ -6,6 +6,7 @@
 
 pub mod memory;
 pub mod redis;
+mod redis_scripts;
 pub mod sentinel;
 
 use std::sync::Arc;
@@ -39,6 +40,11 @@ pub trait SessionStore: Send + Sync + 'static {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError>;
+
+    /// Rewrites a record only if it still exists and, in the same atomic step (one round trip on
+    /// Redis), puts its member into each of its indexes; returns whether it stored. See
+    /// [`Rewrite`].
+    async fn set_existing_indexed(&self, rewrite: &Rewrite<'_>) -> Result<bool, StoreError>;
 
     /// Stores only if the key is absent; returns whether it stored.
     async fn set_if_absent(
@@ -129,6 +135,21 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Is the store reachable right now?
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A record rewritten where it still exists (`key`, `value`, `ttl`, as `set_existing`), with
+/// `member` put into each of `indexes` at `score` (as `index_add`, each index living at least
+/// `index_ttl` from now) only if it was. An evicted session, whose record is gone, stays out of
+/// the indexes.
+#[derive(Debug)]
+pub struct Rewrite<'a> {
+    pub key: &'a str,
+    pub value: &'a [u8],
+    pub ttl: Duration,
+    pub indexes: &'a [&'a str],
+    pub member: &'a str,
+    pub score: i64,
+    pub index_ttl: Duration,
 }
 
 /// A new session asking to join its user's sessions.

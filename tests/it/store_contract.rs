@@ -7,7 +7,7 @@ use watchword::clock::{ManualClock, SharedClock};
 use watchword::session_store::memory::MemoryStore;
 use watchword::session_store::redis::RedisStore;
 use watchword::session_store::{
-    Admission, Admitted, BoundedIncr, Incremented, SessionStore, Writes,
+    Admission, Admitted, BoundedIncr, Incremented, Rewrite, SessionStore, Writes,
 };
 
 use crate::common::backend::delete_redis_prefix;
@@ -54,6 +54,40 @@ async fn contract(store: Arc<dyn SessionStore>, clock: Option<&ManualClock>) {
     assert!(s.set_existing("fresh", b"y", MIN).await.unwrap());
     assert_eq!(s.get("fresh").await.unwrap().as_deref(), Some(&b"y"[..]));
     s.delete("fresh").await.unwrap();
+
+    let rewrite = |value: &'static [u8], score: i64| Rewrite {
+        key: "rec",
+        value,
+        ttl: MIN,
+        indexes: &["by-deadline", "by-tenant"],
+        member: "rec",
+        score,
+        index_ttl: MIN,
+    };
+    assert!(
+        !s.set_existing_indexed(&rewrite(b"x", 5)).await.unwrap(),
+        "only existing records"
+    );
+    assert_eq!(s.get("rec").await.unwrap(), None);
+    assert!(
+        s.index_members("by-deadline").await.unwrap().is_empty(),
+        "a record that is gone stays out of the indexes"
+    );
+    s.set("rec", b"x", MIN).await.unwrap();
+    assert!(s.set_existing_indexed(&rewrite(b"y", 7)).await.unwrap());
+    assert!(s.set_existing_indexed(&rewrite(b"z", 9)).await.unwrap());
+    assert_eq!(s.get("rec").await.unwrap().as_deref(), Some(&b"z"[..]));
+    for index in ["by-deadline", "by-tenant"] {
+        assert_eq!(
+            s.index_members(index).await.unwrap(),
+            vec![("rec".to_owned(), 9)],
+            "{index}: the member once, with the latest score"
+        );
+        assert!(s.ttl(index).await.unwrap().is_some());
+    }
+    s.delete_many(&["rec", "by-deadline", "by-tenant"])
+        .await
+        .unwrap();
 
     assert!(s.set_if_absent("once", b"a", MIN).await.unwrap());
     assert!(!s.set_if_absent("once", b"b", MIN).await.unwrap());

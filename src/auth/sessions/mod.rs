@@ -29,7 +29,7 @@ use crate::domain::session::{
     is_new_authentication, proves_second_factor,
 };
 use crate::domain::tenant::Tenant;
-use crate::session_store::{Admission, Admitted, SharedStore, StoreError};
+use crate::session_store::{Admission, Admitted, Rewrite, SharedStore, StoreError};
 
 mod clients;
 mod ended;
@@ -314,34 +314,25 @@ impl Sessions {
         (bytes, ttl)
     }
 
-    /// Rewrites the record of a session that is still there, and its place in the expiry index;
-    /// returns whether it wrote.
+    /// Rewrites the record of a session that is still there, and its place in the expiry
+    /// sweep's and the tenant's indexes, in one atomic step; returns whether it wrote.
     async fn rewrite(
         &self,
         record: &BrowserSession,
         policy: &SessionPolicy,
     ) -> Result<bool, StoreError> {
         let (bytes, ttl) = self.serialize(record, policy);
-        if !self
-            .store
-            .set_existing(&record_key(&record.sid), &bytes, ttl)
-            .await?
-        {
-            return Ok(false);
-        }
-        let due = deadline(record, policy);
         self.store
-            .index_add(EXPIRY_INDEX, &record.sid, due, EXPIRY_INDEX_TTL)
-            .await?;
-        self.store
-            .index_add(
-                &tenant_index(record.tenant_id),
-                &record.sid,
-                due,
-                EXPIRY_INDEX_TTL,
-            )
-            .await?;
-        Ok(true)
+            .set_existing_indexed(&Rewrite {
+                key: &record_key(&record.sid),
+                value: &bytes,
+                ttl,
+                indexes: &[EXPIRY_INDEX, &tenant_index(record.tenant_id)],
+                member: &record.sid,
+                score: deadline(record, policy),
+                index_ttl: EXPIRY_INDEX_TTL,
+            })
+            .await
     }
 
     async fn load(&self, sid: &str) -> Result<Option<BrowserSession>, StoreError> {
