@@ -9,6 +9,8 @@
 # run at its session limit (each admission evicts the oldest session: the costlier case).
 #
 #   bench/op-costs.sh     (PostgreSQL on 127.0.0.1; needs wrk, redis-server, psql)
+#   WAL_STATS=1 …         (also where the sign-ins' WAL goes: pg_waldump over their range, by
+#                          record kind and by relation; needs read access to the server's pg_wal)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -22,13 +24,19 @@ root=$PWD
 bin=$root/target/release/watchword
 work=$(mktemp -d)
 server=0
+pid=""
 cleanup() {
+  # The server itself too: the subshell that started it may not pass the signal on.
+  [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
   kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   psql "$PG/postgres" -qc "drop database if exists $DB" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then
+  echo "port $PORT is taken: another server is running there" >&2; exit 1
+fi
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
   --dir "$work" --logfile "$work/redis.log"
 psql "$PG/postgres" -qc "create database $DB" >/dev/null
@@ -92,7 +100,31 @@ WW_BASIC="$web" WW_TOKENS="$work/tokens.txt" WW_THREADS=1 \
   measure "refresh_token (rotating)" -t1 -c32 -d"${DURATION}s" -s bench/refresh.lua "$base/t/default/token"
 # Sign-ins last: each one ends the benchmark user's previous session (the default limit of one),
 # which would revoke the grants the token measurements use.
+# One sign-in first: it ends the token benchmarks' session, revoking its grants' whole rotation
+# history (every used and live token of 512 lineages, about 16,000 rows). That is the cost of
+# ending that session once, not of a sign-in, and it was most of the "40 KB of WAL per sign-in"
+# an earlier version of this script reported.
+wrk -t1 -c1 -d1s -s bench/signin.lua "$base/t/default/login" >/dev/null
+wal_at() { psql "$PG/$DB" -qAtc "select pg_current_wal_lsn()"; }
+from=$(wal_at)
 measure "sign-in (password, new session)" -t1 -c8 -d"${DURATION}s" -s bench/signin.lua "$base/t/default/login"
+to=$(wal_at)
+if [ -n "${WAL_STATS:-}" ]; then
+  waldump=$(ls /usr/lib/postgresql/*/bin/pg_waldump | tail -1)
+  waldir=$(psql "$PG/$DB" -qAtc "show data_directory")/pg_wal
+  echo
+  echo "WAL of the sign-ins ($from to $to), by record kind (pg_waldump --stats=record):"
+  "$waldump" -p "$waldir" -s "$from" -e "$to" --stats=record 2>/dev/null | sort -t'(' -k5 -rn | head -14 | sed 's/^/    /'
+  echo "by relation (record bytes incl. full-page images; relfilenodes resolved in $DB):"
+  "$waldump" -p "$waldir" -s "$from" -e "$to" 2>/dev/null |
+    awk '{ len = 0; for (i = 1; i <= NF; i++) if ($i == "(rec/tot):") { len = $(i+2) + 0 }
+           if (match($0, /rel [0-9]+\/[0-9]+\/[0-9]+/)) { split(substr($0, RSTART + 4, RLENGTH - 4), r, "/"); bytes[r[3]] += len; records[r[3]]++ } }
+         END { for (k in bytes) print bytes[k], records[k], k }' | sort -rn | head -12 |
+    while read -r bytes records node; do
+      name=$(psql "$PG/$DB" -qAtc "select coalesce((select relname from pg_class where relfilenode = $node), '$node')")
+      echo "    $name: $bytes bytes in $records records"
+    done
+fi
 sessions=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | wc -l || true)
 used=$(redis-cli -p "$REDIS_PORT" info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
 sample=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'ww:sess:*' | head -1 || true)
