@@ -122,8 +122,8 @@ impl Master {
         if self.generation() != seen {
             return; // another caller already found the new master
         }
-        if state.1.is_some_and(|at| at.elapsed() < ASK_AT_MOST_EVERY) && seen != 0 {
-            return;
+        if state.1.is_some_and(|at| at.elapsed() < ASK_AT_MOST_EVERY) {
+            return; // asked just now (also while no master is known: the sentinels may be down)
         }
         state.1 = Some(Instant::now());
         let asked = tokio::time::timeout(
