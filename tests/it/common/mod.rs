@@ -43,6 +43,21 @@ pub fn test_redis_url() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Asserts a clean "try again later" answer to a request that needed an unavailable store: 503
+/// with `Retry-After` (never a 500 or a hang); returns the body.
+pub async fn assert_clear_503(res: reqwest::Response, what: &str) -> String {
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "{what}: a clear 503, not a 500"
+    );
+    assert!(
+        res.headers().get("retry-after").is_some(),
+        "{what}: Retry-After"
+    );
+    res.text().await.unwrap()
+}
+
 /// The PostgreSQL server of a test that needs one (`needs_pg` modules): panics without it, since
 /// `scripts/test` selects such tests only where it is configured.
 pub fn required_database_url() -> String {

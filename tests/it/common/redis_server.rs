@@ -71,9 +71,7 @@ impl RedisServer {
 
     /// The answer to one command.
     pub fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
-        redis::Client::open(self.url())?
-            .get_connection_with_timeout(Duration::from_secs(2))
-            .and_then(|mut c| cmd.query(&mut c))
+        query(&self.url(), cmd)
     }
 }
 
@@ -127,16 +125,18 @@ impl Sentinel {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        query(&self.url(), cmd)
+    }
+
     /// The master's port as the sentinel names it now.
     pub fn master_port(&self, name: &str) -> Option<u16> {
-        let addr: Option<(String, u16)> = redis::Client::open(self.url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
-            .and_then(|mut c| {
+        let addr: Option<(String, u16)> = self
+            .query(
                 redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
-                    .arg(name)
-                    .query(&mut c)
-            })
+                    .arg(name),
+            )
             .ok()
             .flatten();
         addr.map(|(_, port)| port)
@@ -144,28 +144,15 @@ impl Sentinel {
 
     /// How many replicas the sentinel knows of `name`'s master.
     pub fn replica_count(&self, name: &str) -> usize {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
-            .and_then(|mut c| {
-                redis::cmd("SENTINEL")
-                    .arg("replicas")
-                    .arg(name)
-                    .query::<Vec<redis::Value>>(&mut c)
-            })
+        self.query::<Vec<redis::Value>>(redis::cmd("SENTINEL").arg("replicas").arg(name))
             .map(|v| v.len())
             .unwrap_or(0)
     }
 
     /// Asks for a failover now (the replica is promoted after it has caught up).
     pub fn failover(&self, name: &str) {
-        let _: String = redis::Client::open(self.url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
-            .and_then(|mut c| {
-                redis::cmd("SENTINEL")
-                    .arg("failover")
-                    .arg(name)
-                    .query(&mut c)
-            })
+        let _: String = self
+            .query(redis::cmd("SENTINEL").arg("failover").arg(name))
             .expect("SENTINEL FAILOVER");
     }
 }
@@ -175,6 +162,13 @@ impl Drop for Sentinel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The answer of the server at `url` to one command.
+fn query<T: redis::FromRedisValue>(url: &str, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+    redis::Client::open(url)?
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .and_then(|mut c| cmd.query(&mut c))
 }
 
 fn wait_for_pong(url: &str) {

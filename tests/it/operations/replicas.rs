@@ -17,7 +17,7 @@ use crate::common::browser::location;
 use crate::common::cluster::{Cluster, status_of};
 use crate::common::oidc::{param, plain_client};
 use crate::common::redis_server::RedisServer;
-use crate::common::{Browser, GOOD_PASSWORD};
+use crate::common::{Browser, GOOD_PASSWORD, assert_clear_503};
 
 const SECRET: &str = "replica-fault-secret-0123456789abcdefghij";
 const REDIRECT: &str = "https://app.example/callback";
@@ -552,15 +552,6 @@ async fn wait_readyz(base: &str, want: StatusCode, within: Duration) -> serde_js
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// A page a request gets during an outage: 503, `Retry-After`, the outage page (not a 500).
-async fn assert_clear_503(res: reqwest::Response, what: &str) {
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
-    assert!(
-        res.headers().get("retry-after").is_some(),
-        "{what}: Retry-After"
-    );
 }
 
 /// A `TestApp` on `database_url`/`redis_url` with the `lms` client and users `pre0..` seeded.

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::StatusCode;
 
-use crate::common::{GOOD_PASSWORD, TestApp, required_database_url};
+use crate::common::{GOOD_PASSWORD, TestApp, assert_clear_503, required_database_url};
 
 /// Watchword's migration advisory lock (docs/deployment.md, "Migrations").
 const MIGRATION_LOCK: i64 = 0x5741_5443_4857_4f52;
@@ -79,22 +79,12 @@ mod needs_pg {
         let started = Instant::now();
         let res = b.post_form("/t/default/login", &form).await;
         let waited = started.elapsed();
-        assert_eq!(
-            res.status(),
-            StatusCode::SERVICE_UNAVAILABLE,
-            "a clear 503, not a 500"
-        );
+        let page = assert_clear_503(res, "sign-in behind a lock").await;
         assert!(
             waited < Duration::from_secs(3),
             "answered after the timeout, not after the lock: {waited:?}"
         );
-        assert!(res.headers().get("retry-after").is_some());
-        assert!(
-            res.text()
-                .await
-                .unwrap()
-                .contains("Temporarily unavailable")
-        );
+        assert!(page.contains("Temporarily unavailable"));
 
         locker.batch_execute("ROLLBACK").unwrap();
         assert_eq!(
